@@ -1,0 +1,322 @@
+//! [`Chunks`]: how an array is cut into blocks, one list of block lengths per axis.
+//!
+//! As in dask, chunks may be irregular (`[[3, 3, 1], [5]]`). An empty axis has a single block
+//! of length 0; otherwise no block is empty. A 0-d array has no axes and exactly one block.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+/// Default byte target of [`Chunks::auto`]: 128 MiB.
+pub const DEFAULT_CHUNK_BYTES: usize = 128 << 20;
+
+/// Block lengths along each axis.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Chunks {
+    axes: Vec<Vec<usize>>,
+}
+
+/// How to chunk an array at creation: a uniform block shape, explicit lists, or automatic.
+///
+/// Build one from a slice or array of block lengths (`&[24, 360, 360]`, a length larger than
+/// the axis means one block), from [`Chunks`], or use [`ChunkSpec::Auto`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkSpec {
+    /// Blocks near [`DEFAULT_CHUNK_BYTES`], as square as the shape allows.
+    Auto,
+    /// Blocks near the given number of bytes.
+    AutoBytes(usize),
+    /// The same block length along each axis (the last block may be shorter).
+    Uniform(Vec<usize>),
+    /// Explicit per-axis lists.
+    Explicit(Chunks),
+}
+
+impl From<&[usize]> for ChunkSpec {
+    fn from(v: &[usize]) -> Self {
+        ChunkSpec::Uniform(v.to_vec())
+    }
+}
+impl From<Vec<usize>> for ChunkSpec {
+    fn from(v: Vec<usize>) -> Self {
+        ChunkSpec::Uniform(v)
+    }
+}
+impl<const N: usize> From<[usize; N]> for ChunkSpec {
+    fn from(v: [usize; N]) -> Self {
+        ChunkSpec::Uniform(v.to_vec())
+    }
+}
+impl<const N: usize> From<&[usize; N]> for ChunkSpec {
+    fn from(v: &[usize; N]) -> Self {
+        ChunkSpec::Uniform(v.to_vec())
+    }
+}
+impl From<Chunks> for ChunkSpec {
+    fn from(c: Chunks) -> Self {
+        ChunkSpec::Explicit(c)
+    }
+}
+impl From<&Chunks> for ChunkSpec {
+    fn from(c: &Chunks) -> Self {
+        ChunkSpec::Explicit(c.clone())
+    }
+}
+
+impl ChunkSpec {
+    /// Resolve against a shape and dtype.
+    pub fn resolve(&self, shape: &[usize], dtype: DType) -> Result<Chunks> {
+        match self {
+            ChunkSpec::Auto => Chunks::auto(shape, dtype, DEFAULT_CHUNK_BYTES),
+            ChunkSpec::AutoBytes(b) => Chunks::auto(shape, dtype, *b),
+            ChunkSpec::Uniform(sizes) => Chunks::uniform(shape, sizes),
+            ChunkSpec::Explicit(c) => {
+                c.check_shape(shape)?;
+                Ok(c.clone())
+            }
+        }
+    }
+}
+
+impl Chunks {
+    /// Explicit block lengths per axis; checked to be non-empty and positive (except the single
+    /// zero-length block of an empty axis).
+    ///
+    /// ```
+    /// let c = tessera::Chunks::new(vec![vec![3, 3, 1], vec![5]]).unwrap();
+    /// assert_eq!(c.shape(), vec![7, 5]);
+    /// ```
+    pub fn new(axes: Vec<Vec<usize>>) -> Result<Self> {
+        for (i, a) in axes.iter().enumerate() {
+            if a.is_empty() {
+                return Err(Error::InvalidChunks(format!(
+                    "axis {i} has no blocks (an empty axis has one block of length 0)"
+                )));
+            }
+            if a.len() > 1 && a.contains(&0) {
+                return Err(Error::InvalidChunks(format!(
+                    "axis {i} has a block of length 0 in {a:?}: only an empty axis may have one"
+                )));
+            }
+        }
+        Ok(Chunks { axes })
+    }
+
+    /// Blocks of `sizes[i]` along axis `i` (the last one shorter if it does not divide).
+    ///
+    /// ```
+    /// let c = tessera::Chunks::uniform(&[10, 4], &[4, 10]).unwrap();
+    /// assert_eq!(c.axis(0), &[4, 4, 2]);
+    /// assert_eq!(c.axis(1), &[4]);
+    /// ```
+    pub fn uniform(shape: &[usize], sizes: &[usize]) -> Result<Self> {
+        if shape.len() != sizes.len() {
+            return Err(Error::InvalidChunks(format!(
+                "block shape {sizes:?} has {} axes but the array shape {shape:?} has {}",
+                sizes.len(),
+                shape.len()
+            )));
+        }
+        let mut axes = Vec::with_capacity(shape.len());
+        for (i, (&n, &c)) in shape.iter().zip(sizes).enumerate() {
+            if c == 0 && n > 0 {
+                return Err(Error::InvalidChunks(format!("block length 0 on axis {i} of length {n}")));
+            }
+            axes.push(split_axis(n, c));
+        }
+        Ok(Chunks { axes })
+    }
+
+    /// Blocks of about `target_bytes`, splitting the longest axes first so blocks stay as
+    /// square as the shape allows (dask's "auto").
+    pub fn auto(shape: &[usize], dtype: DType, target_bytes: usize) -> Result<Self> {
+        if target_bytes == 0 {
+            return Err(Error::InvalidChunks("auto chunk target of 0 bytes".into()));
+        }
+        let target = (target_bytes / dtype.size()).max(1);
+        let mut block: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
+        while block.iter().product::<usize>() > target {
+            let (i, _) = block.iter().enumerate().max_by_key(|(_, b)| **b).expect("nonempty");
+            if block[i] == 1 {
+                break;
+            }
+            block[i] = block[i].div_ceil(2);
+        }
+        Chunks::uniform(shape, &block)
+    }
+
+    /// One block covering the whole shape.
+    pub fn single(shape: &[usize]) -> Self {
+        Chunks { axes: shape.iter().map(|&n| vec![n]).collect() }
+    }
+
+    /// Checks that the chunks add up to `shape`.
+    pub fn check_shape(&self, shape: &[usize]) -> Result<()> {
+        if self.axes.len() != shape.len() {
+            return Err(Error::InvalidChunks(format!(
+                "chunks have {} axes but the shape {shape:?} has {}",
+                self.axes.len(),
+                shape.len()
+            )));
+        }
+        for (i, (a, &n)) in self.axes.iter().zip(shape).enumerate() {
+            let s: usize = a.iter().sum();
+            if s != n {
+                return Err(Error::InvalidChunks(format!(
+                    "blocks {a:?} on axis {i} add up to {s}, not the axis length {n}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of axes.
+    pub fn ndim(&self) -> usize {
+        self.axes.len()
+    }
+    /// Block lengths along `axis`.
+    pub fn axis(&self, axis: usize) -> &[usize] {
+        &self.axes[axis]
+    }
+    /// All axes' block lengths.
+    pub fn axes(&self) -> &[Vec<usize>] {
+        &self.axes
+    }
+    /// The array shape these chunks cover.
+    pub fn shape(&self) -> Vec<usize> {
+        self.axes.iter().map(|a| a.iter().sum()).collect()
+    }
+    /// Number of blocks along each axis.
+    pub fn numblocks(&self) -> Vec<usize> {
+        self.axes.iter().map(|a| a.len()).collect()
+    }
+    /// Total number of blocks.
+    pub fn nblocks(&self) -> usize {
+        self.axes.iter().map(|a| a.len()).product()
+    }
+    /// Shape of the block at a block index.
+    pub fn block_shape(&self, idx: &[usize]) -> Vec<usize> {
+        self.axes.iter().zip(idx).map(|(a, &i)| a[i]).collect()
+    }
+    /// Start offsets of the blocks along `axis` (one more entry than blocks: the axis length).
+    pub fn offsets(&self, axis: usize) -> Vec<usize> {
+        let mut o = Vec::with_capacity(self.axes[axis].len() + 1);
+        let mut acc = 0;
+        o.push(0);
+        for &c in &self.axes[axis] {
+            acc += c;
+            o.push(acc);
+        }
+        o
+    }
+    /// Global element ranges covered by a block.
+    pub fn block_region(&self, idx: &[usize]) -> Vec<std::ops::Range<usize>> {
+        self.axes
+            .iter()
+            .zip(idx)
+            .map(|(a, &i)| {
+                let s: usize = a[..i].iter().sum();
+                s..s + a[i]
+            })
+            .collect()
+    }
+    /// The largest block's shape.
+    pub fn max_block_shape(&self) -> Vec<usize> {
+        self.axes.iter().map(|a| a.iter().copied().max().unwrap_or(0)).collect()
+    }
+    /// Chunks from already-valid lists (internal: callers guarantee the invariants).
+    pub(crate) fn from_axes(axes: Vec<Vec<usize>>) -> Self {
+        Chunks { axes }
+    }
+}
+
+/// Split an axis of length `n` into blocks of `c`.
+pub(crate) fn split_axis(n: usize, c: usize) -> Vec<usize> {
+    if n == 0 {
+        return vec![0];
+    }
+    let c = c.min(n);
+    let mut v = vec![c; n / c];
+    if !n.is_multiple_of(c) {
+        v.push(n % c);
+    }
+    v
+}
+
+/// The common refinement of two chunkings of one axis: every boundary of either.
+pub(crate) fn refine_axis(a: &[usize], b: &[usize]) -> Vec<usize> {
+    if a == b {
+        return a.to_vec();
+    }
+    let mut bounds: Vec<usize> = Vec::new();
+    for blocks in [a, b] {
+        let mut acc = 0;
+        for &c in blocks {
+            acc += c;
+            bounds.push(acc);
+        }
+    }
+    bounds.sort_unstable();
+    bounds.dedup();
+    let mut out = Vec::with_capacity(bounds.len());
+    let mut prev = 0;
+    for b in bounds {
+        if b > prev {
+            out.push(b - prev);
+        }
+        prev = b;
+    }
+    if out.is_empty() {
+        out.push(0);
+    }
+    out
+}
+
+/// Linear (C-order) index of a block index in a grid.
+pub(crate) fn linear_index(idx: &[usize], grid: &[usize]) -> usize {
+    idx.iter().zip(grid).fold(0, |acc, (&i, &n)| acc * n + i)
+}
+
+/// Block index from a linear (C-order) index.
+pub(crate) fn unravel(mut lin: usize, grid: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; grid.len()];
+    for d in (0..grid.len()).rev() {
+        idx[d] = lin % grid[d];
+        lin /= grid[d];
+    }
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniform_and_ragged() {
+        let c = Chunks::uniform(&[10, 0, 3], &[4, 2, 5]).unwrap();
+        assert_eq!(c.axes(), &[vec![4, 4, 2], vec![0], vec![3]]);
+        assert_eq!(c.nblocks(), 3);
+        assert!(Chunks::uniform(&[3], &[0]).is_err());
+        assert!(Chunks::uniform(&[3], &[1, 1]).is_err());
+    }
+
+    #[test]
+    fn explicit_must_add_up() {
+        let c = Chunks::new(vec![vec![2, 2]]).unwrap();
+        let e = c.check_shape(&[5]).unwrap_err().to_string();
+        assert!(e.contains("add up to 4"), "{e}");
+        assert!(Chunks::new(vec![vec![2, 0, 1]]).is_err());
+    }
+
+    #[test]
+    fn auto_hits_target() {
+        let c = Chunks::auto(&[365, 720, 1440], DType::F32, 16 << 20).unwrap();
+        let bytes: usize = c.max_block_shape().iter().product::<usize>() * 4;
+        assert!(bytes <= 16 << 20 && bytes > 2 << 20, "{bytes}");
+    }
+
+    #[test]
+    fn refine() {
+        assert_eq!(refine_axis(&[3, 3], &[2, 4]), vec![2, 1, 3]);
+        assert_eq!(refine_axis(&[0], &[0]), vec![0]);
+    }
+}

@@ -1,0 +1,137 @@
+//! Computing arrays: plan the graph, run it, assemble the blocks.
+
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn, Slice};
+
+use crate::array::Array;
+use crate::array::chunks::unravel;
+use crate::backend::cpu::CpuBackend;
+use crate::block::{HostArray, Value};
+use crate::dtype::Element;
+use crate::error::Result;
+use crate::graph::TaskGraph;
+use crate::graph::node::Node;
+use crate::graph::plan::plan;
+use crate::scheduler::{ComputeOptions, RunReport, execute};
+use crate::with_dtype;
+
+/// Any array, whatever its element type (for computing several at once).
+pub trait AnyArray {
+    /// The graph node.
+    fn any_node(&self) -> &Arc<Node>;
+}
+impl<T: Element> AnyArray for Array<T> {
+    fn any_node(&self) -> &Arc<Node> {
+        self.node()
+    }
+}
+
+/// Compute several arrays in one graph: common subgraphs run once.
+///
+/// ```
+/// use tessera::prelude::*;
+/// let x = tessera::random::uniform::<f64>(1, &[1000], [100]).unwrap();
+/// let s = x.sum(Axes::All).unwrap();
+/// let m = x.max(Axes::All).unwrap();
+/// let r = tessera::compute_many(&[&s, &m], &ComputeOptions::default()).unwrap();
+/// assert_eq!(r.len(), 2);
+/// ```
+pub fn compute_many(arrays: &[&dyn AnyArray], opts: &ComputeOptions) -> Result<Vec<HostArray>> {
+    let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| a.any_node().clone()).collect();
+    let graph = plan(&nodes);
+    let (outs, _) = execute(&graph, &CpuBackend, opts)?;
+    nodes.iter().zip(outs).map(|(n, blocks)| assemble(n, blocks)).collect()
+}
+
+/// Check that each computed block has the shape the node's chunks declare.
+fn check_blocks(node: &Node, blocks: &[Value]) -> Result<()> {
+    let grid = node.chunks.numblocks();
+    for (lin, b) in blocks.iter().enumerate() {
+        let idx = unravel(lin, &grid);
+        let want = node.chunks.block_shape(&idx);
+        let a = b.array()?;
+        if a.shape() != want.as_slice() || a.dtype() != node.dtype {
+            return Err(crate::Error::TaskFailed {
+                task: format!("{} block {idx:?}", node.name),
+                cause: format!(
+                    "produced a {} block of shape {:?}; its chunks declare {} {want:?}",
+                    a.dtype(),
+                    a.shape(),
+                    node.dtype
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Put the blocks of a node together into one host array.
+fn assemble(node: &Node, blocks: Vec<Value>) -> Result<HostArray> {
+    check_blocks(node, &blocks)?;
+    if blocks.len() == 1 {
+        return Ok(blocks.into_iter().next().expect("one").array()?.clone());
+    }
+    let grid = node.chunks.numblocks();
+    with_dtype!(node.dtype, T => {
+        let mut out = ArrayD::<T>::from_elem(IxDyn(&node.shape), T::zero());
+        for (lin, b) in blocks.iter().enumerate() {
+            let region = node.chunks.block_region(&unravel(lin, &grid));
+            let src = b.array()?.typed::<T>()?;
+            out.slice_each_axis_mut(|ax| Slice::from(region[ax.axis.index()].clone())).assign(src);
+        }
+        Ok(HostArray::new(out.into_shared()))
+    })
+}
+
+impl<T: Element> Array<T> {
+    /// Compute the array with the default options.
+    pub fn compute(&self) -> Result<ArrayD<T>> {
+        self.compute_with(&ComputeOptions::default())
+    }
+    /// Compute the array with the given options.
+    pub fn compute_with(&self, opts: &ComputeOptions) -> Result<ArrayD<T>> {
+        Ok(self.compute_report(opts)?.0)
+    }
+    /// Compute, and report what the run did (tasks, peak bytes held, workers).
+    pub fn compute_report(&self, opts: &ComputeOptions) -> Result<(ArrayD<T>, RunReport)> {
+        let graph = plan(std::slice::from_ref(self.node()));
+        let (mut outs, report) = execute(&graph, &CpuBackend, opts)?;
+        let host = assemble(self.node(), outs.pop().unwrap_or_default())?;
+        Ok((host.into_typed::<T>()?, report))
+    }
+    /// Compute every block, in C order of the block grid, without assembling them. Each
+    /// block is checked against the shape its chunks declare.
+    pub fn compute_blocks(&self, opts: &ComputeOptions) -> Result<Vec<HostArray>> {
+        let graph = plan(std::slice::from_ref(self.node()));
+        let (mut outs, _) = execute(&graph, &CpuBackend, opts)?;
+        let blocks = outs.pop().unwrap_or_default();
+        check_blocks(self.node(), &blocks)?;
+        blocks.into_iter().map(|v| v.array().cloned()).collect()
+    }
+    /// Compute a 0-d (or one-element) array to its value.
+    pub fn compute_scalar(&self) -> Result<T> {
+        let a = self.compute()?;
+        if a.len() != 1 {
+            return Err(crate::Error::invalid(format!(
+                "compute_scalar of an array of shape {:?} ({} elements)",
+                a.shape(),
+                a.len()
+            )));
+        }
+        Ok(*a.iter().next().expect("one element"))
+    }
+    /// Compute and flatten in C order.
+    pub fn compute_vec(&self) -> Result<Vec<T>> {
+        Ok(self.compute()?.iter().copied().collect())
+    }
+    /// The task graph `compute()` would run (culled and fused); `.stats` says what the
+    /// planner did and `.to_dot()` draws it.
+    pub fn plan(&self) -> TaskGraph {
+        plan(std::slice::from_ref(self.node()))
+    }
+    /// The task graph in Graphviz DOT.
+    pub fn to_dot(&self) -> String {
+        self.plan().to_dot()
+    }
+}

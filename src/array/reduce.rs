@@ -1,0 +1,345 @@
+//! Reductions over any set of axes, as tree reductions.
+//!
+//! Each block is reduced to a partial (fused with the elementwise chain that produces it),
+//! partials are combined `split_every` at a time in block order, and the last one is
+//! finalised. The combine order is fixed by the graph, so results are bit-identical on any
+//! number of threads. Result types follow NumPy: sums of integers and bools are `i64`, means,
+//! variances and standard deviations of integers are `f64`, arg-reductions give `i64` flat
+//! (or per-axis) indices.
+
+use std::sync::Arc;
+
+use crate::array::chunks::Chunks;
+use crate::array::{Array, norm_axis};
+use crate::backend::cpu::reduce::{ReduceKind, reduce_kernel};
+use crate::backend::kernel::ScanOp;
+use crate::dtype::{Element, Float};
+use crate::error::{Error, Result};
+use crate::graph::node::{Node, Op, ReduceSpec};
+
+/// Which axes a reduction runs over.
+///
+/// Build from an axis (`0`, `-1`), a list (`[0, 2]`, `vec![1]`, `&[0, 1][..]`) or
+/// [`Axes::All`]. Negative axes count from the end, as in NumPy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Axes {
+    /// Every axis: the result is 0-d (or all ones with keepdims).
+    All,
+    /// These axes.
+    List(Vec<isize>),
+}
+impl From<i32> for Axes {
+    fn from(a: i32) -> Self {
+        Axes::List(vec![a as isize])
+    }
+}
+impl From<isize> for Axes {
+    fn from(a: isize) -> Self {
+        Axes::List(vec![a])
+    }
+}
+impl From<usize> for Axes {
+    fn from(a: usize) -> Self {
+        Axes::List(vec![a as isize])
+    }
+}
+impl<const N: usize> From<[i32; N]> for Axes {
+    fn from(a: [i32; N]) -> Self {
+        Axes::List(a.iter().map(|&x| x as isize).collect())
+    }
+}
+impl From<Vec<isize>> for Axes {
+    fn from(a: Vec<isize>) -> Self {
+        Axes::List(a)
+    }
+}
+impl From<Vec<usize>> for Axes {
+    fn from(a: Vec<usize>) -> Self {
+        Axes::List(a.into_iter().map(|x| x as isize).collect())
+    }
+}
+impl From<&[usize]> for Axes {
+    fn from(a: &[usize]) -> Self {
+        Axes::List(a.iter().map(|&x| x as isize).collect())
+    }
+}
+impl From<&[isize]> for Axes {
+    fn from(a: &[isize]) -> Self {
+        Axes::List(a.to_vec())
+    }
+}
+
+/// Options of a reduction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReduceOptions {
+    /// Keep reduced axes with length 1.
+    pub keepdims: bool,
+    /// Most partials combined by one task (at least 2).
+    pub split_every: usize,
+    /// Delta degrees of freedom of `var` and `std`.
+    pub ddof: f64,
+}
+
+/// Default fan-in of the reduction tree.
+pub const DEFAULT_SPLIT_EVERY: usize = 16;
+
+impl Default for ReduceOptions {
+    fn default() -> Self {
+        ReduceOptions { keepdims: false, split_every: DEFAULT_SPLIT_EVERY, ddof: 0.0 }
+    }
+}
+
+impl ReduceOptions {
+    /// With `keepdims`.
+    #[must_use]
+    pub fn keepdims(mut self, k: bool) -> Self {
+        self.keepdims = k;
+        self
+    }
+    /// With another tree fan-in.
+    #[must_use]
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.split_every = n;
+        self
+    }
+    /// With `ddof` (for var/std).
+    #[must_use]
+    pub fn ddof(mut self, d: f64) -> Self {
+        self.ddof = d;
+        self
+    }
+}
+
+/// Normalise axes: in range, no repeats, sorted.
+pub(crate) fn norm_axes(op: &str, axes: &Axes, ndim: usize) -> Result<Vec<usize>> {
+    let mut v = match axes {
+        Axes::All => (0..ndim).collect::<Vec<_>>(),
+        Axes::List(l) => l.iter().map(|&a| norm_axis(op, a, ndim)).collect::<Result<Vec<_>>>()?,
+    };
+    v.sort_unstable();
+    for w in v.windows(2) {
+        if w[0] == w[1] {
+            return Err(Error::InvalidAxis {
+                op: format!("{op} (repeated axis)"),
+                axis: w[0] as isize,
+                ndim,
+            });
+        }
+    }
+    Ok(v)
+}
+
+fn reduce_node(
+    node: &Arc<Node>,
+    kind: ReduceKind,
+    nan: bool,
+    axes: &Axes,
+    opts: &ReduceOptions,
+) -> Result<Arc<Node>> {
+    let kernel = reduce_kernel(kind, node.dtype, nan);
+    let name = kernel.name();
+    let ndim = node.shape.len();
+    let ax = norm_axes(name, axes, ndim)?;
+    if kind.is_arg() && ax.len() > 1 && ax.len() != ndim {
+        return Err(Error::invalid(format!(
+            "{name} reduces one axis or all of them, not the axes {ax:?} of a {ndim}-d array"
+        )));
+    }
+    if opts.split_every < 2 {
+        return Err(Error::invalid(format!(
+            "{name}: split_every must be at least 2, not {}",
+            opts.split_every
+        )));
+    }
+    let out_empty = node.shape.iter().enumerate().any(|(d, &n)| n == 0 && !ax.contains(&d));
+    if kind.needs_elements() && !out_empty && ax.iter().any(|&a| node.shape[a] == 0) {
+        return Err(Error::invalid(format!(
+            "{name} of an empty axis has no identity (shape {:?}, axes {ax:?})",
+            node.shape
+        )));
+    }
+    let mut out_axes = Vec::with_capacity(ndim);
+    for d in 0..ndim {
+        if ax.contains(&d) {
+            if opts.keepdims {
+                out_axes.push(vec![1]);
+            }
+        } else {
+            out_axes.push(node.chunks.axis(d).to_vec());
+        }
+    }
+    let spec = ReduceSpec {
+        kernel: kernel.clone(),
+        axes: ax.into(),
+        keepdims: opts.keepdims,
+        split_every: opts.split_every,
+    };
+    Ok(Node::new(name, kernel.out_dtype(), Chunks::from_axes(out_axes), Op::Reduce(spec), vec![node.clone()]))
+}
+
+impl<T: Element> Array<T> {
+    fn reduced<U: Element>(
+        &self,
+        kind: ReduceKind,
+        nan: bool,
+        axes: Axes,
+        opts: &ReduceOptions,
+    ) -> Result<Array<U>> {
+        Ok(Array::from_node(reduce_node(self.node(), kind, nan, &axes, opts)?))
+    }
+
+    /// Sum over `axes` (integers and bools sum to `i64`).
+    ///
+    /// ```
+    /// let x = tessera::ones::<i32>(&[4, 6], [3, 4]).unwrap();
+    /// assert_eq!(x.sum(0).unwrap().compute_vec().unwrap(), vec![4i64; 6]);
+    /// ```
+    pub fn sum(&self, axes: impl Into<Axes>) -> Result<Array<T::Sum>> {
+        self.reduced(ReduceKind::Sum, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Sum with options (keepdims, split_every).
+    pub fn sum_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T::Sum>> {
+        self.reduced(ReduceKind::Sum, false, axes.into(), opts)
+    }
+    /// Product over `axes`.
+    pub fn prod(&self, axes: impl Into<Axes>) -> Result<Array<T::Sum>> {
+        self.reduced(ReduceKind::Prod, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Product with options.
+    pub fn prod_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T::Sum>> {
+        self.reduced(ReduceKind::Prod, false, axes.into(), opts)
+    }
+    /// Arithmetic mean over `axes` (NaN if the axes are empty).
+    pub fn mean(&self, axes: impl Into<Axes>) -> Result<Array<T::Mean>> {
+        self.reduced(ReduceKind::Mean, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Mean with options.
+    pub fn mean_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T::Mean>> {
+        self.reduced(ReduceKind::Mean, false, axes.into(), opts)
+    }
+    /// Variance with `ddof` delta degrees of freedom.
+    pub fn var(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T::Mean>> {
+        self.var_with(axes, &ReduceOptions::default().ddof(ddof))
+    }
+    /// Variance with options (ddof from the options).
+    pub fn var_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T::Mean>> {
+        self.reduced(ReduceKind::Var { ddof: opts.ddof, std: false }, false, axes.into(), opts)
+    }
+    /// Standard deviation with `ddof` delta degrees of freedom.
+    pub fn std(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T::Mean>> {
+        self.std_with(axes, &ReduceOptions::default().ddof(ddof))
+    }
+    /// Standard deviation with options.
+    pub fn std_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T::Mean>> {
+        self.reduced(ReduceKind::Var { ddof: opts.ddof, std: true }, false, axes.into(), opts)
+    }
+    /// Minimum (NaN propagates; an empty axis is an error).
+    pub fn min(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
+        self.reduced(ReduceKind::Min, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Minimum with options.
+    pub fn min_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduced(ReduceKind::Min, false, axes.into(), opts)
+    }
+    /// Maximum (NaN propagates; an empty axis is an error).
+    pub fn max(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
+        self.reduced(ReduceKind::Max, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Maximum with options.
+    pub fn max_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduced(ReduceKind::Max, false, axes.into(), opts)
+    }
+    /// Index of the minimum along `axis`, or the flat index over the whole array with
+    /// `None` (first occurrence; a NaN counts as the minimum, as in NumPy).
+    pub fn argmin(&self, axis: Option<isize>) -> Result<Array<i64>> {
+        let axes = axis.map_or(Axes::All, Axes::from);
+        self.reduced(ReduceKind::ArgMin, false, axes, &ReduceOptions::default())
+    }
+    /// Index of the maximum along `axis`, or the flat index with `None`.
+    pub fn argmax(&self, axis: Option<isize>) -> Result<Array<i64>> {
+        let axes = axis.map_or(Axes::All, Axes::from);
+        self.reduced(ReduceKind::ArgMax, false, axes, &ReduceOptions::default())
+    }
+    /// Whether any element over `axes` is non-zero.
+    pub fn any(&self, axes: impl Into<Axes>) -> Result<Array<bool>> {
+        self.reduced(ReduceKind::Any, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Whether all elements over `axes` are non-zero.
+    pub fn all(&self, axes: impl Into<Axes>) -> Result<Array<bool>> {
+        self.reduced(ReduceKind::All, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Number of non-zero elements over `axes`.
+    pub fn count_nonzero(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
+        self.reduced(ReduceKind::CountNonzero, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Any reduction by kind, with options (the typed methods are shorthands for this).
+    pub fn reduce<U: Element>(
+        &self,
+        kind: ReduceKind,
+        skip_nan: bool,
+        axes: impl Into<Axes>,
+        opts: &ReduceOptions,
+    ) -> Result<Array<U>> {
+        let node = reduce_node(self.node(), kind, skip_nan, &axes.into(), opts)?;
+        if node.dtype != U::DTYPE {
+            return Err(Error::DTypeMismatch {
+                context: format!("{} result", node.name),
+                expected: U::DTYPE,
+                found: node.dtype,
+            });
+        }
+        Ok(Array::from_node(node))
+    }
+
+    fn scan(&self, op: ScanOp, axis: isize) -> Result<Array<T::Sum>> {
+        let name = match op {
+            ScanOp::Sum => "cumsum",
+            ScanOp::Prod => "cumprod",
+        };
+        let ax = norm_axis(name, axis, self.ndim())?;
+        let x = self.astype::<T::Sum>();
+        let node = Node::new(
+            name,
+            <T::Sum as Element>::DTYPE,
+            x.chunks().clone(),
+            Op::Scan { op, axis: ax },
+            vec![x.node().clone()],
+        );
+        Ok(Array::from_node(node))
+    }
+    /// Cumulative sum along `axis`.
+    pub fn cumsum(&self, axis: isize) -> Result<Array<T::Sum>> {
+        self.scan(ScanOp::Sum, axis)
+    }
+    /// Cumulative product along `axis`.
+    pub fn cumprod(&self, axis: isize) -> Result<Array<T::Sum>> {
+        self.scan(ScanOp::Prod, axis)
+    }
+}
+
+impl<T: Float> Array<T> {
+    /// Sum treating NaN as 0.
+    pub fn nansum(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Sum, true, axes, &ReduceOptions::default())
+    }
+    /// Mean of the non-NaN values (NaN where there are none).
+    pub fn nanmean(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Mean, true, axes, &ReduceOptions::default())
+    }
+    /// Minimum of the non-NaN values (NaN where there are none).
+    pub fn nanmin(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Min, true, axes, &ReduceOptions::default())
+    }
+    /// Maximum of the non-NaN values (NaN where there are none).
+    pub fn nanmax(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Max, true, axes, &ReduceOptions::default())
+    }
+    /// Variance of the non-NaN values.
+    pub fn nanvar(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Var { ddof, std: false }, true, axes, &ReduceOptions::default())
+    }
+    /// Standard deviation of the non-NaN values.
+    pub fn nanstd(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Var { ddof, std: true }, true, axes, &ReduceOptions::default())
+    }
+}

@@ -1,0 +1,142 @@
+//! CPU kernels that move data between blocks: strided slices, assembly from pieces, user
+//! closures and the steps of blocked scans.
+
+use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Slice};
+
+use crate::backend::kernel::{AssembleKernel, MapBlocksKernel, ScanKernel, ScanOp, ScanStep, SliceKernel};
+use crate::block::{HostArray, Value};
+use crate::dtype::Element;
+use crate::error::{Error, Result};
+use crate::with_dtype;
+
+/// A strided view of one block (no copy: the result shares the input's buffer).
+pub(crate) fn slice(k: &SliceKernel, input: &HostArray) -> Result<HostArray> {
+    crate::map_host!(input, a => {
+        let mut v = a.clone();
+        for (ax, &(start, step, len)) in k.axes.iter().enumerate() {
+            let n = a.shape()[ax];
+            let sl = ndarray_slice(start, step, len, n)?;
+            v.slice_axis_inplace(Axis(ax), sl);
+        }
+        for &ax in k.drop.iter().rev() {
+            v.index_axis_inplace(Axis(ax), 0);
+        }
+        Ok(HostArray::new(v))
+    })
+}
+
+/// NumPy-style `(start, step, len)` on an axis of length `n` as an ndarray [`Slice`].
+///
+/// ndarray applies a negative step from the end of the range, so a NumPy slice that starts
+/// at `start` and walks down is the range `[start - (len-1)*|step|, start]` with that step.
+pub(crate) fn ndarray_slice(start: usize, step: isize, len: usize, n: usize) -> Result<Slice> {
+    let oob = || Error::invalid(format!("slice start {start} step {step} len {len} outside {n}"));
+    if len == 0 {
+        return Ok(Slice::new(0, Some(0), 1));
+    }
+    let span = (len - 1) * step.unsigned_abs();
+    if step > 0 {
+        if start + span >= n {
+            return Err(oob());
+        }
+        Ok(Slice::new(start as isize, Some((start + span + 1) as isize), step))
+    } else {
+        if start >= n || span > start {
+            return Err(oob());
+        }
+        Ok(Slice::new((start - span) as isize, Some(start as isize + 1), step))
+    }
+}
+
+/// A block assembled from pieces of the inputs.
+pub(crate) fn assemble(k: &AssembleKernel, inputs: &[Value]) -> Result<HostArray> {
+    with_dtype!(k.dtype, T => {
+        let mut out = ArrayD::<T>::from_elem(IxDyn(&k.out_shape), T::zero());
+        for (pos, src, dst) in &k.pieces {
+            let input = inputs
+                .get(*pos)
+                .ok_or_else(|| Error::invalid("assemble: missing input"))?
+                .array()?
+                .typed::<T>()?;
+            let sv = input.slice_each_axis(|d| to_slice(&src[d.axis.index()]));
+            out.slice_each_axis_mut(|d| to_slice(&dst[d.axis.index()])).assign(&sv);
+        }
+        Ok(HostArray::new(out.into_shared()))
+    })
+}
+
+fn to_slice(r: &std::ops::Range<usize>) -> Slice {
+    Slice::from(r.start..r.end)
+}
+
+/// Run a user closure; check what it returns against the declared dtype and shape.
+pub(crate) fn map_blocks(k: &MapBlocksKernel, inputs: &[Value]) -> Result<HostArray> {
+    let arrays: Vec<HostArray> = inputs.iter().map(|v| v.array().cloned()).collect::<Result<_>>()?;
+    let out = (k.func)(&arrays, &k.info)?;
+    if out.dtype() != k.dtype {
+        return Err(Error::DTypeMismatch {
+            context: format!("map_blocks output block {:?}", k.info.index),
+            expected: k.dtype,
+            found: out.dtype(),
+        });
+    }
+    if out.shape() != k.out_shape.as_slice() {
+        return Err(Error::ShapeMismatch {
+            op: format!(
+                "map_blocks: block {:?} returned a block whose shape differs from the declared chunks",
+                k.info.index
+            ),
+            left: out.shape().to_vec(),
+            right: k.out_shape.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// One step of a blocked scan.
+pub(crate) fn scan(k: &ScanKernel, inputs: &[Value]) -> Result<HostArray> {
+    with_dtype!(k.dtype, T => {
+        let combine = |a: T, b: T| match k.op {
+            ScanOp::Sum => a.add(b),
+            ScanOp::Prod => a.mul(b),
+        };
+        match k.step {
+            ScanStep::Local => {
+                let x = inputs[0].array()?;
+                let mut out: ArrayD<T> = crate::map_host!(x, a => a.mapv(T::cast_from));
+                let ax = Axis(k.axis);
+                let n = out.len_of(ax);
+                for i in 1..n {
+                    let (prev, mut cur) = out.view_mut().split_at(ax, i);
+                    let prev = prev.index_axis(ax, i - 1);
+                    let mut cur = cur.index_axis_mut(ax, 0);
+                    ndarray::Zip::from(&mut cur).and(&prev).for_each(|c, &p| *c = combine(p, *c));
+                }
+                Ok(HostArray::new(out.into_shared()))
+            }
+            ScanStep::Carry => {
+                // inputs: [previous carry,] previous local scan.
+                let local = inputs.last().expect("carry has inputs").array()?.typed::<T>()?;
+                let n = local.len_of(Axis(k.axis));
+                let last = local.index_axis(Axis(k.axis), n - 1).insert_axis(Axis(k.axis));
+                let out = if inputs.len() == 2 {
+                    let prev = inputs[0].array()?.typed::<T>()?;
+                    let mut o = prev.to_owned();
+                    ndarray::Zip::from(&mut o).and(&last).for_each(|o, &l| *o = combine(*o, l));
+                    o
+                } else {
+                    last.to_owned()
+                };
+                Ok(HostArray::new(out.into_shared()))
+            }
+            ScanStep::Apply => {
+                let local = inputs[0].array()?.typed::<T>()?;
+                let carry = inputs[1].array()?.typed::<T>()?;
+                let mut o: ArcArray<T, IxDyn> = local.clone();
+                let b = carry.broadcast(o.raw_dim()).ok_or_else(|| Error::invalid("scan carry shape"))?;
+                ndarray::Zip::from(&mut o).and(&b).for_each(|o, &c| *o = combine(c, *o));
+                Ok(HostArray::new(o))
+            }
+        }
+    })
+}

@@ -1,0 +1,74 @@
+//! The CPU backend: executes every [`Kernel`] with ndarray (and faer where matrices appear).
+
+mod blocks;
+pub(crate) mod elementwise;
+pub mod reduce;
+
+use crate::backend::Backend;
+use crate::backend::kernel::{FusedKernel, Kernel, Leaf};
+use crate::block::{HostArray, Value};
+use crate::error::{Error, Result};
+
+/// The CPU backend. Stateless; kernels run on the calling worker thread.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuBackend;
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+
+    fn execute(&self, kernel: &Kernel, inputs: &[Value]) -> Result<Value> {
+        Ok(match kernel {
+            Kernel::Fused(f) => return fused(f, inputs),
+            Kernel::ReduceCombine(k) => {
+                let parts: Vec<&Value> = inputs.iter().collect();
+                return k.combine(&parts);
+            }
+            Kernel::ReduceFinalize { kernel, out_shape } => {
+                let part = inputs.first().ok_or_else(|| Error::invalid("finalize: no input"))?;
+                Value::Array(kernel.finalize(part, out_shape)?)
+            }
+            Kernel::Slice(k) => Value::Array(blocks::slice(k, first_array(inputs)?)?),
+            Kernel::Assemble(k) => Value::Array(blocks::assemble(k, inputs)?),
+            Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
+            Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
+        })
+    }
+}
+
+/// A strided view of a block: per axis `(start, step, len)`, then `drop` axes removed.
+pub(crate) fn blocks_slice_view(
+    block: &HostArray,
+    axes: &[(usize, isize, usize)],
+    drop: &[usize],
+) -> Result<HostArray> {
+    let k = crate::backend::kernel::SliceKernel { axes: axes.to_vec(), drop: drop.to_vec() };
+    blocks::slice(&k, block)
+}
+
+fn first_array(inputs: &[Value]) -> Result<&HostArray> {
+    inputs.first().ok_or_else(|| Error::invalid("kernel: no input"))?.array()
+}
+
+/// Read the leaves, evaluate the expression, reduce if asked.
+fn fused(f: &FusedKernel, inputs: &[Value]) -> Result<Value> {
+    let mut leaves = Vec::with_capacity(f.leaves.len());
+    for leaf in &f.leaves {
+        leaves.push(match leaf {
+            Leaf::Input(i) => {
+                inputs.get(*i).ok_or_else(|| Error::invalid("fused kernel: missing input"))?.array()?.clone()
+            }
+            Leaf::Source { source, region } => source.read(region)?,
+        });
+    }
+    let block = if f.expr.is_identity() && leaves[0].shape() == f.out_shape.as_slice() {
+        leaves.swap_remove(0)
+    } else {
+        elementwise::eval(&f.expr, &leaves, &f.out_shape)?
+    };
+    match &f.reduce {
+        None => Ok(Value::Array(block)),
+        Some(step) => step.kernel.partial(&block, step),
+    }
+}

@@ -1,0 +1,220 @@
+//! Kernel descriptors: what one task computes, independent of where it runs.
+//!
+//! The planner lowers graph nodes to these; a backend executes them. Each descriptor names its
+//! op and carries only per-block parameters; heavy shared parts (expressions, reduction
+//! kernels, user closures) are behind `Arc`s so a million tasks do not copy them.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::block::{HostArray, Value};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::graph::expr::Expr;
+use crate::io::BlockSource;
+
+/// What a task computes.
+#[derive(Clone)]
+pub enum Kernel {
+    /// Read leaves (task inputs or source regions), evaluate a fused elementwise expression
+    /// over them, and optionally reduce the result to a partial.
+    Fused(FusedKernel),
+    /// Combine reduction partials, in input order.
+    ReduceCombine(Arc<dyn ReduceKernel>),
+    /// Turn one partial into the result block of `out_shape`.
+    ReduceFinalize {
+        /// The reduction.
+        kernel: Arc<dyn ReduceKernel>,
+        /// Shape of the result block (keepdims applied or not).
+        out_shape: Vec<usize>,
+    },
+    /// A strided view of one input block.
+    Slice(SliceKernel),
+    /// A block built from pieces of several input blocks (rechunk, concatenate).
+    Assemble(AssembleKernel),
+    /// A user closure over the input blocks.
+    MapBlocks(MapBlocksKernel),
+    /// One step of a blocked scan (cumsum, cumprod).
+    Scan(ScanKernel),
+}
+
+impl Kernel {
+    /// A short name for labels and profiles.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kernel::Fused(f) => match (&f.reduce, f.expr.n_ops()) {
+                (Some(_), 0) => "reduce-partial",
+                (Some(_), _) => "fused-reduce-partial",
+                (None, 0) => "read",
+                (None, _) => "fused",
+            },
+            Kernel::ReduceCombine(_) => "reduce-combine",
+            Kernel::ReduceFinalize { .. } => "reduce-finalize",
+            Kernel::Slice(_) => "slice",
+            Kernel::Assemble(_) => "assemble",
+            Kernel::MapBlocks(_) => "map_blocks",
+            Kernel::Scan(s) => match s.step {
+                ScanStep::Local => "scan-local",
+                ScanStep::Carry => "scan-carry",
+                ScanStep::Apply => "scan-apply",
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A leaf of a fused kernel.
+#[derive(Clone, Debug)]
+pub enum Leaf {
+    /// The task input at this position.
+    Input(usize),
+    /// A region read straight from a source inside the task.
+    Source {
+        /// The source.
+        source: Arc<dyn BlockSource>,
+        /// The region, one range per source axis.
+        region: Vec<Range<usize>>,
+    },
+}
+
+/// Fused elementwise evaluation, optionally followed by a reduction's per-block step.
+#[derive(Clone, Debug)]
+pub struct FusedKernel {
+    /// Leaves, in the order of the expression's inputs. Each broadcasts to `out_shape`
+    /// (NumPy rules: aligned on the right, length-1 axes stretch).
+    pub leaves: Vec<Leaf>,
+    /// The expression over the leaves.
+    pub expr: Arc<Expr>,
+    /// Shape of the evaluated block.
+    pub out_shape: Vec<usize>,
+    /// A reduction applied to the evaluated block.
+    pub reduce: Option<PartialStep>,
+}
+
+/// A reduction's per-block step, fused after an elementwise evaluation.
+#[derive(Clone, Debug)]
+pub struct PartialStep {
+    /// The reduction.
+    pub kernel: Arc<dyn ReduceKernel>,
+    /// Axes reduced (sorted).
+    pub axes: Arc<[usize]>,
+    /// Global offset of the block in the array (for arg-reductions' indices).
+    pub offset: Vec<usize>,
+    /// Shape of the whole reduced array (for arg-reductions' flat indices).
+    pub global_shape: Arc<[usize]>,
+}
+
+/// A reduction as a kernel: per-block partial, combine, finalize.
+///
+/// Implementations keep their partial state opaque ([`Value::State`]); partials always keep
+/// the reduced axes with length 1, so combining is elementwise.
+pub trait ReduceKernel: Send + Sync + fmt::Debug {
+    /// The reduction's name (`"sum"`, `"nanmean"`, …).
+    fn name(&self) -> &'static str;
+    /// Input dtype.
+    fn in_dtype(&self) -> DType;
+    /// Result dtype.
+    fn out_dtype(&self) -> DType;
+    /// Reduce `axes` of one block to a partial (reduced axes kept, length 1).
+    fn partial(&self, block: &HostArray, step: &PartialStep) -> Result<Value>;
+    /// Combine partials in the given order.
+    fn combine(&self, parts: &[&Value]) -> Result<Value>;
+    /// The final values of a partial, reshaped to `out_shape`.
+    fn finalize(&self, part: &Value, out_shape: &[usize]) -> Result<HostArray>;
+}
+
+/// A strided view of one block: per axis `(start, step, len)`; then `drop` axes are removed
+/// (each has `len == 1`).
+#[derive(Clone, Debug)]
+pub struct SliceKernel {
+    /// Per input axis: first index, step (non-zero, may be negative), number of elements.
+    pub axes: Vec<(usize, isize, usize)>,
+    /// Input axes to remove after slicing (integer indexing).
+    pub drop: Vec<usize>,
+}
+
+/// A block made of pieces of input blocks.
+#[derive(Clone, Debug)]
+pub struct AssembleKernel {
+    /// Element type.
+    pub dtype: DType,
+    /// Shape of the assembled block.
+    pub out_shape: Vec<usize>,
+    /// The pieces copied into the block.
+    pub pieces: Vec<Piece>,
+}
+
+/// A piece of an assembled block: `(input position, region in that input, region in the
+/// output)`.
+pub type Piece = (usize, Vec<Range<usize>>, Vec<Range<usize>>);
+
+/// Where a block sits, given to user closures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The block index in the output's block grid.
+    pub index: Vec<usize>,
+    /// The block's global element ranges in the output.
+    pub region: Vec<Range<usize>>,
+}
+
+/// A user function over blocks.
+pub type BlockFn = dyn Fn(&[HostArray], &BlockInfo) -> Result<HostArray> + Send + Sync;
+
+/// A user closure applied to one block of each input.
+#[derive(Clone)]
+pub struct MapBlocksKernel {
+    /// The closure.
+    pub func: Arc<BlockFn>,
+    /// Where the output block sits.
+    pub info: BlockInfo,
+    /// Declared output dtype.
+    pub dtype: DType,
+    /// Declared output block shape.
+    pub out_shape: Vec<usize>,
+}
+
+impl fmt::Debug for MapBlocksKernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "map_blocks{:?}", self.info.index)
+    }
+}
+
+/// Which scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScanOp {
+    /// Cumulative sum.
+    Sum,
+    /// Cumulative product.
+    Prod,
+}
+
+/// Which step of a blocked scan a task does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanStep {
+    /// Scan inside the block: input 0 is the block.
+    Local,
+    /// Carry into the next block: inputs are the previous carry (if any) and the previous
+    /// block's local scan.
+    Carry,
+    /// Local scan combined with the carry: inputs are the local scan and the carry.
+    Apply,
+}
+
+/// One step of a blocked scan along `axis`.
+#[derive(Clone, Debug)]
+pub struct ScanKernel {
+    /// The scan.
+    pub op: ScanOp,
+    /// The step.
+    pub step: ScanStep,
+    /// The scanned axis.
+    pub axis: usize,
+    /// Result dtype (the input is cast to it first).
+    pub dtype: DType,
+}

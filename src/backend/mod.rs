@@ -1,0 +1,22 @@
+//! Backends execute kernels; they know nothing of graphs.
+//!
+//! [`Backend`] is the seam every device plugs into: the CPU backend ([`cpu::CpuBackend`]) runs
+//! every kernel and is the reference; the GPU backend ([`gpu`]) will run the kernels it
+//! implements on wgpu with device-resident blocks ([`crate::block::Value`] gains a device
+//! variant) and reports which kernels it supports so placement can choose per task.
+
+pub mod cpu;
+pub mod gpu;
+pub mod kernel;
+
+use crate::block::Value;
+use crate::error::Result;
+use kernel::Kernel;
+
+/// Something that executes kernels.
+pub trait Backend: Send + Sync {
+    /// A short name (`"cpu"`, `"gpu0"`).
+    fn name(&self) -> &str;
+    /// Run one kernel on its inputs (in the task's input order).
+    fn execute(&self, kernel: &Kernel, inputs: &[Value]) -> Result<Value>;
+}

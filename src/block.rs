@@ -1,0 +1,200 @@
+//! Block storage: the untyped values that flow between tasks.
+//!
+//! A block on the host is a [`HostArray`]: an `ArcArray` of one of the five element types, so a
+//! block can be a zero-copy view into a larger in-memory array (slices of an `ArcArray` share
+//! its buffer) and cloning a block is a reference-count increment. Reduction partials and other
+//! intermediate states travel as [`Value::State`]. Device-resident blocks (GPU buffers) will be
+//! a further variant of [`Value`] owned by the GPU backend; nothing above the backend looks
+//! inside a value except through these methods.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use ndarray::{ArcArray, ArrayD, IxDyn};
+
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+
+/// Run `$body` with the type alias `$T` bound to the Rust type of `$dtype`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_dtype {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            $crate::dtype::DType::Bool => {
+                type $T = bool;
+                $body
+            }
+            $crate::dtype::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::dtype::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::dtype::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::dtype::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+        }
+    };
+}
+
+/// An n-dimensional block on the host, of any element type.
+#[derive(Debug, Clone)]
+pub enum HostArray {
+    /// `bool` elements.
+    Bool(ArcArray<bool, IxDyn>),
+    /// `i32` elements.
+    I32(ArcArray<i32, IxDyn>),
+    /// `i64` elements.
+    I64(ArcArray<i64, IxDyn>),
+    /// `f32` elements.
+    F32(ArcArray<f32, IxDyn>),
+    /// `f64` elements.
+    F64(ArcArray<f64, IxDyn>),
+}
+
+/// Apply one generic expression to whichever array a [`HostArray`] holds.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_host {
+    ($h:expr, $a:ident => $body:expr) => {
+        match $h {
+            $crate::block::HostArray::Bool($a) => $body,
+            $crate::block::HostArray::I32($a) => $body,
+            $crate::block::HostArray::I64($a) => $body,
+            $crate::block::HostArray::F32($a) => $body,
+            $crate::block::HostArray::F64($a) => $body,
+        }
+    };
+}
+
+impl HostArray {
+    /// Wrap a typed array.
+    pub fn new<T: Element>(a: ArcArray<T, IxDyn>) -> Self {
+        T::host(a)
+    }
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            HostArray::Bool(_) => DType::Bool,
+            HostArray::I32(_) => DType::I32,
+            HostArray::I64(_) => DType::I64,
+            HostArray::F32(_) => DType::F32,
+            HostArray::F64(_) => DType::F64,
+        }
+    }
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        map_host!(self, a => a.shape())
+    }
+    /// Bytes held by this block's elements.
+    pub fn nbytes(&self) -> usize {
+        map_host!(self, a => a.len()) * self.dtype().size()
+    }
+    /// The typed array, or a dtype error.
+    pub fn typed<T: Element>(&self) -> Result<&ArcArray<T, IxDyn>> {
+        T::unhost(self).ok_or_else(|| Error::DTypeMismatch {
+            context: "block".into(),
+            expected: T::DTYPE,
+            found: self.dtype(),
+        })
+    }
+    /// Consume into a typed owned array (copies only if the buffer is shared or strided).
+    pub fn into_typed<T: Element>(self) -> Result<ArrayD<T>> {
+        Ok(self.typed::<T>()?.clone().into_owned())
+    }
+    /// A block of `shape` filled with zeros of `dtype`.
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Self {
+        crate::with_dtype!(dtype, T => HostArray::new(ArcArray::<T, IxDyn>::from_elem(IxDyn(shape), T::zero())))
+    }
+}
+
+/// Conversions between typed arrays and [`HostArray`], one per element type.
+pub trait HostElement: Sized {
+    /// Wrap a typed array.
+    fn host(a: ArcArray<Self, IxDyn>) -> HostArray;
+    /// Borrow the typed array if the dtype matches.
+    fn unhost(h: &HostArray) -> Option<&ArcArray<Self, IxDyn>>;
+}
+
+macro_rules! host_element {
+    ($t:ty, $v:ident) => {
+        impl HostElement for $t {
+            fn host(a: ArcArray<Self, IxDyn>) -> HostArray {
+                HostArray::$v(a)
+            }
+            fn unhost(h: &HostArray) -> Option<&ArcArray<Self, IxDyn>> {
+                match h {
+                    HostArray::$v(a) => Some(a),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+host_element!(bool, Bool);
+host_element!(i32, I32);
+host_element!(i64, I64);
+host_element!(f32, F32);
+host_element!(f64, F64);
+
+/// A value produced by a task.
+#[derive(Clone)]
+pub enum Value {
+    /// A block of array data on the host.
+    Array(HostArray),
+    /// An intermediate state (a reduction partial, a scan carry): opaque to everything but
+    /// the kernel that made it. `nbytes` is what it occupies, for memory accounting.
+    State {
+        /// The state itself.
+        data: Arc<dyn Any + Send + Sync>,
+        /// Bytes it holds.
+        nbytes: usize,
+    },
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Array(a) => write!(f, "Array({}, {:?})", a.dtype(), a.shape()),
+            Value::State { nbytes, .. } => write!(f, "State({nbytes} bytes)"),
+        }
+    }
+}
+
+impl Value {
+    /// Bytes held by the value.
+    pub fn nbytes(&self) -> usize {
+        match self {
+            Value::Array(a) => a.nbytes(),
+            Value::State { nbytes, .. } => *nbytes,
+        }
+    }
+    /// The host array, or an error naming what was found instead.
+    pub fn array(&self) -> Result<&HostArray> {
+        match self {
+            Value::Array(a) => Ok(a),
+            Value::State { .. } => Err(Error::invalid("expected an array block, found a state")),
+        }
+    }
+    /// Wrap a state.
+    pub fn state<S: Any + Send + Sync>(s: S, nbytes: usize) -> Self {
+        Value::State { data: Arc::new(s), nbytes }
+    }
+    /// Borrow a state of type `S`.
+    pub fn get_state<S: Any + Send + Sync>(&self) -> Result<&S> {
+        match self {
+            Value::State { data, .. } => data
+                .downcast_ref::<S>()
+                .ok_or_else(|| Error::invalid("task input holds a state of another type")),
+            Value::Array(_) => Err(Error::invalid("expected a state, found an array block")),
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The one error type of tessera.
+//!
+//! Every fallible call returns [`Result<T>`]. Messages name what was wrong (the op, the shapes,
+//! the axis, the block or task) so a user can act on them without reading the source.
+
+use crate::dtype::DType;
+
+/// Everything that can go wrong in tessera.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Two operands whose shapes cannot be combined (broadcast, concatenated, multiplied, …).
+    #[error("{op}: shapes {left:?} and {right:?} are not compatible")]
+    ShapeMismatch {
+        /// The operation that was attempted.
+        op: String,
+        /// Shape of the left (first) operand.
+        left: Vec<usize>,
+        /// Shape of the right (second) operand.
+        right: Vec<usize>,
+    },
+    /// An axis outside `-ndim..ndim`, or repeated.
+    #[error("{op}: axis {axis} is invalid for an array of {ndim} dimension(s)")]
+    InvalidAxis {
+        /// The operation that was attempted.
+        op: String,
+        /// The axis as the user gave it.
+        axis: isize,
+        /// Number of dimensions of the array.
+        ndim: usize,
+    },
+    /// A chunk specification that does not fit the shape.
+    #[error("invalid chunks: {0}")]
+    InvalidChunks(String),
+    /// An integer index outside the axis.
+    #[error("index {index} is out of bounds for axis {axis} of length {len}")]
+    IndexOutOfBounds {
+        /// The axis being indexed.
+        axis: usize,
+        /// The index as the user gave it.
+        index: isize,
+        /// Length of that axis.
+        len: usize,
+    },
+    /// Any other argument that makes no sense (zero step, negative count, …).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A value of one dtype where another was expected.
+    #[error("{context}: expected dtype {expected}, found {found}")]
+    DTypeMismatch {
+        /// Where the mismatch happened.
+        context: String,
+        /// The dtype that was expected.
+        expected: DType,
+        /// The dtype that was found.
+        found: DType,
+    },
+    /// A task failed (returned an error or panicked) during `compute()`.
+    #[error("task {task} failed: {cause}")]
+    TaskFailed {
+        /// The task's label: the op and the block index.
+        task: String,
+        /// What went wrong, including a panic message.
+        cause: String,
+    },
+    /// A requested backend (a GPU) is not available.
+    #[error("backend unavailable: {0}")]
+    BackendUnavailable(String),
+}
+
+/// `std::result::Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+}

@@ -1,0 +1,9 @@
+//! The graph: the expression DAG ([`node`]), the fusable elementwise IR ([`expr`]), the
+//! planner that culls, fuses and lowers ([`plan`]) and the flat [`task::TaskGraph`] it makes.
+
+pub mod expr;
+pub mod node;
+pub mod plan;
+pub mod task;
+
+pub use task::{PlanStats, Task, TaskGraph, TaskId};

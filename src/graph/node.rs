@@ -1,0 +1,119 @@
+//! [`Node`]: one operation in the expression DAG.
+//!
+//! A node records the op, its inputs and the metadata of its result (dtype, shape, chunks).
+//! Building a node costs O(inputs + axes), never O(blocks): blocks only appear when the
+//! planner lowers the nodes an output needs to tasks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::array::chunks::Chunks;
+use crate::backend::kernel::{BlockFn, ReduceKernel, ScanOp};
+use crate::dtype::DType;
+use crate::graph::expr::Expr;
+use crate::io::BlockSource;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One operation of the DAG and the metadata of its result.
+pub struct Node {
+    /// Unique id (process-wide).
+    pub id: u64,
+    /// A short name for graphs and error messages (`"add"`, `"sum"`, `"from_array"`).
+    pub name: Arc<str>,
+    /// Element type of the result.
+    pub dtype: DType,
+    /// Shape of the result.
+    pub shape: Vec<usize>,
+    /// Chunks of the result.
+    pub chunks: Chunks,
+    /// What the node computes.
+    pub op: Op,
+    /// The nodes it reads.
+    pub inputs: Vec<Arc<Node>>,
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}({}, {:?})", self.name, self.id, self.dtype, self.shape)
+    }
+}
+
+impl Node {
+    /// A new node; the shape is taken from the chunks.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        dtype: DType,
+        chunks: Chunks,
+        op: Op,
+        inputs: Vec<Arc<Node>>,
+    ) -> Arc<Node> {
+        Arc::new(Node {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            name: name.into(),
+            dtype,
+            shape: chunks.shape(),
+            chunks,
+            op,
+            inputs,
+        })
+    }
+}
+
+/// The operations a node can hold.
+#[derive(Clone)]
+pub enum Op {
+    /// Blocks read from a source (memory, a generator, a file).
+    Source(Arc<dyn BlockSource>),
+    /// A fusable elementwise expression over the inputs, which broadcast to this node's shape
+    /// (NumPy rules) and share its chunks on every axis they do not broadcast.
+    Elementwise(Arc<Expr>),
+    /// A tree reduction.
+    Reduce(ReduceSpec),
+    /// Strided selection; every output block comes from one input block.
+    Slice(SliceSpec),
+    /// The same values in this node's chunks.
+    Rechunk,
+    /// A user closure per block; inputs have this node's block grid.
+    MapBlocks(Arc<BlockFn>),
+    /// A cumulative scan along an axis.
+    Scan {
+        /// Sum or product.
+        op: ScanOp,
+        /// The scanned axis.
+        axis: usize,
+    },
+}
+
+impl Op {
+    /// Whether the op is a blockwise elementwise expression.
+    pub fn is_elementwise(&self) -> bool {
+        matches!(self, Op::Elementwise(_))
+    }
+}
+
+/// Parameters of a tree reduction.
+#[derive(Clone, Debug)]
+pub struct ReduceSpec {
+    /// The reduction kernel.
+    pub kernel: Arc<dyn ReduceKernel>,
+    /// Reduced input axes, sorted.
+    pub axes: Arc<[usize]>,
+    /// Whether reduced axes stay with length 1.
+    pub keepdims: bool,
+    /// Most partials combined by one task.
+    pub split_every: usize,
+}
+
+/// One output block of a slice along one axis: `(input block, first local index, step, len)`.
+pub type SliceBlock = (usize, usize, isize, usize);
+
+/// Parameters of a slice.
+#[derive(Clone, Debug)]
+pub struct SliceSpec {
+    /// Per input axis, the output blocks along it.
+    pub axes: Vec<Vec<SliceBlock>>,
+    /// Input axes removed (integer indices).
+    pub drop: Vec<usize>,
+}

@@ -1,0 +1,367 @@
+//! The planner: from output nodes to a [`TaskGraph`].
+//!
+//! It walks the DAG from the requested output blocks only (culling is free: a block nobody
+//! asks for never becomes a task), inlines elementwise nodes and source reads into the task of
+//! their single consumer (fusion: a chain `exp(x) + 1` feeding a reduction is one task per
+//! block), and lowers every other node block by block. Several outputs planned together
+//! share the tasks of their common subgraphs. Tasks are created inputs-first, so the task list
+//! is in topological order.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::array::chunks::{linear_index, unravel};
+use crate::backend::kernel::{
+    AssembleKernel, BlockInfo, FusedKernel, Kernel, Leaf, MapBlocksKernel, PartialStep, ScanKernel, ScanOp,
+    ScanStep, SliceKernel,
+};
+use crate::graph::expr::Expr;
+use crate::graph::node::{Node, Op, ReduceSpec};
+use crate::graph::task::{PlanStats, Task, TaskGraph, TaskId};
+
+/// Plan the given output nodes (all their blocks) into one task graph.
+pub fn plan(outputs: &[Arc<Node>]) -> TaskGraph {
+    let mut p = Planner::new(outputs);
+    let mut outs = Vec::with_capacity(outputs.len());
+    for node in outputs {
+        let grid = node.chunks.numblocks();
+        let n = node.chunks.nblocks();
+        let mut ids = Vec::with_capacity(n);
+        for lin in 0..n {
+            ids.push(p.task_for(node, &unravel(lin, &grid)));
+        }
+        outs.push(ids);
+    }
+    p.stats.tasks = p.tasks.len();
+    TaskGraph { tasks: p.tasks, outputs: outs, stats: p.stats }
+}
+
+struct Planner {
+    tasks: Vec<Task>,
+    memo: HashMap<(u64, usize), TaskId>,
+    /// Scan intermediates: (node, block, 0 = local scan | 1 = carry into the block).
+    aux: HashMap<(u64, usize, u8), TaskId>,
+    /// Number of (consumer, input slot) edges into each node, plus one per output use.
+    uses: HashMap<u64, usize>,
+    fused: std::collections::HashSet<u64>,
+    stats: PlanStats,
+}
+
+impl Planner {
+    fn new(outputs: &[Arc<Node>]) -> Self {
+        let mut uses: HashMap<u64, usize> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Arc<Node>> = outputs.iter().collect();
+        let mut stats = PlanStats::default();
+        for o in outputs {
+            *uses.entry(o.id).or_default() += 1;
+        }
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n.id) {
+                continue;
+            }
+            stats.nodes += 1;
+            stats.blocks += n.chunks.nblocks();
+            for i in &n.inputs {
+                *uses.entry(i.id).or_default() += 1;
+                stack.push(i);
+            }
+        }
+        Planner {
+            tasks: Vec::new(),
+            memo: HashMap::new(),
+            aux: HashMap::new(),
+            uses,
+            fused: Default::default(),
+            stats,
+        }
+    }
+
+    fn push(&mut self, kernel: Kernel, inputs: Vec<TaskId>, node: &Node, block: &[usize]) -> TaskId {
+        self.tasks.push(Task { kernel, inputs, node: node.name.clone(), block: block.to_vec() });
+        self.tasks.len() - 1
+    }
+
+    /// Whether `input`'s block can be computed inside the task of its consumer `consumer`.
+    fn inlinable(&self, input: &Node, consumer_block_shape: &[usize], in_block_shape: &[usize]) -> bool {
+        if in_block_shape != consumer_block_shape {
+            return false;
+        }
+        let single_use = self.uses.get(&input.id).copied().unwrap_or(0) <= 1;
+        match &input.op {
+            Op::Elementwise(_) => single_use,
+            Op::Source(s) => s.is_cheap() || single_use,
+            _ => false,
+        }
+    }
+
+    /// The task computing block `idx` of `node`.
+    fn task_for(&mut self, node: &Arc<Node>, idx: &[usize]) -> TaskId {
+        let lin = linear_index(idx, &node.chunks.numblocks());
+        if let Some(&t) = self.memo.get(&(node.id, lin)) {
+            return t;
+        }
+        let t = match &node.op {
+            Op::Source(_) | Op::Elementwise(_) => {
+                let mut leaves = Vec::new();
+                let mut deps = Vec::new();
+                let expr = self.fuse(node, idx, &mut leaves, &mut deps);
+                let shape = node.chunks.block_shape(idx);
+                let k = FusedKernel { leaves, expr: Arc::new(expr), out_shape: shape, reduce: None };
+                self.push(Kernel::Fused(k), deps, node, idx)
+            }
+            Op::Reduce(spec) => self.reduce_block(node, spec, idx),
+            Op::Slice(spec) => {
+                let input = &node.inputs[0];
+                let mut in_idx = Vec::with_capacity(spec.axes.len());
+                let mut axes = Vec::with_capacity(spec.axes.len());
+                let mut out_axis = 0;
+                for (ax, blocks) in spec.axes.iter().enumerate() {
+                    let j = if spec.drop.contains(&ax) {
+                        0
+                    } else {
+                        out_axis += 1;
+                        idx[out_axis - 1]
+                    };
+                    let (b, start, step, len) = blocks[j];
+                    in_idx.push(b);
+                    axes.push((start, step, len));
+                }
+                let dep = self.task_for(input, &in_idx);
+                let k = SliceKernel { axes, drop: spec.drop.clone() };
+                self.push(Kernel::Slice(k), vec![dep], node, idx)
+            }
+            Op::Rechunk => self.rechunk_block(node, idx),
+            Op::MapBlocks(func) => {
+                let deps: Vec<TaskId> = node.inputs.clone().iter().map(|i| self.task_for(i, idx)).collect();
+                let k = MapBlocksKernel {
+                    func: func.clone(),
+                    info: BlockInfo { index: idx.to_vec(), region: node.chunks.block_region(idx) },
+                    dtype: node.dtype,
+                    out_shape: node.chunks.block_shape(idx),
+                };
+                self.push(Kernel::MapBlocks(k), deps, node, idx)
+            }
+            Op::Scan { op, axis } => self.scan_block(node, *op, *axis, idx),
+        };
+        self.memo.insert((node.id, lin), t);
+        t
+    }
+
+    /// The expression computing block `idx` of an elementwise or source node, with its leaves
+    /// appended to `leaves` and the tasks they read to `deps`.
+    fn fuse(
+        &mut self,
+        node: &Arc<Node>,
+        idx: &[usize],
+        leaves: &mut Vec<Leaf>,
+        deps: &mut Vec<TaskId>,
+    ) -> Expr {
+        match &node.op {
+            Op::Source(src) => {
+                leaves.push(Leaf::Source { source: src.clone(), region: node.chunks.block_region(idx) });
+                Expr::input(node.dtype)
+            }
+            Op::Elementwise(expr) => {
+                let out_shape = node.chunks.block_shape(idx);
+                let mut inners = Vec::with_capacity(node.inputs.len());
+                for input in &node.inputs {
+                    let in_idx = broadcast_index(input, &node.shape, idx);
+                    let in_shape = input.chunks.block_shape(&in_idx);
+                    let aligned = align(&in_shape, out_shape.len());
+                    if self.inlinable(input, &out_shape, &aligned) {
+                        self.fused.insert(input.id);
+                        self.stats.fused_nodes = self.fused.len();
+                        inners.push(self.fuse(input, &in_idx, leaves, deps));
+                    } else {
+                        let t = self.task_for(input, &in_idx);
+                        leaves.push(Leaf::Input(deps.len()));
+                        deps.push(t);
+                        inners.push(Expr::input(input.dtype));
+                    }
+                }
+                expr.compose(&inners)
+            }
+            _ => {
+                let t = self.task_for(node, idx);
+                leaves.push(Leaf::Input(deps.len()));
+                deps.push(t);
+                Expr::input(node.dtype)
+            }
+        }
+    }
+
+    fn reduce_block(&mut self, node: &Arc<Node>, spec: &ReduceSpec, idx: &[usize]) -> TaskId {
+        let input = &node.inputs[0];
+        let in_grid = input.chunks.numblocks();
+        // Output block index → input block index on the kept axes.
+        let mut base = vec![0usize; input.shape.len()];
+        let mut o = 0;
+        for (ax, b) in base.iter_mut().enumerate() {
+            if spec.axes.contains(&ax) {
+                if spec.keepdims {
+                    o += 1;
+                }
+            } else {
+                *b = idx[o];
+                o += 1;
+            }
+        }
+        let red_grid: Vec<usize> = spec.axes.iter().map(|&a| in_grid[a]).collect();
+        let n_parts: usize = red_grid.iter().product();
+        let global_shape: Arc<[usize]> = input.shape.clone().into();
+        let mut level: Vec<TaskId> = Vec::with_capacity(n_parts);
+        for lin in 0..n_parts {
+            let r = unravel(lin, &red_grid);
+            let mut in_idx = base.clone();
+            for (k, &a) in spec.axes.iter().enumerate() {
+                in_idx[a] = r[k];
+            }
+            let offset: Vec<usize> = input.chunks.block_region(&in_idx).iter().map(|r| r.start).collect();
+            let step = PartialStep {
+                kernel: spec.kernel.clone(),
+                axes: spec.axes.clone(),
+                offset,
+                global_shape: global_shape.clone(),
+            };
+            let in_shape = input.chunks.block_shape(&in_idx);
+            let mut leaves = Vec::new();
+            let mut deps = Vec::new();
+            let expr = if self.inlinable(input, &in_shape, &in_shape) {
+                self.fused.insert(input.id);
+                self.stats.fused_nodes = self.fused.len();
+                self.fuse(input, &in_idx, &mut leaves, &mut deps)
+            } else {
+                let t = self.task_for(input, &in_idx);
+                leaves.push(Leaf::Input(0));
+                deps.push(t);
+                Expr::input(input.dtype)
+            };
+            let k = FusedKernel { leaves, expr: Arc::new(expr), out_shape: in_shape, reduce: Some(step) };
+            level.push(self.push(Kernel::Fused(k), deps, node, &in_idx));
+        }
+        let every = spec.split_every.max(2);
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len().div_ceil(every));
+            for group in level.chunks(every) {
+                if group.len() == 1 {
+                    next.push(group[0]);
+                } else {
+                    let k = Kernel::ReduceCombine(spec.kernel.clone());
+                    next.push(self.push(k, group.to_vec(), node, idx));
+                }
+            }
+            level = next;
+        }
+        let k =
+            Kernel::ReduceFinalize { kernel: spec.kernel.clone(), out_shape: node.chunks.block_shape(idx) };
+        self.push(k, level, node, idx)
+    }
+
+    fn rechunk_block(&mut self, node: &Arc<Node>, idx: &[usize]) -> TaskId {
+        let input = &node.inputs[0];
+        let region = node.chunks.block_region(idx);
+        // Per axis: the input blocks overlapping the region, with the overlap.
+        let mut per_axis: Vec<Vec<(usize, Range<usize>)>> = Vec::with_capacity(region.len());
+        for (ax, r) in region.iter().enumerate() {
+            let offs = input.chunks.offsets(ax);
+            let mut v = Vec::new();
+            for b in 0..offs.len() - 1 {
+                let (s, e) = (offs[b].max(r.start), offs[b + 1].min(r.end));
+                if s < e || (r.start == r.end && b == 0) {
+                    v.push((b, s..e.max(s)));
+                }
+            }
+            per_axis.push(v);
+        }
+        let counts: Vec<usize> = per_axis.iter().map(|v| v.len()).collect();
+        let total: usize = counts.iter().product();
+        let mut deps = Vec::with_capacity(total);
+        let mut pieces = Vec::with_capacity(total);
+        for lin in 0..total {
+            let c = unravel(lin, &counts);
+            let in_idx: Vec<usize> = c.iter().enumerate().map(|(ax, &k)| per_axis[ax][k].0).collect();
+            let in_region = input.chunks.block_region(&in_idx);
+            let mut src = Vec::with_capacity(c.len());
+            let mut dst = Vec::with_capacity(c.len());
+            for (ax, &k) in c.iter().enumerate() {
+                let g = &per_axis[ax][k].1;
+                src.push(g.start - in_region[ax].start..g.end - in_region[ax].start);
+                dst.push(g.start - region[ax].start..g.end - region[ax].start);
+            }
+            let t = self.task_for(input, &in_idx);
+            pieces.push((deps.len(), src, dst));
+            deps.push(t);
+        }
+        let k = AssembleKernel { dtype: node.dtype, out_shape: node.chunks.block_shape(idx), pieces };
+        self.push(Kernel::Assemble(k), deps, node, idx)
+    }
+
+    /// The task of block `idx` of a blocked scan: the block's local scan combined with the
+    /// carry from all earlier blocks along `axis`. Carries form a chain, built iteratively and
+    /// memoised, so every block's carry is one task whichever outputs ask for it.
+    fn scan_block(&mut self, node: &Arc<Node>, op: ScanOp, axis: usize, idx: &[usize]) -> TaskId {
+        let j = idx[axis];
+        let grid = node.chunks.numblocks();
+        let key = |k: usize, tag: u8| {
+            let mut bi = idx.to_vec();
+            bi[axis] = k;
+            (node.id, linear_index(&bi, &grid), tag)
+        };
+        let mk = |step| Kernel::Scan(ScanKernel { op, step, axis, dtype: node.dtype });
+        let mut k = j;
+        while k > 0 && !self.aux.contains_key(&key(k, 1)) {
+            k -= 1;
+        }
+        let mut carry = if k == 0 { None } else { Some(self.aux[&key(k, 1)]) };
+        for m in k..j {
+            let local = self.scan_local(node, op, axis, idx, m);
+            let mut inputs: Vec<TaskId> = carry.into_iter().collect();
+            inputs.push(local);
+            let mut bi = idx.to_vec();
+            bi[axis] = m;
+            let c = self.push(mk(ScanStep::Carry), inputs, node, &bi);
+            self.aux.insert(key(m + 1, 1), c);
+            carry = Some(c);
+        }
+        let local = self.scan_local(node, op, axis, idx, j);
+        match carry {
+            None => local,
+            Some(c) => self.push(mk(ScanStep::Apply), vec![local, c], node, idx),
+        }
+    }
+
+    /// The local scan of block `m` along `axis` (other axes from `idx`), memoised.
+    fn scan_local(&mut self, node: &Arc<Node>, op: ScanOp, axis: usize, idx: &[usize], m: usize) -> TaskId {
+        let mut bi = idx.to_vec();
+        bi[axis] = m;
+        let key = (node.id, linear_index(&bi, &node.chunks.numblocks()), 0u8);
+        if let Some(&t) = self.aux.get(&key) {
+            return t;
+        }
+        let x = self.task_for(&node.inputs[0], &bi);
+        let k = Kernel::Scan(ScanKernel { op, step: ScanStep::Local, axis, dtype: node.dtype });
+        let t = self.push(k, vec![x], node, &bi);
+        self.aux.insert(key, t);
+        t
+    }
+}
+
+/// The block index of `input` that broadcasts to block `idx` of an output of `out_shape`.
+pub(crate) fn broadcast_index(input: &Node, out_shape: &[usize], idx: &[usize]) -> Vec<usize> {
+    let off = out_shape.len() - input.shape.len();
+    input
+        .shape
+        .iter()
+        .enumerate()
+        .map(|(d, &n)| if n == 1 && out_shape[d + off] != 1 { 0 } else { idx[d + off] })
+        .collect()
+}
+
+/// `shape` padded with leading 1s to `ndim` axes.
+fn align(shape: &[usize], ndim: usize) -> Vec<usize> {
+    let mut v = vec![1; ndim - shape.len()];
+    v.extend_from_slice(shape);
+    v
+}

@@ -1,0 +1,68 @@
+//! # tessera
+//!
+//! Blocked, out-of-core, parallel n-dimensional arrays for Rust: an array is cut into blocks,
+//! every operation builds a task graph over the blocks, and a scheduler runs the graph on all
+//! cores. It is what dask.array is to NumPy, rebuilt in Rust.
+//!
+//! ```
+//! use tessera::prelude::*;
+//!
+//! // A lazy 4000 × 4000 array of random numbers in 1000 × 1000 blocks.
+//! let x = tessera::random::normal::<f64>(42, &[4000, 4000], [1000, 1000], 0.0, 1.0)?;
+//! // Nothing runs yet: each op adds a node to the graph.
+//! let y = ((&x * 2.0).exp() - 1.0).mean(0)?;
+//! // compute() plans (culls and fuses: one task per block here), then runs on all cores.
+//! let v = y.compute()?;
+//! assert_eq!(v.shape(), &[4000]);
+//! # Ok::<(), tessera::Error>(())
+//! ```
+//!
+//! ## For NumPy and dask users
+//!
+//! | NumPy / dask | tessera |
+//! |---|---|
+//! | `da.from_array(a, chunks=(1000, 1000))` | `tessera::from_array(a, [1000, 1000])?` |
+//! | `da.ones((n, m), chunks="auto")` | `tessera::ones::<f64>(&[n, m], ChunkSpec::Auto)?` |
+//! | `x + y`, `x * 2` | `&x + &y`, `&x * 2.0` (or `x.try_add(&y)?`) |
+//! | `np.where(c, a, b)` | `tessera::where_(&c, &a, &b)?` |
+//! | `x.sum(axis=0)`, `x.sum()` | `x.sum(0)?`, `x.sum(Axes::All)?` |
+//! | `x.sum(axis=(0, 2), keepdims=True)` | `x.sum_with([0, 2], &ReduceOptions::default().keepdims(true))?` |
+//! | `x.std(ddof=1)` | `x.std(Axes::All, 1.0)?` |
+//! | `x[10:, 100:50:-2]` | `x.slice(&sl![10.., (Some(100), Some(50), -2)])?` |
+//! | `x.map_blocks(f)` | `x.map_blocks(f)?` |
+//! | `x.compute()` | `x.compute()?` → `ndarray::ArrayD` |
+//! | `dask.compute(a, b)` | `tessera::compute_many(&[&a, &b], &opts)?` |
+//! | `x.visualize()` | `x.to_dot()` |
+//!
+//! Differences worth knowing: integer `/` is NumPy's floor division (`//`), `%` follows
+//! NumPy's sign rule; range bounds in slices are clamped like NumPy, integer indices out of
+//! range are errors; reductions are bit-identical whatever the number of threads.
+
+#![warn(missing_docs)]
+
+pub mod array;
+pub mod backend;
+pub mod block;
+pub mod dtype;
+pub mod error;
+pub mod graph;
+pub mod io;
+pub mod random;
+pub mod scheduler;
+
+pub use array::chunks::{ChunkSpec, Chunks, DEFAULT_CHUNK_BYTES};
+pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
+pub use array::{AnyArray, Array, Axes, IntoOperand, Operand, ReduceOptions, SliceArg, compute_many, where_};
+pub use backend::cpu::reduce::ReduceKind;
+pub use block::HostArray;
+pub use dtype::{DType, Element, Float, Number};
+pub use error::{Error, Result};
+pub use scheduler::{ComputeOptions, RunReport, SchedulerKind, set_default_options};
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::{
+        Array, Axes, ChunkSpec, Chunks, ComputeOptions, DType, Element, Error, ReduceOptions, Result,
+        SchedulerKind, SliceArg, sl,
+    };
+}

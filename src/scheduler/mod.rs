@@ -1,0 +1,153 @@
+//! Schedulers run a [`TaskGraph`] on a [`Backend`]; they never know what a kernel computes.
+//!
+//! Two are provided: [`SchedulerKind::Sync`] runs every task on the calling thread in priority
+//! order (deterministic, for debugging), and [`SchedulerKind::Threaded`] runs them on a pool of
+//! workers with crossbeam work-stealing deques. Both refcount results and drop each one as soon
+//! as its last consumer has run, account the bytes held ([`RunReport::peak_bytes`]), and turn
+//! a failing or panicking task into an [`Error::TaskFailed`] naming the task; the other tasks
+//! stop being started, running ones finish, and nothing hangs. Results are bit-identical on
+//! both schedulers and any number of workers: the graph fixes every combine order.
+//!
+//! Device placement and a memory budget with spilling plug in here: the options carry them,
+//! the accounting is already per task.
+
+mod sync;
+mod threaded;
+
+use std::sync::RwLock;
+
+use crate::backend::Backend;
+use crate::block::Value;
+use crate::error::{Error, Result};
+use crate::graph::{Task, TaskGraph};
+
+/// Which scheduler runs a compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchedulerKind {
+    /// One thread, tasks in priority order: deterministic, easy to debug.
+    Sync,
+    /// A pool of worker threads with work stealing.
+    #[default]
+    Threaded,
+}
+
+/// Options of one `compute()` call. `Default` gives the process-wide defaults
+/// ([`set_default_options`]).
+///
+/// ```
+/// use tessera::{ComputeOptions, SchedulerKind};
+/// let opts = ComputeOptions::default().scheduler(SchedulerKind::Sync);
+/// assert_eq!(opts.scheduler, SchedulerKind::Sync);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputeOptions {
+    /// The scheduler.
+    pub scheduler: SchedulerKind,
+    /// Worker threads for the threaded scheduler (`None`: all cores).
+    pub workers: Option<usize>,
+}
+
+static DEFAULT_OPTIONS: RwLock<Option<ComputeOptions>> = RwLock::new(None);
+
+impl Default for ComputeOptions {
+    fn default() -> Self {
+        DEFAULT_OPTIONS
+            .read()
+            .ok()
+            .and_then(|o| o.clone())
+            .unwrap_or(ComputeOptions { scheduler: SchedulerKind::Threaded, workers: None })
+    }
+}
+
+impl ComputeOptions {
+    /// These options with another scheduler.
+    #[must_use]
+    pub fn scheduler(mut self, kind: SchedulerKind) -> Self {
+        self.scheduler = kind;
+        self
+    }
+    /// These options with `n` workers (threaded scheduler).
+    #[must_use]
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = Some(n);
+        self
+    }
+    /// The number of workers these options give on this machine.
+    pub fn worker_count(&self) -> usize {
+        match self.scheduler {
+            SchedulerKind::Sync => 1,
+            SchedulerKind::Threaded => self
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .max(1),
+        }
+    }
+}
+
+/// Set the options every `compute()` without explicit options uses.
+pub fn set_default_options(opts: ComputeOptions) {
+    if let Ok(mut d) = DEFAULT_OPTIONS.write() {
+        *d = Some(opts);
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Tasks executed.
+    pub tasks_run: usize,
+    /// Most bytes of task results held at once.
+    pub peak_bytes: usize,
+    /// Workers used.
+    pub workers: usize,
+}
+
+/// Run a graph; returns the values of every output task (per output, in block order).
+pub fn execute(
+    graph: &TaskGraph,
+    backend: &dyn Backend,
+    opts: &ComputeOptions,
+) -> Result<(Vec<Vec<Value>>, RunReport)> {
+    let workers = opts.worker_count();
+    if workers == 1 || graph.tasks.len() <= 1 {
+        sync::run(graph, backend)
+    } else {
+        threaded::run(graph, backend, workers)
+    }
+}
+
+/// Run one task's kernel, turning an error or a panic into [`Error::TaskFailed`].
+pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: &[Value]) -> Result<Value> {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| backend.execute(&task.kernel, inputs)));
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(match e {
+            e @ Error::TaskFailed { .. } => e,
+            e => Error::TaskFailed { task: task.label(), cause: e.to_string() },
+        }),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic payload".into());
+            Err(Error::TaskFailed { task: task.label(), cause: format!("panicked: {msg}") })
+        }
+    }
+}
+
+/// Collect the output values from per-task result slots.
+pub(crate) fn collect_outputs(
+    graph: &TaskGraph,
+    mut take: impl FnMut(usize) -> Option<Value>,
+) -> Result<Vec<Vec<Value>>> {
+    graph
+        .outputs
+        .iter()
+        .map(|ids| {
+            ids.iter()
+                .map(|&t| take(t).ok_or_else(|| Error::invalid(format!("output task {t} has no result"))))
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,142 @@
+//! Shared test helpers: random shapes, random irregular chunkings, random data with NaN and
+//! infinities, eager ndarray references and comparisons.
+#![allow(dead_code)]
+
+use ndarray::{ArrayD, Axis, IxDyn};
+use proptest::prelude::*;
+use tessera::{Chunks, ComputeOptions, Element, SchedulerKind};
+
+/// Shapes with 0 to 4 axes; the total size stays small enough for many cases.
+pub fn shape() -> impl Strategy<Value = Vec<usize>> {
+    (0usize..=4).prop_flat_map(|nd| {
+        let max = match nd {
+            0 | 1 => 40,
+            2 => 24,
+            3 => 12,
+            _ => 7,
+        };
+        proptest::collection::vec(0usize..=max, nd)
+    })
+}
+
+/// Random irregular chunks for `shape`: each axis cut at random points (possibly one block
+/// larger than... the axis itself, or one-element blocks).
+pub fn chunks_for(shape: Vec<usize>) -> impl Strategy<Value = Chunks> {
+    let per_axis: Vec<BoxedStrategy<Vec<usize>>> = shape
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                Just(vec![0]).boxed()
+            } else {
+                proptest::collection::vec(1..=n, 0..=n.min(6))
+                    .prop_map(move |cuts| split_at_cuts(n, cuts))
+                    .boxed()
+            }
+        })
+        .collect();
+    per_axis.prop_map(|axes| Chunks::new(axes).unwrap())
+}
+
+fn split_at_cuts(n: usize, mut cuts: Vec<usize>) -> Vec<usize> {
+    cuts.retain(|&c| c < n);
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for c in cuts.into_iter().chain(std::iter::once(n)) {
+        if c > prev {
+            out.push(c - prev);
+        }
+        prev = c;
+    }
+    out
+}
+
+/// f64 values, mostly ordinary, sometimes NaN or ±∞ when `special`.
+pub fn values(n: usize, special: bool) -> impl Strategy<Value = Vec<f64>> {
+    let v = if special {
+        prop_oneof![
+            8 => -100.0f64..100.0,
+            1 => Just(f64::NAN),
+            1 => prop_oneof![Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(0.0), Just(-0.0)],
+        ]
+        .boxed()
+    } else {
+        (-100.0f64..100.0).boxed()
+    };
+    proptest::collection::vec(v, n)
+}
+
+/// A shape, chunks for it and data.
+pub fn array_case(special: bool) -> impl Strategy<Value = (ArrayD<f64>, Chunks)> {
+    shape().prop_flat_map(move |s| {
+        let n: usize = s.iter().product();
+        (values(n, special), chunks_for(s.clone()))
+            .prop_map(move |(v, c)| (ArrayD::from_shape_vec(IxDyn(&s), v).unwrap(), c))
+    })
+}
+
+/// Bitwise equality, with all NaNs equal.
+pub fn same_f64(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {
+    a.shape() == b.shape()
+        && a.iter().zip(b.iter()).all(|(x, y)| (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits())
+}
+
+/// Equality within a relative tolerance (NaNs equal, infinities equal).
+pub fn close_f64(a: &ArrayD<f64>, b: &ArrayD<f64>, rtol: f64) -> bool {
+    a.shape() == b.shape()
+        && a.iter().zip(b.iter()).all(|(x, y)| {
+            (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= rtol * (1.0 + x.abs().max(y.abs()))
+        })
+}
+
+/// Compute and check every block against its declared shape; assemble with both schedulers
+/// and check they agree bit for bit.
+pub fn compute_checked<T: Element>(x: &tessera::Array<T>) -> ArrayD<T> {
+    let blocks = x.compute_blocks(&ComputeOptions::default()).expect("compute blocks");
+    assert_eq!(blocks.len(), x.nblocks());
+    for (b, want) in blocks.iter().zip(x.block_shapes()) {
+        assert_eq!(b.shape(), want.as_slice(), "block shape differs from its chunks");
+    }
+    let sync = x.compute_with(&ComputeOptions::default().scheduler(SchedulerKind::Sync)).expect("sync");
+    let threaded = x
+        .compute_with(&ComputeOptions::default().scheduler(SchedulerKind::Threaded).workers(3))
+        .expect("threaded");
+    let bits_equal = sync.iter().zip(threaded.iter()).all(|(a, b)| {
+        a.to_f64().to_bits() == b.to_f64().to_bits() || (a.to_f64().is_nan() && b.to_f64().is_nan())
+    });
+    assert!(bits_equal && sync.shape() == threaded.shape(), "sync and threaded schedulers disagree");
+    sync
+}
+
+/// Eager reference reduction: reduce `axes` of `x` lane by lane with `f`.
+pub fn ref_reduce<T: Copy, U: Clone>(
+    x: &ArrayD<T>,
+    axes: &[usize],
+    keepdims: bool,
+    f: impl Fn(&[T]) -> U,
+) -> ArrayD<U> {
+    let nd = x.ndim();
+    let kept: Vec<usize> = (0..nd).filter(|d| !axes.contains(d)).collect();
+    let mut perm = kept.clone();
+    perm.extend_from_slice(axes);
+    let p = x.view().permuted_axes(IxDyn(&perm));
+    let p = p.as_standard_layout();
+    let kept_shape: Vec<usize> = kept.iter().map(|&d| x.shape()[d]).collect();
+    let r: usize = axes.iter().map(|&d| x.shape()[d]).product();
+    let flat = p.to_shape((kept_shape.iter().product::<usize>(), r)).unwrap();
+    let vals: Vec<U> = flat.outer_iter().map(|lane| f(&lane.to_vec())).collect();
+    let mut out = ArrayD::from_shape_vec(IxDyn(&kept_shape), vals).unwrap();
+    if keepdims {
+        for &a in axes {
+            out.insert_axis_inplace(Axis(a));
+        }
+    }
+    out
+}
+
+/// A random subset of the axes of an `nd`-dimensional array (sorted).
+pub fn axes_subset(nd: usize) -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(any::<bool>(), nd)
+        .prop_map(|m| m.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i).collect())
+}

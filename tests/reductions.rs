@@ -1,0 +1,195 @@
+//! Reductions against eager references over random shapes, chunkings, axes and keepdims.
+
+mod common;
+
+use common::*;
+use ndarray::ArrayD;
+use proptest::prelude::*;
+use tessera::{Axes, ReduceOptions};
+
+fn case() -> impl Strategy<Value = (ArrayD<f64>, tessera::Chunks, Vec<usize>, bool, usize)> {
+    array_case(true).prop_flat_map(|(a, c)| {
+        let nd = a.ndim();
+        (Just(a), Just(c), axes_subset(nd), any::<bool>(), 2usize..6)
+    })
+}
+
+fn naive_sum(v: &[f64]) -> f64 {
+    v.iter().sum()
+}
+fn mean(v: &[f64]) -> f64 {
+    naive_sum(v) / v.len() as f64
+}
+fn var(v: &[f64], ddof: f64) -> f64 {
+    let m = mean(v);
+    let s: f64 = v.iter().map(|x| (x - m) * (x - m)).sum();
+    if v.len() as f64 - ddof <= 0.0 { f64::NAN } else { s / (v.len() as f64 - ddof) }
+}
+fn nonnan(v: &[f64]) -> Vec<f64> {
+    v.iter().copied().filter(|x| !x.is_nan()).collect()
+}
+fn fold_nan(v: &[f64], max: bool) -> f64 {
+    let mut it = v.iter().copied();
+    let Some(first) = it.next() else { return f64::NAN };
+    it.fold(first, |a, b| {
+        if a.is_nan() || b.is_nan() {
+            f64::NAN
+        } else if max {
+            a.max(b)
+        } else {
+            a.min(b)
+        }
+    })
+}
+fn arg(v: &[f64], max: bool) -> i64 {
+    if let Some(i) = v.iter().position(|x| x.is_nan()) {
+        return i as i64;
+    }
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if (max && x > v[best]) || (!max && x < v[best]) {
+            best = i;
+        }
+    }
+    best as i64
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn float_reductions((a, c, axes, keep, every) in case()) {
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let ax = Axes::List(axes.iter().map(|&v| v as isize).collect());
+        let o = ReduceOptions::default().keepdims(keep).split_every(every);
+        let r = |f: fn(&[f64]) -> f64| ref_reduce(&a, &axes, keep, f);
+        let tol = 1e-9;
+        prop_assert!(close_f64(&compute_checked(&x.sum_with(ax.clone(), &o).unwrap()), &r(naive_sum), tol));
+        prop_assert!(close_f64(&compute_checked(&x.mean_with(ax.clone(), &o).unwrap()), &r(mean), tol));
+        prop_assert!(close_f64(&compute_checked(&x.prod_with(ax.clone(), &o).unwrap()), &r(|v| v.iter().product()), tol));
+        prop_assert!(close_f64(&compute_checked(&x.var_with(ax.clone(), &o.clone().ddof(1.0)).unwrap()), &r(|v| var(v, 1.0)), 1e-7));
+        prop_assert!(close_f64(&compute_checked(&x.std_with(ax.clone(), &o).unwrap()), &r(|v| var(v, 0.0).sqrt()), 1e-7));
+        let empty = axes.iter().any(|&d| a.shape()[d] == 0);
+        let out_empty = a.shape().iter().enumerate().any(|(d, &n)| n == 0 && !axes.contains(&d));
+        if !empty || out_empty {
+            prop_assert!(same_f64(&compute_checked(&x.min_with(ax.clone(), &o).unwrap()), &r(|v| fold_nan(v, false))));
+            prop_assert!(same_f64(&compute_checked(&x.max_with(ax.clone(), &o).unwrap()), &r(|v| fold_nan(v, true))));
+        } else {
+            prop_assert!(x.min(ax.clone()).is_err());
+        }
+        // NaN-skipping variants.
+        let n = |f: fn(&[f64]) -> f64| ref_reduce(&a, &axes, false, move |v: &[f64]| f(&nonnan(v)));
+        prop_assert!(close_f64(&compute_checked(&x.nansum(ax.clone()).unwrap()), &n(naive_sum), tol));
+        prop_assert!(close_f64(&compute_checked(&x.nanmean(ax.clone()).unwrap()), &n(mean), tol));
+        prop_assert!(close_f64(&compute_checked(&x.nanvar(ax.clone(), 0.0).unwrap()), &n(|v| var(v, 0.0)), 1e-7));
+        prop_assert!(close_f64(&compute_checked(&x.nanstd(ax.clone(), 0.0).unwrap()), &n(|v| var(v, 0.0).sqrt()), 1e-7));
+        if !empty || out_empty {
+            prop_assert!(same_f64(&compute_checked(&x.nanmin(ax.clone()).unwrap()), &n(|v| fold_nan(v, false))));
+            prop_assert!(same_f64(&compute_checked(&x.nanmax(ax.clone()).unwrap()), &n(|v| fold_nan(v, true))));
+        } else {
+            prop_assert!(x.nanmax(ax.clone()).is_err());
+        }
+        // Boolean reductions.
+        let b = x.gt(0.0).unwrap();
+        prop_assert_eq!(compute_checked(&b.any(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.iter().any(|&x| x > 0.0)));
+        prop_assert_eq!(compute_checked(&b.all(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.iter().all(|&x| x > 0.0)));
+        prop_assert_eq!(compute_checked(&x.count_nonzero(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.iter().filter(|&&x| x != 0.0).count() as i64));
+    }
+
+    #[test]
+    fn integer_sums_are_exact((a, c, axes, keep, every) in case()) {
+        let ai = a.mapv(|v| if v.is_finite() { (v * 1e6) as i32 } else { 7 });
+        let x = tessera::from_array(ai.clone(), c).unwrap();
+        let ax = Axes::List(axes.iter().map(|&v| v as isize).collect());
+        let o = ReduceOptions::default().keepdims(keep).split_every(every);
+        let got = compute_checked(&x.sum_with(ax.clone(), &o).unwrap());
+        prop_assert_eq!(got, ref_reduce(&ai, &axes, keep, |v| v.iter().map(|&x| x as i64).sum::<i64>()));
+        let got = compute_checked(&x.mean(ax).unwrap());
+        prop_assert!(close_f64(&got, &ref_reduce(&ai, &axes, false, |v| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64), 1e-12));
+    }
+
+    #[test]
+    fn arg_reductions((a, c) in array_case(true), which in any::<prop::sample::Index>()) {
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        if a.is_empty() {
+            prop_assert!(x.argmin(None).is_err() || a.ndim() == 0);
+            return Ok(());
+        }
+        // Flat index over all axes.
+        let flat: Vec<f64> = a.iter().copied().collect();
+        prop_assert_eq!(x.argmin(None).unwrap().compute_scalar().unwrap(), arg(&flat, false));
+        prop_assert_eq!(x.argmax(None).unwrap().compute_scalar().unwrap(), arg(&flat, true));
+        if a.ndim() > 0 {
+            let axis = which.index(a.ndim());
+            let got = compute_checked(&x.argmax(Some(axis as isize)).unwrap());
+            prop_assert_eq!(got, ref_reduce(&a, &[axis], false, |v| arg(v, true)));
+            let got = compute_checked(&x.argmin(Some(axis as isize - a.ndim() as isize)).unwrap());
+            prop_assert_eq!(got, ref_reduce(&a, &[axis], false, |v| arg(v, false)));
+        }
+    }
+
+    #[test]
+    fn scans((a, c) in array_case(false), which in any::<prop::sample::Index>()) {
+        prop_assume!(a.ndim() > 0);
+        let axis = which.index(a.ndim());
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let mut want = a.clone();
+        want.accumulate_axis_inplace(ndarray::Axis(axis), |&p, c| *c += p);
+        prop_assert!(close_f64(&compute_checked(&x.cumsum(axis as isize).unwrap()), &want, 1e-9));
+        let small = a.mapv(|v| 1.0 + v / 1000.0);
+        let y = tessera::from_array(small.clone(), x.chunks().clone()).unwrap();
+        let mut want = small.clone();
+        want.accumulate_axis_inplace(ndarray::Axis(axis), |&p, c| *c *= p);
+        prop_assert!(close_f64(&compute_checked(&y.cumprod(axis as isize).unwrap()), &want, 1e-9));
+    }
+}
+
+#[test]
+fn f32_mean_is_accurate_over_ten_million() {
+    // A naive f32 running sum of 1e7 values of 0.1 is off by ~1e-1 relative; we accumulate in
+    // f64 and combine in a tree.
+    let x = tessera::full::<f32>(&[10_000_000], 0.1, [1_000_000]).unwrap();
+    let m = x.mean(Axes::All).unwrap().compute_scalar().unwrap();
+    assert!(((m as f64) - 0.1f32 as f64).abs() < 1e-7, "mean {m}");
+    let naive = (0..10_000_000).fold(0.0f32, |s, _| s + 0.1) / 1e7;
+    assert!((naive as f64 - 0.1).abs() > 1e-3, "the naive f32 sum really is inaccurate: {naive}");
+}
+
+#[test]
+fn reductions_are_bit_identical_across_threads_and_split_every() {
+    let x = tessera::random::normal::<f32>(3, &[301, 207], [37, 41], 1.0, 5.0).unwrap();
+    let mut seen = None;
+    for workers in [1, 2, 3, 5] {
+        let opts = tessera::ComputeOptions::default().workers(workers);
+        let v = x.var(0, 1.0).unwrap().compute_with(&opts).unwrap();
+        let bits: Vec<u32> = v.iter().map(|f| f.to_bits()).collect();
+        if let Some(prev) = &seen {
+            assert_eq!(prev, &bits, "workers = {workers}");
+        }
+        seen = Some(bits);
+    }
+}
+
+#[test]
+fn axis_errors() {
+    let x = tessera::ones::<f64>(&[3, 4], [2, 2]).unwrap();
+    let e = x.sum(2).unwrap_err();
+    assert_eq!(e, tessera::Error::InvalidAxis { op: "sum".into(), axis: 2, ndim: 2 });
+    assert!(x.sum([0, -2]).is_err(), "repeated axis");
+    assert!(x.argmin(Some(-3)).is_err());
+    assert!(x.sum_with(0, &ReduceOptions::default().split_every(1)).is_err());
+    let e = tessera::ones::<f64>(&[0, 3], [1, 1]).unwrap().max(0).unwrap_err().to_string();
+    assert!(e.contains("empty"), "{e}");
+}
+
+#[test]
+fn tiny_tasks_plan_is_fused() {
+    let x = tessera::ones::<f64>(&[100_000], [10]).unwrap();
+    let y = (&x + 1.0).sum(Axes::All).unwrap();
+    let g = y.plan();
+    // One fused task per block (read + add + partial), a 16-way tree, one finalize.
+    assert_eq!(g.stats.fused_nodes, 2);
+    let partials = 10_000;
+    assert!(g.stats.tasks < partials + partials / 15 + 100, "{:?}", g.stats);
+    assert_eq!(y.compute_scalar().unwrap(), 200_000.0);
+}
