@@ -41,7 +41,11 @@ fn main() -> tessera::Result<()> {
     let ocean = m.iter().filter(|v| !v.is_nan()).count();
     let equator: Vec<f32> = (0..SST_LON).step_by(180).map(|j| m[[SST_LAT / 2, j]]).collect();
     let global: f64 = m.iter().filter(|v| !v.is_nan()).map(|&v| v as f64).sum::<f64>() / ocean as f64;
-    println!("nanmean over {days} days: {:?} map, {:.1} % ocean cells", m.shape(), 100.0 * ocean as f64 / m.len() as f64);
+    println!(
+        "nanmean over {days} days: {:?} map, {:.1} % ocean cells",
+        m.shape(),
+        100.0 * ocean as f64 / m.len() as f64
+    );
     println!("global ocean mean {global:.3} °C; along the equator every 45°: {equator:.2?}");
     println!(
         "computed in {secs:.3} s on {} workers ({:.2} GB/s generated and reduced), peak {:.1} MB of blocks held",

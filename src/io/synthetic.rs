@@ -54,9 +54,8 @@ impl SstSource {
                 base.push(if land { f32::NAN } else { (28.0 - 30.0 * (phi.sin() * phi.sin())) as f32 });
             }
         }
-        let season = (0..366)
-            .map(|d| (std::f64::consts::TAU * (d as f64 - 200.0) / 365.25).cos() as f32)
-            .collect();
+        let season =
+            (0..366).map(|d| (std::f64::consts::TAU * (d as f64 - 200.0) / 365.25).cos() as f32).collect();
         SstSource { seed, shape: vec![days, nlat, nlon], base, amp, season }
     }
 }
@@ -93,7 +92,13 @@ impl BlockSource for SstSource {
 /// let land = v.iter().filter(|t| t.is_nan()).count() as f64 / v.len() as f64;
 /// assert!(land > 0.2 && land < 0.45, "{land}");
 /// ```
-pub fn sst(days: usize, nlat: usize, nlon: usize, seed: u64, chunks: impl Into<ChunkSpec>) -> Result<Array<f32>> {
+pub fn sst(
+    days: usize,
+    nlat: usize,
+    nlon: usize,
+    seed: u64,
+    chunks: impl Into<ChunkSpec>,
+) -> Result<Array<f32>> {
     if nlat == 0 || nlon == 0 {
         return Err(Error::invalid(format!("sst grid {nlat} × {nlon} is empty")));
     }
