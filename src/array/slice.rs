@@ -87,12 +87,12 @@ impl From<RangeFull> for SliceArg {
     }
 }
 
-/// Build a `Vec<SliceArg>`: `sl![1..5, .., 3]`; a step is written `(start, stop, step)` with
+/// Build an array of [`SliceArg`]s: `sl![1..5, .., 3]`; a step is written `(start, stop, step)` with
 /// `Option` bounds: `sl![(Some(100), Some(50), -2)]`.
 #[macro_export]
 macro_rules! sl {
     ($($e:expr),* $(,)?) => {
-        vec![$($crate::SliceArg::from($e)),*]
+        [$($crate::SliceArg::from($e)),*]
     };
 }
 

@@ -50,7 +50,7 @@ impl SstSource {
                 let c = (2.0 * th).sin() * (1.5 * phi).cos()
                     + 0.6 * (3.0 * th + 1.0).sin() * (2.0 * phi + 0.5).cos()
                     + 0.4 * (5.0 * th - 2.0 * phi).cos();
-                let land = c > 0.55 || lat > 80.0 || lat < -78.0;
+                let land = c > 0.55 || !(-78.0..=80.0).contains(&lat);
                 base.push(if land { f32::NAN } else { (28.0 - 30.0 * (phi.sin() * phi.sin())) as f32 });
             }
         }
