@@ -13,6 +13,23 @@ pub const DEFAULT_CHUNK_BYTES: usize = 128 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Chunks {
     axes: Vec<Vec<usize>>,
+    /// Per axis, the start offset of each block and the axis length (derived from `axes`).
+    starts: Vec<Vec<usize>>,
+}
+
+fn starts_of(axes: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    axes.iter()
+        .map(|a| {
+            let mut o = Vec::with_capacity(a.len() + 1);
+            let mut acc = 0;
+            o.push(0);
+            for &c in a {
+                acc += c;
+                o.push(acc);
+            }
+            o
+        })
+        .collect()
 }
 
 /// How to chunk an array at creation: a uniform block shape, explicit lists, or automatic.
@@ -98,7 +115,7 @@ impl Chunks {
                 )));
             }
         }
-        Ok(Chunks { axes })
+        Ok(Chunks::from_axes(axes))
     }
 
     /// Blocks of `sizes[i]` along axis `i` (the last one shorter if it does not divide).
@@ -123,7 +140,7 @@ impl Chunks {
             }
             axes.push(split_axis(n, c));
         }
-        Ok(Chunks { axes })
+        Ok(Chunks::from_axes(axes))
     }
 
     /// Blocks of about `target_bytes`, splitting the longest axes first so blocks stay as
@@ -146,7 +163,7 @@ impl Chunks {
 
     /// One block covering the whole shape.
     pub fn single(shape: &[usize]) -> Self {
-        Chunks { axes: shape.iter().map(|&n| vec![n]).collect() }
+        Chunks::from_axes(shape.iter().map(|&n| vec![n]).collect())
     }
 
     /// Checks that the chunks add up to `shape`.
@@ -183,7 +200,7 @@ impl Chunks {
     }
     /// The array shape these chunks cover.
     pub fn shape(&self) -> Vec<usize> {
-        self.axes.iter().map(|a| a.iter().sum()).collect()
+        self.starts.iter().map(|s| *s.last().expect("starts has the axis length")).collect()
     }
     /// Number of blocks along each axis.
     pub fn numblocks(&self) -> Vec<usize> {
@@ -198,26 +215,12 @@ impl Chunks {
         self.axes.iter().zip(idx).map(|(a, &i)| a[i]).collect()
     }
     /// Start offsets of the blocks along `axis` (one more entry than blocks: the axis length).
-    pub fn offsets(&self, axis: usize) -> Vec<usize> {
-        let mut o = Vec::with_capacity(self.axes[axis].len() + 1);
-        let mut acc = 0;
-        o.push(0);
-        for &c in &self.axes[axis] {
-            acc += c;
-            o.push(acc);
-        }
-        o
+    pub fn offsets(&self, axis: usize) -> &[usize] {
+        &self.starts[axis]
     }
     /// Global element ranges covered by a block.
     pub fn block_region(&self, idx: &[usize]) -> Vec<std::ops::Range<usize>> {
-        self.axes
-            .iter()
-            .zip(idx)
-            .map(|(a, &i)| {
-                let s: usize = a[..i].iter().sum();
-                s..s + a[i]
-            })
-            .collect()
+        self.starts.iter().zip(idx).map(|(s, &i)| s[i]..s[i + 1]).collect()
     }
     /// The largest block's shape.
     pub fn max_block_shape(&self) -> Vec<usize> {
@@ -225,7 +228,8 @@ impl Chunks {
     }
     /// Chunks from already-valid lists (internal: callers guarantee the invariants).
     pub(crate) fn from_axes(axes: Vec<Vec<usize>>) -> Self {
-        Chunks { axes }
+        let starts = starts_of(&axes);
+        Chunks { axes, starts }
     }
 }
 

@@ -11,7 +11,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, Ix2, IxDyn, Zip};
 
 use crate::backend::kernel::{PartialStep, ReduceKernel};
 use crate::block::{HostArray, Value};
@@ -114,6 +114,21 @@ pub trait Reducer: Send + Sync + Debug + 'static {
     fn merge(&self, a: &mut Self::State, b: &Self::State);
     /// The result.
     fn finalize(&self, s: &Self::State) -> Self::Out;
+    /// Fold a tile of rows into `out`, which holds `t` output rows of `width` states each;
+    /// `rows[i * t + k]` is input row `k` of plane `i` (index `base + i`). Override with a
+    /// vectorised loop.
+    fn accumulate_tile(&self, out: &mut [Self::State], rows: &[&[Self::In]], width: usize, base: i64) {
+        if out.is_empty() || width == 0 {
+            return;
+        }
+        let t = out.len() / width;
+        for (j, row) in rows.iter().enumerate() {
+            let (i, k) = (j / t, j % t);
+            for (st, &v) in out[k * width..(k + 1) * width].iter_mut().zip(*row) {
+                self.accumulate(st, v, base + i as i64);
+            }
+        }
+    }
     /// Reduce a contiguous lane (first index `base`); override for pairwise sums.
     fn reduce_slice(&self, xs: &[Self::In], base: i64) -> Self::State {
         let mut s = self.init();
@@ -202,6 +217,73 @@ impl Accumulate for bool {
     }
 }
 
+/// Planes summed in the input's own float type before they are added to the `f64` states:
+/// each such partial sum has at most this many terms, so it is as accurate as a pairwise sum
+/// of the same length.
+const FLUSH_PLANES: usize = 32;
+
+/// Rows ahead whose cache lines are prefetched while a tile of rows is accumulated: rows of
+/// a block are short runs at a large stride, which hardware prefetchers (that stop at page
+/// boundaries) do not follow far enough.
+const PREFETCH_ROWS: usize = 4;
+
+/// Ask the CPU to start loading a row into cache.
+#[inline(always)]
+fn prefetch_row<T>(r: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let p = r.as_ptr() as *const i8;
+        let bytes = std::mem::size_of_val(r);
+        let mut o = 0;
+        while o < bytes {
+            // SAFETY: prefetching is a hint; `p + o` lies inside the row.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p.add(o));
+            }
+            o += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
+/// Vectorised accumulation of a tile of rows (layout as in [`Reducer::accumulate_tile`]) in the
+/// input's float type: `add(local_row, input_row)` for every row, and every [`FLUSH_PLANES`]
+/// planes `flush(j, local, planes)` for each state `j`.
+fn float_tile<T: Element>(
+    len: usize,
+    rows: &[&[T]],
+    width: usize,
+    add: impl Fn(&mut [T], &[T]),
+    mut flush: impl FnMut(usize, &[T], usize),
+) {
+    let t = len / width.max(1);
+    if t == 0 {
+        return;
+    }
+    let n = rows.len() / t;
+    let mut loc = vec![T::zero(); len];
+    let mut i0 = 0;
+    while i0 < n {
+        let i1 = (i0 + FLUSH_PLANES).min(n);
+        loc.fill(T::zero());
+        for i in i0..i1 {
+            for k in 0..t {
+                if let Some(ahead) = rows.get(i * t + k + PREFETCH_ROWS) {
+                    prefetch_row(ahead);
+                }
+                add(&mut loc[k * width..(k + 1) * width], rows[i * t + k]);
+            }
+        }
+        for j in 0..len {
+            flush(j, &loc, i1 - i0);
+        }
+        i0 = i1;
+    }
+}
+
 /// Pairwise sum of a lane (eight accumulators, halves above 512 elements); NaN skipped if
 /// `nan`. Also returns the number of values counted.
 fn lane_sum<T: Accumulate>(xs: &[T], nan: bool) -> (T::Acc, usize) {
@@ -278,6 +360,37 @@ impl<T: Accumulate> Reducer for SumR<T> {
     fn finalize(&self, s: &T::Acc) -> T::Sum {
         T::from_acc(*s)
     }
+    fn accumulate_tile(&self, out: &mut [T::Acc], rows: &[&[T]], width: usize, _: i64) {
+        if self.prod || !T::DTYPE.is_float() {
+            if out.is_empty() || width == 0 {
+                return;
+            }
+            let t = out.len() / width;
+            for (j, row) in rows.iter().enumerate() {
+                for (st, &v) in out[(j % t) * width..][..width].iter_mut().zip(*row) {
+                    self.accumulate(st, v, 0);
+                }
+            }
+            return;
+        }
+        float_tile(
+            out.len(),
+            rows,
+            width,
+            |loc: &mut [T], r: &[T]| {
+                if self.nan {
+                    for (a, &v) in loc.iter_mut().zip(r) {
+                        *a = a.add(if v.is_nan() { T::zero() } else { v });
+                    }
+                } else {
+                    for (a, &v) in loc.iter_mut().zip(r) {
+                        *a = a.add(v);
+                    }
+                }
+            },
+            |j, loc: &[T], _| out[j] = out[j].add(loc[j].acc()),
+        );
+    }
     fn reduce_slice(&self, xs: &[T], base: i64) -> T::Acc {
         if self.prod {
             let mut s = self.init();
@@ -319,6 +432,66 @@ impl<T: Accumulate> Reducer for MeanR<T> {
     }
     fn finalize(&self, s: &(f64, f64)) -> T::Mean {
         T::Mean::cast_from(s.0 / s.1)
+    }
+    fn accumulate_tile(&self, out: &mut [(f64, f64)], rows: &[&[T]], width: usize, _: i64) {
+        if !T::DTYPE.is_float() {
+            if out.is_empty() || width == 0 {
+                return;
+            }
+            let t = out.len() / width;
+            for (j, row) in rows.iter().enumerate() {
+                for (st, &v) in out[(j % t) * width..][..width].iter_mut().zip(*row) {
+                    self.accumulate(st, v, 0);
+                }
+            }
+            return;
+        }
+        if !self.nan {
+            float_tile(
+                out.len(),
+                rows,
+                width,
+                |loc: &mut [T], r: &[T]| {
+                    for (a, &v) in loc.iter_mut().zip(r) {
+                        *a = a.add(v);
+                    }
+                },
+                |j, loc: &[T], planes| {
+                    out[j].0 += loc[j].to_f64();
+                    out[j].1 += planes as f64;
+                },
+            );
+            return;
+        }
+        // Sums and counts of the non-NaN values in one pass, in the input's float type.
+        let len = out.len();
+        let t = len / width.max(1);
+        let n = rows.len().checked_div(t).unwrap_or(0);
+        let (mut sum, mut cnt) = (vec![T::zero(); len], vec![T::zero(); len]);
+        let mut i0 = 0;
+        while i0 < n {
+            let i1 = (i0 + FLUSH_PLANES).min(n);
+            sum.fill(T::zero());
+            cnt.fill(T::zero());
+            for i in i0..i1 {
+                for k in 0..t {
+                    if let Some(ahead) = rows.get(i * t + k + PREFETCH_ROWS) {
+                        prefetch_row(ahead);
+                    }
+                    let (s, c) = (&mut sum[k * width..(k + 1) * width], &mut cnt[k * width..(k + 1) * width]);
+                    for ((s, c), &v) in s.iter_mut().zip(c.iter_mut()).zip(rows[i * t + k]) {
+                        let ok = !v.is_nan();
+                        *s = s.add(if ok { v } else { T::zero() });
+                        *c = c.add(if ok { T::one() } else { T::zero() });
+                    }
+                }
+            }
+            for ((o, s), c) in out.iter_mut().zip(&sum).zip(&cnt) {
+                o.0 += s.to_f64();
+                o.1 += c.to_f64();
+            }
+            i0 = i1;
+        }
     }
     fn reduce_slice(&self, xs: &[T], _: i64) -> (f64, f64) {
         let (s, n) = lane_sum(xs, self.nan);
@@ -649,22 +822,69 @@ fn first_pass<R: Reducer>(r: &R, x: ArrayViewD<R::In>, ax: usize, base: i64) -> 
         });
         return out;
     }
-    for i in 0..n {
-        let sub = x.index_axis(Axis(ax), i);
-        let idx = base + i as i64;
-        Zip::from(out.rows_mut()).and(sub.rows()).for_each(|mut o, s| {
-            match (o.as_slice_mut(), s.as_slice()) {
-                (Some(o), Some(s)) => {
-                    for (st, &v) in o.iter_mut().zip(s) {
-                        r.accumulate(st, v, idx);
-                    }
-                }
-                _ => Zip::from(&mut o).and(&s).for_each(|st, &v| r.accumulate(st, v, idx)),
-            }
-        });
-    }
+    // Move the reduced axis next to the last one, then accumulate row by row: each output
+    // row stays in L1 while all `n` input rows are added to it.
+    let nd = x.ndim();
+    let mut perm: Vec<usize> = (0..nd).filter(|&d| d != ax).collect();
+    perm.insert(nd - 2, ax);
+    let xp = x.permuted_axes(IxDyn(&perm));
+    debug_assert_eq!(n, xp.shape()[nd - 2]);
+    accumulate_into(r, out.view_mut(), xp, base);
     out
 }
+
+/// Add every row of `x` (shape `[outer.., n, L]`) into the matching row of `out`
+/// (`[outer.., L]`).
+///
+/// The innermost three axes `(K, n, L)` are walked in tiles of output rows small enough for
+/// the tile's states to stay in L2: for each tile, input plane `i` is read row after row (a
+/// constant stride the prefetcher follows), and each row is folded into its output row.
+fn accumulate_into<R: Reducer>(r: &R, mut out: ArrayViewMutD<R::State>, x: ArrayViewD<R::In>, base: i64) {
+    if x.ndim() > 3 {
+        for k in 0..x.shape()[0] {
+            accumulate_into(r, out.index_axis_mut(Axis(0), k), x.index_axis(Axis(0), k), base);
+        }
+        return;
+    }
+    if x.ndim() == 2 {
+        let x = x.insert_axis(Axis(0));
+        let out = out.insert_axis(Axis(0));
+        return accumulate_into(r, out, x.into_dyn(), base);
+    }
+    let mut o = out.into_dimensionality::<Ix2>().expect("rows of states");
+    let x = x.into_dimensionality::<ndarray::Ix3>().expect("planes of rows");
+    let (kk, n, l) = x.dim();
+    let tile = (L2_TILE_BYTES / (l.max(1) * 8)).clamp(1, kk.max(1));
+    let mut rows: Vec<&[R::In]> = Vec::with_capacity(n * tile);
+    let mut k0 = 0;
+    while k0 < kk {
+        let k1 = (k0 + tile).min(kk);
+        rows.clear();
+        for i in 0..n {
+            for k in k0..k1 {
+                match x.slice_move(ndarray::s![k, i, ..]).to_slice() {
+                    Some(r) => rows.push(r),
+                    None => break,
+                }
+            }
+        }
+        let mut ot = o.slice_mut(ndarray::s![k0..k1, ..]);
+        match ot.as_slice_mut() {
+            Some(os) if rows.len() == n * (k1 - k0) => r.accumulate_tile(os, &rows, l, base),
+            _ => {
+                for i in 0..n {
+                    let idx = base + i as i64;
+                    let xi = x.slice(ndarray::s![k0..k1, i, ..]);
+                    Zip::from(&mut ot).and(&xi).for_each(|st, &v| r.accumulate(st, v, idx));
+                }
+            }
+        }
+        k0 = k1;
+    }
+}
+
+/// Bytes of reduction states kept hot while rows are folded into them.
+const L2_TILE_BYTES: usize = 64 << 10;
 
 /// Merge the states along `ax` into one (the axis kept with length 1).
 fn merge_axis<R: Reducer>(r: &R, states: ArrayD<R::State>, ax: usize) -> ArrayD<R::State> {

@@ -1,0 +1,176 @@
+//! The `tessera` command line: `info` and `bench` (the file reductions come with the I/O
+//! work).
+//!
+//! ```text
+//! tessera info
+//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|all> [--repeat N] [--json]
+//! ```
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use tessera::io::synthetic::{SST_LAT, SST_LON, sst};
+use tessera::prelude::*;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = match args.first().map(String::as_str) {
+        Some("info") => {
+            info();
+            Ok(())
+        }
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|all> [--repeat N] [--json]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn info() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("tessera {}", env!("CARGO_PKG_VERSION"));
+    println!("cores: {cores}");
+    let gpus = tessera::backend::gpu::devices();
+    if gpus.is_empty() {
+        println!("GPUs: none (this build has no GPU backend yet; everything runs on the CPU)");
+    }
+    for g in gpus {
+        println!("GPU: {} ({})", g.name, g.backend);
+    }
+}
+
+/// Peak resident set size of this process, in bytes (Linux; 0 elsewhere).
+fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn time_it(repeat: usize, mut f: impl FnMut() -> tessera::Result<()>) -> tessera::Result<f64> {
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    Ok(median(times))
+}
+
+fn bench(args: &[String]) -> tessera::Result<()> {
+    let which = args.first().map(String::as_str).unwrap_or("all");
+    let repeat = args
+        .iter()
+        .position(|a| a == "--repeat")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let json = args.iter().any(|a| a == "--json");
+    let names: Vec<&str> = match which {
+        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice"],
+        w => vec![w],
+    };
+    for name in names {
+        let (secs, extra) = match name {
+            "sst-nanmean" => sst_nanmean(repeat)?,
+            "tiny-tasks" => (time_it(repeat, tiny_tasks)?, String::new()),
+            "lazy-slice" => (time_it(repeat, lazy_slice)?, String::new()),
+            other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
+        };
+        if json {
+            println!(
+                "{{\"workload\": \"{name}\", \"impl\": \"tessera\", \"seconds\": {secs}, \"peak_rss\": {}{extra}}}",
+                peak_rss()
+            );
+        } else {
+            println!(
+                "{name}: {secs:.4} s (median of {repeat}), peak RSS {:.0} MB{extra}",
+                peak_rss() as f64 / 1e6
+            );
+        }
+    }
+    Ok(())
+}
+
+/// (ones(1_000_000, chunks=10) + 1).sum(), end to end: 100,000 blocks.
+fn tiny_tasks() -> tessera::Result<()> {
+    let x = tessera::ones::<f64>(&[1_000_000], [10])?;
+    let s = (&x + 1.0).sum(Axes::All)?.compute_scalar()?;
+    assert_eq!(s, 2e6);
+    Ok(())
+}
+
+/// exp(ones((10000, 10000), chunks=1000))[1:100, 1:100].
+fn lazy_slice() -> tessera::Result<()> {
+    let x = tessera::ones::<f64>(&[10_000, 10_000], [1000, 1000])?;
+    let y = x.exp().slice(&sl![1..100, 1..100])?.compute()?;
+    assert_eq!(y.shape(), &[99, 99]);
+    Ok(())
+}
+
+/// A plain vectorised sum (16 independent accumulators): the fastest way to read a buffer.
+fn plain_sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let chunks = x.chunks_exact(16);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for k in 0..16 {
+            acc[k] += c[k];
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+/// nanmean over time of an in-memory (365, 720, 1440) f32 cube in (24, 360, 360) blocks, with
+/// the memory-bandwidth floor (a plain two-thread sum over the same buffer).
+fn sst_nanmean(repeat: usize) -> tessera::Result<(f64, String)> {
+    let data = sst(365, SST_LAT, SST_LON, 2026, [24, 360, 360])?.compute()?;
+    let bytes = data.len() * 4;
+    let rss_input = peak_rss();
+    let flat = data.as_slice().expect("standard layout");
+    let floor = time_it(repeat, || {
+        let (a, b) = flat.split_at(flat.len() / 2);
+        let (sa, sb) = std::thread::scope(|s| {
+            let h = s.spawn(|| plain_sum(a));
+            let sb = plain_sum(b);
+            (h.join().expect("sum thread"), sb)
+        });
+        std::hint::black_box(sa + sb);
+        Ok(())
+    })?;
+    let x = tessera::from_array(data, [24, 360, 360])?;
+    let m = x.nanmean(0)?;
+    let mut peak_blocks = 0;
+    let secs = time_it(repeat, || {
+        let (r, report) = m.compute_report(&ComputeOptions::default())?;
+        peak_blocks = report.peak_bytes;
+        std::hint::black_box(r);
+        Ok(())
+    })?;
+    Ok((
+        secs,
+        format!(
+            ", \"floor_seconds\": {floor}, \"floor_ratio\": {:.3}, \"input_bytes\": {bytes}, \"rss_after_input\": {rss_input}, \"peak_block_bytes\": {peak_blocks}",
+            secs / floor
+        ),
+    ))
+}
