@@ -1,6 +1,6 @@
 //! Computing arrays: plan the graph, run it, assemble the blocks.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ndarray::{ArrayD, IxDyn, Slice};
 
@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::graph::TaskGraph;
 use crate::graph::node::Node;
 use crate::graph::plan::plan;
-use crate::scheduler::{ComputeOptions, RunReport, execute};
+use crate::scheduler::{ComputeOptions, OutputSink, RunReport, execute, execute_into};
 use crate::with_dtype;
 
 /// Any array, whatever its element type (for computing several at once).
@@ -46,22 +46,27 @@ pub fn compute_many(arrays: &[&dyn AnyArray], opts: &ComputeOptions) -> Result<V
 
 /// Check that each computed block has the shape the node's chunks declare.
 fn check_blocks(node: &Node, blocks: &[Value]) -> Result<()> {
-    let grid = node.chunks.numblocks();
     for (lin, b) in blocks.iter().enumerate() {
-        let idx = unravel(lin, &grid);
-        let want = node.chunks.block_shape(&idx);
-        let a = b.array()?;
-        if a.shape() != want.as_slice() || a.dtype() != node.dtype {
-            return Err(crate::Error::TaskFailed {
-                task: format!("{} block {idx:?}", node.name),
-                cause: format!(
-                    "produced a {} block of shape {:?}; its chunks declare {} {want:?}",
-                    a.dtype(),
-                    a.shape(),
-                    node.dtype
-                ),
-            });
-        }
+        check_blocks_at(node, lin, b)?;
+    }
+    Ok(())
+}
+
+/// Check that block `lin` of `node` has the declared shape and dtype.
+fn check_blocks_at(node: &Node, lin: usize, b: &Value) -> Result<()> {
+    let idx = unravel(lin, &node.chunks.numblocks());
+    let want = node.chunks.block_shape(&idx);
+    let a = b.array()?;
+    if a.shape() != want.as_slice() || a.dtype() != node.dtype {
+        return Err(crate::Error::TaskFailed {
+            task: format!("{} block {idx:?}", node.name),
+            cause: format!(
+                "produced a {} block of shape {:?}; its chunks declare {} {want:?}",
+                a.dtype(),
+                a.shape(),
+                node.dtype
+            ),
+        });
     }
     Ok(())
 }
@@ -84,6 +89,30 @@ fn assemble(node: &Node, blocks: Vec<Value>) -> Result<HostArray> {
     })
 }
 
+/// Copies output blocks into the result array as they arrive.
+struct Assembler<'a, T: Element> {
+    node: &'a Node,
+    out: Mutex<Option<ArrayD<T>>>,
+}
+
+impl<T: Element> OutputSink for Assembler<'_, T> {
+    fn put(&self, _output: usize, block: usize, value: &Value) -> Result<()> {
+        let node = self.node;
+        let grid = node.chunks.numblocks();
+        check_blocks_at(node, block, value)?;
+        let src = value.array()?.typed::<T>()?;
+        let mut g = self.out.lock().map_err(|_| crate::Error::invalid("result poisoned"))?;
+        if grid.iter().product::<usize>() == 1 {
+            *g = Some(src.clone().into_owned());
+            return Ok(());
+        }
+        let out = g.get_or_insert_with(|| ArrayD::from_elem(IxDyn(&node.shape), T::zero()));
+        let region = node.chunks.block_region(&unravel(block, &grid));
+        out.slice_each_axis_mut(|ax| Slice::from(region[ax.axis.index()].clone())).assign(src);
+        Ok(())
+    }
+}
+
 impl<T: Element> Array<T> {
     /// Compute the array with the default options.
     pub fn compute(&self) -> Result<ArrayD<T>> {
@@ -93,12 +122,19 @@ impl<T: Element> Array<T> {
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<ArrayD<T>> {
         Ok(self.compute_report(opts)?.0)
     }
-    /// Compute, and report what the run did (tasks, peak bytes held, workers).
+    /// Compute, and report what the run did (tasks, peak bytes held, workers). Blocks are
+    /// copied into the result as soon as each is computed and then dropped, so the peak
+    /// memory is the result plus the blocks in flight.
     pub fn compute_report(&self, opts: &ComputeOptions) -> Result<(ArrayD<T>, RunReport)> {
         let graph = plan(std::slice::from_ref(self.node()));
-        let (mut outs, report) = execute(&graph, &CpuBackend, opts)?;
-        let host = assemble(self.node(), outs.pop().unwrap_or_default())?;
-        Ok((host.into_typed::<T>()?, report))
+        let sink = Assembler::<T> { node: self.node(), out: Mutex::new(None) };
+        let report = execute_into(&graph, &CpuBackend, opts, &sink)?;
+        let out = sink.out.into_inner().map_err(|_| crate::Error::invalid("result poisoned"))?;
+        let out = match out {
+            Some(a) => a,
+            None => ArrayD::from_elem(IxDyn(&self.node().shape), T::zero()),
+        };
+        Ok((out, report))
     }
     /// Compute every block, in C order of the block grid, without assembling them. Each
     /// block is checked against the shape its chunks declare.

@@ -86,6 +86,17 @@ impl TaskGraph {
         c
     }
 
+    /// For each task, the `(output, block)` positions whose value it is.
+    pub fn output_slots(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut slots = vec![Vec::new(); self.tasks.len()];
+        for (o, ids) in self.outputs.iter().enumerate() {
+            for (b, &t) in ids.iter().enumerate() {
+                slots[t].push((o, b));
+            }
+        }
+        slots
+    }
+
     /// Static priorities in the spirit of dask's `order`: a depth-first post-order from the
     /// outputs, so the work that completes (and frees) an output's inputs runs before new
     /// roots are started. Lower runs first.

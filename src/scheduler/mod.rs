@@ -14,7 +14,7 @@
 mod sync;
 mod threaded;
 
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use crate::backend::Backend;
 use crate::block::Value;
@@ -102,18 +102,59 @@ pub struct RunReport {
     pub workers: usize,
 }
 
+/// Receives output blocks as soon as they are computed; the scheduler drops its own
+/// reference right after, so a result larger than memory can be streamed to its destination.
+/// Called from worker threads (never twice for the same slot).
+pub trait OutputSink: Sync {
+    /// Block `block` (C order of the output's block grid) of output `output` is ready.
+    fn put(&self, output: usize, block: usize, value: &Value) -> Result<()>;
+}
+
+/// Run a graph, handing each output block to `sink` as soon as it is ready.
+pub fn execute_into(
+    graph: &TaskGraph,
+    backend: &dyn Backend,
+    opts: &ComputeOptions,
+    sink: &dyn OutputSink,
+) -> Result<RunReport> {
+    let workers = opts.worker_count();
+    if workers == 1 || graph.tasks.len() <= 1 {
+        sync::run(graph, backend, sink)
+    } else {
+        threaded::run(graph, backend, workers, sink)
+    }
+}
+
+/// Collects every output block.
+struct Collect(Mutex<Vec<Vec<Option<Value>>>>);
+
+impl OutputSink for Collect {
+    fn put(&self, output: usize, block: usize, value: &Value) -> Result<()> {
+        let mut g = self.0.lock().map_err(|_| Error::invalid("output sink poisoned"))?;
+        g[output][block] = Some(value.clone());
+        Ok(())
+    }
+}
+
 /// Run a graph; returns the values of every output task (per output, in block order).
 pub fn execute(
     graph: &TaskGraph,
     backend: &dyn Backend,
     opts: &ComputeOptions,
 ) -> Result<(Vec<Vec<Value>>, RunReport)> {
-    let workers = opts.worker_count();
-    if workers == 1 || graph.tasks.len() <= 1 {
-        sync::run(graph, backend)
-    } else {
-        threaded::run(graph, backend, workers)
-    }
+    let sink = Collect(Mutex::new(graph.outputs.iter().map(|ids| vec![None; ids.len()]).collect()));
+    let report = execute_into(graph, backend, opts, &sink)?;
+    let outs = sink.0.into_inner().map_err(|_| Error::invalid("output sink poisoned"))?;
+    let outs = outs
+        .into_iter()
+        .map(|blocks| {
+            blocks
+                .into_iter()
+                .map(|b| b.ok_or_else(|| Error::invalid("an output block was never computed")))
+                .collect()
+        })
+        .collect::<Result<_>>()?;
+    Ok((outs, report))
 }
 
 /// Run one task's kernel, turning an error or a panic into [`Error::TaskFailed`].
@@ -134,20 +175,4 @@ pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: &[Value]) -> 
             Err(Error::TaskFailed { task: task.label(), cause: format!("panicked: {msg}") })
         }
     }
-}
-
-/// Collect the output values from per-task result slots.
-pub(crate) fn collect_outputs(
-    graph: &TaskGraph,
-    mut take: impl FnMut(usize) -> Option<Value>,
-) -> Result<Vec<Vec<Value>>> {
-    graph
-        .outputs
-        .iter()
-        .map(|ids| {
-            ids.iter()
-                .map(|&t| take(t).ok_or_else(|| Error::invalid(format!("output task {t} has no result"))))
-                .collect()
-        })
-        .collect()
 }

@@ -4,13 +4,14 @@ use crate::backend::Backend;
 use crate::block::Value;
 use crate::error::Result;
 use crate::graph::TaskGraph;
-use crate::scheduler::{RunReport, collect_outputs, run_task};
+use crate::scheduler::{OutputSink, RunReport, run_task};
 
-pub(crate) fn run(graph: &TaskGraph, backend: &dyn Backend) -> Result<(Vec<Vec<Value>>, RunReport)> {
+pub(crate) fn run(graph: &TaskGraph, backend: &dyn Backend, sink: &dyn OutputSink) -> Result<RunReport> {
     let prio = graph.priorities();
     let mut order: Vec<usize> = (0..graph.tasks.len()).collect();
     order.sort_unstable_by_key(|&t| prio[t]);
     let mut consumers = graph.consumer_counts();
+    let slots = graph.output_slots();
     let mut results: Vec<Option<Value>> = vec![None; graph.tasks.len()];
     let (mut held, mut peak) = (0usize, 0usize);
     let mut inputs = Vec::new();
@@ -23,8 +24,12 @@ pub(crate) fn run(graph: &TaskGraph, backend: &dyn Backend) -> Result<(Vec<Vec<V
         let v = run_task(task, backend, &inputs)?;
         held += v.nbytes();
         peak = peak.max(held);
+        for &(o, b) in &slots[t] {
+            sink.put(o, b, &v)?;
+        }
         results[t] = Some(v);
-        for &i in &task.inputs {
+        let outs = std::iter::repeat_n(t, slots[t].len());
+        for i in task.inputs.iter().copied().chain(outs) {
             consumers[i] -= 1;
             if consumers[i] == 0
                 && let Some(v) = results[i].take()
@@ -34,5 +39,5 @@ pub(crate) fn run(graph: &TaskGraph, backend: &dyn Backend) -> Result<(Vec<Vec<V
         }
     }
     let report = RunReport { tasks_run: order.len(), peak_bytes: peak, workers: 1 };
-    Ok((collect_outputs(graph, |t| results[t].clone())?, report))
+    Ok(report)
 }

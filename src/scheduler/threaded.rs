@@ -18,11 +18,13 @@ use crate::backend::Backend;
 use crate::block::Value;
 use crate::error::{Error, Result};
 use crate::graph::{TaskGraph, TaskId};
-use crate::scheduler::{RunReport, collect_outputs, run_task};
+use crate::scheduler::{OutputSink, RunReport, run_task};
 
 struct Shared<'a> {
     graph: &'a TaskGraph,
     backend: &'a dyn Backend,
+    sink: &'a dyn OutputSink,
+    slots: Vec<Vec<(usize, usize)>>,
     prio: Vec<u32>,
     /// CSR lists of dependents.
     dep_offsets: Vec<usize>,
@@ -46,7 +48,8 @@ pub(crate) fn run(
     graph: &TaskGraph,
     backend: &dyn Backend,
     workers: usize,
-) -> Result<(Vec<Vec<Value>>, RunReport)> {
+    sink: &dyn OutputSink,
+) -> Result<RunReport> {
     let n = graph.tasks.len();
     let prio = graph.priorities();
     let mut counts = vec![0usize; n + 1];
@@ -70,6 +73,8 @@ pub(crate) fn run(
     let shared = Shared {
         graph,
         backend,
+        sink,
+        slots: graph.output_slots(),
         prio,
         dep_offsets: counts,
         dependents,
@@ -105,8 +110,7 @@ pub(crate) fn run(
         return Err(e);
     }
     let report = RunReport { tasks_run: n, peak_bytes: shared.peak.load(Ordering::Relaxed), workers };
-    let outputs = collect_outputs(graph, |t| shared.results[t].lock().ok().and_then(|r| r.clone()))?;
-    Ok((outputs, report))
+    Ok(report)
 }
 
 fn poisoned() -> Error {
@@ -173,6 +177,12 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
             run_task(task, sh.backend, &inputs)
         };
         inputs.clear();
+        let r = r.and_then(|v| {
+            for &(o, b) in &sh.slots[t] {
+                sh.sink.put(o, b, &v)?;
+            }
+            Ok(v)
+        });
         match r {
             Ok(v) => {
                 let b = v.nbytes();
@@ -182,6 +192,9 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
                     *slot = Some(v);
                 }
                 release_inputs(sh, &task.inputs);
+                for _ in &sh.slots[t] {
+                    release_inputs(sh, &[t]);
+                }
                 ready.clear();
                 for &d in &sh.dependents[sh.dep_offsets[t]..sh.dep_offsets[t + 1]] {
                     if sh.inputs_left[d].fetch_sub(1, Ordering::AcqRel) == 1 {
