@@ -1,1 +1,35 @@
-fn main() {}
+//! Criterion benches of the spine's workloads at sizes that run in seconds. The full-size
+//! workloads, side by side with NumPy and dask, are in `benches/compare/run.sh`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use tessera::io::synthetic::sst;
+use tessera::prelude::*;
+
+fn workloads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("spine");
+    g.sample_size(10);
+    g.bench_function("tiny-tasks 10k blocks", |b| {
+        b.iter(|| {
+            let x = tessera::ones::<f64>(&[100_000], [10]).unwrap();
+            black_box((&x + 1.0).sum(Axes::All).unwrap().compute_scalar().unwrap())
+        })
+    });
+    g.bench_function("lazy-slice", |b| {
+        b.iter(|| {
+            let x = tessera::ones::<f64>(&[10_000, 10_000], [1000, 1000]).unwrap();
+            black_box(x.exp().slice(&sl![1..100, 1..100]).unwrap().compute().unwrap())
+        })
+    });
+    let cube = sst(48, 720, 1440, 1, [24, 360, 360]).unwrap().compute().unwrap();
+    let x = tessera::from_array(cube, [24, 360, 360]).unwrap();
+    let m = x.nanmean(0).unwrap();
+    g.bench_function("sst-nanmean 48 days in memory", |b| b.iter(|| black_box(m.compute().unwrap())));
+    let y = tessera::random::normal::<f64>(1, &[2000, 2000], [500, 500], 0.0, 1.0).unwrap();
+    let z = ((&y * 2.0).exp() + &y).sqrt().sum(0).unwrap();
+    g.bench_function("fused chain + reduction 2000²", |b| b.iter(|| black_box(z.compute().unwrap())));
+    g.finish();
+}
+
+criterion_group!(benches, workloads);
+criterion_main!(benches);

@@ -45,6 +45,8 @@ struct Planner {
     /// Number of (consumer, input slot) edges into each node, plus one per output use.
     uses: HashMap<u64, usize>,
     fused: std::collections::HashSet<u64>,
+    /// The composed expression of each fused node.
+    exprs: HashMap<u64, Arc<Expr>>,
     stats: PlanStats,
 }
 
@@ -72,6 +74,7 @@ impl Planner {
             tasks: Vec::new(),
             memo: HashMap::new(),
             aux: HashMap::new(),
+            exprs: HashMap::new(),
             uses,
             fused: Default::default(),
             stats,
@@ -83,9 +86,12 @@ impl Planner {
         self.tasks.len() - 1
     }
 
-    /// Whether `input`'s block can be computed inside the task of its consumer `consumer`.
-    fn inlinable(&self, input: &Node, consumer_block_shape: &[usize], in_block_shape: &[usize]) -> bool {
-        if in_block_shape != consumer_block_shape {
+    /// Whether `input` can be computed inside the tasks of its consumer, whose shape is
+    /// `consumer_shape`: the input is an elementwise node or a source, it is not broadcast
+    /// (same shape, so same blocks), and it has no other consumer (or reading it is free).
+    /// The decision is per node, so one composed expression serves every block.
+    fn inlinable(&self, input: &Node, consumer_shape: &[usize]) -> bool {
+        if input.shape.as_slice() != consumer_shape {
             return false;
         }
         let single_use = self.uses.get(&input.id).copied().unwrap_or(0) <= 1;
@@ -108,7 +114,7 @@ impl Planner {
                 let mut deps = Vec::new();
                 let expr = self.fuse(node, idx, &mut leaves, &mut deps);
                 let shape = node.chunks.block_shape(idx);
-                let k = FusedKernel { leaves, expr: Arc::new(expr), out_shape: shape, reduce: None };
+                let k = FusedKernel { leaves, expr, out_shape: shape, reduce: None };
                 self.push(Kernel::Fused(k), deps, node, idx)
             }
             Op::Reduce(spec) => self.reduce_block(node, spec, idx),
@@ -150,46 +156,52 @@ impl Planner {
     }
 
     /// The expression computing block `idx` of an elementwise or source node, with its leaves
-    /// appended to `leaves` and the tasks they read to `deps`.
+    /// appended to `leaves` and the tasks they read to `deps`. The composed expression depends
+    /// only on the node (inlining is decided per node), so it is built once and shared.
     fn fuse(
         &mut self,
         node: &Arc<Node>,
         idx: &[usize],
         leaves: &mut Vec<Leaf>,
         deps: &mut Vec<TaskId>,
-    ) -> Expr {
+    ) -> Arc<Expr> {
+        let cached = self.exprs.get(&node.id).cloned();
+        let mut inners = Vec::new();
         match &node.op {
             Op::Source(src) => {
                 leaves.push(Leaf::Source { source: src.clone(), region: node.chunks.block_region(idx) });
-                Expr::input(node.dtype)
+                if cached.is_none() {
+                    self.exprs.insert(node.id, Arc::new(Expr::input(node.dtype)));
+                }
             }
             Op::Elementwise(expr) => {
-                let out_shape = node.chunks.block_shape(idx);
-                let mut inners = Vec::with_capacity(node.inputs.len());
                 for input in &node.inputs {
                     let in_idx = broadcast_index(input, &node.shape, idx);
-                    let in_shape = input.chunks.block_shape(&in_idx);
-                    let aligned = align(&in_shape, out_shape.len());
-                    if self.inlinable(input, &out_shape, &aligned) {
+                    if self.inlinable(input, &node.shape) {
                         self.fused.insert(input.id);
                         self.stats.fused_nodes = self.fused.len();
-                        inners.push(self.fuse(input, &in_idx, leaves, deps));
+                        let e = self.fuse(input, &in_idx, leaves, deps);
+                        inners.push(e);
                     } else {
                         let t = self.task_for(input, &in_idx);
                         leaves.push(Leaf::Input(deps.len()));
                         deps.push(t);
-                        inners.push(Expr::input(input.dtype));
+                        inners.push(Arc::new(Expr::input(input.dtype)));
                     }
                 }
-                expr.compose(&inners)
+                if cached.is_none() {
+                    let inners: Vec<Expr> = inners.iter().map(|e| (**e).clone()).collect();
+                    self.exprs.insert(node.id, Arc::new(expr.compose(&inners)));
+                }
             }
             _ => {
                 let t = self.task_for(node, idx);
                 leaves.push(Leaf::Input(deps.len()));
                 deps.push(t);
-                Expr::input(node.dtype)
+                return Arc::new(Expr::input(node.dtype));
             }
         }
+        self.exprs[&node.id].clone()
     }
 
     fn reduce_block(&mut self, node: &Arc<Node>, spec: &ReduceSpec, idx: &[usize]) -> TaskId {
@@ -212,6 +224,7 @@ impl Planner {
         let n_parts: usize = red_grid.iter().product();
         let global_shape: Arc<[usize]> = input.shape.clone().into();
         let mut level: Vec<TaskId> = Vec::with_capacity(n_parts);
+        let mut identity: Option<Arc<Expr>> = None;
         for lin in 0..n_parts {
             let r = unravel(lin, &red_grid);
             let mut in_idx = base.clone();
@@ -228,7 +241,7 @@ impl Planner {
             let in_shape = input.chunks.block_shape(&in_idx);
             let mut leaves = Vec::new();
             let mut deps = Vec::new();
-            let expr = if self.inlinable(input, &in_shape, &in_shape) {
+            let expr = if self.inlinable(input, &input.shape) {
                 self.fused.insert(input.id);
                 self.stats.fused_nodes = self.fused.len();
                 self.fuse(input, &in_idx, &mut leaves, &mut deps)
@@ -236,9 +249,9 @@ impl Planner {
                 let t = self.task_for(input, &in_idx);
                 leaves.push(Leaf::Input(0));
                 deps.push(t);
-                Expr::input(input.dtype)
+                identity.get_or_insert_with(|| Arc::new(Expr::input(input.dtype))).clone()
             };
-            let k = FusedKernel { leaves, expr: Arc::new(expr), out_shape: in_shape, reduce: Some(step) };
+            let k = FusedKernel { leaves, expr, out_shape: in_shape, reduce: Some(step) };
             level.push(self.push(Kernel::Fused(k), deps, node, &in_idx));
         }
         let every = spec.split_every.max(2);
@@ -357,11 +370,4 @@ pub(crate) fn broadcast_index(input: &Node, out_shape: &[usize], idx: &[usize]) 
         .enumerate()
         .map(|(d, &n)| if n == 1 && out_shape[d + off] != 1 { 0 } else { idx[d + off] })
         .collect()
-}
-
-/// `shape` padded with leading 1s to `ndim` axes.
-fn align(shape: &[usize], ndim: usize) -> Vec<usize> {
-    let mut v = vec![1; ndim - shape.len()];
-    v.extend_from_slice(shape);
-    v
 }

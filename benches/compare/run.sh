@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# NumPy, dask and tessera on the same workloads, in the same run, on this machine.
+# Usage: benches/compare/run.sh [workload ...]   (default: all; DASK_TINY=0 skips dask's ~1 min tiny-tasks)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT="$(cd ../.. && pwd)"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install -q numpy "dask[array]" threadpoolctl
+cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
+WORKLOADS=("${@:-sst-nanmean tiny-tasks lazy-slice}")
+mkdir -p results
+OUT="results/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+# NumPy runs without the OpenBLAS overrides some machines set (they slow a current NumPy).
+PY=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python)
+"${PY[@]}" workloads.py info | tee -a "$OUT"
+for w in ${WORKLOADS[*]}; do
+    "${PY[@]}" workloads.py numpy "$w" --repeat 5 | tee -a "$OUT"
+    if [ "$w" = tiny-tasks ]; then
+        [ "${DASK_TINY:-1}" = 0 ] || "${PY[@]}" workloads.py dask "$w" --repeat 1 | tee -a "$OUT"
+    else
+        "${PY[@]}" workloads.py dask "$w" --repeat 5 | tee -a "$OUT"
+    fi
+    "$ROOT/target/release/tessera" bench "$w" --repeat 5 --json | tee -a "$OUT"
+done
+echo
+.venv/bin/python report.py "$OUT"

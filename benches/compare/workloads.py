@@ -1,0 +1,92 @@
+"""NumPy and dask versions of the benchmark workloads, timed the same way as `tessera bench`.
+
+Usage: python workloads.py {numpy,dask} WORKLOAD [--repeat N]
+Prints one JSON line: workload, impl, seconds (median of N), peak_rss (bytes), and extras.
+Each workload runs in its own process so that peak RSS is its own.
+"""
+
+import json
+import resource
+import warnings
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def timed(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def sst_cube(days=365, nlat=720, nlon=1440, seed=2026):
+    """The same kind of cube as tessera's synthetic SST: ~30 % land as NaN, a warm equator,
+    a seasonal cycle flipping sign between hemispheres, noise. Not bit-identical to tessera's
+    (different noise generator), same shape, dtype and NaN fraction."""
+    lat = -90 + (np.arange(nlat) + 0.5) * 180 / nlat
+    lon = (np.arange(nlon) + 0.5) * 360 / nlon
+    phi = np.radians(lat)[:, None]
+    th = np.radians(lon)[None, :]
+    c = (np.sin(2 * th) * np.cos(1.5 * phi) + 0.6 * np.sin(3 * th + 1) * np.cos(2 * phi + 0.5)
+         + 0.4 * np.cos(5 * th - 2 * phi))
+    land = (c > 0.55) | (lat[:, None] > 80) | (lat[:, None] < -78)
+    base = np.where(land, np.nan, 28 - 30 * np.sin(phi) ** 2).astype(np.float32)
+    amp = (4 * np.sin(phi)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    out = np.empty((days, nlat, nlon), dtype=np.float32)
+    for d in range(days):
+        season = np.float32(np.cos(2 * np.pi * (d - 200) / 365.25))
+        out[d] = base + amp * season + (rng.random((nlat, nlon), dtype=np.float32) - 0.5)
+    return out
+
+
+def run(impl, workload, repeat):
+    warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice" on land cells
+    extra = {}
+    if workload == "sst-nanmean":
+        x = sst_cube()
+        if impl == "numpy":
+            secs = timed(lambda: np.nanmean(x, axis=0), repeat)
+        else:
+            import dask.array as da
+            y = da.nanmean(da.from_array(x, chunks=(24, 360, 360)), axis=0)
+            secs = timed(lambda: y.compute(), repeat)
+        extra["input_bytes"] = x.nbytes
+    elif workload == "tiny-tasks":
+        if impl == "numpy":
+            secs = timed(lambda: (np.ones(1_000_000) + 1).sum(), repeat)
+        else:
+            import dask.array as da
+            secs = timed(lambda: (da.ones(1_000_000, chunks=10) + 1).sum().compute(), repeat)
+    elif workload == "lazy-slice":
+        if impl == "numpy":
+            secs = timed(lambda: np.exp(np.ones((10000, 10000)))[1:100, 1:100].copy(), repeat)
+        else:
+            import dask.array as da
+            secs = timed(lambda: da.exp(da.ones((10000, 10000), chunks=1000))[1:100, 1:100].compute(), repeat)
+    else:
+        raise SystemExit(f"unknown workload {workload}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out = {"workload": workload, "impl": impl, "seconds": secs, "peak_rss": rss, **extra}
+    print(json.dumps(out))
+
+
+def info():
+    from threadpoolctl import threadpool_info
+    import dask
+    blas = [f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}, {p.get('num_threads')} threads)"
+            for p in threadpool_info() if p.get("user_api") == "blas"]
+    print(json.dumps({"numpy": np.__version__, "dask": dask.__version__, "blas": blas}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "info":
+        info()
+    else:
+        repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 5
+        run(sys.argv[1], sys.argv[2], repeat)
