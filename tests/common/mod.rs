@@ -6,21 +6,20 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use proptest::prelude::*;
 use tessera::{Chunks, ComputeOptions, Element, SchedulerKind};
 
-/// Shapes with 0 to 4 axes; the total size stays small enough for many cases.
+/// Shapes with 0 to 4 axes of 0 to 40 elements each; the longest axes are shortened until
+/// the total size is at most 12,000, so many cases stay cheap.
 pub fn shape() -> impl Strategy<Value = Vec<usize>> {
-    (0usize..=4).prop_flat_map(|nd| {
-        let max = match nd {
-            0 | 1 => 40,
-            2 => 24,
-            3 => 12,
-            _ => 7,
-        };
-        proptest::collection::vec(0usize..=max, nd)
+    (0usize..=4).prop_flat_map(|nd| proptest::collection::vec(0usize..=40, nd)).prop_map(|mut s| {
+        while s.iter().product::<usize>() > 12_000 {
+            let (i, _) = s.iter().enumerate().max_by_key(|(_, n)| **n).unwrap();
+            s[i] = s[i] * 2 / 3;
+        }
+        s
     })
 }
 
-/// Random irregular chunks for `shape`: each axis cut at random points (possibly one block
-/// larger than... the axis itself, or one-element blocks).
+/// Random chunks for `shape`: per axis either cuts at random points (irregular blocks,
+/// one-element blocks) or a uniform block length, sometimes larger than the axis.
 pub fn chunks_for(shape: Vec<usize>) -> impl Strategy<Value = Chunks> {
     let per_axis: Vec<BoxedStrategy<Vec<usize>>> = shape
         .iter()
@@ -28,9 +27,12 @@ pub fn chunks_for(shape: Vec<usize>) -> impl Strategy<Value = Chunks> {
             if n == 0 {
                 Just(vec![0]).boxed()
             } else {
-                proptest::collection::vec(1..=n, 0..=n.min(6))
-                    .prop_map(move |cuts| split_at_cuts(n, cuts))
-                    .boxed()
+                prop_oneof![
+                    proptest::collection::vec(1..=n, 0..=n.min(6))
+                        .prop_map(move |cuts| split_at_cuts(n, cuts)),
+                    (1..=n + 10).prop_map(move |c| Chunks::uniform(&[n], &[c]).unwrap().axis(0).to_vec()),
+                ]
+                .boxed()
             }
         })
         .collect();
