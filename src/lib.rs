@@ -57,12 +57,12 @@ pub use backend::cpu::reduce::ReduceKind;
 pub use block::HostArray;
 pub use dtype::{DType, Element, Float, Number};
 pub use error::{Error, Result};
-pub use scheduler::{ComputeOptions, RunReport, SchedulerKind, set_default_options};
+pub use scheduler::{ComputeOptions, Device, RunReport, SchedulerKind, set_default_options};
 
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        Array, Axes, ChunkSpec, Chunks, ComputeOptions, DType, Element, Error, ReduceOptions, Result,
+        Array, Axes, ChunkSpec, Chunks, ComputeOptions, DType, Device, Element, Error, ReduceOptions, Result,
         SchedulerKind, SliceArg, sl,
     };
 }

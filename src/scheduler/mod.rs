@@ -31,6 +31,19 @@ pub enum SchedulerKind {
     Threaded,
 }
 
+/// Where tasks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// Every task on the CPU.
+    Cpu,
+    /// Tasks the GPU backend implements on GPU `index`; an error if there is no such GPU.
+    Gpu(usize),
+    /// Chosen per task from cost and data location; the CPU when there is no GPU (today,
+    /// always: the GPU backend is not built yet).
+    #[default]
+    Auto,
+}
+
 /// Options of one `compute()` call. `Default` gives the process-wide defaults
 /// ([`set_default_options`]).
 ///
@@ -45,17 +58,19 @@ pub struct ComputeOptions {
     pub scheduler: SchedulerKind,
     /// Worker threads for the threaded scheduler (`None`: all cores).
     pub workers: Option<usize>,
+    /// Device placement policy.
+    pub device: Device,
 }
 
 static DEFAULT_OPTIONS: RwLock<Option<ComputeOptions>> = RwLock::new(None);
 
 impl Default for ComputeOptions {
     fn default() -> Self {
-        DEFAULT_OPTIONS
-            .read()
-            .ok()
-            .and_then(|o| o.clone())
-            .unwrap_or(ComputeOptions { scheduler: SchedulerKind::Threaded, workers: None })
+        DEFAULT_OPTIONS.read().ok().and_then(|o| o.clone()).unwrap_or(ComputeOptions {
+            scheduler: SchedulerKind::Threaded,
+            workers: None,
+            device: Device::Auto,
+        })
     }
 }
 
@@ -70,6 +85,12 @@ impl ComputeOptions {
     #[must_use]
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = Some(n);
+        self
+    }
+    /// These options with another device policy.
+    #[must_use]
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = device;
         self
     }
     /// The number of workers these options give on this machine.
@@ -117,6 +138,9 @@ pub fn execute_into(
     opts: &ComputeOptions,
     sink: &dyn OutputSink,
 ) -> Result<RunReport> {
+    if let Device::Gpu(i) = opts.device {
+        crate::backend::gpu::open(i)?;
+    }
     let workers = opts.worker_count();
     if workers == 1 || graph.tasks.len() <= 1 {
         sync::run(graph, backend, sink)
