@@ -43,6 +43,7 @@
 pub mod array;
 pub mod backend;
 pub mod block;
+pub mod delayed;
 pub mod dtype;
 pub mod error;
 pub mod graph;

@@ -37,7 +37,12 @@ pub enum Kernel {
     MapBlocks(MapBlocksKernel),
     /// One step of a blocked scan (cumsum, cumprod).
     Scan(ScanKernel),
+    /// An arbitrary function of the input values (delayed tasks and their bridges to arrays).
+    Closure(Arc<ValueFn>),
 }
+
+/// A function from task inputs to a task output: the kernel of delayed tasks.
+pub type ValueFn = dyn Fn(&[Value]) -> Result<Value> + Send + Sync;
 
 impl Kernel {
     /// A short name for labels and profiles.
@@ -54,6 +59,7 @@ impl Kernel {
             Kernel::Slice(_) => "slice",
             Kernel::Assemble(_) => "assemble",
             Kernel::MapBlocks(_) => "map_blocks",
+            Kernel::Closure(_) => "call",
             Kernel::Scan(s) => match s.step {
                 ScanStep::Local => "scan-local",
                 ScanStep::Carry => "scan-carry",

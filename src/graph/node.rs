@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::array::chunks::Chunks;
-use crate::backend::kernel::{BlockFn, ReduceKernel, ScanOp};
+use crate::backend::kernel::{BlockFn, ReduceKernel, ScanOp, ValueFn};
 use crate::dtype::DType;
 use crate::graph::expr::Expr;
 use crate::io::BlockSource;
@@ -32,6 +32,19 @@ pub struct Node {
     pub op: Op,
     /// The nodes it reads.
     pub inputs: Vec<Arc<Node>>,
+}
+
+impl Drop for Node {
+    /// Drop long chains of nodes iteratively: a recursive drop of a 100,000-deep delayed
+    /// chain would overflow the stack.
+    fn drop(&mut self) {
+        let mut stack = std::mem::take(&mut self.inputs);
+        while let Some(n) = stack.pop() {
+            if let Ok(mut inner) = Arc::try_unwrap(n) {
+                stack.append(&mut inner.inputs);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Node {
@@ -77,6 +90,17 @@ pub enum Op {
     Rechunk,
     /// A user closure per block; inputs have this node's block grid.
     MapBlocks(Arc<BlockFn>),
+    /// A delayed task: one value (no array) computed by a function of the values of input
+    /// block `input_blocks[k]` of each input `k` (a delayed input has the single block `[]`).
+    Delayed {
+        /// The function.
+        func: Arc<ValueFn>,
+        /// The block of each input the function reads.
+        input_blocks: Vec<Vec<usize>>,
+    },
+    /// Array blocks made by delayed tasks: block `i` (C order) is the value of input `i`,
+    /// converted by the function, which gets the declared block shape and checks it.
+    FromDelayed(Arc<ConvertFn>),
     /// A cumulative scan along an axis.
     Scan {
         /// Sum or product.
@@ -92,6 +116,10 @@ impl Op {
         matches!(self, Op::Elementwise(_))
     }
 }
+
+/// Converts a delayed value into an array block of the given shape.
+pub type ConvertFn =
+    dyn Fn(&crate::block::Value, &[usize]) -> crate::error::Result<crate::block::Value> + Send + Sync;
 
 /// Parameters of a tree reduction.
 #[derive(Clone, Debug)]

@@ -22,19 +22,44 @@ use crate::graph::task::{PlanStats, Task, TaskGraph, TaskId};
 
 /// Plan the given output nodes (all their blocks) into one task graph.
 pub fn plan(outputs: &[Arc<Node>]) -> TaskGraph {
-    let mut p = Planner::new(outputs);
-    let mut outs = Vec::with_capacity(outputs.len());
-    for node in outputs {
-        let grid = node.chunks.numblocks();
-        let n = node.chunks.nblocks();
-        let mut ids = Vec::with_capacity(n);
-        for lin in 0..n {
-            ids.push(p.task_for(node, &unravel(lin, &grid)));
+    let p = Planner::new(outputs);
+    // Lowering recurses along the DAG's depth; deep graphs (long delayed chains) get a thread
+    // with a stack to match (reserved, not committed, until used).
+    if p.stats.nodes > DEEP_GRAPH_NODES {
+        let stack = (p.stats.nodes * 4096).clamp(64 << 20, 8 << 30);
+        let r = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(stack)
+                .spawn_scoped(s, move || p.lower(outputs))
+                .map(|h| h.join())
+        });
+        if let Ok(Ok(g)) = r {
+            return g;
         }
-        outs.push(ids);
+        return Planner::new(outputs).lower(outputs);
     }
-    p.stats.tasks = p.tasks.len();
-    TaskGraph { tasks: p.tasks, outputs: outs, stats: p.stats }
+    p.lower(outputs)
+}
+
+/// Graphs with more nodes than this are lowered on a thread with a large stack.
+const DEEP_GRAPH_NODES: usize = 2000;
+
+impl Planner {
+    fn lower(mut self, outputs: &[Arc<Node>]) -> TaskGraph {
+        let p = &mut self;
+        let mut outs = Vec::with_capacity(outputs.len());
+        for node in outputs {
+            let grid = node.chunks.numblocks();
+            let n = node.chunks.nblocks();
+            let mut ids = Vec::with_capacity(n);
+            for lin in 0..n {
+                ids.push(p.task_for(node, &unravel(lin, &grid)));
+            }
+            outs.push(ids);
+        }
+        p.stats.tasks = p.tasks.len();
+        TaskGraph { tasks: std::mem::take(&mut p.tasks), outputs: outs, stats: p.stats.clone() }
+    }
 }
 
 struct Planner {
@@ -150,6 +175,23 @@ impl Planner {
                 self.push(Kernel::MapBlocks(k), deps, node, idx)
             }
             Op::Scan { op, axis } => self.scan_block(node, *op, *axis, idx),
+            Op::Delayed { func, input_blocks } => {
+                let mut deps = Vec::with_capacity(node.inputs.len());
+                for (input, b) in node.inputs.iter().zip(input_blocks) {
+                    deps.push(self.task_for(input, b));
+                }
+                self.push(Kernel::Closure(func.clone()), deps, node, idx)
+            }
+            Op::FromDelayed(conv) => {
+                let lin = linear_index(idx, &node.chunks.numblocks());
+                let dep = self.task_for(&node.inputs[lin], &[]);
+                let (conv, shape) = (conv.clone(), node.chunks.block_shape(idx));
+                let f = move |inputs: &[crate::block::Value]| match inputs.first() {
+                    Some(v) => conv(v, &shape),
+                    None => Err(crate::Error::invalid("from_delayed: missing input")),
+                };
+                self.push(Kernel::Closure(Arc::new(f)), vec![dep], node, idx)
+            }
         };
         self.memo.insert((node.id, lin), t);
         t

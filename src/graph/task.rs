@@ -24,6 +24,11 @@ pub struct Task {
 impl Task {
     /// `"name-kernel (i, j)"`, used in error messages and exports.
     pub fn label(&self) -> String {
+        if let crate::backend::kernel::Kernel::Closure(_) = self.kernel
+            && self.block.is_empty()
+        {
+            return self.node.to_string();
+        }
         let idx: Vec<String> = self.block.iter().map(|i| i.to_string()).collect();
         format!("{}:{} ({})", self.node, self.kernel.name(), idx.join(", "))
     }

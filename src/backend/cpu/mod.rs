@@ -33,6 +33,7 @@ impl Backend for CpuBackend {
             Kernel::Assemble(k) => Value::Array(blocks::assemble(k, inputs)?),
             Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
             Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
+            Kernel::Closure(f) => return f(inputs),
         })
     }
 }
