@@ -69,6 +69,19 @@ def run(impl, workload, repeat):
         else:
             import dask.array as da
             secs = timed(lambda: da.exp(da.ones((10000, 10000), chunks=1000))[1:100, 1:100].compute(), repeat)
+    elif workload == "delayed-10k":
+        if impl == "numpy":
+            return  # no NumPy version: a graph of Python calls
+        from dask import delayed
+
+        def inc(x):
+            return x + 1
+
+        def build_and_compute():
+            xs = [delayed(inc)(i) for i in range(10000)]
+            assert delayed(sum)(xs).compute() == 50005000
+
+        secs = timed(build_and_compute, repeat)
     else:
         raise SystemExit(f"unknown workload {workload}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera info
-//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|all> [--repeat N] [--json]
+//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|all> [--repeat N] [--json]
 //! ```
 
 use std::process::ExitCode;
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|all> [--repeat N] [--json]"
+                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|all> [--repeat N] [--json]"
             );
             return ExitCode::from(2);
         }
@@ -86,7 +86,7 @@ fn bench(args: &[String]) -> tessera::Result<()> {
         .unwrap_or(5);
     let json = args.iter().any(|a| a == "--json");
     let names: Vec<&str> = match which {
-        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice"],
+        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice", "delayed-10k"],
         w => vec![w],
     };
     for name in names {
@@ -94,6 +94,7 @@ fn bench(args: &[String]) -> tessera::Result<()> {
             "sst-nanmean" => sst_nanmean(repeat)?,
             "tiny-tasks" => (time_it(repeat, tiny_tasks)?, String::new()),
             "lazy-slice" => (time_it(repeat, lazy_slice)?, String::new()),
+            "delayed-10k" => (time_it(repeat, delayed_10k)?, String::new()),
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {
@@ -116,6 +117,16 @@ fn tiny_tasks() -> tessera::Result<()> {
     let x = tessera::ones::<f64>(&[1_000_000], [10])?;
     let s = (&x + 1.0).sum(Axes::All)?.compute_scalar()?;
     assert_eq!(s, 2e6);
+    Ok(())
+}
+
+/// 10,000 independent delayed `inc` calls and one sum of their results, build plus compute.
+fn delayed_10k() -> tessera::Result<()> {
+    use tessera::delayed;
+    let inc = delayed::wrap1("inc", |x: &i64| x + 1);
+    let xs: Vec<delayed::Delayed<i64>> = (0..10_000i64).map(|i| inc.call(i)).collect();
+    let total = delayed::gather("results", &xs).map("sum", |v: &Vec<i64>| v.iter().sum::<i64>());
+    assert_eq!(total.compute()?, 50_005_000);
     Ok(())
 }
 
