@@ -166,6 +166,41 @@ pub fn compute_all<T: Send + Sync + 'static>(
     vals.into_iter().zip(items).map(|(v, d)| downcast::<T>(v, d.name())).collect()
 }
 
+/// Any delayed value, whatever its type (for computing values of several types at once).
+pub trait AnyDelayed {
+    /// The graph node.
+    fn delayed_node(&self) -> &Arc<Node>;
+}
+impl<T: Send + Sync + 'static> AnyDelayed for Delayed<T> {
+    fn delayed_node(&self) -> &Arc<Node> {
+        &self.node
+    }
+}
+
+/// Compute delayed values of different types in one graph; downcast each result with
+/// `Arc::downcast` or `downcast_ref`.
+///
+/// ```
+/// use tessera::delayed;
+/// let n = delayed::value("n", 3usize);
+/// let s = n.map("label", |n| format!("{n} items"));
+/// let r = delayed::compute_many(&[&n, &s], &Default::default()).unwrap();
+/// assert_eq!(r[1].downcast_ref::<String>().unwrap(), "3 items");
+/// ```
+pub fn compute_many(items: &[&dyn AnyDelayed], opts: &ComputeOptions) -> Result<Vec<AnyValue>> {
+    let nodes: Vec<Arc<Node>> = items.iter().map(|d| d.delayed_node().clone()).collect();
+    compute_values(&nodes, opts)?
+        .into_iter()
+        .zip(&nodes)
+        .map(|(v, n)| match v {
+            Value::State { data, .. } => Ok(data),
+            Value::Array(_) => {
+                Err(Error::invalid(format!("task {} holds an array block, not a value", n.name)))
+            }
+        })
+        .collect()
+}
+
 /// Something usable as the argument of a delayed call: a `Delayed<T>`, a `&Delayed<T>`, or a
 /// plain `T` (which becomes a constant task).
 pub trait IntoDelayed<T> {
