@@ -48,6 +48,7 @@ pub mod dtype;
 pub mod error;
 pub mod graph;
 pub mod io;
+pub mod overlap;
 pub mod random;
 pub mod scheduler;
 

@@ -37,6 +37,12 @@ pub enum Kernel {
     MapBlocks(MapBlocksKernel),
     /// One step of a blocked scan (cumsum, cumprod).
     Scan(ScanKernel),
+    /// A block gathered from strided (and repeated) pieces of input blocks and constants:
+    /// ghost cells with boundary conditions.
+    Gather(Arc<GatherKernel>),
+    /// Gather a block with its halo, run a user closure on it, trim the halo: one task per
+    /// block of `map_overlap`.
+    MapOverlap(Arc<MapOverlapKernel>),
     /// An arbitrary function of the input values (delayed tasks and their bridges to arrays).
     Closure(Arc<ValueFn>),
 }
@@ -60,6 +66,8 @@ impl Kernel {
             Kernel::Assemble(_) => "assemble",
             Kernel::MapBlocks(_) => "map_blocks",
             Kernel::Closure(_) => "call",
+            Kernel::Gather(_) => "gather",
+            Kernel::MapOverlap(_) => "map_overlap",
             Kernel::Scan(s) => match s.step {
                 ScanStep::Local => "scan-local",
                 ScanStep::Carry => "scan-carry",
@@ -159,6 +167,44 @@ pub struct AssembleKernel {
 /// A piece of an assembled block: `(input position, region in that input, region in the
 /// output)`.
 pub type Piece = (usize, Vec<Range<usize>>, Vec<Range<usize>>);
+
+/// One axis of a gathered piece: `len` elements from local index `start` with `step`
+/// (`1`, `-1` for mirrored halos, `0` to repeat one element).
+pub type AxisRun = (usize, isize, usize);
+
+/// A block gathered from pieces of input blocks, the rest filled with a constant.
+#[derive(Clone, Debug)]
+pub struct GatherKernel {
+    /// Element type.
+    pub dtype: DType,
+    /// Shape of the gathered block.
+    pub out_shape: Vec<usize>,
+    /// Value of the elements no piece covers.
+    pub fill: crate::dtype::Scalar,
+    /// `(input position, per-axis run in that input, region in the output)`.
+    pub pieces: Vec<(usize, Vec<AxisRun>, Vec<Range<usize>>)>,
+}
+
+/// `map_overlap` of one block: gather, call, trim.
+#[derive(Clone)]
+pub struct MapOverlapKernel {
+    /// How to gather the block with its halo.
+    pub gather: GatherKernel,
+    /// The user's function of the extended block.
+    pub func: Arc<BlockFn>,
+    /// Where the (untrimmed) block sits.
+    pub info: BlockInfo,
+    /// Per axis, elements trimmed from the start and the end of the function's result.
+    pub trim: Vec<(usize, usize)>,
+    /// Result dtype.
+    pub dtype: DType,
+}
+
+impl fmt::Debug for MapOverlapKernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "map_overlap{:?}", self.info.index)
+    }
+}
 
 /// Where a block sits, given to user closures.
 #[derive(Clone, Debug, PartialEq, Eq)]

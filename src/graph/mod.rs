@@ -2,6 +2,7 @@
 //! planner that culls, fuses and lowers ([`plan`]) and the flat [`task::TaskGraph`] it makes.
 
 pub mod expr;
+pub mod halo;
 pub mod node;
 pub mod plan;
 pub mod task;

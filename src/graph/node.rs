@@ -101,6 +101,24 @@ pub enum Op {
     /// Array blocks made by delayed tasks: block `i` (C order) is the value of input `i`,
     /// converted by the function, which gets the declared block shape and checks it.
     FromDelayed(Arc<ConvertFn>),
+    /// Each block extended by halos of `depth` elements per axis taken from its neighbours
+    /// (or the boundary condition beyond the array's edges).
+    Overlap {
+        /// Halo width per axis.
+        depth: Vec<usize>,
+        /// Boundary condition per axis.
+        boundary: Vec<crate::graph::halo::Boundary>,
+    },
+    /// `map_overlap`: per block, gather the halo, run `func`, trim; this node has the input's
+    /// chunks.
+    MapOverlap {
+        /// Halo width per axis.
+        depth: Vec<usize>,
+        /// Boundary condition per axis.
+        boundary: Vec<crate::graph::halo::Boundary>,
+        /// The user's function of an extended block.
+        func: Arc<BlockFn>,
+    },
     /// A cumulative scan along an axis.
     Scan {
         /// Sum or product.

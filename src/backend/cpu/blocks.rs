@@ -3,7 +3,10 @@
 
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Slice};
 
-use crate::backend::kernel::{AssembleKernel, MapBlocksKernel, ScanKernel, ScanOp, ScanStep, SliceKernel};
+use crate::backend::kernel::{
+    AssembleKernel, GatherKernel, MapBlocksKernel, MapOverlapKernel, ScanKernel, ScanOp, ScanStep,
+    SliceKernel,
+};
 use crate::block::{HostArray, Value};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -67,6 +70,57 @@ pub(crate) fn assemble(k: &AssembleKernel, inputs: &[Value]) -> Result<HostArray
 
 fn to_slice(r: &std::ops::Range<usize>) -> Slice {
     Slice::from(r.start..r.end)
+}
+
+/// A block gathered from strided pieces of the inputs; the rest is the fill value.
+pub(crate) fn gather(k: &GatherKernel, inputs: &[Value]) -> Result<HostArray> {
+    with_dtype!(k.dtype, T => {
+        let mut out = ArrayD::<T>::from_elem(IxDyn(&k.out_shape), k.fill.get::<T>());
+        for (pos, runs, dst) in &k.pieces {
+            let input = inputs
+                .get(*pos)
+                .ok_or_else(|| Error::invalid("gather: missing input"))?
+                .array()?
+                .typed::<T>()?;
+            let mut v = input.view();
+            for (ax, &(start, step, len)) in runs.iter().enumerate() {
+                let n = v.shape()[ax];
+                if step == 0 {
+                    v.slice_axis_inplace(Axis(ax), Slice::from(start..start + 1));
+                } else {
+                    v.slice_axis_inplace(Axis(ax), ndarray_slice(start, step, len, n)?);
+                }
+            }
+            let shape: Vec<usize> = dst.iter().map(|r| r.len()).collect();
+            let src = v.broadcast(IxDyn(&shape)).ok_or_else(|| Error::invalid("gather: piece shape"))?;
+            out.slice_each_axis_mut(|d| to_slice(&dst[d.axis.index()])).assign(&src);
+        }
+        Ok(HostArray::new(out.into_shared()))
+    })
+}
+
+/// Gather a block with its halo, run the user's function, trim the halo.
+pub(crate) fn map_overlap(k: &MapOverlapKernel, inputs: &[Value]) -> Result<HostArray> {
+    let ext = gather(&k.gather, inputs)?;
+    let out = (k.func)(std::slice::from_ref(&ext), &k.info)?;
+    if out.dtype() != k.dtype || out.shape() != ext.shape() {
+        return Err(Error::ShapeMismatch {
+            op: format!(
+                "map_overlap: block {:?} must return a {} block of the shape it was given",
+                k.info.index, k.dtype
+            ),
+            left: out.shape().to_vec(),
+            right: ext.shape().to_vec(),
+        });
+    }
+    crate::map_host!(out, a => {
+        let mut v = a.clone();
+        for (ax, &(lo, hi)) in k.trim.iter().enumerate() {
+            let n = v.shape()[ax];
+            v.slice_axis_inplace(Axis(ax), Slice::from(lo..n - hi));
+        }
+        Ok(HostArray::new(v))
+    })
 }
 
 /// Run a user closure; check what it returns against the declared dtype and shape.

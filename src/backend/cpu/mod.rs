@@ -31,6 +31,8 @@ impl Backend for CpuBackend {
             }
             Kernel::Slice(k) => Value::Array(blocks::slice(k, first_array(inputs)?)?),
             Kernel::Assemble(k) => Value::Array(blocks::assemble(k, inputs)?),
+            Kernel::Gather(k) => Value::Array(blocks::gather(k, inputs)?),
+            Kernel::MapOverlap(k) => Value::Array(blocks::map_overlap(k, inputs)?),
             Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
             Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
             Kernel::Closure(f) => return f(inputs),
