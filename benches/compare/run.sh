@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q numpy "dask[array]" threadpoolctl
 cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
-WORKLOADS=("${@:-sst-nanmean tiny-tasks lazy-slice delayed-10k}")
+WORKLOADS=("${@:-sst-nanmean tiny-tasks lazy-slice delayed-10k stencil}")
 mkdir -p results
 OUT="results/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 # NumPy runs without the OpenBLAS overrides some machines set (they slow a current NumPy).

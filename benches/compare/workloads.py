@@ -69,6 +69,20 @@ def run(impl, workload, repeat):
         else:
             import dask.array as da
             secs = timed(lambda: da.exp(da.ones((10000, 10000), chunks=1000))[1:100, 1:100].compute(), repeat)
+    elif workload == "stencil":
+        x = np.random.default_rng(7).standard_normal((8000, 8000))
+
+        def lap(b):
+            out = np.zeros_like(b)
+            out[1:-1, 1:-1] = b[:-2, 1:-1] + b[2:, 1:-1] + b[1:-1, :-2] + b[1:-1, 2:] - 4 * b[1:-1, 1:-1]
+            return out
+
+        if impl == "numpy":
+            secs = timed(lambda: lap(np.pad(x, 1, mode="symmetric"))[1:-1, 1:-1].sum(), repeat)
+        else:
+            import dask.array as da
+            y = da.from_array(x, chunks=1000).map_overlap(lap, depth=1, boundary="reflect").sum()
+            secs = timed(lambda: y.compute(), repeat)
     elif workload == "delayed-10k":
         if impl == "numpy":
             return  # no NumPy version: a graph of Python calls

@@ -181,6 +181,8 @@ pub struct GatherKernel {
     pub out_shape: Vec<usize>,
     /// Value of the elements no piece covers.
     pub fill: crate::dtype::Scalar,
+    /// Whether the pieces cover every element (then `fill` is never used).
+    pub covered: bool,
     /// `(input position, per-axis run in that input, region in the output)`.
     pub pieces: Vec<(usize, Vec<AxisRun>, Vec<Range<usize>>)>,
 }

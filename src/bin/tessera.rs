@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera info
-//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|all> [--repeat N] [--json]
+//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|all> [--repeat N] [--json]
 //! ```
 
 use std::process::ExitCode;
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|all> [--repeat N] [--json]"
+                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|all> [--repeat N] [--json]"
             );
             return ExitCode::from(2);
         }
@@ -86,7 +86,7 @@ fn bench(args: &[String]) -> tessera::Result<()> {
         .unwrap_or(5);
     let json = args.iter().any(|a| a == "--json");
     let names: Vec<&str> = match which {
-        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice", "delayed-10k"],
+        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice", "delayed-10k", "stencil"],
         w => vec![w],
     };
     for name in names {
@@ -95,6 +95,7 @@ fn bench(args: &[String]) -> tessera::Result<()> {
             "tiny-tasks" => (time_it(repeat, tiny_tasks)?, String::new()),
             "lazy-slice" => (time_it(repeat, lazy_slice)?, String::new()),
             "delayed-10k" => (time_it(repeat, delayed_10k)?, String::new()),
+            "stencil" => stencil(repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {
@@ -118,6 +119,33 @@ fn tiny_tasks() -> tessera::Result<()> {
     let s = (&x + 1.0).sum(Axes::All)?.compute_scalar()?;
     assert_eq!(s, 2e6);
     Ok(())
+}
+
+/// 5-point Laplacian with reflect boundaries via map_overlap on an in-memory (8000, 8000) f64
+/// array in 1000² blocks, then its sum.
+fn stencil(repeat: usize) -> tessera::Result<(f64, String)> {
+    use ndarray::{Array2, ArrayViewD, Ix2, Zip, s};
+    use tessera::overlap::Boundary;
+    let data = tessera::random::normal::<f64>(7, &[8000, 8000], [1000, 1000], 0.0, 1.0)?.compute()?;
+    let x = tessera::from_array(data, [1000, 1000])?;
+    let lap = |b: ArrayViewD<'_, f64>| {
+        let b = b.into_dimensionality::<Ix2>().expect("2-d blocks");
+        let mut out = Array2::<f64>::zeros(b.raw_dim());
+        Zip::from(out.slice_mut(s![1..-1, 1..-1]))
+            .and(b.slice(s![..-2, 1..-1]))
+            .and(b.slice(s![2.., 1..-1]))
+            .and(b.slice(s![1..-1, ..-2]))
+            .and(b.slice(s![1..-1, 2..]))
+            .and(b.slice(s![1..-1, 1..-1]))
+            .for_each(|o, &n, &so, &w, &e, &c| *o = n + so + w + e - 4.0 * c);
+        out.into_dyn()
+    };
+    let y = x.map_overlap(&[1, 1], &[Boundary::Reflect, Boundary::Reflect], lap)?.sum(Axes::All)?;
+    let secs = time_it(repeat, || {
+        std::hint::black_box(y.compute_scalar()?);
+        Ok(())
+    })?;
+    Ok((secs, String::new()))
 }
 
 /// 10,000 independent delayed `inc` calls and one sum of their results, build plus compute.

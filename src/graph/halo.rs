@@ -195,7 +195,8 @@ pub(crate) fn gather_block(
         });
         pieces.push((pos, runs, dst));
     }
-    (GatherKernel { dtype, out_shape, fill, pieces }, inputs)
+    let covered = per_axis.iter().all(|segs| segs.iter().all(|s| matches!(s, Seg::Run { .. })));
+    (GatherKernel { dtype, out_shape, fill, covered, pieces }, inputs)
 }
 
 #[cfg(test)]

@@ -75,7 +75,12 @@ fn to_slice(r: &std::ops::Range<usize>) -> Slice {
 /// A block gathered from strided pieces of the inputs; the rest is the fill value.
 pub(crate) fn gather(k: &GatherKernel, inputs: &[Value]) -> Result<HostArray> {
     with_dtype!(k.dtype, T => {
-        let mut out = ArrayD::<T>::from_elem(IxDyn(&k.out_shape), k.fill.get::<T>());
+        let n: usize = k.out_shape.iter().product();
+        let buf = crate::backend::cpu::pool::take::<T>(n);
+        let mut out = ArrayD::from_shape_vec(IxDyn(&k.out_shape), buf).map_err(|e| Error::invalid(e.to_string()))?;
+        if !k.covered {
+            out.fill(k.fill.get::<T>());
+        }
         for (pos, runs, dst) in &k.pieces {
             let input = inputs
                 .get(*pos)
@@ -102,15 +107,23 @@ pub(crate) fn gather(k: &GatherKernel, inputs: &[Value]) -> Result<HostArray> {
 /// Gather a block with its halo, run the user's function, trim the halo.
 pub(crate) fn map_overlap(k: &MapOverlapKernel, inputs: &[Value]) -> Result<HostArray> {
     let ext = gather(&k.gather, inputs)?;
-    let out = (k.func)(std::slice::from_ref(&ext), &k.info)?;
-    if out.dtype() != k.dtype || out.shape() != ext.shape() {
+    let out = (k.func)(std::slice::from_ref(&ext), &k.info);
+    let ext_shape = ext.shape().to_vec();
+    // The extended block goes back to the pool unless the function kept a reference to it.
+    crate::map_host!(ext, a => {
+        if let Ok(a) = a.try_into_owned_nocopy() {
+            crate::backend::cpu::pool::give(a.into_raw_vec_and_offset().0);
+        }
+    });
+    let out = out?;
+    if out.dtype() != k.dtype || out.shape() != ext_shape.as_slice() {
         return Err(Error::ShapeMismatch {
             op: format!(
                 "map_overlap: block {:?} must return a {} block of the shape it was given",
                 k.info.index, k.dtype
             ),
             left: out.shape().to_vec(),
-            right: ext.shape().to_vec(),
+            right: ext_shape,
         });
     }
     crate::map_host!(out, a => {

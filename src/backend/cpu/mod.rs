@@ -2,6 +2,7 @@
 
 mod blocks;
 pub(crate) mod elementwise;
+pub(crate) mod pool;
 pub mod reduce;
 
 use crate::backend::Backend;
