@@ -123,6 +123,7 @@ fn tiny_tasks() -> tessera::Result<()> {
 
 /// 5-point Laplacian with reflect boundaries via map_overlap on an in-memory (8000, 8000) f64
 /// array in 1000² blocks, then its sum.
+#[allow(clippy::reversed_empty_ranges)] // ndarray's s![1..-1] counts from the end
 fn stencil(repeat: usize) -> tessera::Result<(f64, String)> {
     use ndarray::{Array2, ArrayViewD, Ix2, Zip, s};
     use tessera::overlap::Boundary;
