@@ -20,7 +20,7 @@ print("|---|---|---|---|---|---|---|")
 for w, d in by.items():
     n, k, t = d.get("numpy"), d.get("dask"), d.get("tessera")
     cell = lambda r: fmt_s(r["seconds"]) if r else "–"
-    ratio = lambda r: f"{r['seconds'] / t['seconds']:.1f}×" if r and t else "–"
+    ratio = lambda r: f"{r['seconds'] / t['seconds']:.1f}×" if r and t and r['seconds'] / t['seconds'] >= 0.1 else (f"{r['seconds'] / t['seconds']:.4f}×" if r and t else "–")
     rss = " / ".join(f"{r['peak_rss'] / 1e6:.0f} MB" if r else "–" for r in (n, k, t))
     print(f"| {w} | {cell(n)} | {cell(k)} | {cell(t)} | {ratio(n)} | {ratio(k)} | {rss} |")
 print()
