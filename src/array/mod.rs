@@ -11,6 +11,7 @@ pub mod creation;
 mod elementwise;
 mod map_blocks;
 mod reduce;
+mod shape;
 mod slice;
 
 use std::marker::PhantomData;
@@ -24,6 +25,7 @@ use chunks::Chunks;
 pub use compute::{AnyArray, compute_many};
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use reduce::{Axes, ReduceOptions};
+pub use shape::{concatenate, stack};
 pub use slice::SliceArg;
 
 /// A lazy chunked n-dimensional array of `T`.

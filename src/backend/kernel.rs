@@ -43,6 +43,8 @@ pub enum Kernel {
     /// Gather a block with its halo, run a user closure on it, trim the halo: one task per
     /// block of `map_overlap`.
     MapOverlap(Arc<MapOverlapKernel>),
+    /// A block's axes rearranged without copying (see `Op::Relayout`).
+    Relayout(Arc<RelayoutKernel>),
     /// An arbitrary function of the input values (delayed tasks and their bridges to arrays).
     Closure(Arc<ValueFn>),
 }
@@ -67,6 +69,7 @@ impl Kernel {
             Kernel::MapBlocks(_) => "map_blocks",
             Kernel::Closure(_) => "call",
             Kernel::Gather(_) => "gather",
+            Kernel::Relayout(_) => "relayout",
             Kernel::MapOverlap(_) => "map_overlap",
             Kernel::Scan(s) => match s.step {
                 ScanStep::Local => "scan-local",
@@ -167,6 +170,17 @@ pub struct AssembleKernel {
 /// A piece of an assembled block: `(input position, region in that input, region in the
 /// output)`.
 pub type Piece = (usize, Vec<Range<usize>>, Vec<Range<usize>>);
+
+/// Drop length-1 axes, permute the rest, insert length-1 axes.
+#[derive(Clone, Debug)]
+pub struct RelayoutKernel {
+    /// Input axes removed (each of length 1).
+    pub drop: Vec<usize>,
+    /// Permutation of the remaining axes.
+    pub perm: Vec<usize>,
+    /// Output positions of new length-1 axes.
+    pub insert: Vec<usize>,
+}
 
 /// One axis of a gathered piece: `len` elements from local index `start` with `step`
 /// (`1`, `-1` for mirrored halos, `0` to repeat one element).

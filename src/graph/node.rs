@@ -119,6 +119,22 @@ pub enum Op {
         /// The user's function of an extended block.
         func: Arc<BlockFn>,
     },
+    /// Axes rearranged without moving data: input axes `drop` (each of length 1) removed,
+    /// the rest permuted by `perm` (output axis `d` is remaining axis `perm[d]`), then
+    /// length-1 axes inserted at the output positions `insert`.
+    Relayout {
+        /// Input axes removed.
+        drop: Vec<usize>,
+        /// Permutation of the remaining axes.
+        perm: Vec<usize>,
+        /// Output positions of new length-1 axes.
+        insert: Vec<usize>,
+    },
+    /// Inputs joined along an axis; a block of the result is a block of one input.
+    Concat {
+        /// The axis.
+        axis: usize,
+    },
     /// A cumulative scan along an axis.
     Scan {
         /// Sum or product.

@@ -199,6 +199,46 @@ impl Planner {
                 };
                 self.push(Kernel::MapOverlap(Arc::new(k)), deps, node, idx)
             }
+            Op::Relayout { drop, perm, insert } => {
+                let input = &node.inputs[0];
+                // Output block index → input block index: skip inserted axes, undo the
+                // permutation, put 0 at dropped axes.
+                let kept: Vec<usize> =
+                    (0..idx.len()).filter(|d| !insert.contains(d)).map(|d| idx[d]).collect();
+                let mut remaining = vec![0; perm.len()];
+                for (d, &p) in perm.iter().enumerate() {
+                    remaining[p] = kept[d];
+                }
+                let mut in_idx = Vec::with_capacity(input.shape.len());
+                let mut r = remaining.into_iter();
+                for a in 0..input.shape.len() {
+                    in_idx.push(if drop.contains(&a) { 0 } else { r.next().unwrap_or(0) });
+                }
+                let dep = self.task_for(input, &in_idx);
+                let k = crate::backend::kernel::RelayoutKernel {
+                    drop: drop.clone(),
+                    perm: perm.clone(),
+                    insert: insert.clone(),
+                };
+                self.push(Kernel::Relayout(Arc::new(k)), vec![dep], node, idx)
+            }
+            Op::Concat { axis } => {
+                // Block j along the axis is block j' of input k: no task of its own.
+                let mut j = idx[*axis];
+                let mut pick = None;
+                for input in &node.inputs {
+                    let nb = input.chunks.numblocks()[*axis];
+                    if j < nb {
+                        pick = Some(input.clone());
+                        break;
+                    }
+                    j -= nb;
+                }
+                let input = pick.unwrap_or_else(|| node.inputs[node.inputs.len() - 1].clone());
+                let mut in_idx = idx.to_vec();
+                in_idx[*axis] = j;
+                self.task_for(&input, &in_idx)
+            }
             Op::Delayed { func, input_blocks } => {
                 let mut deps = Vec::with_capacity(node.inputs.len());
                 for (input, b) in node.inputs.iter().zip(input_blocks) {

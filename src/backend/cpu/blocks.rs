@@ -4,8 +4,8 @@
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Slice};
 
 use crate::backend::kernel::{
-    AssembleKernel, GatherKernel, MapBlocksKernel, MapOverlapKernel, ScanKernel, ScanOp, ScanStep,
-    SliceKernel,
+    AssembleKernel, GatherKernel, MapBlocksKernel, MapOverlapKernel, RelayoutKernel, ScanKernel, ScanOp,
+    ScanStep, SliceKernel,
 };
 use crate::block::{HostArray, Value};
 use crate::dtype::Element;
@@ -101,6 +101,24 @@ pub(crate) fn gather(k: &GatherKernel, inputs: &[Value]) -> Result<HostArray> {
             out.slice_each_axis_mut(|d| to_slice(&dst[d.axis.index()])).assign(&src);
         }
         Ok(HostArray::new(out.into_shared()))
+    })
+}
+
+/// Drop length-1 axes, permute, insert length-1 axes: a view, no copy.
+pub(crate) fn relayout(k: &RelayoutKernel, input: &HostArray) -> Result<HostArray> {
+    crate::map_host!(input, a => {
+        let mut v = a.clone();
+        for &ax in k.drop.iter().rev() {
+            if v.shape()[ax] != 1 {
+                return Err(Error::invalid(format!("relayout: axis {ax} has length {}, not 1", v.shape()[ax])));
+            }
+            v.index_axis_inplace(Axis(ax), 0);
+        }
+        let mut v = v.permuted_axes(IxDyn(&k.perm));
+        for &ax in &k.insert {
+            v.insert_axis_inplace(Axis(ax));
+        }
+        Ok(HostArray::new(v))
     })
 }
 

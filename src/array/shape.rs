@@ -1,0 +1,222 @@
+//! Shape ops that move no data within blocks: transpose and friends, expand_dims, squeeze,
+//! flip, broadcast_to, concatenate and stack.
+//!
+//! Transposes and axis insertions/removals are views of each block (`Op::Relayout`); a block
+//! of a concatenation *is* a block of one input (no task of its own); `flip` is a slice with
+//! step −1; `broadcast_to` is an elementwise identity whose input broadcasts.
+
+use std::sync::Arc;
+
+use crate::array::chunks::{Chunks, refine_axis};
+use crate::array::elementwise::{broadcast_shapes, rechunk_node};
+use crate::array::slice::SliceArg;
+use crate::array::{Array, norm_axis};
+use crate::dtype::Element;
+use crate::error::{Error, Result};
+use crate::graph::expr::Expr;
+use crate::graph::node::{Node, Op};
+
+fn relayout<T: Element>(
+    x: &Array<T>,
+    name: &str,
+    drop: Vec<usize>,
+    perm: Vec<usize>,
+    insert: Vec<usize>,
+) -> Array<T> {
+    let c = x.chunks();
+    let remaining: Vec<&Vec<usize>> =
+        (0..x.ndim()).filter(|a| !drop.contains(a)).map(|a| &c.axes()[a]).collect();
+    let mut axes: Vec<Vec<usize>> = perm.iter().map(|&p| remaining[p].clone()).collect();
+    for &ins in &insert {
+        axes.insert(ins, vec![1]);
+    }
+    if drop.is_empty() && insert.is_empty() && perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return x.clone();
+    }
+    let op = Op::Relayout { drop, perm, insert };
+    Array::from_node(Node::new(name, T::DTYPE, Chunks::from_axes(axes), op, vec![x.node().clone()]))
+}
+
+impl<T: Element> Array<T> {
+    /// The axes reversed (NumPy's `x.T`).
+    pub fn transpose(&self) -> Array<T> {
+        relayout(self, "transpose", vec![], (0..self.ndim()).rev().collect(), vec![])
+    }
+    /// The axes in the given order: output axis `d` is input axis `axes[d]` (negative counts
+    /// from the end).
+    pub fn permute_axes(&self, axes: &[isize]) -> Result<Array<T>> {
+        let nd = self.ndim();
+        if axes.len() != nd {
+            return Err(Error::invalid(format!(
+                "permute_axes: {} axes for an array of {nd} dimension(s)",
+                axes.len()
+            )));
+        }
+        let perm: Vec<usize> =
+            axes.iter().map(|&a| norm_axis("permute_axes", a, nd)).collect::<Result<_>>()?;
+        let mut seen = vec![false; nd];
+        for &p in &perm {
+            if std::mem::replace(&mut seen[p], true) {
+                return Err(Error::InvalidAxis {
+                    op: "permute_axes (repeated axis)".into(),
+                    axis: p as isize,
+                    ndim: nd,
+                });
+            }
+        }
+        Ok(relayout(self, "transpose", vec![], perm, vec![]))
+    }
+    /// Axes `a` and `b` swapped.
+    pub fn swapaxes(&self, a: isize, b: isize) -> Result<Array<T>> {
+        let nd = self.ndim();
+        let (a, b) = (norm_axis("swapaxes", a, nd)?, norm_axis("swapaxes", b, nd)?);
+        let mut perm: Vec<usize> = (0..nd).collect();
+        perm.swap(a, b);
+        Ok(relayout(self, "swapaxes", vec![], perm, vec![]))
+    }
+    /// Axis `src` moved to position `dst`, the others keeping their order.
+    pub fn moveaxis(&self, src: isize, dst: isize) -> Result<Array<T>> {
+        let nd = self.ndim();
+        let (s, d) = (norm_axis("moveaxis", src, nd)?, norm_axis("moveaxis", dst, nd)?);
+        let mut perm: Vec<usize> = (0..nd).filter(|&a| a != s).collect();
+        perm.insert(d, s);
+        Ok(relayout(self, "moveaxis", vec![], perm, vec![]))
+    }
+    /// A new axis of length 1 at position `axis` of the result (`-1`: last).
+    pub fn expand_dims(&self, axis: isize) -> Result<Array<T>> {
+        let ax = norm_axis("expand_dims", axis, self.ndim() + 1)?;
+        Ok(relayout(self, "expand_dims", vec![], (0..self.ndim()).collect(), vec![ax]))
+    }
+    /// Length-1 axes removed: the given ones (an error if one is longer), or all with `None`.
+    pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Array<T>> {
+        let nd = self.ndim();
+        let drop: Vec<usize> = match axes {
+            None => (0..nd).filter(|&a| self.shape()[a] == 1).collect(),
+            Some(list) => {
+                let mut v: Vec<usize> =
+                    list.iter().map(|&a| norm_axis("squeeze", a, nd)).collect::<Result<_>>()?;
+                v.sort_unstable();
+                v.dedup();
+                if let Some(&a) = v.iter().find(|&&a| self.shape()[a] != 1) {
+                    return Err(Error::invalid(format!(
+                        "squeeze: axis {a} has length {}, not 1 (shape {:?})",
+                        self.shape()[a],
+                        self.shape()
+                    )));
+                }
+                v
+            }
+        };
+        let keep = nd - drop.len();
+        Ok(relayout(self, "squeeze", drop, (0..keep).collect(), vec![]))
+    }
+    /// The elements of `axis` in reverse order (a slice with step −1).
+    pub fn flip(&self, axis: isize) -> Result<Array<T>> {
+        let ax = norm_axis("flip", axis, self.ndim())?;
+        let mut args = vec![SliceArg::full(); self.ndim()];
+        args[ax] = SliceArg::reversed();
+        self.slice(&args)
+    }
+    /// A read-only broadcast to `shape` (NumPy rules). New and stretched axes are one block.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array<T>> {
+        let out = broadcast_shapes("broadcast_to", &[self.shape(), shape])?;
+        if out != shape {
+            return Err(Error::ShapeMismatch {
+                op: "broadcast_to".into(),
+                left: self.shape().to_vec(),
+                right: shape.to_vec(),
+            });
+        }
+        let off = shape.len() - self.ndim();
+        let axes: Vec<Vec<usize>> = (0..shape.len())
+            .map(|d| {
+                if d >= off && self.shape()[d - off] == shape[d] {
+                    self.chunks().axis(d - off).to_vec()
+                } else {
+                    vec![shape[d]]
+                }
+            })
+            .collect();
+        let expr = Arc::new(Expr::input(T::DTYPE));
+        let node = Node::new(
+            "broadcast_to",
+            T::DTYPE,
+            Chunks::from_axes(axes),
+            Op::Elementwise(expr),
+            vec![self.node().clone()],
+        );
+        Ok(Array::from_node(node))
+    }
+}
+
+/// Arrays joined along `axis` (they must agree on every other axis; their chunks there are
+/// unified). Each block of the result is a block of one input.
+///
+/// ```
+/// let a = tessera::ones::<i32>(&[2, 3], [1, 3]).unwrap();
+/// let b = tessera::zeros::<i32>(&[1, 3], [1, 2]).unwrap();
+/// let c = tessera::concatenate(&[&a, &b], 0).unwrap();
+/// assert_eq!(c.shape(), &[3, 3]);
+/// assert_eq!(c.compute_vec().unwrap(), vec![1, 1, 1, 1, 1, 1, 0, 0, 0]);
+/// ```
+pub fn concatenate<T: Element>(arrays: &[&Array<T>], axis: isize) -> Result<Array<T>> {
+    let first = arrays.first().ok_or_else(|| Error::invalid("concatenate of no arrays"))?;
+    let nd = first.ndim();
+    if nd == 0 {
+        return Err(Error::invalid("concatenate: 0-d arrays have no axis to join along"));
+    }
+    let ax = norm_axis("concatenate", axis, nd)?;
+    for a in arrays {
+        let ok = a.ndim() == nd && (0..nd).all(|d| d == ax || a.shape()[d] == first.shape()[d]);
+        if !ok {
+            return Err(Error::ShapeMismatch {
+                op: format!("concatenate along axis {ax}"),
+                left: first.shape().to_vec(),
+                right: a.shape().to_vec(),
+            });
+        }
+    }
+    let mut common: Vec<Vec<usize>> = first.chunks().axes().to_vec();
+    for a in &arrays[1..] {
+        for d in (0..nd).filter(|&d| d != ax) {
+            common[d] = refine_axis(&common[d], a.chunks().axis(d));
+        }
+    }
+    let nonempty: Vec<&&Array<T>> = arrays.iter().filter(|a| a.shape()[ax] > 0).collect();
+    let mut inputs = Vec::new();
+    let mut along = Vec::new();
+    for a in if nonempty.is_empty() { vec![&arrays[0]] } else { nonempty } {
+        let mut want = common.clone();
+        want[ax] = a.chunks().axis(ax).to_vec();
+        along.extend_from_slice(a.chunks().axis(ax));
+        inputs.push(rechunk_node(a.node(), Chunks::from_axes(want)));
+    }
+    if inputs.len() == 1 && arrays.len() == 1 {
+        return Ok((*arrays[0]).clone());
+    }
+    let mut axes = common;
+    axes[ax] = along;
+    Ok(Array::from_node(Node::new(
+        "concatenate",
+        T::DTYPE,
+        Chunks::from_axes(axes),
+        Op::Concat { axis: ax },
+        inputs,
+    )))
+}
+
+/// Arrays of one shape stacked along a new axis at position `axis` of the result.
+pub fn stack<T: Element>(arrays: &[&Array<T>], axis: isize) -> Result<Array<T>> {
+    let first = arrays.first().ok_or_else(|| Error::invalid("stack of no arrays"))?;
+    if let Some(a) = arrays.iter().find(|a| a.shape() != first.shape()) {
+        return Err(Error::ShapeMismatch {
+            op: "stack".into(),
+            left: first.shape().to_vec(),
+            right: a.shape().to_vec(),
+        });
+    }
+    let ax = norm_axis("stack", axis, first.ndim() + 1)? as isize;
+    let expanded: Vec<Array<T>> = arrays.iter().map(|a| a.expand_dims(ax)).collect::<Result<_>>()?;
+    let refs: Vec<&Array<T>> = expanded.iter().collect();
+    concatenate(&refs, ax)
+}

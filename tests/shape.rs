@@ -1,0 +1,106 @@
+//! Shape ops against ndarray: transposes, axis insertion and removal, flip, broadcast_to,
+//! concatenate and stack, over random shapes and chunkings.
+
+mod common;
+
+use common::*;
+use ndarray::{ArrayD, Axis, IxDyn};
+use proptest::prelude::*;
+use tessera::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn axis_ops((a, c) in array_case(true), seed in any::<u64>()) {
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let nd = a.ndim();
+        prop_assert!(same_f64(&compute_checked(&x.transpose()), &a.clone().reversed_axes()));
+        // A permutation from the seed.
+        let mut perm: Vec<usize> = (0..nd).collect();
+        for i in (1..nd).rev() {
+            perm.swap(i, (seed as usize >> (i * 3)) % (i + 1));
+        }
+        let p: Vec<isize> = perm.iter().map(|&v| v as isize).collect();
+        prop_assert!(same_f64(&compute_checked(&x.permute_axes(&p).unwrap()), &a.clone().permuted_axes(IxDyn(&perm))));
+        let ins = (seed as usize) % (nd + 1);
+        let e = x.expand_dims(ins as isize).unwrap();
+        prop_assert!(same_f64(&compute_checked(&e), &a.clone().insert_axis(Axis(ins))));
+        prop_assert!(same_f64(&compute_checked(&e.squeeze(Some(&[ins as isize])).unwrap()), &a));
+        let squeezed: Vec<usize> = a.shape().iter().copied().filter(|&n| n != 1).collect();
+        let got = compute_checked(&x.squeeze(None).unwrap());
+        prop_assert_eq!(got.shape(), squeezed.as_slice());
+        if nd > 0 {
+            let ax = (seed as usize >> 7) % nd;
+            let mut want = a.clone();
+            want.invert_axis(Axis(ax));
+            prop_assert!(same_f64(&compute_checked(&x.flip(ax as isize).unwrap()), &want));
+            let m = compute_checked(&x.moveaxis(ax as isize, -1).unwrap());
+            let mut mp: Vec<usize> = (0..nd).filter(|&d| d != ax).collect();
+            mp.push(ax);
+            prop_assert!(same_f64(&m, &a.clone().permuted_axes(IxDyn(&mp))));
+            let s = compute_checked(&x.swapaxes(0, ax as isize).unwrap());
+            let mut sp: Vec<usize> = (0..nd).collect();
+            sp.swap(0, ax);
+            prop_assert!(same_f64(&s, &a.clone().permuted_axes(IxDyn(&sp))));
+        }
+        // Elementwise and reductions see through the views.
+        let y = (&x.transpose() * 2.0).sum(Axes::All).unwrap().compute_scalar().unwrap();
+        prop_assert!(close_f64(&ndarray::arr0(y).into_dyn(), &ndarray::arr0(a.iter().map(|v| v * 2.0).sum::<f64>()).into_dyn(), 1e-9));
+    }
+
+    #[test]
+    fn concatenate_and_stack((a, c) in array_case(false), cut in any::<prop::sample::Index>(), cs in any::<u64>()) {
+        prop_assume!(a.ndim() > 0);
+        let ax = cs as usize % a.ndim();
+        let n = a.shape()[ax];
+        let k = cut.index(n + 1);
+        let (l, r) = (a.slice_axis(Axis(ax), (0..k).into()).to_owned(), a.slice_axis(Axis(ax), (k..n).into()).to_owned());
+        // Parts chunked differently from each other.
+        let cl = Chunks::uniform(l.shape(), &l.shape().iter().map(|&s| (s / 2).max(1)).collect::<Vec<_>>()).unwrap();
+        let xl = tessera::from_array(l, cl).unwrap();
+        let xr = tessera::from_array(r, c.clone().axes().iter().enumerate().map(|(d, v)| if d == ax { vec![n - k] } else { v.clone() }).collect::<Vec<_>>().pipe_chunks()).unwrap();
+        let j = tessera::concatenate(&[&xl, &xr], ax as isize).unwrap();
+        prop_assert!(same_f64(&compute_checked(&j), &a));
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let s = tessera::stack(&[&x, &x, &x], -1).unwrap();
+        let v = a.view().insert_axis(Axis(a.ndim()));
+        let want = ndarray::concatenate(Axis(a.ndim()), &[v.clone(), v.clone(), v]).unwrap();
+        prop_assert!(same_f64(&compute_checked(&s), &want));
+    }
+
+    #[test]
+    fn broadcast_to_matches_ndarray((a, c) in array_case(true), lead in 0usize..3, extra in 1usize..4) {
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let mut shape: Vec<usize> = vec![extra; lead];
+        shape.extend(a.shape().iter().map(|&n| if n == 1 { extra } else { n }));
+        let want = a.broadcast(IxDyn(&shape)).unwrap().to_owned();
+        prop_assert!(same_f64(&compute_checked(&x.broadcast_to(&shape).unwrap()), &want));
+    }
+}
+
+trait PipeChunks {
+    fn pipe_chunks(self) -> Chunks;
+}
+impl PipeChunks for Vec<Vec<usize>> {
+    fn pipe_chunks(self) -> Chunks {
+        let fixed =
+            self.into_iter().map(|v| if v == vec![0] || !v.contains(&0) { v } else { vec![0] }).collect();
+        Chunks::new(fixed).unwrap()
+    }
+}
+
+#[test]
+fn shape_errors() {
+    let x = tessera::ones::<f64>(&[2, 3], [1, 2]).unwrap();
+    let y = tessera::ones::<f64>(&[2, 4], [1, 2]).unwrap();
+    let e = tessera::concatenate(&[&x, &y], 0).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    assert!(tessera::concatenate(&[&x, &y], 1).is_ok());
+    assert!(tessera::stack(&[&x, &y], 0).is_err());
+    assert!(x.squeeze(Some(&[1])).is_err());
+    assert!(x.permute_axes(&[0, 0]).is_err());
+    assert!(x.broadcast_to(&[3, 3]).is_err());
+    assert!(x.expand_dims(3).is_err());
+    let _unused: ArrayD<f64> = ArrayD::zeros(vec![0]);
+}
