@@ -184,3 +184,24 @@ fn overlap_errors() {
     let e = bad.compute().unwrap_err().to_string();
     assert!(e.contains("map_overlap") && e.contains("shape"), "{e}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// `pad` against the same hand-built reference, with unequal widths before and after.
+    #[test]
+    fn pad_matches_numpy_modes((a, c, _d, bnd) in case(), widths in proptest::collection::vec((0usize..6, 0usize..6), 3)) {
+        let nd = a.ndim();
+        let mode = if bnd[0] == Boundary::None { Boundary::Nearest } else { bnd[0] };
+        let w: Vec<(usize, usize)> = widths[..nd].to_vec();
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let got = compute_checked(&x.pad(&w, mode).unwrap());
+        let d: Vec<usize> = w.iter().map(|&(b, e)| b.max(e)).collect();
+        let full = pad(&a, &d, &vec![mode; nd]);
+        let want = full.slice_each_axis(|ax| {
+            let i = ax.axis.index();
+            Slice::from(d[i] - w[i].0..d[i] + a.shape()[i] + w[i].1)
+        });
+        prop_assert!(same_f64(&got, &want.to_owned()));
+    }
+}

@@ -104,3 +104,27 @@ fn shape_errors() {
     assert!(x.expand_dims(3).is_err());
     let _unused: ArrayD<f64> = ArrayD::zeros(vec![0]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn take_and_roll((a, c) in array_case(true), idx in proptest::collection::vec(-45isize..45, 0..30), shift in -50isize..50, which in any::<prop::sample::Index>()) {
+        prop_assume!(a.ndim() > 0);
+        let ax = which.index(a.ndim());
+        let n = a.shape()[ax] as isize;
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let valid: Vec<isize> = idx.iter().copied().filter(|&i| i >= -n && i < n).collect();
+        let y = x.take(&valid, ax as isize).unwrap();
+        let pos: Vec<usize> = valid.iter().map(|&i| if i < 0 { (i + n) as usize } else { i as usize }).collect();
+        prop_assert!(same_f64(&compute_checked(&y), &a.select(Axis(ax), &pos)));
+        let biggest = x.chunks().axis(ax).iter().copied().max().unwrap_or(0).max(1);
+        prop_assert!(y.chunks().axis(ax).iter().all(|&b| b <= biggest));
+        if idx.iter().any(|&i| i < -n || i >= n) {
+            prop_assert!(x.take(&idx, ax as isize).is_err());
+        }
+        let r = compute_checked(&x.roll(shift, ax as isize).unwrap());
+        let order: Vec<usize> = (0..n).map(|i| (i - shift).rem_euclid(n.max(1)) as usize).collect();
+        prop_assert!(same_f64(&r, &a.select(Axis(ax), &order)));
+    }
+}

@@ -14,6 +14,7 @@ use crate::array::{Array, norm_axis};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
 use crate::graph::expr::Expr;
+use crate::graph::halo::Boundary;
 use crate::graph::node::{Node, Op};
 
 fn relayout<T: Element>(
@@ -146,6 +147,112 @@ impl<T: Element> Array<T> {
             vec![self.node().clone()],
         );
         Ok(Array::from_node(node))
+    }
+}
+
+impl<T: Element> Array<T> {
+    /// Padded by `width[a] = (before, after)` elements along each axis, the new elements
+    /// given by `mode` as `numpy.pad` does: `Constant(v)` = "constant", `Nearest` = "edge",
+    /// `Mirror` = "reflect", `Reflect` = "symmetric", `Periodic` = "wrap". Only the first and
+    /// last blocks of an axis grow.
+    ///
+    /// ```
+    /// use tessera::overlap::Boundary;
+    /// let x = tessera::arange(1i64, 4, 1, [2]).unwrap();
+    /// let y = x.pad(&[(2, 1)], Boundary::Mirror).unwrap();
+    /// assert_eq!(y.compute_vec().unwrap(), vec![3, 2, 1, 2, 3, 2]);
+    /// ```
+    pub fn pad(&self, width: &[(usize, usize)], mode: Boundary) -> Result<Array<T>> {
+        let nd = self.ndim();
+        if width.len() != nd {
+            return Err(Error::invalid(format!(
+                "pad: {} widths for an array of {nd} dimension(s)",
+                width.len()
+            )));
+        }
+        if mode == Boundary::None {
+            return Err(Error::invalid(
+                "pad: Boundary::None adds nothing; use Constant, Nearest, Mirror, Reflect or Periodic",
+            ));
+        }
+        if !matches!(mode, Boundary::Constant(_))
+            && let Some(a) = (0..nd).find(|&a| self.shape()[a] == 0 && width[a] != (0, 0))
+        {
+            return Err(Error::invalid(format!("pad: cannot extend the empty axis {a} with {mode:?}")));
+        }
+        let axes: Vec<Vec<usize>> = (0..nd)
+            .map(|a| {
+                let mut v = self.chunks().axis(a).to_vec();
+                let last = v.len() - 1;
+                v[0] += width[a].0;
+                v[last] += width[a].1;
+                v
+            })
+            .collect();
+        let op = Op::Pad { width: width.to_vec(), boundary: vec![mode; nd] };
+        Ok(Array::from_node(Node::new(
+            "pad",
+            T::DTYPE,
+            Chunks::from_axes(axes),
+            op,
+            vec![self.node().clone()],
+        )))
+    }
+
+    /// Elements rolled by `shift` along `axis` (NumPy's `roll`): element `i` moves to
+    /// `(i + shift) mod n`.
+    pub fn roll(&self, shift: isize, axis: isize) -> Result<Array<T>> {
+        let ax = norm_axis("roll", axis, self.ndim())?;
+        let n = self.shape()[ax] as isize;
+        if n == 0 || shift.rem_euclid(n) == 0 {
+            return Ok(self.clone());
+        }
+        let s = shift.rem_euclid(n);
+        let mut head = vec![SliceArg::full(); self.ndim()];
+        let mut tail = head.clone();
+        head[ax] = SliceArg::new(Some(n - s), None, 1);
+        tail[ax] = SliceArg::new(None, Some(n - s), 1);
+        concatenate(&[&self.slice(&head)?, &self.slice(&tail)?], ax as isize)
+    }
+
+    /// The elements at `indices` along `axis` (NumPy's `x.take(indices, axis)`, i.e.
+    /// `x[:, [3, 1, 2]]`): any order, repeats allowed, negative indices count from the end.
+    /// Output blocks along the axis hold at most as many elements as the input's largest
+    /// block there, whatever the indices, so no giant block appears.
+    ///
+    /// ```
+    /// let x = tessera::arange(0i64, 10, 1, [4]).unwrap();
+    /// let y = x.take(&[9, 0, 0, -2, 5], 0).unwrap();
+    /// assert_eq!(y.compute_vec().unwrap(), vec![9, 0, 0, 8, 5]);
+    /// assert_eq!(y.chunks().axis(0), &[4, 1]);
+    /// ```
+    pub fn take(&self, indices: &[isize], axis: isize) -> Result<Array<T>> {
+        let ax = norm_axis("take", axis, self.ndim())?;
+        let n = self.shape()[ax];
+        let offs = self.chunks().offsets(ax);
+        let mut flat = Vec::with_capacity(indices.len());
+        for &i in indices {
+            let j = if i < 0 { i + n as isize } else { i };
+            if j < 0 || j >= n as isize {
+                return Err(Error::IndexOutOfBounds { axis: ax, index: i, len: n });
+            }
+            let j = j as usize;
+            let b = offs.partition_point(|&o| o <= j) - 1;
+            flat.push((b, j - offs[b]));
+        }
+        let size = self.chunks().axis(ax).iter().copied().max().unwrap_or(1).max(1);
+        let picks: Vec<Vec<(usize, usize)>> =
+            if flat.is_empty() { vec![vec![]] } else { flat.chunks(size).map(|c| c.to_vec()).collect() };
+        let mut axes = self.chunks().axes().to_vec();
+        axes[ax] = picks.iter().map(|p| p.len()).collect();
+        let op = Op::Take { axis: ax, picks };
+        Ok(Array::from_node(Node::new(
+            "take",
+            T::DTYPE,
+            Chunks::from_axes(axes),
+            op,
+            vec![self.node().clone()],
+        )))
     }
 }
 

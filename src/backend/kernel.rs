@@ -43,6 +43,8 @@ pub enum Kernel {
     /// Gather a block with its halo, run a user closure on it, trim the halo: one task per
     /// block of `map_overlap`.
     MapOverlap(Arc<MapOverlapKernel>),
+    /// Elements picked along an axis from several input blocks (integer-list indexing).
+    Take(Arc<TakeKernel>),
     /// A block's axes rearranged without copying (see `Op::Relayout`).
     Relayout(Arc<RelayoutKernel>),
     /// An arbitrary function of the input values (delayed tasks and their bridges to arrays).
@@ -70,6 +72,7 @@ impl Kernel {
             Kernel::Closure(_) => "call",
             Kernel::Gather(_) => "gather",
             Kernel::Relayout(_) => "relayout",
+            Kernel::Take(_) => "take",
             Kernel::MapOverlap(_) => "map_overlap",
             Kernel::Scan(s) => match s.step {
                 ScanStep::Local => "scan-local",
@@ -170,6 +173,19 @@ pub struct AssembleKernel {
 /// A piece of an assembled block: `(input position, region in that input, region in the
 /// output)`.
 pub type Piece = (usize, Vec<Range<usize>>, Vec<Range<usize>>);
+
+/// Integer-list indexing of one output block along `axis`.
+#[derive(Clone, Debug)]
+pub struct TakeKernel {
+    /// The axis.
+    pub axis: usize,
+    /// Element type.
+    pub dtype: DType,
+    /// Shape of the output block.
+    pub out_shape: Vec<usize>,
+    /// For each position along the axis: `(input position, index in that input block)`.
+    pub picks: Vec<(usize, usize)>,
+}
 
 /// Drop length-1 axes, permute the rest, insert length-1 axes.
 #[derive(Clone, Debug)]

@@ -45,6 +45,9 @@ impl Boundary {
         if (0..ni).contains(&q) {
             return Some(q as usize);
         }
+        if n == 0 {
+            return None;
+        }
         match self {
             Boundary::Periodic => Some(q.rem_euclid(ni) as usize),
             Boundary::Reflect => {
@@ -104,9 +107,8 @@ enum Seg {
 }
 
 /// The segments making up block `i` of one axis extended by its halo.
-fn axis_segments(offsets: &[usize], i: usize, depth: usize, b: Boundary) -> Vec<Seg> {
+fn axis_segments(offsets: &[usize], i: usize, (left, right): (usize, usize), b: Boundary) -> Vec<Seg> {
     let n = offsets[offsets.len() - 1];
-    let (left, right) = halo(offsets, i, depth, b);
     let (s, e) = (offsets[i] as isize - left as isize, (offsets[i + 1] + right) as isize);
     let mut segs: Vec<Seg> = Vec::new();
     for (p, q) in (s..e).enumerate() {
@@ -151,9 +153,29 @@ pub(crate) fn gather_block(
     depth: &[usize],
     boundary: &[Boundary],
 ) -> (GatherKernel, Vec<Vec<usize>>) {
+    let ext: Vec<(usize, usize)> =
+        (0..chunks.ndim()).map(|a| halo(chunks.offsets(a), idx[a], depth[a], boundary[a])).collect();
+    gather_extended(chunks, dtype, idx, &ext, boundary)
+}
+
+/// Pad widths `(before, after)` of block `i` of an axis with `nblocks` blocks padded by
+/// `(before, after)`: only the outer blocks grow.
+pub(crate) fn pad_extent(i: usize, nblocks: usize, (before, after): (usize, usize)) -> (usize, usize) {
+    (if i == 0 { before } else { 0 }, if i + 1 == nblocks { after } else { 0 })
+}
+
+/// The gather kernel of block `idx` extended by `ext[a] = (left, right)` elements per axis,
+/// with `boundary[a]` beyond the array's edges.
+pub(crate) fn gather_extended(
+    chunks: &Chunks,
+    dtype: DType,
+    idx: &[usize],
+    ext: &[(usize, usize)],
+    boundary: &[Boundary],
+) -> (GatherKernel, Vec<Vec<usize>>) {
     let nd = chunks.ndim();
     let per_axis: Vec<Vec<Seg>> =
-        (0..nd).map(|a| axis_segments(chunks.offsets(a), idx[a], depth[a], boundary[a])).collect();
+        (0..nd).map(|a| axis_segments(chunks.offsets(a), idx[a], ext[a], boundary[a])).collect();
     let out_shape: Vec<usize> = per_axis
         .iter()
         .map(|segs| {
@@ -227,7 +249,7 @@ mod tests {
         ] {
             for depth in [0, 1, 2, 5, 9] {
                 for i in 0..3 {
-                    let segs = axis_segments(&offsets, i, depth, b);
+                    let segs = axis_segments(&offsets, i, halo(&offsets, i, depth, b), b);
                     let mut p = 0;
                     for s in &segs {
                         let r = match s {

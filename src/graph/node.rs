@@ -109,6 +109,22 @@ pub enum Op {
         /// Boundary condition per axis.
         boundary: Vec<crate::graph::halo::Boundary>,
     },
+    /// The array padded by `width[a] = (before, after)` elements per axis, filled by the
+    /// boundary condition; only the first and last blocks of an axis grow.
+    Pad {
+        /// Widths per axis.
+        width: Vec<(usize, usize)>,
+        /// Boundary condition per axis.
+        boundary: Vec<crate::graph::halo::Boundary>,
+    },
+    /// Elements picked along `axis` by index (repeats and any order allowed); output block
+    /// `j` along the axis holds `picks[j]`, each `(input block, local index)`.
+    Take {
+        /// The axis.
+        axis: usize,
+        /// Per output block along the axis, the input element each position reads.
+        picks: Vec<Vec<(usize, usize)>>,
+    },
     /// `map_overlap`: per block, gather the halo, run `func`, trim; this node has the input's
     /// chunks.
     MapOverlap {

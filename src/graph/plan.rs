@@ -182,6 +182,43 @@ impl Planner {
                 let deps = blocks.iter().map(|b| self.task_for(input, b)).collect();
                 self.push(Kernel::Gather(Arc::new(k)), deps, node, idx)
             }
+            Op::Pad { width, boundary } => {
+                let input = &node.inputs[0];
+                let grid = input.chunks.numblocks();
+                let ext: Vec<(usize, usize)> = (0..idx.len())
+                    .map(|a| crate::graph::halo::pad_extent(idx[a], grid[a], width[a]))
+                    .collect();
+                let (k, blocks) =
+                    crate::graph::halo::gather_extended(&input.chunks, node.dtype, idx, &ext, boundary);
+                let deps = blocks.iter().map(|b| self.task_for(input, b)).collect();
+                self.push(Kernel::Gather(Arc::new(k)), deps, node, idx)
+            }
+            Op::Take { axis, picks } => {
+                let input = &node.inputs[0];
+                let mut deps: Vec<TaskId> = Vec::new();
+                let mut pos_of: HashMap<usize, usize> = HashMap::new();
+                let mut sel = Vec::with_capacity(picks[idx[*axis]].len());
+                for &(b, local) in &picks[idx[*axis]] {
+                    let p = match pos_of.get(&b) {
+                        Some(&p) => p,
+                        None => {
+                            let mut in_idx = idx.to_vec();
+                            in_idx[*axis] = b;
+                            deps.push(self.task_for(input, &in_idx));
+                            pos_of.insert(b, deps.len() - 1);
+                            deps.len() - 1
+                        }
+                    };
+                    sel.push((p, local));
+                }
+                let k = crate::backend::kernel::TakeKernel {
+                    axis: *axis,
+                    dtype: node.dtype,
+                    out_shape: node.chunks.block_shape(idx),
+                    picks: sel,
+                };
+                self.push(Kernel::Take(Arc::new(k)), deps, node, idx)
+            }
             Op::MapOverlap { depth, boundary, func } => {
                 let input = &node.inputs[0];
                 let (gather, blocks) =

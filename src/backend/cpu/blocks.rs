@@ -5,7 +5,7 @@ use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Slice};
 
 use crate::backend::kernel::{
     AssembleKernel, GatherKernel, MapBlocksKernel, MapOverlapKernel, RelayoutKernel, ScanKernel, ScanOp,
-    ScanStep, SliceKernel,
+    ScanStep, SliceKernel, TakeKernel,
 };
 use crate::block::{HostArray, Value};
 use crate::dtype::Element;
@@ -99,6 +99,18 @@ pub(crate) fn gather(k: &GatherKernel, inputs: &[Value]) -> Result<HostArray> {
             let shape: Vec<usize> = dst.iter().map(|r| r.len()).collect();
             let src = v.broadcast(IxDyn(&shape)).ok_or_else(|| Error::invalid("gather: piece shape"))?;
             out.slice_each_axis_mut(|d| to_slice(&dst[d.axis.index()])).assign(&src);
+        }
+        Ok(HostArray::new(out.into_shared()))
+    })
+}
+
+/// Integer-list indexing: each position along the axis copies one slab of an input block.
+pub(crate) fn take(k: &TakeKernel, inputs: &[Value]) -> Result<HostArray> {
+    with_dtype!(k.dtype, T => {
+        let mut out = ArrayD::<T>::from_elem(IxDyn(&k.out_shape), T::zero());
+        for (p, &(pos, local)) in k.picks.iter().enumerate() {
+            let input = inputs.get(pos).ok_or_else(|| Error::invalid("take: missing input"))?.array()?.typed::<T>()?;
+            out.index_axis_mut(Axis(k.axis), p).assign(&input.index_axis(Axis(k.axis), local));
         }
         Ok(HostArray::new(out.into_shared()))
     })

@@ -33,6 +33,7 @@ impl Backend for CpuBackend {
             Kernel::Slice(k) => Value::Array(blocks::slice(k, first_array(inputs)?)?),
             Kernel::Assemble(k) => Value::Array(blocks::assemble(k, inputs)?),
             Kernel::Gather(k) => Value::Array(blocks::gather(k, inputs)?),
+            Kernel::Take(k) => Value::Array(blocks::take(k, inputs)?),
             Kernel::Relayout(k) => Value::Array(blocks::relayout(k, first_array(inputs)?)?),
             Kernel::MapOverlap(k) => Value::Array(blocks::map_overlap(k, inputs)?),
             Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
