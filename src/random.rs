@@ -28,7 +28,17 @@ fn mix(mut z: u64) -> u64 {
 
 /// 64 random bits for element `index` of stream `stream` under `seed`.
 pub fn bits(seed: u64, stream: u64, index: u64) -> u64 {
-    let key = mix(seed ^ mix(stream.wrapping_add(0x632b_e59b_d9b4_e019)));
+    keyed_bits(stream_key(seed, stream), index)
+}
+
+/// The key of a (seed, stream) pair: computed once per source, not per element.
+fn stream_key(seed: u64, stream: u64) -> u64 {
+    mix(seed ^ mix(stream.wrapping_add(0x632b_e59b_d9b4_e019)))
+}
+
+/// [`bits`] with the stream's key already computed.
+#[inline]
+fn keyed_bits(key: u64, index: u64) -> u64 {
     mix(key ^ mix(index.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(key)))
 }
 
@@ -46,7 +56,8 @@ enum Dist {
 
 #[derive(Debug)]
 struct RandomSource {
-    seed: u64,
+    /// Keys of streams 0 and 1 (normals use two).
+    keys: [u64; 2],
     dist: Dist,
     dtype: DType,
     shape: Vec<usize>,
@@ -55,10 +66,10 @@ struct RandomSource {
 impl RandomSource {
     fn value(&self, i: u64) -> f64 {
         match self.dist {
-            Dist::Uniform(lo, hi) => lo + (hi - lo) * unit(bits(self.seed, 0, i)),
+            Dist::Uniform(lo, hi) => lo + (hi - lo) * unit(keyed_bits(self.keys[0], i)),
             Dist::Normal(mu, sigma) => {
-                let u1 = 1.0 - unit(bits(self.seed, 0, i));
-                let u2 = unit(bits(self.seed, 1, i));
+                let u1 = 1.0 - unit(keyed_bits(self.keys[0], i));
+                let u2 = unit(keyed_bits(self.keys[1], i));
                 mu + sigma * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
             }
             Dist::Integers(..) => unreachable!("integers are drawn in integer arithmetic"),
@@ -85,7 +96,7 @@ impl BlockSource for RandomSource {
             Dist::Integers(lo, hi) => {
                 let span = (hi - lo) as u64 as u128;
                 gen_region::<T>(&self.shape, region, |i| {
-                    let r = ((bits(self.seed, 0, i) as u128 * span) >> 64) as i64;
+                    let r = ((keyed_bits(self.keys[0], i) as u128 * span) >> 64) as i64;
                     T::cast_from(lo + r)
                 })
             }
@@ -95,7 +106,8 @@ impl BlockSource for RandomSource {
 }
 
 fn random<T: Element>(seed: u64, dist: Dist, shape: &[usize], chunks: ChunkSpec) -> Result<Array<T>> {
-    let src = RandomSource { seed, dist, dtype: T::DTYPE, shape: shape.to_vec() };
+    let keys = [stream_key(seed, 0), stream_key(seed, 1)];
+    let src = RandomSource { keys, dist, dtype: T::DTYPE, shape: shape.to_vec() };
     source_array(Arc::new(src), chunks)
 }
 

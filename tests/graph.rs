@@ -188,3 +188,21 @@ fn asking_for_a_missing_gpu_is_a_clear_error() {
     // Auto runs on the CPU.
     assert_eq!(x.compute_with(&ComputeOptions::default().device(Device::Auto)).unwrap().sum(), 10.0);
 }
+
+#[test]
+fn rechunk_is_pushed_into_sources_and_through_elementwise_ops() {
+    let x = tessera::random::uniform::<f64>(3, &[400, 400], [400, 10]).unwrap();
+    let y = (&x * 2.0 + 1.0).rechunk([10, 400]).unwrap();
+    let g = y.sum(Axes::All).unwrap().plan();
+    assert!(
+        g.tasks.iter().all(|t| t.kernel.name() != "assemble"),
+        "no assembled blocks: each reads its own region"
+    );
+    let direct = (&x * 2.0 + 1.0).sum(Axes::All).unwrap().compute_scalar().unwrap();
+    let via = y.sum(Axes::All).unwrap().compute_scalar().unwrap();
+    assert!((direct - via).abs() < 1e-9 * direct.abs());
+    // A computed node still rechunks by assembling pieces.
+    let z = x.cumsum(0).unwrap().rechunk([10, 400]).unwrap();
+    assert!(z.plan().tasks.iter().any(|t| t.kernel.name() == "assemble"));
+    assert_eq!(z.compute().unwrap(), x.cumsum(0).unwrap().compute().unwrap());
+}

@@ -83,6 +83,12 @@ def run(impl, workload, repeat):
             import dask.array as da
             y = da.from_array(x, chunks=1000).map_overlap(lap, depth=1, boundary="reflect").sum()
             secs = timed(lambda: y.compute(), repeat)
+    elif workload == "rechunk":
+        if impl == "numpy":
+            return  # the input alone is 3.2 GB: nothing to compare with
+        import dask.array as da
+        y = da.random.random((20000, 20000), chunks=(20000, 100)).rechunk((100, 20000)).sum()
+        secs = timed(lambda: y.compute(), repeat)
     elif workload == "delayed-10k":
         if impl == "numpy":
             return  # no NumPy version: a graph of Python calls

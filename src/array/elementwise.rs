@@ -90,9 +90,45 @@ pub(crate) fn broadcast_shapes(op: &str, shapes: &[&[usize]]) -> Result<Vec<usiz
 }
 
 /// A rechunk node (or the node itself when the chunks already match).
+///
+/// A rechunk is pushed down like a slice: a source is simply read in the new blocks (each
+/// block reads its own region, so no input block is ever held), and an elementwise node is
+/// rebuilt over rechunked operands. Only other nodes get an `Op::Rechunk` that assembles
+/// output blocks from pieces of input blocks.
 pub(crate) fn rechunk_node(node: &Arc<Node>, chunks: Chunks) -> Arc<Node> {
     if node.chunks == chunks {
         return node.clone();
+    }
+    match &node.op {
+        Op::Source(src) => {
+            return Node::new(node.name.clone(), node.dtype, chunks, Op::Source(src.clone()), vec![]);
+        }
+        Op::Elementwise(_) => {
+            let nd = node.shape.len();
+            let inputs: Vec<Arc<Node>> = node
+                .inputs
+                .iter()
+                .map(|input| {
+                    let off = nd - input.shape.len();
+                    let axes: Vec<Vec<usize>> = (0..input.shape.len())
+                        .map(|d| {
+                            if input.shape[d] == node.shape[d + off] {
+                                chunks.axis(d + off).to_vec()
+                            } else {
+                                input.chunks.axis(d).to_vec()
+                            }
+                        })
+                        .collect();
+                    rechunk_node(input, Chunks::from_axes(axes))
+                })
+                .collect();
+            if let Ok(n) = rebuild(node, inputs)
+                && n.chunks == chunks
+            {
+                return n;
+            }
+        }
+        _ => {}
     }
     Node::new("rechunk", node.dtype, chunks, Op::Rechunk, vec![node.clone()])
 }

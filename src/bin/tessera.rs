@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera info
-//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|all> [--repeat N] [--json]
+//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|all> [--repeat N] [--json]
 //! ```
 
 use std::process::ExitCode;
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|all> [--repeat N] [--json]"
+                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|all> [--repeat N] [--json]"
             );
             return ExitCode::from(2);
         }
@@ -86,7 +86,7 @@ fn bench(args: &[String]) -> tessera::Result<()> {
         .unwrap_or(5);
     let json = args.iter().any(|a| a == "--json");
     let names: Vec<&str> = match which {
-        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice", "delayed-10k", "stencil"],
+        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice", "delayed-10k", "stencil", "rechunk"],
         w => vec![w],
     };
     for name in names {
@@ -96,6 +96,7 @@ fn bench(args: &[String]) -> tessera::Result<()> {
             "lazy-slice" => (time_it(repeat, lazy_slice)?, String::new()),
             "delayed-10k" => (time_it(repeat, delayed_10k)?, String::new()),
             "stencil" => stencil(repeat)?,
+            "rechunk" => (time_it(repeat, rechunk)?, String::new()),
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {
@@ -147,6 +148,15 @@ fn stencil(repeat: usize) -> tessera::Result<(f64, String)> {
         Ok(())
     })?;
     Ok((secs, String::new()))
+}
+
+/// Random (20000, 20000) f64 in (20000, 100) column blocks rechunked to (100, 20000) row
+/// blocks, then summed.
+fn rechunk() -> tessera::Result<()> {
+    let x = tessera::random::uniform::<f64>(11, &[20_000, 20_000], [20_000, 100])?;
+    let s = x.rechunk([100, 20_000])?.sum(Axes::All)?.compute_scalar()?;
+    assert!((s / 4e8 - 0.5).abs() < 1e-3);
+    Ok(())
 }
 
 /// 10,000 independent delayed `inc` calls and one sum of their results, build plus compute.
