@@ -128,17 +128,11 @@ pub trait Reducer: Send + Sync + Debug + 'static {
     /// Fold a tile of rows into `out`, which holds `t` output rows of `width` states each;
     /// `rows[i * t + k]` is input row `k` of plane `i` (index `base + i`). Override with a
     /// vectorised loop.
-    fn accumulate_tile(&self, out: &mut [Self::State], rows: &[&[Self::In]], width: usize, base: i64) {
-        if out.is_empty() || width == 0 {
-            return;
-        }
-        let t = out.len() / width;
-        for (j, row) in rows.iter().enumerate() {
-            let (i, k) = (j / t, j % t);
-            for (st, &v) in out[k * width..(k + 1) * width].iter_mut().zip(*row) {
-                self.accumulate(st, v, base + i as i64);
-            }
-        }
+    fn accumulate_tile(&self, out: &mut [Self::State], rows: &[&[Self::In]], width: usize, base: i64)
+    where
+        Self: Sized,
+    {
+        fold_tile(self, out, rows, width, base);
     }
     /// Reduce a contiguous lane (first index `base`); override for pairwise sums.
     fn reduce_slice(&self, xs: &[Self::In], base: i64) -> Self::State {
@@ -147,6 +141,20 @@ pub trait Reducer: Send + Sync + Debug + 'static {
             self.accumulate(&mut s, x, base + i as i64);
         }
         s
+    }
+}
+
+/// Fold a tile of rows element by element (the generic [`Reducer::accumulate_tile`]).
+pub(crate) fn fold_tile<R: Reducer>(r: &R, out: &mut [R::State], rows: &[&[R::In]], width: usize, base: i64) {
+    if out.is_empty() || width == 0 {
+        return;
+    }
+    let t = out.len() / width;
+    for (j, row) in rows.iter().enumerate() {
+        let (i, k) = (j / t, j % t);
+        for (st, &v) in out[k * width..(k + 1) * width].iter_mut().zip(*row) {
+            r.accumulate(st, v, base + i as i64);
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! One [`Reducer`] per reduction kind.
 
-use crate::backend::cpu::reduce::Reducer;
 use crate::backend::cpu::reduce::numeric::{
     AccNum, Accumulate, FLUSH_PLANES, PREFETCH_ROWS, Ph, float_tile, lane_sum, prefetch_row,
 };
+use crate::backend::cpu::reduce::{Reducer, fold_tile};
 use crate::dtype::Element;
 
 /// Sum or product.
@@ -41,18 +41,9 @@ impl<T: Accumulate> Reducer for SumR<T> {
     fn finalize(&self, s: &T::Acc) -> T::Sum {
         T::from_acc(*s)
     }
-    fn accumulate_tile(&self, out: &mut [T::Acc], rows: &[&[T]], width: usize, _: i64) {
+    fn accumulate_tile(&self, out: &mut [T::Acc], rows: &[&[T]], width: usize, base: i64) {
         if self.prod || !T::DTYPE.is_float() {
-            if out.is_empty() || width == 0 {
-                return;
-            }
-            let t = out.len() / width;
-            for (j, row) in rows.iter().enumerate() {
-                for (st, &v) in out[(j % t) * width..][..width].iter_mut().zip(*row) {
-                    self.accumulate(st, v, 0);
-                }
-            }
-            return;
+            return fold_tile(self, out, rows, width, base);
         }
         float_tile(
             out.len(),
@@ -114,18 +105,9 @@ impl<T: Accumulate> Reducer for MeanR<T> {
     fn finalize(&self, s: &(f64, f64)) -> T::Mean {
         T::Mean::cast_from(s.0 / s.1)
     }
-    fn accumulate_tile(&self, out: &mut [(f64, f64)], rows: &[&[T]], width: usize, _: i64) {
+    fn accumulate_tile(&self, out: &mut [(f64, f64)], rows: &[&[T]], width: usize, base: i64) {
         if !T::DTYPE.is_float() {
-            if out.is_empty() || width == 0 {
-                return;
-            }
-            let t = out.len() / width;
-            for (j, row) in rows.iter().enumerate() {
-                for (st, &v) in out[(j % t) * width..][..width].iter_mut().zip(*row) {
-                    self.accumulate(st, v, 0);
-                }
-            }
-            return;
+            return fold_tile(self, out, rows, width, base);
         }
         if !self.nan {
             float_tile(
