@@ -128,3 +128,51 @@ proptest! {
         prop_assert!(same_f64(&r, &a.select(Axis(ax), &order)));
     }
 }
+
+/// A factorisation of `n` into `k` factors picked by `seed` (some may be 1).
+fn factorise(mut n: usize, k: usize, mut seed: u64) -> Vec<usize> {
+    let mut out = Vec::new();
+    for _ in 0..k.saturating_sub(1) {
+        let divisors: Vec<usize> = (1..=n).filter(|d| n % d == 0).collect();
+        let d = divisors[(seed % divisors.len() as u64) as usize];
+        seed /= 7;
+        out.push(d);
+        n /= d;
+    }
+    out.push(n);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn reshape_matches_ndarray((a, c) in array_case(true), k in 0usize..5, seed in any::<u64>()) {
+        let n = a.len();
+        prop_assume!(n > 0);
+        let shape = if k == 0 { if n == 1 { vec![] } else { vec![n] } } else { factorise(n, k, seed) };
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let s: Vec<isize> = shape.iter().map(|&v| v as isize).collect();
+        let y = x.reshape(&s).unwrap();
+        let want = a.to_shape(IxDyn(&shape)).unwrap().to_owned();
+        prop_assert!(same_f64(&compute_checked(&y), &want), "{:?} -> {:?}: {:?}", a.shape(), shape, y.chunks());
+        // And back, with -1.
+        let mut back: Vec<isize> = a.shape().iter().map(|&v| v as isize).collect();
+        if let Some(first) = back.first_mut() { *first = -1; }
+        if a.ndim() > 0 && a.shape()[0] > 0 {
+            prop_assert!(same_f64(&compute_checked(&y.reshape(&back).unwrap()), &a));
+        }
+    }
+}
+
+#[test]
+fn reshape_keeps_blocks_where_it_can() {
+    let x = tessera::ones::<f32>(&[100, 20, 30], [10, 20, 30]).unwrap();
+    let y = x.reshape(&[100, 600]).unwrap();
+    assert_eq!(y.chunks().axis(0).len(), 10, "merging full inner axes keeps the outer blocks");
+    let z = y.reshape(&[1000, 60]).unwrap();
+    assert!(z.nblocks() > 1);
+    assert!(x.reshape(&[7, -1]).is_err());
+    assert!(x.reshape(&[-1, -1]).is_err());
+    assert_eq!(z.sum(Axes::All).unwrap().compute_scalar().unwrap(), 60_000.0);
+}

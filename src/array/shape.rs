@@ -327,3 +327,135 @@ pub fn stack<T: Element>(arrays: &[&Array<T>], axis: isize) -> Result<Array<T>> 
     let refs: Vec<&Array<T>> = expanded.iter().collect();
     concatenate(&refs, ax)
 }
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+}
+
+/// Rechunked input chunks and output chunks for a blockwise reshape, dask's way: axes are
+/// grouped where the running products of the two shapes meet; within a group the inner axes
+/// (all but the first, on both sides) become single blocks and the first input axis is cut
+/// into blocks that hold whole rows of the output's inner axes (its own blocks are kept
+/// when they already do: a pure merge, or an axis mapping to itself).
+fn reshape_chunks(
+    input: &Chunks,
+    in_shape: &[usize],
+    out_shape: &[usize],
+) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let mut in_axes: Vec<Vec<usize>> = Vec::new();
+    let mut out_axes: Vec<Vec<usize>> = Vec::new();
+    let (nin, nout) = (in_shape.len(), out_shape.len());
+    let (mut i, mut j) = (0, 0);
+    while i < nin || j < nout {
+        let (i0, j0) = (i, j);
+        if i == nin || j == nout {
+            // Only length-1 axes are left on one side: each is its own group.
+            if i < nin {
+                in_axes.push(vec![in_shape[i]]);
+                i += 1;
+            } else {
+                out_axes.push(vec![out_shape[j]]);
+                j += 1;
+            }
+            continue;
+        }
+        let (mut pi, mut pj) = (in_shape[i], out_shape[j]);
+        i += 1;
+        j += 1;
+        while pi != pj {
+            if pi < pj {
+                pi *= in_shape[i];
+                i += 1;
+            } else {
+                pj *= out_shape[j];
+                j += 1;
+            }
+        }
+        let ins = &in_shape[i0..i];
+        let outs = &out_shape[j0..j];
+        // Inner axes of the group become single blocks; the first input axis is cut into
+        // blocks whose element counts are whole rows of the output's inner axes.
+        let inner_in: usize = ins[1..].iter().product();
+        let inner_out: usize = outs[1..].iter().product();
+        let m = inner_out / gcd(inner_in, inner_out);
+        let first: Vec<usize> = if m == 1 {
+            input.axis(i0).to_vec()
+        } else {
+            let c = input.axis(i0).iter().copied().max().unwrap_or(1).div_ceil(m).max(1) * m;
+            crate::array::chunks::split_axis(ins[0], c)
+        };
+        out_axes.push(first.iter().map(|&c| c * inner_in / inner_out).collect());
+        for &n in &outs[1..] {
+            out_axes.push(vec![n]);
+        }
+        in_axes.push(first);
+        for &n in &ins[1..] {
+            in_axes.push(vec![n]);
+        }
+    }
+    (in_axes, out_axes)
+}
+
+impl<T: Element> Array<T> {
+    /// The same elements (C order) in a new shape; one entry may be `-1` (inferred), as in
+    /// NumPy. Every reshape NumPy allows is allowed: where a reshape crosses block boundaries
+    /// the input is first rechunked (dask's rule: merged inner axes and split inner axes
+    /// become single blocks), then every block is reshaped on its own.
+    ///
+    /// ```
+    /// let x = tessera::arange(0i64, 24, 1, [5]).unwrap();
+    /// let y = x.reshape(&[2, -1, 4]).unwrap();
+    /// assert_eq!(y.shape(), &[2, 3, 4]);
+    /// assert_eq!(y.compute_vec().unwrap(), (0..24).collect::<Vec<i64>>());
+    /// ```
+    pub fn reshape(&self, shape: &[isize]) -> Result<Array<T>> {
+        let size = self.size();
+        let known: usize = shape.iter().filter(|&&s| s >= 0).map(|&s| s as usize).product();
+        let infer = shape.iter().filter(|&&s| s == -1).count();
+        if infer > 1 || shape.iter().any(|&s| s < -1) {
+            return Err(Error::invalid(format!("reshape: invalid shape {shape:?}")));
+        }
+        let out: Vec<usize> = shape
+            .iter()
+            .map(|&s| if s == -1 { size.checked_div(known).unwrap_or(0) } else { s as usize })
+            .collect();
+        if out.iter().product::<usize>() != size {
+            return Err(Error::ShapeMismatch {
+                op: "reshape (sizes differ)".into(),
+                left: self.shape().to_vec(),
+                right: out,
+            });
+        }
+        if out == self.shape() {
+            return Ok(self.clone());
+        }
+        if size == 0 || self.nblocks() == 1 {
+            let x = self.rechunk(Chunks::single(self.shape()))?;
+            let node = Node::new(
+                "reshape",
+                T::DTYPE,
+                Chunks::single(&out),
+                Op::ReshapeBlocks,
+                vec![x.node().clone()],
+            );
+            return Ok(Array::from_node(node));
+        }
+        let (in_axes, out_axes) = reshape_chunks(self.chunks(), self.shape(), &out);
+        let x = self.rechunk(Chunks::new(in_axes)?)?;
+        let out_chunks = Chunks::new(out_axes)?;
+        if out_chunks.nblocks() != x.nblocks() {
+            // Grouping fell back on something blockwise reshaping cannot express: one block.
+            let x = self.rechunk(Chunks::single(self.shape()))?;
+            let node = Node::new(
+                "reshape",
+                T::DTYPE,
+                Chunks::single(&out),
+                Op::ReshapeBlocks,
+                vec![x.node().clone()],
+            );
+            return Ok(Array::from_node(node));
+        }
+        let node = Node::new("reshape", T::DTYPE, out_chunks, Op::ReshapeBlocks, vec![x.node().clone()]);
+        Ok(Array::from_node(node))
+    }
+}

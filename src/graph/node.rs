@@ -146,6 +146,9 @@ pub enum Op {
         /// Output positions of new length-1 axes.
         insert: Vec<usize>,
     },
+    /// Each block reshaped on its own (C order): block `i` of the result is block `i` of the
+    /// input (same block grid), with this node's block shape.
+    ReshapeBlocks,
     /// Inputs joined along an axis; a block of the result is a block of one input.
     Concat {
         /// The axis.

@@ -259,6 +259,28 @@ impl Planner {
                 };
                 self.push(Kernel::Relayout(Arc::new(k)), vec![dep], node, idx)
             }
+            Op::ReshapeBlocks => {
+                let input = &node.inputs[0];
+                let lin = linear_index(idx, &node.chunks.numblocks());
+                let in_idx = unravel(lin, &input.chunks.numblocks());
+                let dep = self.task_for(input, &in_idx);
+                let shape = node.chunks.block_shape(idx);
+                let f = move |inputs: &[crate::block::Value]| -> crate::Result<crate::block::Value> {
+                    let a = inputs
+                        .first()
+                        .ok_or_else(|| crate::Error::invalid("reshape: missing input"))?
+                        .array()?;
+                    crate::map_host!(a, x => {
+                        let y = x
+                            .to_shape(ndarray::IxDyn(&shape))
+                            .map_err(|e| crate::Error::invalid(format!("reshape of a block: {e}")))?
+                            .into_owned()
+                            .into_shared();
+                        Ok(crate::block::Value::Array(crate::block::HostArray::new(y)))
+                    })
+                };
+                self.push(Kernel::Closure(Arc::new(f)), vec![dep], node, idx)
+            }
             Op::Concat { axis } => {
                 // Block j along the axis is block j' of input k: no task of its own.
                 let mut j = idx[*axis];
