@@ -133,7 +133,7 @@ proptest! {
 fn factorise(mut n: usize, k: usize, mut seed: u64) -> Vec<usize> {
     let mut out = Vec::new();
     for _ in 0..k.saturating_sub(1) {
-        let divisors: Vec<usize> = (1..=n).filter(|d| n % d == 0).collect();
+        let divisors: Vec<usize> = (1..=n).filter(|d| n.is_multiple_of(*d)).collect();
         let d = divisors[(seed % divisors.len() as u64) as usize];
         seed /= 7;
         out.push(d);
