@@ -176,3 +176,53 @@ fn reshape_keeps_blocks_where_it_can() {
     assert!(x.reshape(&[-1, -1]).is_err());
     assert_eq!(z.sum(Axes::All).unwrap().compute_scalar().unwrap(), 60_000.0);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn vindex_mask_select_and_compress((a, c) in array_case(true), seeds in proptest::collection::vec(any::<u64>(), 0..20), which in any::<prop::sample::Index>()) {
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        // Pointwise indices from the seeds (only when every axis is non-empty).
+        if a.ndim() > 0 && a.shape().iter().all(|&n| n > 0) {
+            let lists: Vec<Vec<isize>> = a.shape().iter().enumerate().map(|(ax, &n)| {
+                seeds.iter().map(|s| ((s >> (ax * 8)) % n as u64) as isize - if s % 2 == 0 { n as isize } else { 0 }).collect()
+            }).collect();
+            let refs: Vec<&[isize]> = lists.iter().map(|l| l.as_slice()).collect();
+            let got = compute_checked(&x.vindex(&refs).unwrap());
+            let want: Vec<f64> = (0..seeds.len()).map(|k| {
+                let idx: Vec<usize> = lists.iter().zip(a.shape()).map(|(l, &n)| (l[k] + if l[k] < 0 { n as isize } else { 0 }) as usize).collect();
+                a[IxDyn(&idx)]
+            }).collect();
+            prop_assert!(same_f64(&got, &ArrayD::from_shape_vec(vec![want.len()], want).unwrap()));
+        }
+        let m = x.gt(0.0).unwrap();
+        let got = compute_checked(&x.mask_select(&m).unwrap());
+        let want: Vec<f64> = a.iter().copied().filter(|&v| v > 0.0).collect();
+        prop_assert!(same_f64(&got, &ArrayD::from_shape_vec(vec![want.len()], want).unwrap()));
+        if a.ndim() > 0 {
+            let ax = which.index(a.ndim());
+            let n = a.shape()[ax];
+            let keep: Vec<bool> = (0..n).map(|i| i % 3 != 1).collect();
+            let mask = tessera::from_array(ndarray::Array1::from(keep.clone()), [2]).unwrap();
+            let pos: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+            prop_assert!(same_f64(&compute_checked(&x.compress(&mask, ax as isize).unwrap()), &a.select(Axis(ax), &pos)));
+        }
+    }
+}
+
+#[test]
+fn indexing_errors() {
+    let x = tessera::ones::<f64>(&[3, 4], [2, 2]).unwrap();
+    assert!(matches!(
+        x.vindex(&[&[3], &[0]]).unwrap_err(),
+        Error::IndexOutOfBounds { axis: 0, index: 3, len: 3 }
+    ));
+    assert!(x.vindex(&[&[0, 1], &[0]]).is_err());
+    assert!(x.vindex(&[&[0]]).is_err());
+    assert!(x.take(&[4], 1).is_err());
+    let m = tessera::ones::<bool>(&[4, 3], [2, 2]).unwrap();
+    assert!(x.mask_select(&m).is_err());
+    let m1 = tessera::ones::<bool>(&[5], [2]).unwrap();
+    assert!(x.compress(&m1, 1).is_err());
+}

@@ -459,3 +459,108 @@ impl<T: Element> Array<T> {
         Ok(Array::from_node(node))
     }
 }
+
+impl<T: Element> Array<T> {
+    /// Pointwise indexing (dask's `vindex`, NumPy's `x[i0, i1, …]` with integer arrays): one
+    /// index list per axis, all of one length `L`; the result is 1-d with `L` elements,
+    /// `x[i0[k], i1[k], …]`. Negative indices count from the end. Output blocks hold at most
+    /// as many elements as the input's largest block.
+    ///
+    /// ```
+    /// let x = tessera::arange(0i64, 12, 1, [5]).unwrap().reshape(&[3, 4]).unwrap();
+    /// let y = x.vindex(&[&[0, 2, -1], &[3, 0, 1]]).unwrap();
+    /// assert_eq!(y.compute_vec().unwrap(), vec![3, 8, 9]);
+    /// ```
+    pub fn vindex(&self, indices: &[&[isize]]) -> Result<Array<T>> {
+        let nd = self.ndim();
+        if indices.len() != nd {
+            return Err(Error::invalid(format!(
+                "vindex: {} index lists for an array of {nd} dimension(s)",
+                indices.len()
+            )));
+        }
+        let len = indices.first().map_or(1, |l| l.len());
+        if let Some(l) = indices.iter().find(|l| l.len() != len) {
+            return Err(Error::invalid(format!(
+                "vindex: index lists of lengths {len} and {} differ",
+                l.len()
+            )));
+        }
+        let c = self.chunks();
+        let mut flat: Vec<(Vec<usize>, usize)> = Vec::with_capacity(len);
+        for k in 0..len {
+            let mut block = Vec::with_capacity(nd);
+            let mut local = 0usize;
+            for (ax, list) in indices.iter().enumerate() {
+                let n = self.shape()[ax];
+                let i = list[k];
+                let j = if i < 0 { i + n as isize } else { i };
+                if j < 0 || j >= n as isize {
+                    return Err(Error::IndexOutOfBounds { axis: ax, index: i, len: n });
+                }
+                let j = j as usize;
+                let offs = c.offsets(ax);
+                let b = offs.partition_point(|&o| o <= j) - 1;
+                block.push(b);
+                local = local * c.axis(ax)[b] + (j - offs[b]);
+            }
+            flat.push((block, local));
+        }
+        let size = c.max_block_shape().iter().product::<usize>().max(1);
+        let picks: Vec<Vec<(Vec<usize>, usize)>> =
+            if flat.is_empty() { vec![vec![]] } else { flat.chunks(size).map(|p| p.to_vec()).collect() };
+        let chunks = Chunks::from_axes(vec![picks.iter().map(|p| p.len()).collect()]);
+        Ok(Array::from_node(Node::new(
+            "vindex",
+            T::DTYPE,
+            chunks,
+            Op::Points { picks },
+            vec![self.node().clone()],
+        )))
+    }
+
+    /// The elements where `mask` (same shape) is true, in C order, as a 1-d array (NumPy's
+    /// `x[mask]`). The mask is computed when this is called (a counting pass), so the
+    /// result's length and chunks are known.
+    pub fn mask_select(&self, mask: &Array<bool>) -> Result<Array<T>> {
+        if mask.shape() != self.shape() {
+            return Err(Error::ShapeMismatch {
+                op: "mask_select".into(),
+                left: self.shape().to_vec(),
+                right: mask.shape().to_vec(),
+            });
+        }
+        let m = mask.compute()?;
+        let nd = self.ndim();
+        let mut lists: Vec<Vec<isize>> = vec![Vec::new(); nd];
+        for (idx, &v) in m.indexed_iter() {
+            if v {
+                for (ax, l) in lists.iter_mut().enumerate() {
+                    l.push(idx[ax] as isize);
+                }
+            }
+        }
+        if nd == 0 {
+            let keep = m.iter().next().copied().unwrap_or(false);
+            return self.reshape(&[1])?.take(if keep { &[0] } else { &[] }, 0);
+        }
+        let refs: Vec<&[isize]> = lists.iter().map(|l| l.as_slice()).collect();
+        self.vindex(&refs)
+    }
+
+    /// The slabs along `axis` where the 1-d `mask` is true (NumPy's `x[:, mask]`). The mask is
+    /// computed when this is called, so the result's chunks are known.
+    pub fn compress(&self, mask: &Array<bool>, axis: isize) -> Result<Array<T>> {
+        let ax = norm_axis("compress", axis, self.ndim())?;
+        if mask.shape() != [self.shape()[ax]] {
+            return Err(Error::ShapeMismatch {
+                op: format!("compress along axis {ax}"),
+                left: self.shape().to_vec(),
+                right: mask.shape().to_vec(),
+            });
+        }
+        let idx: Vec<isize> =
+            mask.compute()?.iter().enumerate().filter(|(_, v)| **v).map(|(i, _)| i as isize).collect();
+        self.take(&idx, ax as isize)
+    }
+}

@@ -125,6 +125,12 @@ pub enum Op {
         /// Per output block along the axis, the input element each position reads.
         picks: Vec<Vec<(usize, usize)>>,
     },
+    /// Single elements picked anywhere (pointwise indexing): a 1-d result whose block `j`
+    /// holds `picks[j]`, each `(input block, C-order index inside that block)`.
+    Points {
+        /// Per output block, the elements it picks.
+        picks: Vec<Vec<(Vec<usize>, usize)>>,
+    },
     /// `map_overlap`: per block, gather the halo, run `func`, trim; this node has the input's
     /// chunks.
     MapOverlap {

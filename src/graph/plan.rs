@@ -219,6 +219,38 @@ impl Planner {
                 };
                 self.push(Kernel::Take(Arc::new(k)), deps, node, idx)
             }
+            Op::Points { picks } => {
+                let input = &node.inputs[0];
+                let mut deps: Vec<TaskId> = Vec::new();
+                let mut pos_of: HashMap<Vec<usize>, usize> = HashMap::new();
+                let mut sel: Vec<(usize, usize)> = Vec::with_capacity(picks[idx[0]].len());
+                for (b, local) in &picks[idx[0]] {
+                    let p = match pos_of.get(b) {
+                        Some(&p) => p,
+                        None => {
+                            deps.push(self.task_for(input, b));
+                            pos_of.insert(b.clone(), deps.len() - 1);
+                            deps.len() - 1
+                        }
+                    };
+                    sel.push((p, *local));
+                }
+                let dtype = node.dtype;
+                let f = move |inputs: &[crate::block::Value]| -> crate::Result<crate::block::Value> {
+                    crate::with_dtype!(dtype, T => {
+                        let mut out: Vec<T> = Vec::with_capacity(sel.len());
+                        for &(p, local) in &sel {
+                            let a = inputs[p].array()?.typed::<T>()?;
+                            let i = unravel(local, a.shape());
+                            out.push(a[ndarray::IxDyn(&i)]);
+                        }
+                        let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[out.len()]), out)
+                            .map_err(|e| crate::Error::invalid(e.to_string()))?;
+                        Ok(crate::block::Value::Array(crate::block::HostArray::new(a.into_shared())))
+                    })
+                };
+                self.push(Kernel::Closure(Arc::new(f)), deps, node, idx)
+            }
             Op::MapOverlap { depth, boundary, func } => {
                 let input = &node.inputs[0];
                 let (gather, blocks) =
