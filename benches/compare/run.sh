@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q numpy "dask[array]" threadpoolctl
 cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
-WORKLOADS=("${@:-sst-nanmean tiny-tasks lazy-slice delayed-10k stencil rechunk}")
+WORKLOADS=("${@:-sst-nanmean tiny-tasks lazy-slice delayed-10k stencil rechunk fancy-index}")
 mkdir -p results
 OUT="results/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 # NumPy runs without the OpenBLAS overrides some machines set (they slow a current NumPy).
@@ -19,7 +19,7 @@ for w in ${WORKLOADS[*]}; do
     "${PY[@]}" workloads.py numpy "$w" --repeat 5 | tee -a "$OUT"
     if [ "$w" = tiny-tasks ]; then
         [ "${DASK_TINY:-1}" = 0 ] || "${PY[@]}" workloads.py dask "$w" --repeat 1 | tee -a "$OUT"
-    elif [ "$w" = delayed-10k ] || [ "$w" = rechunk ]; then
+    elif [ "$w" = delayed-10k ] || [ "$w" = rechunk ] || [ "$w" = fancy-index ]; then
         "${PY[@]}" workloads.py dask "$w" --repeat 3 | tee -a "$OUT"
     else
         "${PY[@]}" workloads.py dask "$w" --repeat 5 | tee -a "$OUT"

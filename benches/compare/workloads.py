@@ -89,6 +89,16 @@ def run(impl, workload, repeat):
         import dask.array as da
         y = da.random.random((20000, 20000), chunks=(20000, 100)).rechunk((100, 20000)).sum()
         secs = timed(lambda: y.compute(), repeat)
+    elif workload == "fancy-index":
+        if impl == "numpy":
+            return  # the input alone is 3.2 GB
+        import dask.array as da
+        idx = np.random.default_rng(5).integers(0, 20000, 5000)
+        x = da.random.random((20000, 20000), chunks=(2000, 2000))
+        y = x[:, idx]
+        extra["largest_block_ratio"] = max(a * b for a in y.chunks[0] for b in y.chunks[1]) / 2000 ** 2
+        s = y.sum()
+        secs = timed(lambda: s.compute(), repeat)
     elif workload == "delayed-10k":
         if impl == "numpy":
             return  # no NumPy version: a graph of Python calls

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera info
-//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|all> [--repeat N] [--json]
+//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|all> [--repeat N] [--json]
 //! ```
 
 use std::process::ExitCode;
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|all> [--repeat N] [--json]"
+                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|all> [--repeat N] [--json]"
             );
             return ExitCode::from(2);
         }
@@ -86,7 +86,15 @@ fn bench(args: &[String]) -> tessera::Result<()> {
         .unwrap_or(5);
     let json = args.iter().any(|a| a == "--json");
     let names: Vec<&str> = match which {
-        "all" => vec!["sst-nanmean", "tiny-tasks", "lazy-slice", "delayed-10k", "stencil", "rechunk"],
+        "all" => vec![
+            "sst-nanmean",
+            "tiny-tasks",
+            "lazy-slice",
+            "delayed-10k",
+            "stencil",
+            "rechunk",
+            "fancy-index",
+        ],
         w => vec![w],
     };
     for name in names {
@@ -97,6 +105,7 @@ fn bench(args: &[String]) -> tessera::Result<()> {
             "delayed-10k" => (time_it(repeat, delayed_10k)?, String::new()),
             "stencil" => stencil(repeat)?,
             "rechunk" => (time_it(repeat, rechunk)?, String::new()),
+            "fancy-index" => fancy_index(repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {
@@ -157,6 +166,21 @@ fn rechunk() -> tessera::Result<()> {
     let s = x.rechunk([100, 20_000])?.sum(Axes::All)?.compute_scalar()?;
     assert!((s / 4e8 - 0.5).abs() < 1e-3);
     Ok(())
+}
+
+/// x[:, idx] with 5,000 random column indices on a random (20000, 20000) f64 array in 2000²
+/// blocks, then the sum; reports the largest output block relative to the input blocks.
+fn fancy_index(repeat: usize) -> tessera::Result<(f64, String)> {
+    let idx: Vec<isize> = (0..5000u64).map(|i| (tessera::random::bits(5, 0, i) % 20_000) as isize).collect();
+    let x = tessera::random::uniform::<f64>(13, &[20_000, 20_000], [2000, 2000])?;
+    let y = x.take(&idx, 1)?;
+    let biggest = y.chunks().max_block_shape().iter().product::<usize>() as f64 / (2000.0 * 2000.0);
+    let s = y.sum(Axes::All)?;
+    let secs = time_it(repeat, || {
+        std::hint::black_box(s.compute_scalar()?);
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"largest_block_ratio\": {biggest}")))
 }
 
 /// 10,000 independent delayed `inc` calls and one sum of their results, build plus compute.
