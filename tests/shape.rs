@@ -226,3 +226,22 @@ fn indexing_errors() {
     let m1 = tessera::ones::<bool>(&[5], [2]).unwrap();
     assert!(x.compress(&m1, 1).is_err());
 }
+
+#[test]
+fn block_matches_numpy_block() {
+    let a = ndarray::Array2::from_shape_fn((3, 2), |(i, j)| (i * 2 + j) as f64);
+    let b = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| 100.0 + (i * 4 + j) as f64);
+    let c = ndarray::Array2::from_shape_fn((2, 6), |(i, j)| -((i * 6 + j) as f64));
+    let (xa, xb, xc) = (
+        tessera::from_array(a.clone(), [2, 2]).unwrap(),
+        tessera::from_array(b.clone(), [1, 3]).unwrap(),
+        tessera::from_array(c.clone(), [2, 5]).unwrap(),
+    );
+    let m = tessera::block(&[&[&xa, &xb], &[&xc]]).unwrap();
+    let top = ndarray::concatenate(Axis(1), &[a.view(), b.view()]).unwrap();
+    let want = ndarray::concatenate(Axis(0), &[top.view(), c.view()]).unwrap().into_dyn();
+    assert!(same_f64(&compute_checked(&m), &want));
+    assert!(tessera::block::<f64>(&[]).is_err());
+    let bad = tessera::from_array(ndarray::Array2::<f64>::zeros((2, 5)), [2, 5]).unwrap();
+    assert!(tessera::block(&[&[&xa, &xb], &[&bad]]).is_err());
+}

@@ -25,7 +25,7 @@ use chunks::Chunks;
 pub use compute::{AnyArray, compute_many};
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use reduce::{Axes, ReduceOptions};
-pub use shape::{concatenate, stack};
+pub use shape::{block, concatenate, stack};
 pub use slice::SliceArg;
 
 /// A lazy chunked n-dimensional array of `T`.

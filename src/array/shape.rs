@@ -564,3 +564,38 @@ impl<T: Element> Array<T> {
         self.take(&idx, ax as isize)
     }
 }
+
+/// Assemble an array from a grid of arrays (NumPy's `np.block` for two levels of nesting):
+/// each row of `rows` is concatenated along the last axis, then the rows along the
+/// second-to-last. Arrays of fewer than two dimensions are treated as having leading length-1
+/// axes, as in NumPy.
+///
+/// ```
+/// let a = tessera::ones::<i32>(&[2, 2], [1, 2]).unwrap();
+/// let b = tessera::zeros::<i32>(&[2, 1], [2, 1]).unwrap();
+/// let c = tessera::full::<i32>(&[1, 3], 7, [1, 3]).unwrap();
+/// let m = tessera::block(&[&[&a, &b], &[&c]]).unwrap();
+/// assert_eq!(m.shape(), &[3, 3]);
+/// assert_eq!(m.compute_vec().unwrap(), vec![1, 1, 0, 1, 1, 0, 7, 7, 7]);
+/// ```
+pub fn block<T: Element>(rows: &[&[&Array<T>]]) -> Result<Array<T>> {
+    if rows.is_empty() || rows.iter().any(|r| r.is_empty()) {
+        return Err(Error::invalid("block: every row needs at least one array"));
+    }
+    let nd = rows.iter().flat_map(|r| r.iter()).map(|a| a.ndim()).max().unwrap_or(0).max(2);
+    let lift = |a: &Array<T>| -> Result<Array<T>> {
+        let mut a = a.clone();
+        while a.ndim() < nd {
+            a = a.expand_dims(0)?;
+        }
+        Ok(a)
+    };
+    let mut joined = Vec::with_capacity(rows.len());
+    for r in rows {
+        let parts: Vec<Array<T>> = r.iter().map(|a| lift(a)).collect::<Result<_>>()?;
+        let refs: Vec<&Array<T>> = parts.iter().collect();
+        joined.push(concatenate(&refs, -1)?);
+    }
+    let refs: Vec<&Array<T>> = joined.iter().collect();
+    concatenate(&refs, -2)
+}
