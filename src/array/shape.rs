@@ -429,32 +429,18 @@ impl<T: Element> Array<T> {
         if out == self.shape() {
             return Ok(self.clone());
         }
-        if size == 0 || self.nblocks() == 1 {
-            let x = self.rechunk(Chunks::single(self.shape()))?;
-            let node = Node::new(
-                "reshape",
-                T::DTYPE,
-                Chunks::single(&out),
-                Op::ReshapeBlocks,
-                vec![x.node().clone()],
-            );
-            return Ok(Array::from_node(node));
-        }
-        let (in_axes, out_axes) = reshape_chunks(self.chunks(), self.shape(), &out);
-        let x = self.rechunk(Chunks::new(in_axes)?)?;
-        let out_chunks = Chunks::new(out_axes)?;
-        if out_chunks.nblocks() != x.nblocks() {
-            // Grouping fell back on something blockwise reshaping cannot express: one block.
-            let x = self.rechunk(Chunks::single(self.shape()))?;
-            let node = Node::new(
-                "reshape",
-                T::DTYPE,
-                Chunks::single(&out),
-                Op::ReshapeBlocks,
-                vec![x.node().clone()],
-            );
-            return Ok(Array::from_node(node));
-        }
+        let one_block = || -> Result<(Array<T>, Chunks)> {
+            Ok((self.rechunk(Chunks::single(self.shape()))?, Chunks::single(&out)))
+        };
+        let (x, out_chunks) = if size == 0 || self.nblocks() == 1 {
+            one_block()?
+        } else {
+            let (in_axes, out_axes) = reshape_chunks(self.chunks(), self.shape(), &out);
+            let x = self.rechunk(Chunks::new(in_axes)?)?;
+            let out_chunks = Chunks::new(out_axes)?;
+            // Should the grouping ever give grids that differ, one block is always right.
+            if out_chunks.nblocks() == x.nblocks() { (x, out_chunks) } else { one_block()? }
+        };
         let node = Node::new("reshape", T::DTYPE, out_chunks, Op::ReshapeBlocks, vec![x.node().clone()]);
         Ok(Array::from_node(node))
     }
