@@ -148,23 +148,16 @@ pub(crate) fn normalize(arg: SliceArg, axis: usize, n: usize) -> Result<AxisSel>
     }
 }
 
-/// The output blocks of a selection on an axis with block lengths `blocks`.
-pub(crate) fn axis_blocks(sel: &AxisSel, blocks: &[usize]) -> Vec<SliceBlock> {
+/// The output blocks of a selection on an axis whose block offsets are `offs` (axis length last).
+pub(crate) fn axis_blocks(sel: &AxisSel, offs: &[usize]) -> Vec<SliceBlock> {
     let mut out = Vec::new();
     if sel.len == 0 {
         out.push((0, 0, 1, 0));
         return out;
     }
-    let mut offs = Vec::with_capacity(blocks.len() + 1);
-    let mut acc = 0usize;
-    offs.push(0);
-    for &b in blocks {
-        acc += b;
-        offs.push(acc);
-    }
+    let nblocks = offs.len() - 1;
     let (start, step, len) = (sel.start as i128, sel.step as i128, sel.len as i128);
-    let order: Vec<usize> =
-        if step > 0 { (0..blocks.len()).collect() } else { (0..blocks.len()).rev().collect() };
+    let order: Vec<usize> = if step > 0 { (0..nblocks).collect() } else { (0..nblocks).rev().collect() };
     for b in order {
         let (b0, b1) = (offs[b] as i128, offs[b + 1] as i128);
         // k such that b0 <= start + k*step < b1.
@@ -275,7 +268,7 @@ pub(crate) fn slice_node(node: &Arc<Node>, sels: &[AxisSel]) -> Result<Arc<Node>
         }
         _ => {
             let axes: Vec<Vec<SliceBlock>> =
-                sels.iter().enumerate().map(|(d, s)| axis_blocks(s, node.chunks.axis(d))).collect();
+                sels.iter().enumerate().map(|(d, s)| axis_blocks(s, node.chunks.offsets(d))).collect();
             let drop: Vec<usize> = sels.iter().enumerate().filter(|(_, s)| s.drop).map(|(d, _)| d).collect();
             let chunks = sliced_chunks(&node.chunks, sels);
             Ok(Node::new(
@@ -295,7 +288,7 @@ fn sliced_chunks(chunks: &Chunks, sels: &[AxisSel]) -> Chunks {
         if s.drop {
             continue;
         }
-        axes.push(axis_blocks(s, chunks.axis(d)).iter().map(|b| b.3).collect());
+        axes.push(axis_blocks(s, chunks.offsets(d)).iter().map(|b| b.3).collect());
     }
     Chunks::from_axes(axes)
 }

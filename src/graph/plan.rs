@@ -195,22 +195,14 @@ impl Planner {
             }
             Op::Take { axis, picks } => {
                 let input = &node.inputs[0];
-                let mut deps: Vec<TaskId> = Vec::new();
-                let mut pos_of: HashMap<usize, usize> = HashMap::new();
+                let mut deps = Deps::default();
                 let mut sel = Vec::with_capacity(picks[idx[*axis]].len());
                 for &(b, local) in &picks[idx[*axis]] {
-                    let p = match pos_of.get(&b) {
-                        Some(&p) => p,
-                        None => {
-                            let mut in_idx = idx.to_vec();
-                            in_idx[*axis] = b;
-                            deps.push(self.task_for(input, &in_idx));
-                            pos_of.insert(b, deps.len() - 1);
-                            deps.len() - 1
-                        }
-                    };
-                    sel.push((p, local));
+                    let mut in_idx = idx.to_vec();
+                    in_idx[*axis] = b;
+                    sel.push((deps.position(self, input, &in_idx), local));
                 }
+                let deps = deps.tasks;
                 let k = crate::backend::kernel::TakeKernel {
                     axis: *axis,
                     dtype: node.dtype,
@@ -221,20 +213,12 @@ impl Planner {
             }
             Op::Points { picks } => {
                 let input = &node.inputs[0];
-                let mut deps: Vec<TaskId> = Vec::new();
-                let mut pos_of: HashMap<Vec<usize>, usize> = HashMap::new();
+                let mut deps = Deps::default();
                 let mut sel: Vec<(usize, usize)> = Vec::with_capacity(picks[idx[0]].len());
                 for (b, local) in &picks[idx[0]] {
-                    let p = match pos_of.get(b) {
-                        Some(&p) => p,
-                        None => {
-                            deps.push(self.task_for(input, b));
-                            pos_of.insert(b.clone(), deps.len() - 1);
-                            deps.len() - 1
-                        }
-                    };
-                    sel.push((p, *local));
+                    sel.push((deps.position(self, input, b), *local));
                 }
+                let deps = deps.tasks;
                 let dtype = node.dtype;
                 let f = move |inputs: &[crate::block::Value]| -> crate::Result<crate::block::Value> {
                     crate::with_dtype!(dtype, T => {
@@ -555,6 +539,25 @@ impl Planner {
         let t = self.push(k, vec![x], node, &bi);
         self.aux.insert(key, t);
         t
+    }
+}
+
+/// The input tasks of a kernel that reads blocks of one input in any order, each once.
+#[derive(Default)]
+struct Deps {
+    tasks: Vec<TaskId>,
+    position: HashMap<Vec<usize>, usize>,
+}
+
+impl Deps {
+    /// The input position of block `block` of `input`, adding its task on first use.
+    fn position(&mut self, planner: &mut Planner, input: &Arc<Node>, block: &[usize]) -> usize {
+        if let Some(&p) = self.position.get(block) {
+            return p;
+        }
+        self.tasks.push(planner.task_for(input, block));
+        self.position.insert(block.to_vec(), self.tasks.len() - 1);
+        self.tasks.len() - 1
     }
 }
 

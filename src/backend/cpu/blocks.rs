@@ -51,16 +51,25 @@ pub(crate) fn ndarray_slice(start: usize, step: isize, len: usize, n: usize) -> 
     }
 }
 
+/// Input `pos` as a typed array, or an error naming the kernel.
+fn typed_input<'a, T: Element>(
+    inputs: &'a [Value],
+    pos: usize,
+    kernel: &str,
+) -> Result<&'a ArcArray<T, IxDyn>> {
+    inputs
+        .get(pos)
+        .ok_or_else(|| Error::invalid(format!("{kernel}: missing input {pos}")))?
+        .array()?
+        .typed::<T>()
+}
+
 /// A block assembled from pieces of the inputs.
 pub(crate) fn assemble(k: &AssembleKernel, inputs: &[Value]) -> Result<HostArray> {
     with_dtype!(k.dtype, T => {
         let mut out = ArrayD::<T>::from_elem(IxDyn(&k.out_shape), T::zero());
         for (pos, src, dst) in &k.pieces {
-            let input = inputs
-                .get(*pos)
-                .ok_or_else(|| Error::invalid("assemble: missing input"))?
-                .array()?
-                .typed::<T>()?;
+            let input = typed_input::<T>(inputs, *pos, "assemble")?;
             let sv = input.slice_each_axis(|d| to_slice(&src[d.axis.index()]));
             out.slice_each_axis_mut(|d| to_slice(&dst[d.axis.index()])).assign(&sv);
         }
@@ -82,11 +91,7 @@ pub(crate) fn gather(k: &GatherKernel, inputs: &[Value]) -> Result<HostArray> {
             out.fill(k.fill.get::<T>());
         }
         for (pos, runs, dst) in &k.pieces {
-            let input = inputs
-                .get(*pos)
-                .ok_or_else(|| Error::invalid("gather: missing input"))?
-                .array()?
-                .typed::<T>()?;
+            let input = typed_input::<T>(inputs, *pos, "gather")?;
             let mut v = input.view();
             for (ax, &(start, step, len)) in runs.iter().enumerate() {
                 let n = v.shape()[ax];
@@ -109,7 +114,7 @@ pub(crate) fn take(k: &TakeKernel, inputs: &[Value]) -> Result<HostArray> {
     with_dtype!(k.dtype, T => {
         let mut out = ArrayD::<T>::from_elem(IxDyn(&k.out_shape), T::zero());
         for (p, &(pos, local)) in k.picks.iter().enumerate() {
-            let input = inputs.get(pos).ok_or_else(|| Error::invalid("take: missing input"))?.array()?.typed::<T>()?;
+            let input = typed_input::<T>(inputs, pos, "take")?;
             out.index_axis_mut(Axis(k.axis), p).assign(&input.index_axis(Axis(k.axis), local));
         }
         Ok(HostArray::new(out.into_shared()))
