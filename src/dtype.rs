@@ -132,6 +132,12 @@ pub trait Element:
     /// Convert from another element type as NumPy's `astype` does (floats → ints truncate and
     /// saturate; anything → bool is `!= 0`).
     fn cast_from<U: Element>(u: U) -> Self;
+    /// Append the value's bytes, little-endian (bool: one byte, 0 or 1).
+    fn write_le(self, out: &mut Vec<u8>);
+    /// The value from its little-endian bytes (`DTYPE.size()` of them).
+    fn read_le(b: &[u8]) -> Self;
+    /// The value from its big-endian bytes.
+    fn read_be(b: &[u8]) -> Self;
     /// Whether the value is NaN (never, for integers and bools).
     fn is_nan(self) -> bool {
         false
@@ -199,6 +205,15 @@ macro_rules! int_element {
             const DTYPE: DType = DType::$dt;
             type Sum = i64;
             type Mean = f64;
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn read_le(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(b.try_into().expect("element-sized slice"))
+            }
+            fn read_be(b: &[u8]) -> Self {
+                <$t>::from_be_bytes(b.try_into().expect("element-sized slice"))
+            }
             fn zero() -> Self {
                 0
             }
@@ -277,6 +292,15 @@ macro_rules! float_element {
             const DTYPE: DType = DType::$dt;
             type Sum = $t;
             type Mean = $t;
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn read_le(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(b.try_into().expect("element-sized slice"))
+            }
+            fn read_be(b: &[u8]) -> Self {
+                <$t>::from_be_bytes(b.try_into().expect("element-sized slice"))
+            }
             fn zero() -> Self {
                 0.0
             }
@@ -340,6 +364,15 @@ impl Element for bool {
     const DTYPE: DType = DType::Bool;
     type Sum = i64;
     type Mean = f64;
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.push(self as u8);
+    }
+    fn read_le(b: &[u8]) -> Self {
+        b[0] != 0
+    }
+    fn read_be(b: &[u8]) -> Self {
+        b[0] != 0
+    }
     fn zero() -> Self {
         false
     }

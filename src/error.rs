@@ -65,6 +65,36 @@ pub enum Error {
     /// A requested backend (a GPU) is not available.
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),
+    /// Reading or writing a file failed (missing, no permission, disk full, …).
+    #[error("{path}: {cause}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What the operating system said.
+        cause: String,
+    },
+    /// A file whose contents are not what its format promises (corrupt, truncated, an
+    /// unsupported dtype, a shape that disagrees with its neighbours, …).
+    #[error("{path}: {reason}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Even the smallest working set of a compute does not fit the memory budget.
+    #[error(
+        "memory budget of {budget} bytes is too small: {what} needs {needed} bytes at once \
+         (raise ComputeOptions::memory_budget or use smaller chunks)"
+    )]
+    MemoryBudget {
+        /// What needs the memory (a task's label).
+        what: String,
+        /// Bytes it needs.
+        needed: usize,
+        /// The budget.
+        budget: usize,
+    },
 }
 
 /// `std::result::Result` with [`Error`].
@@ -73,5 +103,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
+    }
+    /// An [`Error::Io`] for `path`.
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, e: impl std::fmt::Display) -> Self {
+        Error::Io { path: path.as_ref().display().to_string(), cause: e.to_string() }
+    }
+    /// An [`Error::Format`] for `path`.
+    pub(crate) fn format(path: impl AsRef<std::path::Path>, reason: impl Into<String>) -> Self {
+        Error::Format { path: path.as_ref().display().to_string(), reason: reason.into() }
     }
 }

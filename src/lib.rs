@@ -62,7 +62,9 @@ pub use backend::cpu::reduce::ReduceKind;
 pub use block::HostArray;
 pub use dtype::{DType, Element, Float, Number};
 pub use error::{Error, Result};
-pub use scheduler::{ComputeOptions, Device, RunReport, SchedulerKind, set_default_options};
+pub use scheduler::{
+    ComputeOptions, Device, Profile, Progress, RunReport, SchedulerKind, set_default_options,
+};
 
 /// The names most programs need.
 pub mod prelude {

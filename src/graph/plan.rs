@@ -41,6 +41,15 @@ pub fn plan(outputs: &[Arc<Node>]) -> TaskGraph {
     p.lower(outputs)
 }
 
+/// Bytes of block `block` of `node` (0 when `block` is not an index of its grid).
+fn block_bytes(node: &Node, block: &[usize]) -> usize {
+    let grid = node.chunks.numblocks();
+    if block.len() != grid.len() || block.iter().zip(&grid).any(|(b, n)| b >= n) {
+        return 0;
+    }
+    node.chunks.block_shape(block).iter().product::<usize>() * node.dtype.size()
+}
+
 /// Graphs with more nodes than this are lowered on a thread with a large stack.
 const DEEP_GRAPH_NODES: usize = 2000;
 
@@ -107,7 +116,20 @@ impl Planner {
     }
 
     fn push(&mut self, kernel: Kernel, inputs: Vec<TaskId>, node: &Node, block: &[usize]) -> TaskId {
-        self.tasks.push(Task { kernel, inputs, node: node.name.clone(), block: block.to_vec() });
+        let out_bytes = block_bytes(node, block);
+        let reads = match &kernel {
+            Kernel::Fused(k) => k.leaves.iter().any(|l| matches!(l, Leaf::Source { .. })),
+            _ => false,
+        };
+        let scratch_bytes = if reads { out_bytes } else { 0 };
+        self.tasks.push(Task {
+            kernel,
+            inputs,
+            node: node.name.clone(),
+            block: block.to_vec(),
+            out_bytes,
+            scratch_bytes,
+        });
         self.tasks.len() - 1
     }
 
@@ -432,8 +454,15 @@ impl Planner {
                 deps.push(t);
                 identity.get_or_insert_with(|| Arc::new(Expr::input(input.dtype))).clone()
             };
+            let in_bytes = in_shape.iter().product::<usize>() * input.dtype.size();
+            let reduced: usize = spec.axes.iter().map(|&a| in_shape[a]).product();
+            let reads = leaves.iter().any(|l| matches!(l, Leaf::Source { .. }));
             let k = FusedKernel { leaves, expr, out_shape: in_shape, reduce: Some(step) };
-            level.push(self.push(Kernel::Fused(k), deps, node, &in_idx));
+            let t = self.push(Kernel::Fused(k), deps, node, &in_idx);
+            // A partial holds a few numbers per kept element; reading the block is the scratch.
+            self.tasks[t].out_bytes = 2 * in_bytes / reduced.max(1);
+            self.tasks[t].scratch_bytes = if reads { in_bytes } else { 0 };
+            level.push(t);
         }
         let every = spec.split_every.max(2);
         while level.len() > 1 {

@@ -19,6 +19,12 @@ pub struct Task {
     pub node: Arc<str>,
     /// Block index of the node's block the task computes (or contributes to).
     pub block: Vec<usize>,
+    /// Estimated bytes of the task's result (for memory planning; the scheduler accounts
+    /// the real size once the result exists).
+    pub out_bytes: usize,
+    /// Estimated bytes the task allocates while it runs besides its result (a block it reads
+    /// from a source inside the task).
+    pub scratch_bytes: usize,
 }
 
 impl Task {
@@ -139,5 +145,42 @@ impl TaskGraph {
             next += 1;
         }
         prio
+    }
+
+    /// The most bytes one task needs at once: its inputs, its scratch and its result, by the
+    /// planner's estimates; with the task's index. A memory budget below this cannot work.
+    pub fn min_working_set(&self) -> (usize, Option<TaskId>) {
+        let mut best = (0, None);
+        for (i, t) in self.tasks.iter().enumerate() {
+            let ins: usize = t.inputs.iter().map(|&j| self.tasks[j].out_bytes).sum();
+            let need = ins + t.out_bytes + t.scratch_bytes;
+            if need > best.0 {
+                best = (need, Some(i));
+            }
+        }
+        best
+    }
+
+    /// The peak bytes of results held at once if the tasks run one at a time in priority
+    /// order with nothing spilled, by the planner's estimates: what a compute without a
+    /// budget would hold (give or take the blocks in flight on other workers).
+    pub fn predicted_peak_bytes(&self) -> usize {
+        let prio = self.priorities();
+        let mut order: Vec<TaskId> = (0..self.tasks.len()).collect();
+        order.sort_unstable_by_key(|&t| prio[t]);
+        let mut left = self.consumer_counts();
+        let (mut held, mut peak) = (0usize, 0usize);
+        for t in order {
+            let task = &self.tasks[t];
+            peak = peak.max(held + task.out_bytes + task.scratch_bytes);
+            held += task.out_bytes;
+            for &i in &task.inputs {
+                left[i] -= 1;
+                if left[i] == 0 {
+                    held -= self.tasks[i].out_bytes;
+                }
+            }
+        }
+        peak
     }
 }

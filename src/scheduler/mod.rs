@@ -8,13 +8,23 @@
 //! stop being started, running ones finish, and nothing hangs. Results are bit-identical on
 //! both schedulers and any number of workers: the graph fixes every combine order.
 //!
-//! Device placement and a memory budget with spilling plug in here: the options carry them,
-//! the accounting is already per task.
+//! Memory: results live in a [`store`] that accounts their bytes against the budget
+//! ([`ComputeOptions::memory_budget`]) and spills the ones needed last to disk when a new
+//! result would not fit; the threaded scheduler starts new root tasks (reads) only while the
+//! budget has room for them, so loads never run far ahead of the reductions that consume
+//! them. Before running, a compute whose smallest working set (one task's inputs, scratch
+//! and result) exceeds the budget is refused with [`Error::MemoryBudget`].
 
+mod diagnostics;
+mod store;
 mod sync;
 mod threaded;
 
+use std::path::PathBuf;
 use std::sync::{Mutex, RwLock};
+use std::time::Instant;
+
+pub use diagnostics::{Profile, Progress, TaskRecord};
 
 use crate::backend::Backend;
 use crate::block::Value;
@@ -60,6 +70,16 @@ pub struct ComputeOptions {
     pub workers: Option<usize>,
     /// Device placement policy.
     pub device: Device,
+    /// Most bytes of task results held in memory at once (`None`: half the physical memory,
+    /// [`default_memory_budget`]). Above it, results are spilled to disk.
+    pub memory_budget: Option<usize>,
+    /// Where spill files go (`None`: a new directory under the system's temporary directory,
+    /// removed when the compute ends).
+    pub spill_dir: Option<PathBuf>,
+    /// When to draw a progress bar.
+    pub progress: Progress,
+    /// Record a [`Profile`] of every task in the [`RunReport`].
+    pub profile: bool,
 }
 
 static DEFAULT_OPTIONS: RwLock<Option<ComputeOptions>> = RwLock::new(None);
@@ -70,6 +90,10 @@ impl Default for ComputeOptions {
             scheduler: SchedulerKind::Threaded,
             workers: None,
             device: Device::Auto,
+            memory_budget: None,
+            spill_dir: None,
+            progress: Progress::Auto,
+            profile: false,
         })
     }
 }
@@ -93,6 +117,34 @@ impl ComputeOptions {
         self.device = device;
         self
     }
+    /// These options with a memory budget of `bytes`.
+    #[must_use]
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.memory_budget = Some(bytes);
+        self
+    }
+    /// These options with spill files under `dir`.
+    #[must_use]
+    pub fn spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spill_dir = Some(dir.into());
+        self
+    }
+    /// These options with another progress-bar policy.
+    #[must_use]
+    pub fn progress(mut self, p: Progress) -> Self {
+        self.progress = p;
+        self
+    }
+    /// These options recording (or not) a task profile.
+    #[must_use]
+    pub fn profile(mut self, on: bool) -> Self {
+        self.profile = on;
+        self
+    }
+    /// The budget these options give on this machine.
+    pub fn budget_bytes(&self) -> usize {
+        self.memory_budget.unwrap_or_else(default_memory_budget)
+    }
     /// The number of workers these options give on this machine.
     pub fn worker_count(&self) -> usize {
         match self.scheduler {
@@ -112,15 +164,55 @@ pub fn set_default_options(opts: ComputeOptions) {
     }
 }
 
+/// Physical memory of this machine in bytes (Linux: `/proc/meminfo`), if known.
+pub fn physical_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The default memory budget: half the physical memory (4 GiB where that is unknown).
+pub fn default_memory_budget() -> usize {
+    physical_memory().map_or(4 << 30, |m| m / 2)
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunReport {
     /// Tasks executed.
     pub tasks_run: usize,
-    /// Most bytes of task results held at once.
+    /// Most bytes of task results held in memory at once (never above the budget unless
+    /// one task's own working set is).
     pub peak_bytes: usize,
+    /// Bytes written to spill files.
+    pub spilled_bytes: usize,
+    /// The budget the run kept to.
+    pub budget_bytes: usize,
     /// Workers used.
     pub workers: usize,
+    /// Every task's timing, when [`ComputeOptions::profile`] asked for it.
+    pub profile: Option<Profile>,
+}
+
+/// Everything a scheduler needs for one run.
+pub(crate) struct Run<'a> {
+    pub(crate) graph: &'a TaskGraph,
+    pub(crate) backend: &'a dyn Backend,
+    pub(crate) sink: &'a dyn OutputSink,
+    pub(crate) prio: Vec<u32>,
+    pub(crate) store: store::Store,
+    pub(crate) progress: diagnostics::ProgressReporter,
+    pub(crate) start: Instant,
+    pub(crate) profile: bool,
+}
+
+impl Run<'_> {
+    /// Bytes task `t` is expected to need while it runs (result and scratch).
+    pub(crate) fn need(&self, t: usize) -> usize {
+        let task = &self.graph.tasks[t];
+        task.out_bytes + task.scratch_bytes
+    }
 }
 
 /// Receives output blocks as soon as they are computed; the scheduler drops its own
@@ -141,12 +233,36 @@ pub fn execute_into(
     if let Device::Gpu(i) = opts.device {
         crate::backend::gpu::open(i)?;
     }
-    let workers = opts.worker_count();
-    if workers == 1 || graph.tasks.len() <= 1 {
-        sync::run(graph, backend, sink)
-    } else {
-        threaded::run(graph, backend, workers, sink)
+    let budget = opts.budget_bytes();
+    let (need, task) = graph.min_working_set();
+    if need > budget {
+        let what = task.map_or_else(|| "a task".into(), |t| graph.tasks[t].label());
+        return Err(Error::MemoryBudget { what, needed: need, budget });
     }
+    let prio = graph.priorities();
+    let run = Run {
+        graph,
+        backend,
+        sink,
+        store: store::Store::new(graph, &prio, budget, opts.spill_dir.clone()),
+        prio,
+        progress: diagnostics::ProgressReporter::new(opts.progress, graph.tasks.len()),
+        start: Instant::now(),
+        profile: opts.profile,
+    };
+    let workers = opts.worker_count();
+    let r =
+        if workers == 1 || graph.tasks.len() <= 1 { sync::run(&run) } else { threaded::run(&run, workers) };
+    run.progress.finish();
+    let (workers, raw) = r?;
+    Ok(RunReport {
+        tasks_run: graph.tasks.len(),
+        peak_bytes: run.store.peak(),
+        spilled_bytes: run.store.spilled(),
+        budget_bytes: budget,
+        workers,
+        profile: opts.profile.then(|| Profile::from_raw(graph, raw, backend.name())),
+    })
 }
 
 /// Collects every output block.

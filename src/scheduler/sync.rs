@@ -1,43 +1,49 @@
 //! The synchronous scheduler: every task on the calling thread, in priority order.
 
-use crate::backend::Backend;
-use crate::block::Value;
 use crate::error::Result;
-use crate::graph::TaskGraph;
-use crate::scheduler::{OutputSink, RunReport, run_task};
+use crate::scheduler::diagnostics::RawRecord;
+use crate::scheduler::{Run, run_task};
 
-pub(crate) fn run(graph: &TaskGraph, backend: &dyn Backend, sink: &dyn OutputSink) -> Result<RunReport> {
-    let prio = graph.priorities();
+pub(crate) fn run(r: &Run) -> Result<(usize, Vec<RawRecord>)> {
+    let graph = r.graph;
     let mut order: Vec<usize> = (0..graph.tasks.len()).collect();
-    order.sort_unstable_by_key(|&t| prio[t]);
+    order.sort_unstable_by_key(|&t| r.prio[t]);
     let mut consumers = graph.consumer_counts();
     let slots = graph.output_slots();
-    let mut results: Vec<Option<Value>> = vec![None; graph.tasks.len()];
-    let (mut held, mut peak) = (0usize, 0usize);
     let mut inputs = Vec::new();
+    let mut raw = Vec::new();
     for &t in &order {
         let task = &graph.tasks[t];
+        let start = r.start.elapsed();
         inputs.clear();
         for &i in &task.inputs {
-            inputs.push(results[i].clone().expect("priorities are a topological order"));
+            inputs.push(r.store.get(i, &task.inputs)?);
         }
-        let v = run_task(task, backend, &inputs)?;
-        held += v.nbytes();
-        peak = peak.max(held);
+        let v = run_task(task, r.backend, &inputs)?;
+        inputs.clear();
         for &(o, b) in &slots[t] {
-            sink.put(o, b, &v)?;
+            r.sink.put(o, b, &v)?;
         }
-        results[t] = Some(v);
+        if r.profile {
+            raw.push(RawRecord { task: t, start, end: r.start.elapsed(), worker: 0, bytes: v.nbytes() });
+        }
+        // Free the inputs first: their room may be what the result needs.
         let outs = std::iter::repeat_n(t, slots[t].len());
+        let mut release_self = false;
         for i in task.inputs.iter().copied().chain(outs) {
             consumers[i] -= 1;
-            if consumers[i] == 0
-                && let Some(v) = results[i].take()
-            {
-                held -= v.nbytes();
+            if consumers[i] == 0 {
+                if i == t {
+                    release_self = true;
+                } else {
+                    r.store.release(i);
+                }
             }
         }
+        if !release_self {
+            r.store.put(t, v, &[])?;
+        }
+        r.progress.tick();
     }
-    let report = RunReport { tasks_run: order.len(), peak_bytes: peak, workers: 1 };
-    Ok(report)
+    Ok((1, raw))
 }

@@ -12,46 +12,41 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_deque::{Steal, Stealer, Worker};
 
-use crate::backend::Backend;
 use crate::block::Value;
 use crate::error::{Error, Result};
-use crate::graph::{TaskGraph, TaskId};
-use crate::scheduler::{OutputSink, RunReport, run_task};
+use crate::graph::TaskId;
+use crate::scheduler::diagnostics::RawRecord;
+use crate::scheduler::{Run, run_task};
 
 struct Shared<'a> {
-    graph: &'a TaskGraph,
-    backend: &'a dyn Backend,
-    sink: &'a dyn OutputSink,
+    run: &'a Run<'a>,
     slots: Vec<Vec<(usize, usize)>>,
-    prio: Vec<u32>,
     /// CSR lists of dependents.
     dep_offsets: Vec<usize>,
     dependents: Vec<TaskId>,
     inputs_left: Vec<AtomicU32>,
     consumers_left: Vec<AtomicU32>,
-    results: Vec<Mutex<Option<Value>>>,
-    injector: Injector<TaskId>,
+    /// Root tasks in priority order, and how many have been started.
+    roots: Mutex<(Vec<TaskId>, usize)>,
+    roots_left: AtomicUsize,
     stealers: Vec<Stealer<TaskId>>,
+    /// Tasks running now, and the bytes they are expected to need.
+    running: AtomicUsize,
+    running_need: AtomicUsize,
     unfinished: AtomicUsize,
     abort: AtomicBool,
     error: Mutex<Option<Error>>,
     sleepers: AtomicUsize,
     idle: Mutex<()>,
     wake: Condvar,
-    held: AtomicUsize,
-    peak: AtomicUsize,
+    raw: Mutex<Vec<RawRecord>>,
 }
 
-pub(crate) fn run(
-    graph: &TaskGraph,
-    backend: &dyn Backend,
-    workers: usize,
-    sink: &dyn OutputSink,
-) -> Result<RunReport> {
+pub(crate) fn run(r: &Run, workers: usize) -> Result<(usize, Vec<RawRecord>)> {
+    let graph = r.graph;
     let n = graph.tasks.len();
-    let prio = graph.priorities();
     let mut counts = vec![0usize; n + 1];
     for t in &graph.tasks {
         for &i in &t.inputs {
@@ -69,34 +64,29 @@ pub(crate) fn run(
             fill[i] += 1;
         }
     }
+    let mut roots: Vec<TaskId> = (0..n).filter(|&t| graph.tasks[t].inputs.is_empty()).collect();
+    roots.sort_unstable_by_key(|&t| r.prio[t]);
     let locals: Vec<Worker<TaskId>> = (0..workers).map(|_| Worker::new_lifo()).collect();
     let shared = Shared {
-        graph,
-        backend,
-        sink,
+        run: r,
         slots: graph.output_slots(),
-        prio,
         dep_offsets: counts,
         dependents,
         inputs_left: graph.tasks.iter().map(|t| AtomicU32::new(t.inputs.len() as u32)).collect(),
         consumers_left: graph.consumer_counts().into_iter().map(AtomicU32::new).collect(),
-        results: (0..n).map(|_| Mutex::new(None)).collect(),
-        injector: Injector::new(),
+        roots_left: AtomicUsize::new(roots.len()),
+        roots: Mutex::new((roots, 0)),
         stealers: locals.iter().map(|w| w.stealer()).collect(),
+        running: AtomicUsize::new(0),
+        running_need: AtomicUsize::new(0),
         unfinished: AtomicUsize::new(n),
         abort: AtomicBool::new(false),
         error: Mutex::new(None),
         sleepers: AtomicUsize::new(0),
         idle: Mutex::new(()),
         wake: Condvar::new(),
-        held: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
+        raw: Mutex::new(Vec::new()),
     };
-    let mut roots: Vec<TaskId> = (0..n).filter(|&t| graph.tasks[t].inputs.is_empty()).collect();
-    roots.sort_unstable_by_key(|&t| shared.prio[t]);
-    for t in roots {
-        shared.injector.push(t);
-    }
     let mut locals = locals.into_iter();
     let first = locals.next().expect("at least one worker");
     std::thread::scope(|s| {
@@ -109,31 +99,58 @@ pub(crate) fn run(
     if let Some(e) = shared.error.lock().map_err(|_| poisoned())?.take() {
         return Err(e);
     }
-    let report = RunReport { tasks_run: n, peak_bytes: shared.peak.load(Ordering::Relaxed), workers };
-    Ok(report)
+    let raw = shared.raw.into_inner().map_err(|_| poisoned())?;
+    Ok((workers, raw))
 }
 
 fn poisoned() -> Error {
     Error::invalid("scheduler state poisoned by a panic")
 }
 
+/// Start the next root task if the memory budget has room for it (or nothing is running,
+/// so waiting would not free anything). The task counts as running on return.
+fn take_root(sh: &Shared) -> Option<TaskId> {
+    if sh.roots_left.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let mut q = sh.roots.lock().ok()?;
+    let &t = q.0.get(q.1)?;
+    let need = sh.run.need(t);
+    let running = sh.running.load(Ordering::Acquire);
+    let busy = sh.running_need.load(Ordering::Acquire);
+    if running > 0 && sh.run.store.held() + busy + need > sh.run.store.budget() {
+        return None;
+    }
+    q.1 += 1;
+    sh.roots_left.fetch_sub(1, Ordering::AcqRel);
+    start(sh, t);
+    Some(t)
+}
+
+fn start(sh: &Shared, t: TaskId) {
+    sh.running.fetch_add(1, Ordering::AcqRel);
+    sh.running_need.fetch_add(sh.run.need(t), Ordering::AcqRel);
+}
+
 fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<TaskId> {
     if let Some(t) = local.pop() {
+        start(sh, t);
+        return Some(t);
+    }
+    if let Some(t) = take_root(sh) {
         return Some(t);
     }
     loop {
         let mut retry = false;
-        match sh.injector.steal_batch_with_limit_and_pop(local, 4) {
-            Steal::Success(t) => return Some(t),
-            Steal::Retry => retry = true,
-            Steal::Empty => {}
-        }
         for (k, st) in sh.stealers.iter().enumerate() {
             if k == me {
                 continue;
             }
             match st.steal() {
-                Steal::Success(t) => return Some(t),
+                Steal::Success(t) => {
+                    start(sh, t);
+                    return Some(t);
+                }
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
@@ -147,6 +164,8 @@ fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<TaskId> {
 fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
     let mut ready: Vec<TaskId> = Vec::new();
     let mut inputs: Vec<Value> = Vec::new();
+    let mut raw: Vec<RawRecord> = Vec::new();
+    let run = sh.run;
     loop {
         if sh.abort.load(Ordering::Acquire) || sh.unfinished.load(Ordering::Acquire) == 0 {
             break;
@@ -162,39 +181,22 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
             sh.sleepers.fetch_sub(1, Ordering::SeqCst);
             continue;
         };
-        let task = &sh.graph.tasks[t];
-        inputs.clear();
-        let mut missing = false;
-        for &i in &task.inputs {
-            match sh.results[i].lock().ok().and_then(|r| r.clone()) {
-                Some(v) => inputs.push(v),
-                None => missing = true,
-            }
-        }
-        let r = if missing {
-            Err(Error::TaskFailed { task: task.label(), cause: "an input result was lost".into() })
-        } else {
-            run_task(task, sh.backend, &inputs)
-        };
-        inputs.clear();
-        let r = r.and_then(|v| {
-            for &(o, b) in &sh.slots[t] {
-                sh.sink.put(o, b, &v)?;
-            }
-            Ok(v)
-        });
+        let began = run.start.elapsed();
+        let r = execute(sh, t, &mut inputs);
+        sh.running.fetch_sub(1, Ordering::AcqRel);
+        sh.running_need.fetch_sub(run.need(t), Ordering::AcqRel);
         match r {
-            Ok(v) => {
-                let b = v.nbytes();
-                let now = sh.held.fetch_add(b, Ordering::Relaxed) + b;
-                sh.peak.fetch_max(now, Ordering::Relaxed);
-                if let Ok(mut slot) = sh.results[t].lock() {
-                    *slot = Some(v);
+            Ok(bytes) => {
+                if run.profile {
+                    raw.push(RawRecord {
+                        task: t,
+                        start: began,
+                        end: run.start.elapsed(),
+                        worker: me,
+                        bytes,
+                    });
                 }
-                release_inputs(sh, &task.inputs);
-                for _ in &sh.slots[t] {
-                    release_inputs(sh, &[t]);
-                }
+                run.progress.tick();
                 ready.clear();
                 for &d in &sh.dependents[sh.dep_offsets[t]..sh.dep_offsets[t + 1]] {
                     if sh.inputs_left[d].fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -202,12 +204,13 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
                     }
                 }
                 // Highest priority (lowest number) pushed last, popped first.
-                ready.sort_unstable_by_key(|&d| std::cmp::Reverse(sh.prio[d]));
+                ready.sort_unstable_by_key(|&d| std::cmp::Reverse(run.prio[d]));
                 for &d in &ready {
                     local.push(d);
                 }
                 let left = sh.unfinished.fetch_sub(1, Ordering::AcqRel) - 1;
-                if (left == 0 || ready.len() > 1) && sh.sleepers.load(Ordering::SeqCst) > 0 {
+                let roots_waiting = sh.roots_left.load(Ordering::Acquire) > 0;
+                if (left == 0 || ready.len() > 1 || roots_waiting) && sh.sleepers.load(Ordering::SeqCst) > 0 {
                     let _g = sh.idle.lock();
                     sh.wake.notify_all();
                 }
@@ -222,15 +225,49 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
             }
         }
     }
+    if !raw.is_empty()
+        && let Ok(mut all) = sh.raw.lock()
+    {
+        all.append(&mut raw);
+    }
 }
 
-fn release_inputs(sh: &Shared, inputs: &[TaskId]) {
+/// Run task `t`: fetch its inputs, run the kernel, hand outputs to the sink, release the
+/// inputs and store the result. Returns the result's bytes.
+fn execute(sh: &Shared, t: TaskId, inputs: &mut Vec<Value>) -> Result<usize> {
+    let run = sh.run;
+    let task = &run.graph.tasks[t];
+    inputs.clear();
+    for &i in &task.inputs {
+        match run.store.get(i, &task.inputs) {
+            Ok(v) => inputs.push(v),
+            Err(e) => {
+                inputs.clear();
+                return Err(Error::TaskFailed { task: task.label(), cause: e.to_string() });
+            }
+        }
+    }
+    let r = run_task(task, run.backend, inputs);
+    inputs.clear();
+    let v = r?;
+    for &(o, b) in &sh.slots[t] {
+        run.sink.put(o, b, &v)?;
+    }
+    let bytes = v.nbytes();
+    release(sh, &task.inputs);
+    // The sink has the output uses; keep the result only if a task still needs it.
+    let uses = sh.slots[t].len() as u32;
+    let left = sh.consumers_left[t].fetch_sub(uses, Ordering::AcqRel) - uses;
+    if left > 0 {
+        run.store.put(t, v, &[])?;
+    }
+    Ok(bytes)
+}
+
+fn release(sh: &Shared, inputs: &[TaskId]) {
     for &i in inputs {
-        if sh.consumers_left[i].fetch_sub(1, Ordering::AcqRel) == 1
-            && let Ok(mut slot) = sh.results[i].lock()
-            && let Some(v) = slot.take()
-        {
-            sh.held.fetch_sub(v.nbytes(), Ordering::Relaxed);
+        if sh.consumers_left[i].fetch_sub(1, Ordering::AcqRel) == 1 {
+            sh.run.store.release(i);
         }
     }
 }
