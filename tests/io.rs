@@ -1,0 +1,192 @@
+//! Files: .npy and raw binary sources and sinks, many files joined, damaged files.
+
+mod common;
+
+use std::path::PathBuf;
+
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::{read_npy, write_npy};
+use proptest::prelude::*;
+use tessera::io::npy::{open_npy, read_header};
+use tessera::io::raw::{ByteOrder, Layout, RawLayout, open_raw};
+use tessera::io::{expand, open_many};
+use tessera::prelude::*;
+use tessera::{Error, Progress};
+
+/// A fresh directory for one test.
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tessera-io-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn opts() -> ComputeOptions {
+    ComputeOptions::default().progress(Progress::Off)
+}
+
+fn data(shape: &[usize]) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| (i as f64) * 0.5 - 3.0).collect()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn npy_regions_read_back_exactly((shape, chunks) in common::shape().prop_flat_map(|s| (Just(s.clone()), common::chunks_for(s))),
+                                     fortran in any::<bool>()) {
+        let dir = tmpdir("prop");
+        let path = dir.join("x.npy");
+        let a = data(&shape);
+        if fortran {
+            // ndarray-npy writes an array in Fortran layout with fortran_order: True.
+            let mut f = ArrayD::<f64>::zeros(IxDyn(&shape).f());
+            f.assign(&a);
+            write_npy(&path, &f).unwrap();
+        } else {
+            write_npy(&path, &a).unwrap();
+        }
+        let x = open_npy::<f64>(&path, tessera::ChunkSpec::Explicit(chunks)).unwrap();
+        prop_assert_eq!(x.compute_with(&opts()).unwrap(), a.clone());
+        // And back out through the block-by-block writer, read by ndarray-npy.
+        let out = dir.join("y.npy");
+        (&x * 2.0).to_npy(&out, &opts()).unwrap();
+        let b: ArrayD<f64> = read_npy(&out).unwrap();
+        prop_assert_eq!(b, a.mapv(|v| v * 2.0));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn every_dtype_round_trips() {
+    let dir = tmpdir("dtypes");
+    let p = dir.join("a.npy");
+    let i = tessera::arange::<i32>(-5, 7, 1, [5]).unwrap();
+    i.to_npy(&p, &opts()).unwrap();
+    assert_eq!(read_npy::<_, ArrayD<i32>>(&p).unwrap(), i.compute().unwrap());
+    assert_eq!(open_npy::<i32>(&p, [4]).unwrap().compute().unwrap(), i.compute().unwrap());
+    let l = i.astype::<i64>();
+    l.to_npy(&p, &opts()).unwrap();
+    assert_eq!(open_npy::<i64>(&p, [3]).unwrap().compute().unwrap(), l.compute().unwrap());
+    let f = &i.astype::<f32>() / 3.0f32;
+    f.to_npy(&p, &opts()).unwrap();
+    assert_eq!(read_npy::<_, ArrayD<f32>>(&p).unwrap(), f.compute().unwrap());
+    let b = i.gt(0).unwrap();
+    b.to_npy(&p, &opts()).unwrap();
+    assert_eq!(read_npy::<_, ArrayD<bool>>(&p).unwrap(), b.compute().unwrap());
+    assert_eq!(open_npy::<bool>(&p, [5]).unwrap().compute().unwrap(), b.compute().unwrap());
+    // 0-d.
+    let s = tessera::full::<f64>(&[], 2.5, ChunkSpec::Auto).unwrap();
+    s.to_npy(&p, &opts()).unwrap();
+    assert_eq!(read_header(&p).unwrap().shape, Vec::<usize>::new());
+    assert_eq!(open_npy::<f64>(&p, ChunkSpec::Auto).unwrap().compute_scalar().unwrap(), 2.5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_result_larger_than_the_budget_is_written_block_by_block() {
+    let dir = tmpdir("budget");
+    let p = dir.join("big.npy");
+    let x = tessera::random::uniform::<f64>(3, &[1000, 500], [100, 100]).unwrap();
+    let y = (&x + 1.0).sqrt();
+    let report = y.to_npy(&p, &opts().memory_budget(400_000)).unwrap();
+    assert!(report.peak_bytes <= 400_000, "{report:?}");
+    let back: ArrayD<f64> = read_npy(&p).unwrap();
+    assert_eq!(back, y.compute().unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn damaged_files_are_errors_naming_the_file() {
+    let dir = tmpdir("damaged");
+    let p = dir.join("x.npy");
+    write_npy(&p, &data(&[10, 10])).unwrap();
+    // Truncated data.
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() - 8]).unwrap();
+    match open_npy::<f64>(&p, [5, 5]) {
+        Err(Error::Format { path, reason }) => {
+            assert!(path.ends_with("x.npy"));
+            assert!(reason.contains("truncated"), "{reason}");
+        }
+        r => panic!("expected a format error, got {r:?}"),
+    }
+    // Truncated header, garbage, wrong dtype, unsupported dtype, missing file.
+    std::fs::write(&p, &bytes[..20]).unwrap();
+    assert!(matches!(open_npy::<f64>(&p, [5, 5]), Err(Error::Format { .. })));
+    std::fs::write(&p, b"hello, this is not numpy at all").unwrap();
+    let msg = open_npy::<f64>(&p, [5, 5]).unwrap_err().to_string();
+    assert!(msg.contains("magic"), "{msg}");
+    std::fs::write(&p, &bytes).unwrap();
+    let msg = open_npy::<f32>(&p, [5, 5]).unwrap_err().to_string();
+    assert!(msg.contains("f64") && msg.contains("f32"), "{msg}");
+    write_npy(&p, &ndarray::arr1(&[1u16, 2, 3])).unwrap();
+    let msg = open_npy::<f64>(&p, [3]).unwrap_err().to_string();
+    assert!(msg.contains("<u2"), "{msg}");
+    let missing = dir.join("nope.npy");
+    let msg = open_npy::<f64>(&missing, [3]).unwrap_err().to_string();
+    assert!(msg.contains("nope.npy"), "{msg}");
+    // A file that shrinks after it was opened: the read fails as a task error, no panic.
+    write_npy(&p, &data(&[10, 10])).unwrap();
+    let x = open_npy::<f64>(&p, [5, 5]).unwrap();
+    std::fs::write(&p, &bytes[..200]).unwrap();
+    let err = x.compute_with(&opts()).unwrap_err();
+    assert!(matches!(err, Error::TaskFailed { .. }), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn raw_files_in_either_byte_order_and_layout() {
+    let dir = tmpdir("raw");
+    let p = dir.join("x.bin");
+    let a = data(&[3, 4, 5]);
+    // Big-endian, Fortran order, after a 16-byte preamble.
+    let mut bytes = vec![7u8; 16];
+    let f = a.t();
+    for v in f.iter() {
+        bytes.extend_from_slice(&v.to_be_bytes());
+    }
+    // `a.t()` iterates the transpose in its C order, which is `a` in Fortran order.
+    std::fs::write(&p, &bytes).unwrap();
+    let raw = RawLayout {
+        dtype: DType::F64,
+        shape: vec![3, 4, 5],
+        layout: Layout::Fortran,
+        byte_order: ByteOrder::Big,
+        offset: 16,
+    };
+    let x = open_raw::<f64>(&p, raw.clone(), [2, 3, 2]).unwrap();
+    assert_eq!(x.compute().unwrap(), a);
+    // Too short for the layout.
+    std::fs::write(&p, &bytes[..100]).unwrap();
+    assert!(matches!(open_raw::<f64>(&p, raw, [2, 3, 2]), Err(Error::Format { .. })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn many_files_join_along_an_axis() {
+    let dir = tmpdir("many");
+    let mut parts = Vec::new();
+    for (k, days) in [365usize, 366, 365].into_iter().enumerate() {
+        let a = data(&[days, 3, 4]).mapv(|v| v + k as f64 * 1000.0);
+        write_npy(dir.join(format!("sst.{}.npy", 2000 + k)), &a).unwrap();
+        parts.push(a);
+    }
+    let files = expand(dir.join("sst.*.npy").to_str().unwrap()).unwrap();
+    assert_eq!(files.len(), 3);
+    assert!(files.windows(2).all(|w| w[0] < w[1]));
+    let x = open_many(&files, 0, |p| open_npy::<f64>(p, [100, 3, 4])).unwrap();
+    assert_eq!(x.shape(), &[1096, 3, 4]);
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let want = ndarray::concatenate(ndarray::Axis(0), &views).unwrap();
+    assert_eq!(x.compute().unwrap(), want);
+    assert_eq!(x.mean(Axes::All).unwrap().compute_scalar().unwrap(), want.mean().unwrap());
+    // One file of another grid is named.
+    write_npy(dir.join("sst.2003.npy"), &data(&[365, 3, 5])).unwrap();
+    let files = expand(dir.join("sst.*.npy").to_str().unwrap()).unwrap();
+    let msg = open_many(&files, 0, |p| open_npy::<f64>(p, [100, 3, 4])).unwrap_err().to_string();
+    assert!(msg.contains("sst.2003.npy") && msg.contains("[365, 3, 5]"), "{msg}");
+    let msg = expand(dir.join("nothing.*.npy").to_str().unwrap()).unwrap_err().to_string();
+    assert!(msg.contains("no file matches"), "{msg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
