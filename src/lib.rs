@@ -47,6 +47,7 @@ pub mod delayed;
 pub mod dtype;
 pub mod error;
 pub mod graph;
+pub mod groupby;
 pub mod io;
 pub mod overlap;
 pub mod random;

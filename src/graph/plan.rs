@@ -165,6 +165,7 @@ impl Planner {
                 self.push(Kernel::Fused(k), deps, node, idx)
             }
             Op::Reduce(spec) => self.reduce_block(node, spec, idx),
+            Op::GroupReduce(spec) => self.group_block(node, spec, idx),
             Op::Slice(spec) => {
                 let input = &node.inputs[0];
                 let mut in_idx = Vec::with_capacity(spec.axes.len());
@@ -464,22 +465,61 @@ impl Planner {
             self.tasks[t].scratch_bytes = if reads { in_bytes } else { 0 };
             level.push(t);
         }
-        let every = spec.split_every.max(2);
+        let top =
+            self.tree(level, spec.split_every, || Kernel::ReduceCombine(spec.kernel.clone()), node, idx);
+        let k =
+            Kernel::ReduceFinalize { kernel: spec.kernel.clone(), out_shape: node.chunks.block_shape(idx) };
+        self.push(k, top, node, idx)
+    }
+
+    /// Combine `level` in groups of `every` (in order) until one task is left; returns it
+    /// (as a one-element list; empty if `level` was).
+    fn tree(
+        &mut self,
+        mut level: Vec<TaskId>,
+        every: usize,
+        combine: impl Fn() -> Kernel,
+        node: &Node,
+        idx: &[usize],
+    ) -> Vec<TaskId> {
+        let every = every.max(2);
         while level.len() > 1 {
             let mut next = Vec::with_capacity(level.len().div_ceil(every));
             for group in level.chunks(every) {
                 if group.len() == 1 {
                     next.push(group[0]);
                 } else {
-                    let k = Kernel::ReduceCombine(spec.kernel.clone());
-                    next.push(self.push(k, group.to_vec(), node, idx));
+                    next.push(self.push(combine(), group.to_vec(), node, idx));
                 }
             }
             level = next;
         }
-        let k =
-            Kernel::ReduceFinalize { kernel: spec.kernel.clone(), out_shape: node.chunks.block_shape(idx) };
-        self.push(k, level, node, idx)
+        level
+    }
+
+    /// A groupby-reduce block: a partial per input block of its cohort, a combine tree, a
+    /// finalize.
+    fn group_block(
+        &mut self,
+        node: &Arc<Node>,
+        spec: &Arc<crate::groupby::GroupSpec>,
+        idx: &[usize],
+    ) -> TaskId {
+        let input = &node.inputs[0];
+        let ax = spec.axis;
+        let mut level = Vec::new();
+        for &b in spec.cohort(idx[ax]) {
+            let mut in_idx = idx.to_vec();
+            in_idx[ax] = b;
+            let dep = self.task_for(input, &in_idx);
+            let start = input.chunks.block_region(&in_idx)[ax].start;
+            let f = spec.partial(idx[ax], start);
+            level.push(self.push(Kernel::Closure(f), vec![dep], node, idx));
+        }
+        let top = self.tree(level, spec.split_every, || Kernel::Closure(spec.combine()), node, idx);
+        let shape = node.chunks.block_shape(idx);
+        let f = spec.finalize(shape);
+        self.push(Kernel::Closure(f), top, node, idx)
     }
 
     fn rechunk_block(&mut self, node: &Arc<Node>, idx: &[usize]) -> TaskId {

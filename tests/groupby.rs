@@ -1,0 +1,164 @@
+//! Groupby-reduce and anomalies against an eager reference.
+
+mod common;
+
+use ndarray::{ArrayD, Axis, Dimension, IxDyn};
+use proptest::prelude::*;
+use tessera::groupby::{GroupOp, GroupOptions};
+use tessera::prelude::*;
+
+/// The reduction of `vals` (one group's values at one kept position), done the plain way.
+fn reference(op: GroupOp, vals: &[f64]) -> f64 {
+    let clean: Vec<f64> = vals.iter().copied().filter(|v| !v.is_nan()).collect();
+    let has_nan = clean.len() != vals.len();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let var = |v: &[f64], d: f64| {
+        if v.len() as f64 - d <= 0.0 {
+            return f64::NAN;
+        }
+        let m = mean(v);
+        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() as f64 - d)
+    };
+    let prop = |r: f64| if has_nan { f64::NAN } else { r };
+    match op {
+        GroupOp::Sum => prop(clean.iter().sum()),
+        GroupOp::NanSum => clean.iter().sum(),
+        GroupOp::Mean => prop(mean(&clean)),
+        GroupOp::NanMean => mean(&clean),
+        GroupOp::Min => prop(clean.iter().copied().fold(f64::NAN, f64::min)),
+        GroupOp::NanMin => clean.iter().copied().fold(f64::NAN, f64::min),
+        GroupOp::Max => prop(clean.iter().copied().fold(f64::NAN, f64::max)),
+        GroupOp::NanMax => clean.iter().copied().fold(f64::NAN, f64::max),
+        GroupOp::Count => clean.len() as f64,
+        GroupOp::Var(d) => prop(var(&clean, d)),
+        GroupOp::NanVar(d) => var(&clean, d),
+        GroupOp::Std(d) => prop(var(&clean, d).sqrt()),
+        GroupOp::NanStd(d) => var(&clean, d).sqrt(),
+    }
+}
+
+fn eager(a: &ArrayD<f64>, axis: usize, labels: &[i64], op: GroupOp) -> (ArrayD<f64>, Vec<i64>) {
+    let mut groups: Vec<i64> = labels.iter().copied().filter(|&l| l >= 0).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut shape = a.shape().to_vec();
+    shape[axis] = groups.len();
+    let mut out = ArrayD::<f64>::zeros(IxDyn(&shape));
+    for (k, &g) in groups.iter().enumerate() {
+        let pos: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == g).collect();
+        let sel = a.select(Axis(axis), &pos);
+        let mut dst = out.index_axis_mut(Axis(axis), k);
+        for (idx, d) in dst.indexed_iter_mut() {
+            let vals: Vec<f64> = sel
+                .lanes(Axis(axis))
+                .into_iter()
+                .nth(lane_number(idx.slice(), sel.shape(), axis))
+                .unwrap()
+                .to_vec();
+            *d = reference(op, &vals);
+        }
+    }
+    (out, groups)
+}
+
+/// Index (C order) of the lane along `axis` through the kept position `idx`.
+fn lane_number(idx: &[usize], shape: &[usize], axis: usize) -> usize {
+    let kept: Vec<usize> = (0..shape.len()).filter(|&a| a != axis).map(|a| shape[a]).collect();
+    idx.iter().zip(&kept).fold(0, |acc, (&i, &n)| acc * n + i)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+fn ops() -> impl Strategy<Value = GroupOp> {
+    prop_oneof![
+        Just(GroupOp::Sum),
+        Just(GroupOp::NanSum),
+        Just(GroupOp::Mean),
+        Just(GroupOp::NanMean),
+        Just(GroupOp::Min),
+        Just(GroupOp::Max),
+        Just(GroupOp::NanMin),
+        Just(GroupOp::NanMax),
+        Just(GroupOp::Count),
+        Just(GroupOp::Var(0.0)),
+        Just(GroupOp::NanVar(1.0)),
+        Just(GroupOp::Std(1.0)),
+        Just(GroupOp::NanStd(0.0)),
+    ]
+}
+
+fn case() -> impl Strategy<Value = (Vec<usize>, tessera::Chunks, usize, Vec<i64>, Vec<f64>)> {
+    common::shape()
+        .prop_filter("at least one axis", |s| !s.is_empty())
+        .prop_flat_map(|s| {
+            let nd = s.len();
+            (Just(s.clone()), common::chunks_for(s), 0..nd)
+        })
+        .prop_flat_map(|(s, c, axis)| {
+            let n: usize = s.iter().product();
+            let labels = proptest::collection::vec(-1i64..6, s[axis]);
+            (Just(s), Just(c), Just(axis), labels, common::values(n, true))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn groupby_matches_the_reference((shape, chunks, axis, labels, vals) in case(), op in ops(), per in 0usize..4) {
+        let a = ArrayD::from_shape_vec(IxDyn(&shape), vals).unwrap();
+        let x = tessera::from_array(a.clone(), ChunkSpec::Explicit(chunks)).unwrap();
+        let opts = GroupOptions { groups_per_chunk: (per > 0).then_some(per), split_every: Some(2 + per) };
+        let g = x.groupby_reduce_with(axis as isize, &labels, op, &opts).unwrap();
+        let (want, groups) = eager(&a, axis, &labels, op);
+        prop_assert_eq!(&g.groups, &groups);
+        let got = common::compute_checked(&g.array);
+        prop_assert_eq!(got.shape(), want.shape());
+        for (p, q) in got.iter().zip(want.iter()) {
+            prop_assert!(close(*p, *q), "{:?}: got {} want {}", op, p, q);
+        }
+    }
+}
+
+#[test]
+fn daily_climatology_and_anomalies_of_a_synthetic_sst_cube() {
+    // Three years of a small SST-like cube, chunked by 30 days.
+    let days = 3 * 365;
+    let x = tessera::io::synthetic::sst(days, 12, 24, 9, [30, 12, 24]).unwrap();
+    let doy: Vec<i64> = (0..days as i64).map(|d| d % 365).collect();
+    let clim = x.groupby_reduce(0, &doy, GroupOp::NanMean).unwrap();
+    assert_eq!(clim.groups.len(), 365);
+    let a = x.compute().unwrap().mapv(f64::from);
+    let c = clim.array.compute().unwrap();
+    for day in [0usize, 17, 200, 364] {
+        for (i, j) in [(0usize, 0usize), (5, 7), (11, 23)] {
+            let v: Vec<f64> = (0..3).map(|y| a[[y * 365 + day, i, j]]).collect();
+            let want = reference(GroupOp::NanMean, &v);
+            assert!(close(c[[day, i, j]] as f64, want) || (want - c[[day, i, j]] as f64).abs() < 1e-5);
+        }
+    }
+    // Each output block reads only the input blocks that hold its days: 30-day chunks of
+    // days give 30-group output chunks fed by about two input blocks per year.
+    let g = clim.array.plan();
+    assert!(g.tasks.len() < 13 * 3 * 3 * 3, "{} tasks", g.tasks.len());
+    let anom = x.groupby_anomalies(0, &doy, GroupOp::NanMean).unwrap();
+    let an = anom.compute().unwrap();
+    let (day, i, j) = (40usize, 5usize, 7usize);
+    assert!(((an[[365 + day, i, j]] + c[[day, i, j]]) as f64 - a[[365 + day, i, j]]).abs() < 1e-4);
+    // Anomalies average to zero per day of year (where there is ocean).
+    let m = anom.groupby_reduce(0, &doy, GroupOp::NanMean).unwrap().array.compute().unwrap();
+    assert!(m.iter().filter(|v| !v.is_nan()).all(|v| v.abs() < 1e-4));
+}
+
+#[test]
+fn groupby_errors() {
+    let x = tessera::ones::<f64>(&[10, 4], [3, 4]).unwrap();
+    let msg = x.groupby_reduce(0, &[0; 9], GroupOp::Sum).unwrap_err().to_string();
+    assert!(msg.contains("groupby_reduce labels"), "{msg}");
+    assert!(x.groupby_reduce(2, &[0; 10], GroupOp::Sum).is_err());
+    // All labels negative: an empty group axis.
+    let g = x.groupby_reduce(0, &[-1; 10], GroupOp::Sum).unwrap();
+    assert_eq!(g.array.shape(), &[0, 4]);
+    assert_eq!(g.array.compute().unwrap().len(), 0);
+}
