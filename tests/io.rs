@@ -190,3 +190,70 @@ fn many_files_join_along_an_axis() {
     assert!(msg.contains("no file matches"), "{msg}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+mod zarr {
+    use super::*;
+    use tessera::io::zarr::{info, open_zarr, to_zarr, to_zarr_with};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn zarr_round_trips((shape, chunks) in common::shape().prop_flat_map(|s| (Just(s.clone()), common::chunks_for(s))),
+                            zstd in any::<bool>(), regroup in any::<bool>()) {
+            let dir = tmpdir("zarr-prop");
+            let p = dir.join("x.zarr");
+            let a = data(&shape);
+            let x = tessera::from_array(a.clone(), ChunkSpec::Explicit(chunks)).unwrap();
+            to_zarr_with(&x, &p, zstd.then_some(3), &opts()).unwrap();
+            let spec = regroup.then(|| ChunkSpec::Uniform(vec![3; shape.len()]));
+            let y = open_zarr::<f64>(&p, spec).unwrap();
+            prop_assert_eq!(y.compute_with(&opts()).unwrap(), a);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn zarr_dtypes_chunks_and_errors() {
+        let dir = tmpdir("zarr");
+        let p = dir.join("a.zarr");
+        let i = tessera::arange::<i64>(0, 100, 1, [30]).unwrap().reshape(&[10, 10]).unwrap();
+        to_zarr(&i, &p, &opts()).unwrap();
+        let (shape, dtype, chunk) = info(&p).unwrap();
+        assert_eq!((shape, dtype), (vec![10, 10], DType::I64));
+        assert_eq!(chunk.len(), 2);
+        assert_eq!(open_zarr::<i64>(&p, None).unwrap().compute().unwrap(), i.compute().unwrap());
+        let b = i.gt(40).unwrap();
+        to_zarr(&b, &p, &opts()).unwrap();
+        assert_eq!(open_zarr::<bool>(&p, None).unwrap().compute().unwrap(), b.compute().unwrap());
+        let msg = open_zarr::<f32>(&p, None).unwrap_err().to_string();
+        assert!(msg.contains("bool") && msg.contains("f32"), "{msg}");
+        // Not a Zarr array, or a damaged one.
+        let msg = open_zarr::<f32>(dir.join("missing.zarr"), None).unwrap_err().to_string();
+        assert!(msg.contains("missing.zarr"), "{msg}");
+        std::fs::write(p.join("zarr.json"), b"{ not json").unwrap();
+        assert!(matches!(open_zarr::<bool>(&p, None), Err(Error::Format { .. })));
+        // A damaged compressed chunk fails its task, naming the file.
+        let f = tessera::random::uniform::<f32>(1, &[64, 64], [32, 32]).unwrap();
+        to_zarr_with(&f, &p, Some(1), &opts()).unwrap();
+        let mut hit = false;
+        for e in walk(&p) {
+            if e.file_name().unwrap() != "zarr.json" {
+                std::fs::write(&e, b"garbage").unwrap();
+                hit = true;
+            }
+        }
+        assert!(hit);
+        let err = open_zarr::<f32>(&p, None).unwrap().compute_with(&opts()).unwrap_err();
+        assert!(err.to_string().contains("a.zarr"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn walk(p: &std::path::Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(p).unwrap() {
+            let e = e.unwrap().path();
+            if e.is_dir() { out.extend(walk(&e)) } else { out.push(e) }
+        }
+        out
+    }
+}

@@ -10,6 +10,7 @@
 pub mod npy;
 pub mod raw;
 pub mod synthetic;
+pub mod zarr;
 
 use std::fmt::Debug;
 use std::fs::File;
