@@ -101,15 +101,16 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+    /// An [`Error::InvalidArgument`].
+    pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
     }
     /// An [`Error::Io`] for `path`.
-    pub(crate) fn io(path: impl AsRef<std::path::Path>, e: impl std::fmt::Display) -> Self {
+    pub fn io(path: impl AsRef<std::path::Path>, e: impl std::fmt::Display) -> Self {
         Error::Io { path: path.as_ref().display().to_string(), cause: e.to_string() }
     }
     /// An [`Error::Format`] for `path`.
-    pub(crate) fn format(path: impl AsRef<std::path::Path>, reason: impl Into<String>) -> Self {
+    pub fn format(path: impl AsRef<std::path::Path>, reason: impl Into<String>) -> Self {
         Error::Format { path: path.as_ref().display().to_string(), reason: reason.into() }
     }
 }

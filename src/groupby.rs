@@ -109,8 +109,11 @@ pub struct GroupSpec {
     pub(crate) split_every: usize,
 }
 
-/// Per group and kept element: count, then sum (or mean), M2 or the extremum.
+/// Per group present and kept element: count, then sum (or mean), M2 or the extremum.
+/// Row `r` of each vector (`rest` elements) belongs to group `rows[r]` of the output chunk,
+/// so a partial holds only the groups its block has.
 struct GroupState {
+    rows: Vec<usize>,
     count: Vec<f64>,
     a: Vec<f64>,
     m2: Vec<f64>,
@@ -137,7 +140,6 @@ impl GroupSpec {
 
     fn partial_of<T: Float>(&self, g: usize, start: usize, x: ArrayViewD<'_, T>) -> Value {
         let (lo, hi) = (self.chunk_start[g], self.chunk_start[g + 1]);
-        let ng = hi - lo;
         let rest: usize = x.len() / x.shape()[self.axis].max(1);
         let kind = self.op.kind();
         let skip = self.op.skips_nan();
@@ -146,14 +148,23 @@ impl GroupSpec {
             Kind::Max => f64::NEG_INFINITY,
             _ => 0.0,
         };
-        let mut s = GroupState { count: vec![0.0; ng * rest], a: vec![init; ng * rest], m2: Vec::new() };
-        let group_of = |i: usize| -> Option<usize> {
-            let l = self.labels[start + i];
-            if l < 0 {
-                return None;
-            }
-            self.groups[lo..hi].binary_search(&l).ok()
-        };
+        let n_pos = x.shape()[self.axis];
+        // Row of each position's group in this partial (the groups present, in order).
+        let local: Vec<Option<usize>> = (0..n_pos)
+            .map(|i| {
+                let l = self.labels[start + i];
+                if l < 0 { None } else { self.groups[lo..hi].binary_search(&l).ok() }
+            })
+            .collect();
+        let mut rows: Vec<usize> = local.iter().flatten().copied().collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let row_of: Vec<Option<usize>> =
+            local.iter().map(|k| k.map(|k| rows.binary_search(&k).expect("present"))).collect();
+        let nr = rows.len();
+        let mut s =
+            GroupState { rows, count: vec![0.0; nr * rest], a: vec![init; nr * rest], m2: Vec::new() };
+        let group_of = |i: usize| row_of[i];
         for (i, row) in x.axis_iter(Axis(self.axis)).enumerate() {
             let Some(k) = group_of(i) else { continue };
             let (cnt, acc) = (&mut s.count[k * rest..(k + 1) * rest], &mut s.a[k * rest..(k + 1) * rest]);
@@ -177,7 +188,7 @@ impl GroupSpec {
                     *a /= c;
                 }
             }
-            s.m2 = vec![0.0; ng * rest];
+            s.m2 = vec![0.0; nr * rest];
             for (i, row) in x.axis_iter(Axis(self.axis)).enumerate() {
                 let Some(k) = group_of(i) else { continue };
                 let (mean, m2) = (&s.a[k * rest..(k + 1) * rest], &mut s.m2[k * rest..(k + 1) * rest]);
@@ -198,34 +209,72 @@ impl GroupSpec {
     pub(crate) fn combine(self: &Arc<Self>) -> Arc<ValueFn> {
         let kind = self.op.kind();
         Arc::new(move |inputs: &[Value]| {
-            let first = inputs.first().ok_or_else(|| Error::invalid("groupby: nothing to combine"))?;
-            let f = first.get_state::<GroupState>()?;
-            let mut out = GroupState { count: f.count.clone(), a: f.a.clone(), m2: f.m2.clone() };
-            for v in &inputs[1..] {
-                let p = v.get_state::<GroupState>()?;
-                for i in 0..out.count.len() {
-                    let (na, nb) = (out.count[i], p.count[i]);
-                    match kind {
-                        Kind::Sum => out.a[i] += p.a[i],
-                        Kind::Min => out.a[i] = nan_min(out.a[i], p.a[i]),
-                        Kind::Max => out.a[i] = -nan_min(-out.a[i], -p.a[i]),
-                        Kind::Moments => {
-                            if nb > 0.0 {
-                                let n = na + nb;
-                                let d = p.a[i] - out.a[i];
-                                out.a[i] += d * nb / n;
-                                out.m2[i] += p.m2[i] + d * d * na * nb / n;
-                            }
-                        }
-                    }
-                    out.count[i] = na + nb;
+            let parts = inputs.iter().map(|v| v.get_state::<GroupState>()).collect::<Result<Vec<_>>>()?;
+            // The union of the groups present, then every partial added row by row.
+            let mut rows: Vec<usize> = parts.iter().flat_map(|p| p.rows.iter().copied()).collect();
+            rows.sort_unstable();
+            rows.dedup();
+            let first = parts.first().ok_or_else(|| Error::invalid("groupby: nothing to combine"))?;
+            let rest = if first.rows.is_empty() { 0 } else { first.count.len() / first.rows.len() };
+            let init = match kind {
+                Kind::Min => f64::INFINITY,
+                Kind::Max => f64::NEG_INFINITY,
+                _ => 0.0,
+            };
+            let n = rows.len() * rest;
+            let m2 = if kind == Kind::Moments { vec![0.0; n] } else { Vec::new() };
+            let mut out = GroupState { rows: rows.clone(), count: vec![0.0; n], a: vec![init; n], m2 };
+            for p in &parts {
+                for (pr, &k) in p.rows.iter().enumerate() {
+                    let r = rows.binary_search(&k).expect("in the union");
+                    combine_row(kind, &mut out, r * rest, p, pr * rest, rest);
                 }
             }
             let nbytes = (out.count.len() + out.a.len() + out.m2.len()) * 8;
             Ok(Value::state(out, nbytes))
         })
     }
+}
 
+/// Fold row `q..q + rest` of partial `p` into row `o..o + rest` of `out`.
+fn combine_row(kind: Kind, out: &mut GroupState, o: usize, p: &GroupState, q: usize, rest: usize) {
+    let (oc, pc) = (&mut out.count[o..o + rest], &p.count[q..q + rest]);
+    let (oa, pa) = (&mut out.a[o..o + rest], &p.a[q..q + rest]);
+    match kind {
+        Kind::Sum => {
+            for (x, y) in oa.iter_mut().zip(pa) {
+                *x += y;
+            }
+        }
+        Kind::Min => {
+            for (x, &y) in oa.iter_mut().zip(pa) {
+                *x = nan_min(*x, y);
+            }
+        }
+        Kind::Max => {
+            for (x, &y) in oa.iter_mut().zip(pa) {
+                *x = -nan_min(-*x, -y);
+            }
+        }
+        Kind::Moments => {
+            let (om, pm) = (&mut out.m2[o..o + rest], &p.m2[q..q + rest]);
+            for j in 0..rest {
+                let (na, nb) = (oc[j], pc[j]);
+                if nb > 0.0 {
+                    let n = na + nb;
+                    let d = pa[j] - oa[j];
+                    oa[j] += d * nb / n;
+                    om[j] += pm[j] + d * d * na * nb / n;
+                }
+            }
+        }
+    }
+    for (x, y) in oc.iter_mut().zip(pc) {
+        *x += y;
+    }
+}
+
+impl GroupSpec {
     /// The output block of `shape` from the combined partial (or from nothing, for an empty
     /// block).
     pub(crate) fn finalize(self: &Arc<Self>, shape: Vec<usize>) -> Arc<ValueFn> {
@@ -244,45 +293,52 @@ impl GroupSpec {
                 return Ok(Value::Array(HostArray::new(a)));
             };
             let s = v.get_state::<GroupState>()?;
+            let ng = shape[spec.axis];
+            let rest = n.checked_div(ng).unwrap_or(0);
             let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                let (c, a) = (s.count[i], s.a[i]);
-                let r = match spec.op {
-                    GroupOp::Sum | GroupOp::NanSum => a,
-                    GroupOp::Count => c,
-                    GroupOp::Mean | GroupOp::NanMean => a / c,
-                    GroupOp::Min | GroupOp::Max | GroupOp::NanMin | GroupOp::NanMax => {
-                        if c == 0.0 {
-                            f64::NAN
-                        } else {
-                            a
-                        }
+            let ddof = spec_ddof(spec.op);
+            for k in 0..ng {
+                // Every group of a chunk is in its cohort, so its row exists; be safe anyway.
+                let Ok(r) = s.rows.binary_search(&k) else {
+                    out.extend(std::iter::repeat_n(T::cast_from(f64::NAN), rest));
+                    continue;
+                };
+                let (c, a) = (&s.count[r * rest..(r + 1) * rest], &s.a[r * rest..(r + 1) * rest]);
+                match spec.op {
+                    GroupOp::Sum | GroupOp::NanSum => out.extend(a.iter().map(|&a| T::cast_from(a))),
+                    GroupOp::Count => out.extend(c.iter().map(|&c| T::cast_from(c))),
+                    GroupOp::Mean | GroupOp::NanMean => {
+                        out.extend(a.iter().zip(c).map(|(&a, &c)| T::cast_from(a / c)));
                     }
-                    GroupOp::Var(d) | GroupOp::NanVar(d) => s.m2[i] / (c - d),
-                    GroupOp::Std(d) | GroupOp::NanStd(d) => (s.m2[i] / (c - d)).sqrt(),
-                };
-                let r = if matches!(
-                    spec.op,
-                    GroupOp::Var(_) | GroupOp::NanVar(_) | GroupOp::Std(_) | GroupOp::NanStd(_)
-                ) && c - spec_ddof(spec.op) <= 0.0
-                {
-                    f64::NAN
-                } else {
-                    r
-                };
-                out.push(T::cast_from(r));
+                    GroupOp::Min | GroupOp::Max | GroupOp::NanMin | GroupOp::NanMax => {
+                        out.extend(
+                            a.iter().zip(c).map(|(&a, &c)| T::cast_from(if c == 0.0 { f64::NAN } else { a })),
+                        );
+                    }
+                    GroupOp::Var(_) | GroupOp::NanVar(_) | GroupOp::Std(_) | GroupOp::NanStd(_) => {
+                        let std = matches!(spec.op, GroupOp::Std(_) | GroupOp::NanStd(_));
+                        let m2 = &s.m2[r * rest..(r + 1) * rest];
+                        out.extend(m2.iter().zip(c).map(|(&m2, &c)| {
+                            let v = if c - ddof <= 0.0 { f64::NAN } else { m2 / (c - ddof) };
+                            T::cast_from(if std { v.sqrt() } else { v })
+                        }));
+                    }
+                }
             }
             // The state is laid out (group, kept elements in C order); the block has the
             // group axis at `axis`.
             let ax = spec.axis;
-            let ng = shape[ax];
             let mut front = vec![ng];
             front.extend(shape.iter().enumerate().filter(|&(k, _)| k != ax).map(|(_, &d)| d));
             let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&front), out)
                 .map_err(|e| Error::invalid(e.to_string()))?;
             let mut perm: Vec<usize> = (1..shape.len()).collect();
             perm.insert(ax, 0);
-            let a = a.permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned().into_shared();
+            let a = if ax == 0 {
+                a
+            } else {
+                a.permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned().into_shared()
+            };
             Ok(Value::Array(HostArray::new(a)))
         })
     }

@@ -43,6 +43,7 @@
 pub mod array;
 pub mod backend;
 pub mod block;
+pub mod calendar;
 pub mod delayed;
 pub mod dtype;
 pub mod error;
@@ -50,6 +51,7 @@ pub mod graph;
 pub mod groupby;
 pub mod io;
 pub mod overlap;
+pub mod plot;
 pub mod random;
 pub mod scheduler;
 

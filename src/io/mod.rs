@@ -7,6 +7,7 @@
 //! where they belong ([`Array::store`]), so a result larger than memory can be written.
 //! [`open_many`] joins many files along an axis (the "one file per year" case).
 
+pub mod dataset;
 pub mod npy;
 pub mod raw;
 pub mod synthetic;
@@ -15,13 +16,13 @@ pub mod zarr;
 use std::fmt::Debug;
 use std::fs::File;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::array::Array;
 use crate::array::chunks::unravel;
 use crate::block::{HostArray, Value};
 use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::scheduler::{ComputeOptions, OutputSink, RunReport};
 
 /// A lazily read array: produces any region on request.
@@ -54,26 +55,43 @@ pub trait BlockSink: Send + Sync {
 }
 
 struct StoreSink<'a> {
-    chunks: &'a crate::array::chunks::Chunks,
-    sink: &'a dyn BlockSink,
+    targets: Vec<(&'a crate::array::chunks::Chunks, &'a dyn BlockSink)>,
 }
 
 impl OutputSink for StoreSink<'_> {
-    fn put(&self, _output: usize, block: usize, value: &Value) -> Result<()> {
-        let region = self.chunks.block_region(&unravel(block, &self.chunks.numblocks()));
-        self.sink.write(&region, value.array()?)
+    fn put(&self, output: usize, block: usize, value: &Value) -> Result<()> {
+        let (chunks, sink) = self.targets[output];
+        let region = chunks.block_region(&unravel(block, &chunks.numblocks()));
+        sink.write(&region, value.array()?)
     }
+}
+
+/// Compute several arrays in one graph, each into its sink: what they share (the reads of
+/// the same files) runs once. A climatology and a mean map of the same data read it once.
+pub fn store_many(
+    items: &[(&dyn crate::array::AnyArray, &dyn BlockSink)],
+    opts: &ComputeOptions,
+) -> Result<RunReport> {
+    let nodes: Vec<_> = items.iter().map(|(a, _)| a.any_node().clone()).collect();
+    let graph = crate::graph::plan::plan(&nodes);
+    let targets = items.iter().map(|(a, s)| (&a.any_node().chunks, *s)).collect();
+    let report = crate::scheduler::execute_into(
+        &graph,
+        &crate::backend::cpu::CpuBackend,
+        opts,
+        &StoreSink { targets },
+    )?;
+    for (_, s) in items {
+        s.finish()?;
+    }
+    Ok(report)
 }
 
 impl<T: Element> Array<T> {
     /// Compute the array and hand each block to `sink` as soon as it exists; the block is
     /// dropped right after, so the array never has to fit in memory.
     pub fn store(&self, sink: &dyn BlockSink, opts: &ComputeOptions) -> Result<RunReport> {
-        let graph = self.plan();
-        let s = StoreSink { chunks: &self.node().chunks, sink };
-        let report = crate::scheduler::execute_into(&graph, &crate::backend::cpu::CpuBackend, opts, &s)?;
-        sink.finish()?;
-        Ok(report)
+        store_many(&[(self, sink)], opts)
     }
 
     /// Compute the array into a .npy file, block by block.
@@ -96,61 +114,4 @@ pub(crate) fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<()> {
     f.write_all(buf)
 }
 
-/// The files a pattern names, sorted: a glob (`data/sst.*.npy`) or one path. An error if
-/// nothing matches.
-pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
-    if !pattern.contains(['*', '?', '[']) {
-        let p = PathBuf::from(pattern);
-        if !p.exists() {
-            return Err(Error::io(&p, "no such file or directory"));
-        }
-        return Ok(vec![p]);
-    }
-    let paths =
-        glob::glob(pattern).map_err(|e| Error::invalid(format!("bad glob pattern '{pattern}': {e}")))?;
-    let mut out: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
-    out.sort();
-    if out.is_empty() {
-        return Err(Error::io(pattern, "no file matches this pattern"));
-    }
-    Ok(out)
-}
-
-/// Open each file with `open` and join them along `axis`, checking that every file has the
-/// same shape on the other axes (a mismatch names the file). Each file keeps its own blocks.
-///
-/// ```no_run
-/// use tessera::io::{expand, open_many, npy::open_npy};
-/// let files = expand("sst/sst.*.npy")?;
-/// let sst = open_many(&files, 0, |p| open_npy::<f32>(p, [30, 720, 1440]))?;
-/// # Ok::<(), tessera::Error>(())
-/// ```
-pub fn open_many<T: Element>(
-    paths: &[PathBuf],
-    axis: usize,
-    open: impl Fn(&Path) -> Result<Array<T>>,
-) -> Result<Array<T>> {
-    if paths.is_empty() {
-        return Err(Error::invalid("open_many: no files"));
-    }
-    let arrays = paths.iter().map(|p| open(p)).collect::<Result<Vec<_>>>()?;
-    let first = arrays[0].shape().to_vec();
-    if axis >= first.len() {
-        return Err(Error::InvalidAxis { op: "open_many".into(), axis: axis as isize, ndim: first.len() });
-    }
-    for (p, a) in paths.iter().zip(&arrays) {
-        let s = a.shape();
-        let same = s.len() == first.len() && (0..s.len()).all(|k| k == axis || s[k] == first[k]);
-        if !same {
-            return Err(Error::format(
-                p,
-                format!(
-                    "has shape {s:?}, but {} has {first:?} (they may differ only on axis {axis})",
-                    paths[0].display()
-                ),
-            ));
-        }
-    }
-    let refs: Vec<&Array<T>> = arrays.iter().collect();
-    crate::array::concatenate(&refs, axis as isize)
-}
+pub use dataset::{dtype_of, expand, open_any, open_daily, open_many};

@@ -104,3 +104,53 @@ pub fn sst(
     }
     source_array(Arc::new(SstSource::new(days, nlat, nlon, seed)), chunks.into())
 }
+
+/// File format of a generated data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// One Zarr v3 array per year (`sst.YYYY.zarr`).
+    Zarr,
+    /// One .npy file per year (`sst.YYYY.npy`).
+    Npy,
+}
+
+/// Write `years` years of the synthetic SST cube from 1 January `first_year`, one file per
+/// year (`dir/sst.YYYY.zarr` or `.npy`, 365 or 366 days each), in chunks of 30 days and a
+/// quarter of the grid per side. Returns the files in date order.
+pub fn write_sst_years(
+    dir: &std::path::Path,
+    first_year: i32,
+    years: usize,
+    grid: (usize, usize),
+    seed: u64,
+    format: FileFormat,
+    opts: &crate::ComputeOptions,
+) -> Result<Vec<std::path::PathBuf>> {
+    let (nlat, nlon) = grid;
+    let lens: Vec<usize> = (0..years).map(|k| crate::calendar::days_in_year(first_year + k as i32)).collect();
+    let total: usize = lens.iter().sum();
+    let chunk = [30, nlat.div_ceil(4), nlon.div_ceil(4)];
+    let cube = sst(total, nlat, nlon, seed, chunk)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = Vec::with_capacity(years);
+    let mut start = 0isize;
+    for (k, &len) in lens.iter().enumerate() {
+        let year = first_year + k as i32;
+        let part = cube.slice(&crate::sl![start..start + len as isize])?.rechunk(chunk)?;
+        let path = match format {
+            FileFormat::Zarr => {
+                let p = dir.join(format!("sst.{year}.zarr"));
+                crate::io::zarr::to_zarr_with(&part, &p, Some(1), opts)?;
+                p
+            }
+            FileFormat::Npy => {
+                let p = dir.join(format!("sst.{year}.npy"));
+                part.to_npy(&p, opts)?;
+                p
+            }
+        };
+        files.push(path);
+        start += len as isize;
+    }
+    Ok(files)
+}

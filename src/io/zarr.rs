@@ -200,10 +200,21 @@ pub fn to_zarr_with<T: Element>(
     zstd_level: Option<i32>,
     opts: &ComputeOptions,
 ) -> Result<RunReport> {
+    let (x, w) = zarr_writer_for(x, path, zstd_level)?;
+    x.store(&w, opts)
+}
+
+/// A writer for `x` at `path`, and `x` in regular chunks matching the writer's (for
+/// [`crate::io::store_many`], to write several results in one pass).
+pub fn zarr_writer_for<T: Element>(
+    x: &Array<T>,
+    path: impl AsRef<Path>,
+    zstd_level: Option<i32>,
+) -> Result<(Array<T>, ZarrWriter)> {
     let c = &x.node().chunks;
     let chunk: Vec<usize> = (0..x.ndim()).map(|a| c.axis(a)[0]).collect();
     let regular = Chunks::uniform(x.shape(), &chunk.iter().map(|&d| d.max(1)).collect::<Vec<_>>())?;
     let x = if &regular == c { x.clone() } else { x.rechunk(ChunkSpec::Explicit(regular))? };
     let w = ZarrWriter::create(path, T::DTYPE, x.shape(), &chunk, zstd_level)?;
-    x.store(&w, opts)
+    Ok((x, w))
 }

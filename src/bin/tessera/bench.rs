@@ -1,56 +1,13 @@
-//! The `tessera` command line: `info` and `bench` (the file reductions come with the I/O
-//! work).
-//!
-//! ```text
-//! tessera info
-//! tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|all> [--repeat N] [--json]
-//! ```
+//! `tessera bench`: the benchmark workloads, timed in this process (median of `--repeat`
+//! runs, with the peak RSS), for benches/compare/ to put beside NumPy and dask.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use tessera::io::synthetic::{SST_LAT, SST_LON, sst};
 use tessera::prelude::*;
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match args.first().map(String::as_str) {
-        Some("info") => {
-            info();
-            Ok(())
-        }
-        Some("bench") => bench(&args[1..]),
-        _ => {
-            eprintln!(
-                "usage: tessera info | tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|all> [--repeat N] [--json]"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    match r {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn info() {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("tessera {}", env!("CARGO_PKG_VERSION"));
-    println!("cores: {cores}");
-    let gpus = tessera::backend::gpu::devices();
-    if gpus.is_empty() {
-        println!("GPUs: none (this build has no GPU backend yet; everything runs on the CPU)");
-    }
-    for g in gpus {
-        println!("GPU: {} ({})", g.name, g.backend);
-    }
-}
-
 /// Peak resident set size of this process, in bytes (Linux; 0 elsewhere).
-fn peak_rss() -> u64 {
+pub fn peak_rss() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -76,7 +33,7 @@ fn time_it(repeat: usize, mut f: impl FnMut() -> tessera::Result<()>) -> tessera
     Ok(median(times))
 }
 
-fn bench(args: &[String]) -> tessera::Result<()> {
+pub fn bench(args: &[String]) -> tessera::Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
     let repeat = args
         .iter()

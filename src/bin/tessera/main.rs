@@ -1,0 +1,98 @@
+//! The `tessera` command line.
+//!
+//! ```text
+//! tessera info
+//! tessera reduce <files or globs>... --op nanmean [--var sst] [--axis 0]
+//!         [--groupby month|dayofyear] [--start YYYY-MM-DD] [--budget 2GiB] [--workers N]
+//!         --out result.npy|result.zarr [--png map.png] [--trace trace.json]
+//! tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440]
+//!         [--seed 0] [--format zarr|npy]
+//! tessera bench <workload|all> [--repeat N] [--json]
+//! ```
+//!
+//! Exit status: 0 on success, 1 when the work failed (the message names the file, variable
+//! or value at fault), 2 for a command line that makes no sense.
+
+mod bench;
+mod reduce;
+
+use std::process::ExitCode;
+
+/// mimalloc: large blocks are allocated and freed all the time; glibc's malloc returns each
+/// to the kernel (munmap, TLB shootdowns across the workers), mimalloc keeps them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A failure and the exit status it deserves.
+pub enum Failure {
+    /// The command line is wrong (status 2).
+    Usage(String),
+    /// The work failed (status 1).
+    Run(tessera::Error),
+}
+
+impl From<tessera::Error> for Failure {
+    fn from(e: tessera::Error) -> Self {
+        Failure::Run(e)
+    }
+}
+
+const USAGE: &str = "usage:
+  tessera info
+  tessera reduce <files or globs>... --op nanmean|mean|sum|nansum|min|max|nanmin|nanmax|std|nanstd|count
+          [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
+          [--budget 2GiB] [--workers N] --out result.npy|result.zarr [--png map.png] [--trace trace.json]
+  tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy]
+  tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|all> [--repeat N] [--json]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = match args.first().map(String::as_str) {
+        Some("info") => {
+            info();
+            Ok(())
+        }
+        Some("reduce") => reduce::reduce(&args[1..]),
+        Some("generate-sst") => reduce::generate(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]).map_err(Failure::Run),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(Failure::Usage(format!("unknown command '{other}'"))),
+        None => Err(Failure::Usage("no command given".into())),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn info() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("tessera {}", env!("CARGO_PKG_VERSION"));
+    println!("cores: {cores}");
+    match tessera::scheduler::physical_memory() {
+        Some(m) => println!("memory: {:.1} GiB", m as f64 / (1u64 << 30) as f64),
+        None => println!("memory: unknown"),
+    }
+    let budget = tessera::scheduler::default_memory_budget();
+    println!(
+        "default memory budget: {:.1} GiB (half the memory; --budget or ComputeOptions::memory_budget)",
+        budget as f64 / (1u64 << 30) as f64
+    );
+    let gpus = tessera::backend::gpu::devices();
+    if gpus.is_empty() {
+        println!("GPUs: none (this build has no GPU backend yet; everything runs on the CPU)");
+    }
+    for g in gpus {
+        println!("GPU: {} ({})", g.name, g.backend);
+    }
+}

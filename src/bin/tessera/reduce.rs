@@ -1,0 +1,273 @@
+//! `tessera reduce` and `tessera generate-sst`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::{Axis, Ix2};
+use tessera::calendar::{Day, GroupBy, labels};
+use tessera::groupby::GroupOp;
+use tessera::io::synthetic::{FileFormat, write_sst_years};
+use tessera::io::{dtype_of, expand, open_any, open_daily, open_many};
+use tessera::plot::{MapStyle, map_png};
+use tessera::prelude::*;
+use tessera::{Float, Progress};
+
+use crate::Failure;
+
+/// `--name value` options and positional arguments.
+struct Args {
+    positional: Vec<String>,
+    named: Vec<(String, String)>,
+}
+
+impl Args {
+    fn parse(args: &[String], known: &[&str]) -> Result<Args, Failure> {
+        let mut a = Args { positional: Vec::new(), named: Vec::new() };
+        let mut it = args.iter();
+        while let Some(s) = it.next() {
+            if let Some(name) = s.strip_prefix("--") {
+                if !known.contains(&name) {
+                    return Err(Failure::Usage(format!("unknown option --{name}")));
+                }
+                let v = it.next().ok_or_else(|| Failure::Usage(format!("--{name} needs a value")))?;
+                a.named.push((name.to_string(), v.clone()));
+            } else {
+                a.positional.push(s.clone());
+            }
+        }
+        Ok(a)
+    }
+    fn get(&self, name: &str) -> Option<&str> {
+        self.named.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+    fn num<N: std::str::FromStr>(&self, name: &str, default: N) -> Result<N, Failure> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| Failure::Usage(format!("--{name} {v}: not a number"))),
+        }
+    }
+}
+
+/// `2GiB`, `500MB`, `1.5G`, `1000000`.
+fn parse_bytes(s: &str) -> Result<usize, Failure> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| Failure::Usage(format!("'{s}' is not a size (try 2GiB)")))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => (1u64 << 30) as f64,
+        "t" | "tb" => 1e12,
+        "tib" => (1u64 << 40) as f64,
+        u => return Err(Failure::Usage(format!("unknown size unit '{u}' in '{s}'"))),
+    };
+    Ok((n * mult) as usize)
+}
+
+fn group_op(name: &str) -> Result<GroupOp, Failure> {
+    Ok(match name {
+        "sum" => GroupOp::Sum,
+        "nansum" => GroupOp::NanSum,
+        "mean" => GroupOp::Mean,
+        "nanmean" => GroupOp::NanMean,
+        "min" => GroupOp::Min,
+        "max" => GroupOp::Max,
+        "nanmin" => GroupOp::NanMin,
+        "nanmax" => GroupOp::NanMax,
+        "count" => GroupOp::Count,
+        "std" => GroupOp::Std(0.0),
+        "nanstd" => GroupOp::NanStd(0.0),
+        "var" => GroupOp::Var(0.0),
+        "nanvar" => GroupOp::NanVar(0.0),
+        o => return Err(Failure::Usage(format!("unknown --op '{o}'"))),
+    })
+}
+
+/// A plain reduction over one axis.
+fn reduce_axis<T: Float>(x: &Array<T>, axis: usize, op: GroupOp) -> tessera::Result<Array<T>> {
+    let a = axis as isize;
+    Ok(match op {
+        GroupOp::Sum => x.sum(a)?.astype::<T>(),
+        GroupOp::NanSum => x.nansum(a)?,
+        GroupOp::Mean => x.mean(a)?.astype::<T>(),
+        GroupOp::NanMean => x.nanmean(a)?,
+        GroupOp::Min => x.min(a)?,
+        GroupOp::Max => x.max(a)?,
+        GroupOp::NanMin => x.nanmin(a)?,
+        GroupOp::NanMax => x.nanmax(a)?,
+        GroupOp::Count => x.isnan().logical_not().count_nonzero(a)?.astype::<T>(),
+        GroupOp::Std(d) => x.std(a, d)?.astype::<T>(),
+        GroupOp::NanStd(d) => x.nanstd(a, d)?,
+        GroupOp::Var(d) => x.var(a, d)?.astype::<T>(),
+        GroupOp::NanVar(d) => x.nanvar(a, d)?,
+    })
+}
+
+pub fn reduce(args: &[String]) -> Result<(), Failure> {
+    let known = ["var", "op", "axis", "groupby", "start", "budget", "workers", "out", "png", "trace"];
+    let a = Args::parse(args, &known)?;
+    if a.positional.is_empty() {
+        return Err(Failure::Usage("reduce: no input files".into()));
+    }
+    let op = group_op(a.get("op").ok_or_else(|| Failure::Usage("reduce: --op is required".into()))?)?;
+    let out = PathBuf::from(a.get("out").ok_or_else(|| Failure::Usage("reduce: --out is required".into()))?);
+    let is_zarr = out.extension().is_some_and(|e| e == "zarr");
+    if !is_zarr && out.extension().is_none_or(|e| e != "npy") {
+        return Err(Failure::Usage(format!("--out {}: name it .npy or .zarr", out.display())));
+    }
+    let groupby = match a.get("groupby") {
+        None => None,
+        Some("month") => Some(GroupBy::Month),
+        Some("dayofyear") => Some(GroupBy::DayOfYear),
+        Some(g) => return Err(Failure::Usage(format!("unknown --groupby '{g}' (month or dayofyear)"))),
+    };
+    let start = a.get("start").map(Day::parse).transpose()?;
+    let mut files = Vec::new();
+    for p in &a.positional {
+        files.extend(expand(p)?);
+    }
+    let var = a.get("var").unwrap_or("sst").to_string();
+    let mut opts = ComputeOptions::default().progress(Progress::Auto).profile(a.get("trace").is_some());
+    if let Some(b) = a.get("budget") {
+        opts = opts.memory_budget(parse_bytes(b)?);
+    }
+    if let Some(w) = a.get("workers") {
+        opts = opts.workers(w.parse().map_err(|_| Failure::Usage(format!("--workers {w}: not a number")))?);
+    }
+    let job = Job {
+        files,
+        var,
+        axis: a.num("axis", 0usize)?,
+        op,
+        groupby,
+        start,
+        out,
+        png: a.get("png").map(PathBuf::from),
+        opts,
+    };
+    let t = Instant::now();
+    let report = match dtype_of(&job.files[0], &job.var)? {
+        DType::F32 => job.run::<f32>()?,
+        DType::F64 => job.run::<f64>()?,
+        d => {
+            return Err(Failure::Run(tessera::Error::format(
+                &job.files[0],
+                format!("holds {d} data; reduce needs f32 or f64"),
+            )));
+        }
+    };
+    if let (Some(path), Some(p)) = (a.get("trace"), &report.profile) {
+        std::fs::write(path, p.to_chrome_trace())
+            .map_err(|e| tessera::Error::Io { path: path.into(), cause: e.to_string() })?;
+    }
+    println!(
+        "{} file(s) → {} in {:.2} s ({} tasks, peak {:.0} MB held, {:.0} MB spilled, budget {:.1} GB)",
+        job.files.len(),
+        job.out.display(),
+        t.elapsed().as_secs_f64(),
+        report.tasks_run,
+        report.peak_bytes as f64 / 1e6,
+        report.spilled_bytes as f64 / 1e6,
+        report.budget_bytes as f64 / 1e9
+    );
+    Ok(())
+}
+
+struct Job {
+    files: Vec<PathBuf>,
+    var: String,
+    axis: usize,
+    op: GroupOp,
+    groupby: Option<GroupBy>,
+    start: Option<Day>,
+    out: PathBuf,
+    png: Option<PathBuf>,
+    opts: ComputeOptions,
+}
+
+impl Job {
+    fn run<T: Float>(&self) -> tessera::Result<tessera::RunReport> {
+        let (result, what) = match self.groupby {
+            Some(by) => {
+                let (x, days) = open_daily::<T>(&self.files, &self.var, self.axis, self.start, None)?;
+                let g = x.groupby_reduce(self.axis as isize, &labels(&days, by), self.op)?;
+                (g.array, format!("{:?} by {by:?}", self.op))
+            }
+            None => {
+                let x = open_many(&self.files, self.axis, |p| open_any::<T>(p, &self.var, None))?;
+                (reduce_axis(&x, self.axis, self.op)?, format!("{:?} over axis {}", self.op, self.axis))
+            }
+        };
+        let report = if self.out.extension().is_some_and(|e| e == "zarr") {
+            tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?
+        } else {
+            result.to_npy(&self.out, &self.opts)?
+        };
+        if let Some(png) = &self.png {
+            let back = open_any::<T>(&self.out, &self.var, None)?.compute()?.mapv(|v| v.to_f64());
+            let (map, title) = match back.ndim() {
+                2 => (back, format!("{} of {}: {what}", self.var, dataset_name(&self.files))),
+                3 => {
+                    let first = back.index_axis(Axis(0), 0).to_owned();
+                    (
+                        first,
+                        format!(
+                            "{} of {}: {what} (group 0 of {})",
+                            self.var,
+                            dataset_name(&self.files),
+                            back.shape()[0]
+                        ),
+                    )
+                }
+                n => {
+                    return Err(tessera::Error::invalid(format!(
+                        "--png needs a 2-D result; this one has {n} dimensions"
+                    )));
+                }
+            };
+            let map = map.into_dimensionality::<Ix2>().map_err(|e| tessera::Error::invalid(e.to_string()))?;
+            map_png(&map.view(), png, &MapStyle { title, ..Default::default() })?;
+        }
+        Ok(report)
+    }
+}
+
+fn dataset_name(files: &[PathBuf]) -> String {
+    let name = |p: &Path| p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    match files {
+        [one] => name(one),
+        [first, .., last] => format!("{} … {}", name(first), name(last)),
+        [] => String::new(),
+    }
+}
+
+pub fn generate(args: &[String]) -> Result<(), Failure> {
+    let a = Args::parse(args, &["out", "years", "start-year", "grid", "seed", "format"])?;
+    let dir = PathBuf::from(
+        a.get("out").ok_or_else(|| Failure::Usage("generate-sst: --out DIR is required".into()))?,
+    );
+    let years: usize = a.num("years", 3)?;
+    let first: i32 = a.num("start-year", 1982)?;
+    let seed: u64 = a.num("seed", 0)?;
+    let grid = a.get("grid").unwrap_or("720x1440");
+    let (lat, lon) = grid
+        .split_once('x')
+        .and_then(|(y, x)| Some((y.parse::<usize>().ok()?, x.parse::<usize>().ok()?)))
+        .filter(|&(y, x)| y > 0 && x > 0)
+        .ok_or_else(|| Failure::Usage(format!("--grid {grid}: expected ROWSxCOLS, e.g. 720x1440")))?;
+    let format = match a.get("format").unwrap_or("zarr") {
+        "zarr" => FileFormat::Zarr,
+        "npy" => FileFormat::Npy,
+        f => return Err(Failure::Usage(format!("unknown --format '{f}' (zarr or npy)"))),
+    };
+    let t = Instant::now();
+    let opts = ComputeOptions::default().progress(Progress::Auto);
+    let files = write_sst_years(&dir, first, years, (lat, lon), seed, format, &opts)?;
+    println!("wrote {} file(s) to {} in {:.1} s", files.len(), dir.display(), t.elapsed().as_secs_f64());
+    Ok(())
+}

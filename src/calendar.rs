@@ -1,0 +1,149 @@
+//! Just enough of the Gregorian calendar for daily data: the day-of-year and month labels a
+//! groupby needs, as xarray's `time.dayofyear` and `time.month` give them.
+//!
+//! Labels are 0-based: day of year 0..=365 (in a leap year 29 February is day 59 and
+//! 31 December day 365, so days after February shift by one, as in xarray), month 0..=11.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Whether `year` is a leap year.
+pub fn is_leap(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+/// Days in `year` (365 or 366).
+pub fn days_in_year(year: i32) -> usize {
+    if is_leap(year) { 366 } else { 365 }
+}
+
+/// A day: its year and its 0-based day of that year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day {
+    /// The year.
+    pub year: i32,
+    /// Day of the year, from 0 (1 January).
+    pub doy: usize,
+}
+
+const MONTH_DAYS: [usize; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+impl Day {
+    /// The day of `year-month-day` (1-based month and day), checked.
+    pub fn from_ymd(year: i32, month: usize, day: usize) -> Result<Day> {
+        if !(1..=12).contains(&month) || day == 0 || day > month_len(year, month - 1) {
+            return Err(Error::invalid(format!("{year:04}-{month:02}-{day:02} is not a date")));
+        }
+        let doy = (0..month - 1).map(|m| month_len(year, m)).sum::<usize>() + day - 1;
+        Ok(Day { year, doy })
+    }
+    /// Parse `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Result<Day> {
+        let bad = || Error::invalid(format!("'{s}' is not a date of the form YYYY-MM-DD"));
+        let mut it = s.split('-');
+        let y = it.next().and_then(|v| v.parse::<i32>().ok()).ok_or_else(bad)?;
+        let m = it.next().and_then(|v| v.parse::<usize>().ok()).ok_or_else(bad)?;
+        let d = it.next().and_then(|v| v.parse::<usize>().ok()).ok_or_else(bad)?;
+        if it.next().is_some() {
+            return Err(bad());
+        }
+        Day::from_ymd(y, m, d)
+    }
+    /// The next day.
+    pub fn next(self) -> Day {
+        if self.doy + 1 < days_in_year(self.year) {
+            Day { year: self.year, doy: self.doy + 1 }
+        } else {
+            Day { year: self.year + 1, doy: 0 }
+        }
+    }
+    /// The 0-based month.
+    pub fn month(self) -> usize {
+        let mut d = self.doy;
+        for m in 0..12 {
+            let n = month_len(self.year, m);
+            if d < n {
+                return m;
+            }
+            d -= n;
+        }
+        11
+    }
+}
+
+fn month_len(year: i32, m: usize) -> usize {
+    if m == 1 && is_leap(year) { 29 } else { MONTH_DAYS[m] }
+}
+
+/// `n` consecutive days from `start`.
+pub fn days_from(start: Day, n: usize) -> Vec<Day> {
+    let mut out = Vec::with_capacity(n);
+    let mut d = start;
+    for _ in 0..n {
+        out.push(d);
+        d = d.next();
+    }
+    out
+}
+
+/// The year in a file name (`sst.1982.zarr`, `oisst-avhrr-v02r01.19820101.nc`): the first
+/// run of four digits between 1800 and 2299.
+pub fn year_in_name(path: &Path) -> Option<i32> {
+    let name = path.file_name()?.to_str()?;
+    let b = name.as_bytes();
+    let mut i = 0;
+    while i + 4 <= b.len() {
+        if b[i..i + 4].iter().all(u8::is_ascii_digit) {
+            let y: i32 = name[i..i + 4].parse().ok()?;
+            if (1800..2300).contains(&y) {
+                return Some(y);
+            }
+            i += 4;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// What to group days by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Day of the year (366 groups).
+    DayOfYear,
+    /// Month (12 groups).
+    Month,
+}
+
+/// The label of each day.
+pub fn labels(days: &[Day], by: GroupBy) -> Vec<i64> {
+    days.iter()
+        .map(|d| match by {
+            GroupBy::DayOfYear => d.doy as i64,
+            GroupBy::Month => d.month() as i64,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_facts() {
+        assert!(is_leap(2000) && is_leap(1984) && !is_leap(1900) && !is_leap(1983));
+        assert_eq!(Day::parse("1984-03-01").unwrap().doy, 60);
+        assert_eq!(Day::parse("1983-03-01").unwrap().doy, 59);
+        assert_eq!(Day::parse("1983-12-31").unwrap().next(), Day { year: 1984, doy: 0 });
+        assert_eq!(Day::parse("1984-02-29").unwrap().month(), 1);
+        assert_eq!(Day::parse("1984-12-31").unwrap().month(), 11);
+        assert!(Day::parse("1983-02-29").is_err() && Day::parse("1983-13-01").is_err());
+        let d = days_from(Day::parse("1983-12-30").unwrap(), 3);
+        assert_eq!(labels(&d, GroupBy::DayOfYear), vec![363, 364, 0]);
+        assert_eq!(labels(&d, GroupBy::Month), vec![11, 11, 0]);
+        assert_eq!(year_in_name(Path::new("/x/sst.1982.zarr")), Some(1982));
+        assert_eq!(year_in_name(Path::new("oisst-avhrr-v02r01.19820101.nc")), Some(1982));
+        assert_eq!(year_in_name(Path::new("run-0042.npy")), None);
+    }
+}

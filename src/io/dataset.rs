@@ -1,0 +1,152 @@
+//! Datasets spread over files: globs, many files joined along an axis, the format chosen by
+//! the path, and the dates of daily files.
+
+use std::path::{Path, PathBuf};
+
+use crate::array::Array;
+use crate::calendar::{Day, days_from, year_in_name};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::io::{npy, zarr};
+
+/// The files a pattern names, sorted: a glob (`data/sst.*.npy`) or one path. An error if
+/// nothing matches.
+pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+    if !pattern.contains(['*', '?', '[']) {
+        let p = PathBuf::from(pattern);
+        if !p.exists() {
+            return Err(Error::io(&p, "no such file or directory"));
+        }
+        return Ok(vec![p]);
+    }
+    let paths =
+        glob::glob(pattern).map_err(|e| Error::invalid(format!("bad glob pattern '{pattern}': {e}")))?;
+    let mut out: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
+    out.sort();
+    if out.is_empty() {
+        return Err(Error::io(pattern, "no file matches this pattern"));
+    }
+    Ok(out)
+}
+
+/// Open each file with `open` and join them along `axis`, checking that every file has the
+/// same shape on the other axes (a mismatch names the file). Each file keeps its own blocks.
+///
+/// ```no_run
+/// use tessera::io::{expand, open_many, npy::open_npy};
+/// let files = expand("sst/sst.*.npy")?;
+/// let sst = open_many(&files, 0, |p| open_npy::<f32>(p, [30, 720, 1440]))?;
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn open_many<T: Element>(
+    paths: &[PathBuf],
+    axis: usize,
+    open: impl Fn(&Path) -> Result<Array<T>>,
+) -> Result<Array<T>> {
+    if paths.is_empty() {
+        return Err(Error::invalid("open_many: no files"));
+    }
+    let arrays = paths.iter().map(|p| open(p)).collect::<Result<Vec<_>>>()?;
+    let first = arrays[0].shape().to_vec();
+    if axis >= first.len() {
+        return Err(Error::InvalidAxis { op: "open_many".into(), axis: axis as isize, ndim: first.len() });
+    }
+    for (p, a) in paths.iter().zip(&arrays) {
+        let s = a.shape();
+        let same = s.len() == first.len() && (0..s.len()).all(|k| k == axis || s[k] == first[k]);
+        if !same {
+            return Err(Error::format(
+                p,
+                format!(
+                    "has shape {s:?}, but {} has {first:?} (they may differ only on axis {axis})",
+                    paths[0].display()
+                ),
+            ));
+        }
+    }
+    let refs: Vec<&Array<T>> = arrays.iter().collect();
+    crate::array::concatenate(&refs, axis as isize)
+}
+
+/// The element type of the array at `path`: a .npy file, a Zarr v3 array, or a Zarr group
+/// holding an array named `var`.
+pub fn dtype_of(path: &Path, var: &str) -> Result<DType> {
+    match resolve(path, var)? {
+        Resolved::Npy(p) => Ok(npy::read_header(p)?.dtype),
+        Resolved::Zarr(p) => Ok(zarr::info(p)?.1),
+    }
+}
+
+/// Open the array at `path` (see [`dtype_of`]) lazily, in `chunks` (`None`: the file's own
+/// chunks for Zarr, automatic for .npy).
+pub fn open_any<T: Element>(path: &Path, var: &str, chunks: Option<crate::ChunkSpec>) -> Result<Array<T>> {
+    match resolve(path, var)? {
+        Resolved::Npy(p) => npy::open_npy(p, chunks.unwrap_or(crate::ChunkSpec::Auto)),
+        Resolved::Zarr(p) => zarr::open_zarr(p, chunks),
+    }
+}
+
+enum Resolved {
+    Npy(PathBuf),
+    Zarr(PathBuf),
+}
+
+fn resolve(path: &Path, var: &str) -> Result<Resolved> {
+    if path.extension().is_some_and(|e| e == "npy") {
+        return Ok(Resolved::Npy(path.to_path_buf()));
+    }
+    if path.extension().is_some_and(|e| e == "nc") {
+        return Err(Error::format(path, "netCDF files need tessera built with the `netcdf` feature"));
+    }
+    let inner = path.join(var);
+    if inner.join("zarr.json").exists() {
+        return Ok(Resolved::Zarr(inner));
+    }
+    let meta = path.join("zarr.json");
+    if meta.exists() {
+        let text = std::fs::read_to_string(&meta).map_err(|e| Error::io(&meta, e))?;
+        if text.contains("\"group\"") {
+            return Err(Error::format(path, format!("this Zarr group has no array named '{var}'")));
+        }
+        return Ok(Resolved::Zarr(path.to_path_buf()));
+    }
+    if !path.exists() {
+        return Err(Error::io(path, "no such file or directory"));
+    }
+    Err(Error::format(path, "neither a .npy file nor a Zarr v3 array or group"))
+}
+
+/// Open daily files (one or more years each, in date order) joined along `axis`, and the
+/// date of each position along it: consecutive days from `start`, or, without it, from
+/// 1 January of the year in each file's name (each file then holds whole years).
+pub fn open_daily<T: Element>(
+    files: &[PathBuf],
+    var: &str,
+    axis: usize,
+    start: Option<Day>,
+    chunks: Option<crate::ChunkSpec>,
+) -> Result<(Array<T>, Vec<Day>)> {
+    let x = open_many(files, axis, |p| open_any::<T>(p, var, chunks.clone()))?;
+    let n = x.shape()[axis];
+    if let Some(s) = start {
+        return Ok((x, days_from(s, n)));
+    }
+    let mut days = Vec::with_capacity(n);
+    for f in files {
+        let year = year_in_name(f).ok_or_else(|| {
+            Error::format(f, "cannot tell the dates of this file: put its year in its name (sst.1982.zarr) or give a start date")
+        })?;
+        let len = open_any::<T>(f, var, None)?.shape()[axis];
+        let first = Day { year, doy: 0 };
+        if days.last().is_some_and(|&d: &Day| d >= first) {
+            return Err(Error::format(
+                f,
+                format!(
+                    "starts on 1 January {year}, before the previous file ends; are the files in date order?"
+                ),
+            ));
+        }
+        days.extend(days_from(first, len));
+    }
+    Ok((x, days))
+}
