@@ -170,3 +170,24 @@ fn errors_name_what_is_wrong() {
     assert!(err.contains("usage"), "{err}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[cfg(feature = "netcdf")]
+#[test]
+fn netcdf_files_in_and_out() {
+    let d = tmpdir("nc");
+    let data = d.join("sst");
+    let (code, _, err) =
+        tessera(&["generate-sst", "--out", s(&data), "--years", "1", "--grid", "8x16", "--format", "netcdf"]);
+    assert_eq!(code, 0, "{err}");
+    let out = d.join("mean.nc");
+    let (code, _, err) =
+        tessera(&["reduce", s(&data.join("sst.1982.nc")), "--op", "nanmean", "--out", s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    let m = tessera::io::netcdf::open_netcdf::<f32>(&out, "sst", [8, 16]).unwrap().compute().unwrap();
+    assert_eq!(m.shape(), &[8, 16]);
+    let (code, _, err) =
+        tessera(&["reduce", s(&data.join("sst.1982.nc")), "--var", "temp", "--op", "mean", "--out", s(&out)]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no variable 'temp'") && err.contains("sst"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -74,6 +74,8 @@ pub fn dtype_of(path: &Path, var: &str) -> Result<DType> {
     match resolve(path, var)? {
         Resolved::Npy(p) => Ok(npy::read_header(p)?.dtype),
         Resolved::Zarr(p) => Ok(zarr::info(p)?.1),
+        #[cfg(feature = "netcdf")]
+        Resolved::Netcdf(p) => crate::io::netcdf::dtype_of(&p, var),
     }
 }
 
@@ -83,19 +85,28 @@ pub fn open_any<T: Element>(path: &Path, var: &str, chunks: Option<crate::ChunkS
     match resolve(path, var)? {
         Resolved::Npy(p) => npy::open_npy(p, chunks.unwrap_or(crate::ChunkSpec::Auto)),
         Resolved::Zarr(p) => zarr::open_zarr(p, chunks),
+        #[cfg(feature = "netcdf")]
+        Resolved::Netcdf(p) => {
+            crate::io::netcdf::open_netcdf(p, var, chunks.unwrap_or(crate::ChunkSpec::Auto))
+        }
     }
 }
 
 enum Resolved {
     Npy(PathBuf),
     Zarr(PathBuf),
+    #[cfg(feature = "netcdf")]
+    Netcdf(PathBuf),
 }
 
 fn resolve(path: &Path, var: &str) -> Result<Resolved> {
     if path.extension().is_some_and(|e| e == "npy") {
         return Ok(Resolved::Npy(path.to_path_buf()));
     }
-    if path.extension().is_some_and(|e| e == "nc") {
+    if path.extension().is_some_and(|e| e == "nc" || e == "nc4") {
+        #[cfg(feature = "netcdf")]
+        return Ok(Resolved::Netcdf(path.to_path_buf()));
+        #[cfg(not(feature = "netcdf"))]
         return Err(Error::format(path, "netCDF files need tessera built with the `netcdf` feature"));
     }
     let inner = path.join(var);

@@ -8,6 +8,8 @@
 //! [`open_many`] joins many files along an axis (the "one file per year" case).
 
 pub mod dataset;
+#[cfg(feature = "netcdf")]
+pub mod netcdf;
 pub mod npy;
 pub mod raw;
 pub mod synthetic;

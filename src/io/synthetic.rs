@@ -112,6 +112,9 @@ pub enum FileFormat {
     Zarr,
     /// One .npy file per year (`sst.YYYY.npy`).
     Npy,
+    /// One netCDF-4 file per year (`sst.YYYY.nc`, variable `sst` over `time, lat, lon`).
+    #[cfg(feature = "netcdf")]
+    Netcdf,
 }
 
 /// Write `years` years of the synthetic SST cube from 1 January `first_year`, one file per
@@ -146,6 +149,12 @@ pub fn write_sst_years(
             FileFormat::Npy => {
                 let p = dir.join(format!("sst.{year}.npy"));
                 part.to_npy(&p, opts)?;
+                p
+            }
+            #[cfg(feature = "netcdf")]
+            FileFormat::Netcdf => {
+                let p = dir.join(format!("sst.{year}.nc"));
+                crate::io::netcdf::to_netcdf(&part, &p, "sst", Some(&["time", "lat", "lon"]), opts)?;
                 p
             }
         };

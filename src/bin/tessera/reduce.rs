@@ -116,9 +116,13 @@ pub fn reduce(args: &[String]) -> Result<(), Failure> {
     }
     let op = group_op(a.get("op").ok_or_else(|| Failure::Usage("reduce: --op is required".into()))?)?;
     let out = PathBuf::from(a.get("out").ok_or_else(|| Failure::Usage("reduce: --out is required".into()))?);
-    let is_zarr = out.extension().is_some_and(|e| e == "zarr");
-    if !is_zarr && out.extension().is_none_or(|e| e != "npy") {
-        return Err(Failure::Usage(format!("--out {}: name it .npy or .zarr", out.display())));
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let known = ["npy", "zarr"].contains(&ext) || (cfg!(feature = "netcdf") && ext == "nc");
+    if !known {
+        return Err(Failure::Usage(format!(
+            "--out {}: name it .npy or .zarr (or .nc with the netcdf feature)",
+            out.display()
+        )));
     }
     let groupby = match a.get("groupby") {
         None => None,
@@ -203,10 +207,11 @@ impl Job {
                 (reduce_axis(&x, self.axis, self.op)?, format!("{:?} over axis {}", self.op, self.axis))
             }
         };
-        let report = if self.out.extension().is_some_and(|e| e == "zarr") {
-            tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?
-        } else {
-            result.to_npy(&self.out, &self.opts)?
+        let report = match self.out.extension().and_then(|e| e.to_str()) {
+            Some("zarr") => tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?,
+            #[cfg(feature = "netcdf")]
+            Some("nc") => tessera::io::netcdf::to_netcdf(&result, &self.out, &self.var, None, &self.opts)?,
+            _ => result.to_npy(&self.out, &self.opts)?,
         };
         if let Some(png) = &self.png {
             let back = open_any::<T>(&self.out, &self.var, None)?.compute()?.mapv(|v| v.to_f64());
@@ -263,7 +268,14 @@ pub fn generate(args: &[String]) -> Result<(), Failure> {
     let format = match a.get("format").unwrap_or("zarr") {
         "zarr" => FileFormat::Zarr,
         "npy" => FileFormat::Npy,
-        f => return Err(Failure::Usage(format!("unknown --format '{f}' (zarr or npy)"))),
+        #[cfg(feature = "netcdf")]
+        "netcdf" => FileFormat::Netcdf,
+        f => {
+            return Err(Failure::Usage(format!(
+                "unknown --format '{f}' (zarr, npy{})",
+                if cfg!(feature = "netcdf") { " or netcdf" } else { "; netcdf needs the netcdf feature" }
+            )));
+        }
     };
     let t = Instant::now();
     let opts = ComputeOptions::default().progress(Progress::Auto);

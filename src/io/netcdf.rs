@@ -1,0 +1,305 @@
+//! netCDF variables (through the `netcdf` crate and the system's libnetcdf; cargo feature
+//! `netcdf`): read lazily region by region, written block by block.
+//!
+//! Reading follows the CF conventions for packed data, as xarray does: a variable stored
+//! as integers with `scale_factor` and/or `add_offset` (NOAA's OISST: `short sst` with
+//! `scale_factor = 0.01`) is unpacked to f32 (f64 when the scale is a double), and
+//! `_FillValue` / `missing_value` become NaN. The C library is not thread-safe, so the
+//! reads of one file are serialised; decode work runs outside the lock.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ndarray::{ArcArray, IxDyn};
+use netcdf::AttributeValue;
+use netcdf::types::NcVariableType;
+
+use crate::array::Array;
+use crate::array::chunks::ChunkSpec;
+use crate::array::creation::source_array;
+use crate::block::HostArray;
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::io::{BlockSink, BlockSource};
+use crate::scheduler::{ComputeOptions, RunReport};
+use crate::{map_host, with_dtype};
+
+/// How a variable's stored values become ours.
+#[derive(Debug, Clone, Copy)]
+struct Decode {
+    stored: Stored,
+    scale: f64,
+    offset: f64,
+    fill: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stored {
+    I16,
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+fn attr_f64(v: &netcdf::Variable<'_>, name: &str) -> Option<f64> {
+    // Ask only for attributes that exist: HDF5 prints a diagnostic for a missing one.
+    if !v.attributes().any(|a| a.name() == name) {
+        return None;
+    }
+    let a = v.attribute_value(name)?.ok()?;
+    match a {
+        AttributeValue::Double(x) => Some(x),
+        AttributeValue::Doubles(x) => x.first().copied(),
+        other => f64::try_from(other).ok(),
+    }
+}
+
+/// The element type a variable is read as, and how.
+fn describe(path: &Path, v: &netcdf::Variable<'_>) -> Result<(DType, Decode)> {
+    use netcdf::types::{FloatType, IntType};
+    let stored = match v.vartype() {
+        NcVariableType::Int(IntType::I16) => Stored::I16,
+        NcVariableType::Int(IntType::I32) => Stored::I32,
+        NcVariableType::Int(IntType::I64) => Stored::I64,
+        NcVariableType::Float(FloatType::F32) => Stored::F32,
+        NcVariableType::Float(FloatType::F64) => Stored::F64,
+        t => {
+            return Err(Error::format(
+                path,
+                format!("variable '{}' has type {t:?}, which tessera does not read", v.name()),
+            ));
+        }
+    };
+    let scale = attr_f64(v, "scale_factor");
+    let offset = attr_f64(v, "add_offset");
+    let fill = attr_f64(v, "_FillValue").or_else(|| attr_f64(v, "missing_value"));
+    let packed = scale.is_some() || offset.is_some();
+    let double_scale =
+        scale.is_some() && matches!(v.attribute_value("scale_factor"), Some(Ok(AttributeValue::Double(_))));
+    let dtype = match stored {
+        _ if packed && double_scale => DType::F64,
+        _ if packed => DType::F32,
+        Stored::I16 | Stored::I32 => DType::I32,
+        Stored::I64 => DType::I64,
+        Stored::F32 => DType::F32,
+        Stored::F64 => DType::F64,
+    };
+    Ok((dtype, Decode { stored, scale: scale.unwrap_or(1.0), offset: offset.unwrap_or(0.0), fill }))
+}
+
+struct NcSource {
+    path: PathBuf,
+    var: String,
+    file: Mutex<netcdf::File>,
+    shape: Vec<usize>,
+    dtype: DType,
+    decode: Decode,
+}
+
+impl std::fmt::Debug for NcSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "netcdf({}:{})", self.path.display(), self.var)
+    }
+}
+
+impl NcSource {
+    /// The stored values of `region`, as f64 (exact for every stored type but i64, which
+    /// is read directly).
+    fn stored(&self, region: &[Range<usize>]) -> Result<Vec<f64>> {
+        let f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let v = f
+            .variable(&self.var)
+            .ok_or_else(|| Error::format(&self.path, format!("no variable '{}'", self.var)))?;
+        let ext: Vec<Range<usize>> = region.to_vec();
+        let err =
+            |e: netcdf::Error| Error::format(&self.path, format!("reading {}{region:?}: {e}", self.var));
+        Ok(match self.decode.stored {
+            Stored::I16 => v.get_values::<i16, _>(ext).map_err(err)?.into_iter().map(f64::from).collect(),
+            Stored::I32 => v.get_values::<i32, _>(ext).map_err(err)?.into_iter().map(f64::from).collect(),
+            Stored::I64 => v.get_values::<i64, _>(ext).map_err(err)?.into_iter().map(|x| x as f64).collect(),
+            Stored::F32 => v.get_values::<f32, _>(ext).map_err(err)?.into_iter().map(f64::from).collect(),
+            Stored::F64 => v.get_values::<f64, _>(ext).map_err(err)?,
+        })
+    }
+}
+
+impl BlockSource for NcSource {
+    fn name(&self) -> &str {
+        "netcdf"
+    }
+    fn dtype(&self) -> DType {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn read(&self, region: &[Range<usize>]) -> Result<HostArray> {
+        let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+        let d = self.decode;
+        if self.dtype == DType::I64 {
+            let f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+            let v = f.variable(&self.var).ok_or_else(|| Error::format(&self.path, "variable vanished"))?;
+            let vals = v
+                .get_values::<i64, _>(region.to_vec())
+                .map_err(|e| Error::format(&self.path, format!("reading {}: {e}", self.var)))?;
+            let a =
+                ArcArray::from_shape_vec(IxDyn(&shape), vals).map_err(|e| Error::invalid(e.to_string()))?;
+            return Ok(HostArray::new(a));
+        }
+        let raw = self.stored(region)?;
+        with_dtype!(self.dtype, T => {
+            let vals: Vec<T> = raw
+                .into_iter()
+                .map(|x| {
+                    if d.fill == Some(x) {
+                        T::cast_from(f64::NAN)
+                    } else {
+                        T::cast_from(x * d.scale + d.offset)
+                    }
+                })
+                .collect();
+            let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&shape), vals).map_err(|e| Error::invalid(e.to_string()))?;
+            Ok(HostArray::new(a))
+        })
+    }
+}
+
+fn open_file(path: &Path) -> Result<netcdf::File> {
+    if !path.exists() {
+        return Err(Error::io(path, "no such file or directory"));
+    }
+    netcdf::open(path).map_err(|e| Error::format(path, format!("not a readable netCDF file: {e}")))
+}
+
+/// The element type variable `var` of the netCDF file at `path` is read as.
+pub fn dtype_of(path: &Path, var: &str) -> Result<DType> {
+    let f = open_file(path)?;
+    let v = f.variable(var).ok_or_else(|| no_var(path, &f, var))?;
+    Ok(describe(path, &v)?.0)
+}
+
+fn no_var(path: &Path, f: &netcdf::File, var: &str) -> Error {
+    let names: Vec<String> = f.variables().map(|v| v.name()).collect();
+    Error::format(path, format!("no variable '{var}' (it has: {})", names.join(", ")))
+}
+
+/// A lazy array over variable `var` of the netCDF file at `path`.
+pub fn open_netcdf<T: Element>(
+    path: impl AsRef<Path>,
+    var: &str,
+    chunks: impl Into<ChunkSpec>,
+) -> Result<Array<T>> {
+    let path = path.as_ref();
+    let f = open_file(path)?;
+    let (shape, dtype, decode) = {
+        let v = f.variable(var).ok_or_else(|| no_var(path, &f, var))?;
+        let shape: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
+        let (dtype, decode) = describe(path, &v)?;
+        (shape, dtype, decode)
+    };
+    if dtype != T::DTYPE {
+        return Err(Error::format(
+            path,
+            format!("variable '{var}' reads as {dtype}, but it was opened as {}", T::DTYPE),
+        ));
+    }
+    let src = NcSource {
+        path: path.to_path_buf(),
+        var: var.to_string(),
+        file: Mutex::new(f),
+        shape,
+        dtype,
+        decode,
+    };
+    source_array(Arc::new(src), chunks.into())
+}
+
+/// Writes one variable of a new netCDF-4 file block by block (serialised: libnetcdf is not
+/// thread-safe). Float variables get `_FillValue = NaN`.
+pub struct NetcdfWriter {
+    path: PathBuf,
+    var: String,
+    file: Mutex<netcdf::FileMut>,
+}
+
+impl NetcdfWriter {
+    /// Create `path` (replacing it) with variable `var` of `dtype` over dimensions `dims`
+    /// (name and length each).
+    pub fn create(path: impl AsRef<Path>, var: &str, dtype: DType, dims: &[(&str, usize)]) -> Result<Self> {
+        let path = path.as_ref();
+        let err = |e: netcdf::Error| Error::io(path, format!("cannot write netCDF: {e}"));
+        let mut f = netcdf::create(path).map_err(err)?;
+        for (name, len) in dims {
+            f.add_dimension(name, *len).map_err(err)?;
+        }
+        let names: Vec<&str> = dims.iter().map(|d| d.0).collect();
+        {
+            let mut v = match dtype {
+                DType::F32 => f.add_variable::<f32>(var, &names),
+                DType::F64 => f.add_variable::<f64>(var, &names),
+                DType::I32 => f.add_variable::<i32>(var, &names),
+                DType::I64 => f.add_variable::<i64>(var, &names),
+                DType::Bool => return Err(Error::invalid("netCDF has no bool type; store as i32")),
+            }
+            .map_err(err)?;
+            match dtype {
+                DType::F32 => {
+                    v.put_attribute("_FillValue", f32::NAN).map_err(err)?;
+                }
+                DType::F64 => {
+                    v.put_attribute("_FillValue", f64::NAN).map_err(err)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(NetcdfWriter { path: path.to_path_buf(), var: var.to_string(), file: Mutex::new(f) })
+    }
+}
+
+impl BlockSink for NetcdfWriter {
+    fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
+        let mut f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
+        let err = |e: netcdf::Error| Error::io(&self.path, format!("writing {region:?}: {e}"));
+        map_host!(block, a => {
+            let c = a.as_standard_layout();
+            let s = c.as_slice().expect("standard layout");
+            put(&mut v, s, region.to_vec()).map_err(err)
+        })
+    }
+}
+
+/// `put_values` for the element types netCDF has (bool never reaches here).
+fn put<T: Element>(v: &mut netcdf::VariableMut<'_>, s: &[T], ext: Vec<Range<usize>>) -> netcdf::Result<()> {
+    match T::DTYPE {
+        DType::F32 => v.put_values(&s.iter().map(|x| x.to_f64() as f32).collect::<Vec<_>>(), ext),
+        DType::F64 => v.put_values(&s.iter().map(|x| x.to_f64()).collect::<Vec<_>>(), ext),
+        DType::I32 => v.put_values(&s.iter().map(|x| x.to_i64() as i32).collect::<Vec<_>>(), ext),
+        DType::I64 => v.put_values(&s.iter().map(|x| x.to_i64()).collect::<Vec<_>>(), ext),
+        DType::Bool => Err("netCDF has no bool type".into()),
+    }
+}
+
+/// Compute `x` into variable `var` of a new netCDF-4 file, block by block; dimensions are
+/// named `dims` (or `dim_0`, `dim_1`, … when `None`).
+pub fn to_netcdf<T: Element>(
+    x: &Array<T>,
+    path: impl AsRef<Path>,
+    var: &str,
+    dims: Option<&[&str]>,
+    opts: &ComputeOptions,
+) -> Result<RunReport> {
+    let auto: Vec<String> = (0..x.ndim()).map(|k| format!("dim_{k}")).collect();
+    let names: Vec<&str> = match dims {
+        Some(d) if d.len() == x.ndim() => d.to_vec(),
+        Some(d) => {
+            return Err(Error::invalid(format!("{} dimension names for a {}-d array", d.len(), x.ndim())));
+        }
+        None => auto.iter().map(String::as_str).collect(),
+    };
+    let spec: Vec<(&str, usize)> = names.iter().copied().zip(x.shape().iter().copied()).collect();
+    let w = NetcdfWriter::create(path, var, T::DTYPE, &spec)?;
+    x.store(&w, opts)
+}

@@ -1,0 +1,116 @@
+//! netCDF sources and sinks (cargo feature `netcdf`; .ci/run installs libnetcdf-dev and runs
+//! these with `cargo test --features netcdf`).
+#![cfg(feature = "netcdf")]
+
+use std::path::PathBuf;
+
+use ndarray::{ArrayD, IxDyn};
+use tessera::io::netcdf::{open_netcdf, to_netcdf};
+use tessera::prelude::*;
+use tessera::{Error, Progress};
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tessera-nc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn opts() -> ComputeOptions {
+    ComputeOptions::default().progress(Progress::Off)
+}
+
+#[test]
+fn round_trips_in_any_chunks() {
+    let d = tmpdir("rt");
+    let p = d.join("x.nc");
+    let a = ArrayD::from_shape_fn(IxDyn(&[7, 5, 6]), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f64 - 250.5);
+    let x = tessera::from_array(a.clone(), [3, 2, 4]).unwrap();
+    to_netcdf(&x, &p, "t", Some(&["time", "lat", "lon"]), &opts()).unwrap();
+    for chunks in [vec![7, 5, 6], vec![2, 3, 5], vec![1, 1, 1]] {
+        let y = open_netcdf::<f64>(&p, "t", chunks).unwrap();
+        assert_eq!(y.compute_with(&opts()).unwrap(), a);
+    }
+    let i = tessera::arange::<i32>(0, 24, 1, [5]).unwrap().reshape(&[4, 6]).unwrap();
+    to_netcdf(&i, &p, "n", None, &opts()).unwrap();
+    assert_eq!(open_netcdf::<i32>(&p, "n", [3, 3]).unwrap().compute().unwrap(), i.compute().unwrap());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn packed_shorts_are_unpacked_as_cf_says() {
+    // As NOAA's OISST stores sst: short, scale_factor 0.01, _FillValue -999 (land).
+    let d = tmpdir("packed");
+    let p = d.join("oisst-like.nc");
+    {
+        let mut f = netcdf::create(&p).unwrap();
+        f.add_dimension("lat", 2).unwrap();
+        f.add_dimension("lon", 3).unwrap();
+        let mut v = f.add_variable::<i16>("sst", &["lat", "lon"]).unwrap();
+        v.put_attribute("_FillValue", -999i16).unwrap();
+        v.put_attribute("scale_factor", 0.01f32).unwrap();
+        v.put_attribute("add_offset", 0.0f32).unwrap();
+        v.put_values(&[1234i16, -999, 2871, -180, 0, -999], (0..2, 0..3)).unwrap();
+    }
+    assert_eq!(tessera::io::dtype_of(&p, "sst").unwrap(), DType::F32);
+    let x = open_netcdf::<f32>(&p, "sst", [1, 2]).unwrap().compute().unwrap();
+    let v: Vec<f32> = x.iter().copied().collect();
+    let want = [12.34f32, f32::NAN, 28.71, -1.8, 0.0, f32::NAN];
+    for (g, w) in v.iter().zip(want) {
+        assert!((g.is_nan() && w.is_nan()) || (g - w).abs() < 1e-5, "{v:?}");
+    }
+    // Through the generic opener too.
+    let y = tessera::io::open_any::<f32>(&p, "sst", None).unwrap();
+    let m = y.nanmean(Axes::All).unwrap().compute_scalar().unwrap();
+    assert!((m - (12.34 + 28.71 - 1.8 + 0.0) / 4.0).abs() < 1e-5, "{m}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn errors_name_the_file_and_the_variable() {
+    let d = tmpdir("errors");
+    let p = d.join("x.nc");
+    let x = tessera::ones::<f32>(&[3, 4], [3, 4]).unwrap();
+    to_netcdf(&x, &p, "sst", None, &opts()).unwrap();
+    let msg = open_netcdf::<f32>(&p, "temperature", [3, 4]).unwrap_err().to_string();
+    assert!(msg.contains("temperature") && msg.contains("sst"), "{msg}");
+    let msg = open_netcdf::<f64>(&p, "sst", [3, 4]).unwrap_err().to_string();
+    assert!(msg.contains("f32") && msg.contains("f64"), "{msg}");
+    std::fs::write(&p, b"CDF\x01 but then garbage").unwrap();
+    assert!(matches!(open_netcdf::<f32>(&p, "sst", [3, 4]), Err(Error::Format { .. })));
+    let msg = open_netcdf::<f32>(d.join("none.nc"), "sst", [3, 4]).unwrap_err().to_string();
+    assert!(msg.contains("none.nc"), "{msg}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn generated_years_reduce_like_zarr() {
+    let d = tmpdir("years");
+    let o = opts();
+    let nc = tessera::io::synthetic::write_sst_years(
+        &d.join("nc"),
+        1990,
+        2,
+        (8, 16),
+        3,
+        tessera::io::synthetic::FileFormat::Netcdf,
+        &o,
+    )
+    .unwrap();
+    let zr = tessera::io::synthetic::write_sst_years(
+        &d.join("zr"),
+        1990,
+        2,
+        (8, 16),
+        3,
+        tessera::io::synthetic::FileFormat::Zarr,
+        &o,
+    )
+    .unwrap();
+    let (a, days) = tessera::io::open_daily::<f32>(&nc, "sst", 0, None, None).unwrap();
+    let (b, _) = tessera::io::open_daily::<f32>(&zr, "sst", 0, None, None).unwrap();
+    assert_eq!(days.len(), 730);
+    let (ma, mb) = (a.nanmean(0).unwrap().compute().unwrap(), b.nanmean(0).unwrap().compute().unwrap());
+    assert!(ma.iter().zip(mb.iter()).all(|(p, q)| (p - q).abs() < 1e-5 || (p.is_nan() && q.is_nan())));
+    std::fs::remove_dir_all(&d).unwrap();
+}
