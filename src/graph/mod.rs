@@ -3,6 +3,7 @@
 
 pub mod expr;
 pub mod halo;
+mod lower;
 pub mod node;
 pub mod plan;
 pub mod task;

@@ -8,16 +8,12 @@
 //! is in topological order.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 
 use crate::array::chunks::{linear_index, unravel};
-use crate::backend::kernel::{
-    AssembleKernel, BlockInfo, FusedKernel, Kernel, Leaf, MapBlocksKernel, PartialStep, ScanKernel, ScanOp,
-    ScanStep, SliceKernel,
-};
+use crate::backend::kernel::{BlockInfo, FusedKernel, Kernel, Leaf, MapBlocksKernel, SliceKernel};
 use crate::graph::expr::Expr;
-use crate::graph::node::{Node, Op, ReduceSpec};
+use crate::graph::node::{Node, Op};
 use crate::graph::task::{PlanStats, Task, TaskGraph, TaskId};
 
 /// Plan the given output nodes (all their blocks) into one task graph.
@@ -71,17 +67,17 @@ impl Planner {
     }
 }
 
-struct Planner {
-    tasks: Vec<Task>,
-    memo: HashMap<(u64, usize), TaskId>,
+pub(crate) struct Planner {
+    pub(super) tasks: Vec<Task>,
+    pub(super) memo: HashMap<(u64, usize), TaskId>,
     /// Scan intermediates: (node, block, 0 = local scan | 1 = carry into the block).
-    aux: HashMap<(u64, usize, u8), TaskId>,
+    pub(super) aux: HashMap<(u64, usize, u8), TaskId>,
     /// Number of (consumer, input slot) edges into each node, plus one per output use.
-    uses: HashMap<u64, usize>,
-    fused: std::collections::HashSet<u64>,
+    pub(super) uses: HashMap<u64, usize>,
+    pub(super) fused: std::collections::HashSet<u64>,
     /// The composed expression of each fused node.
-    exprs: HashMap<u64, Arc<Expr>>,
-    stats: PlanStats,
+    pub(super) exprs: HashMap<u64, Arc<Expr>>,
+    pub(super) stats: PlanStats,
 }
 
 impl Planner {
@@ -115,7 +111,13 @@ impl Planner {
         }
     }
 
-    fn push(&mut self, kernel: Kernel, inputs: Vec<TaskId>, node: &Node, block: &[usize]) -> TaskId {
+    pub(super) fn push(
+        &mut self,
+        kernel: Kernel,
+        inputs: Vec<TaskId>,
+        node: &Node,
+        block: &[usize],
+    ) -> TaskId {
         let out_bytes = block_bytes(node, block);
         let reads = match &kernel {
             Kernel::Fused(k) => k.leaves.iter().any(|l| matches!(l, Leaf::Source { .. })),
@@ -137,7 +139,7 @@ impl Planner {
     /// `consumer_shape`: the input is an elementwise node or a source, it is not broadcast
     /// (same shape, so same blocks), and it has no other consumer (or reading it is free).
     /// The decision is per node, so one composed expression serves every block.
-    fn inlinable(&self, input: &Node, consumer_shape: &[usize]) -> bool {
+    pub(super) fn inlinable(&self, input: &Node, consumer_shape: &[usize]) -> bool {
         if input.shape.as_slice() != consumer_shape {
             return false;
         }
@@ -150,7 +152,7 @@ impl Planner {
     }
 
     /// The task computing block `idx` of `node`.
-    fn task_for(&mut self, node: &Arc<Node>, idx: &[usize]) -> TaskId {
+    pub(super) fn task_for(&mut self, node: &Arc<Node>, idx: &[usize]) -> TaskId {
         let lin = linear_index(idx, &node.chunks.numblocks());
         if let Some(&t) = self.memo.get(&(node.id, lin)) {
             return t;
@@ -362,7 +364,7 @@ impl Planner {
     /// The expression computing block `idx` of an elementwise or source node, with its leaves
     /// appended to `leaves` and the tasks they read to `deps`. The composed expression depends
     /// only on the node (inlining is decided per node), so it is built once and shared.
-    fn fuse(
+    pub(super) fn fuse(
         &mut self,
         node: &Arc<Node>,
         idx: &[usize],
@@ -406,208 +408,6 @@ impl Planner {
             }
         }
         self.exprs[&node.id].clone()
-    }
-
-    fn reduce_block(&mut self, node: &Arc<Node>, spec: &ReduceSpec, idx: &[usize]) -> TaskId {
-        let input = &node.inputs[0];
-        let in_grid = input.chunks.numblocks();
-        // Output block index → input block index on the kept axes.
-        let mut base = vec![0usize; input.shape.len()];
-        let mut o = 0;
-        for (ax, b) in base.iter_mut().enumerate() {
-            if spec.axes.contains(&ax) {
-                if spec.keepdims {
-                    o += 1;
-                }
-            } else {
-                *b = idx[o];
-                o += 1;
-            }
-        }
-        let red_grid: Vec<usize> = spec.axes.iter().map(|&a| in_grid[a]).collect();
-        let n_parts: usize = red_grid.iter().product();
-        let global_shape: Arc<[usize]> = input.shape.clone().into();
-        let mut level: Vec<TaskId> = Vec::with_capacity(n_parts);
-        let mut identity: Option<Arc<Expr>> = None;
-        for lin in 0..n_parts {
-            let r = unravel(lin, &red_grid);
-            let mut in_idx = base.clone();
-            for (k, &a) in spec.axes.iter().enumerate() {
-                in_idx[a] = r[k];
-            }
-            let offset: Vec<usize> = input.chunks.block_region(&in_idx).iter().map(|r| r.start).collect();
-            let step = PartialStep {
-                kernel: spec.kernel.clone(),
-                axes: spec.axes.clone(),
-                offset,
-                global_shape: global_shape.clone(),
-            };
-            let in_shape = input.chunks.block_shape(&in_idx);
-            let mut leaves = Vec::new();
-            let mut deps = Vec::new();
-            let expr = if self.inlinable(input, &input.shape) {
-                self.fused.insert(input.id);
-                self.stats.fused_nodes = self.fused.len();
-                self.fuse(input, &in_idx, &mut leaves, &mut deps)
-            } else {
-                let t = self.task_for(input, &in_idx);
-                leaves.push(Leaf::Input(0));
-                deps.push(t);
-                identity.get_or_insert_with(|| Arc::new(Expr::input(input.dtype))).clone()
-            };
-            let in_bytes = in_shape.iter().product::<usize>() * input.dtype.size();
-            let reduced: usize = spec.axes.iter().map(|&a| in_shape[a]).product();
-            let reads = leaves.iter().any(|l| matches!(l, Leaf::Source { .. }));
-            let k = FusedKernel { leaves, expr, out_shape: in_shape, reduce: Some(step) };
-            let t = self.push(Kernel::Fused(k), deps, node, &in_idx);
-            // A partial holds a few numbers per kept element; reading the block is the scratch.
-            self.tasks[t].out_bytes = 2 * in_bytes / reduced.max(1);
-            self.tasks[t].scratch_bytes = if reads { in_bytes } else { 0 };
-            level.push(t);
-        }
-        let top =
-            self.tree(level, spec.split_every, || Kernel::ReduceCombine(spec.kernel.clone()), node, idx);
-        let k =
-            Kernel::ReduceFinalize { kernel: spec.kernel.clone(), out_shape: node.chunks.block_shape(idx) };
-        self.push(k, top, node, idx)
-    }
-
-    /// Combine `level` in groups of `every` (in order) until one task is left; returns it
-    /// (as a one-element list; empty if `level` was).
-    fn tree(
-        &mut self,
-        mut level: Vec<TaskId>,
-        every: usize,
-        combine: impl Fn() -> Kernel,
-        node: &Node,
-        idx: &[usize],
-    ) -> Vec<TaskId> {
-        let every = every.max(2);
-        while level.len() > 1 {
-            let mut next = Vec::with_capacity(level.len().div_ceil(every));
-            for group in level.chunks(every) {
-                if group.len() == 1 {
-                    next.push(group[0]);
-                } else {
-                    next.push(self.push(combine(), group.to_vec(), node, idx));
-                }
-            }
-            level = next;
-        }
-        level
-    }
-
-    /// A groupby-reduce block: a partial per input block of its cohort, a combine tree, a
-    /// finalize.
-    fn group_block(
-        &mut self,
-        node: &Arc<Node>,
-        spec: &Arc<crate::groupby::GroupSpec>,
-        idx: &[usize],
-    ) -> TaskId {
-        let input = &node.inputs[0];
-        let ax = spec.axis;
-        let mut level = Vec::new();
-        for &b in spec.cohort(idx[ax]) {
-            let mut in_idx = idx.to_vec();
-            in_idx[ax] = b;
-            let dep = self.task_for(input, &in_idx);
-            let start = input.chunks.block_region(&in_idx)[ax].start;
-            let f = spec.partial(idx[ax], start);
-            level.push(self.push(Kernel::Closure(f), vec![dep], node, idx));
-        }
-        let top = self.tree(level, spec.split_every, || Kernel::Closure(spec.combine()), node, idx);
-        let shape = node.chunks.block_shape(idx);
-        let f = spec.finalize(shape);
-        self.push(Kernel::Closure(f), top, node, idx)
-    }
-
-    fn rechunk_block(&mut self, node: &Arc<Node>, idx: &[usize]) -> TaskId {
-        let input = &node.inputs[0];
-        let region = node.chunks.block_region(idx);
-        // Per axis: the input blocks overlapping the region, with the overlap.
-        let mut per_axis: Vec<Vec<(usize, Range<usize>)>> = Vec::with_capacity(region.len());
-        for (ax, r) in region.iter().enumerate() {
-            let offs = input.chunks.offsets(ax);
-            let mut v = Vec::new();
-            for b in 0..offs.len() - 1 {
-                let (s, e) = (offs[b].max(r.start), offs[b + 1].min(r.end));
-                if s < e || (r.start == r.end && b == 0) {
-                    v.push((b, s..e.max(s)));
-                }
-            }
-            per_axis.push(v);
-        }
-        let counts: Vec<usize> = per_axis.iter().map(|v| v.len()).collect();
-        let total: usize = counts.iter().product();
-        let mut deps = Vec::with_capacity(total);
-        let mut pieces = Vec::with_capacity(total);
-        for lin in 0..total {
-            let c = unravel(lin, &counts);
-            let in_idx: Vec<usize> = c.iter().enumerate().map(|(ax, &k)| per_axis[ax][k].0).collect();
-            let in_region = input.chunks.block_region(&in_idx);
-            let mut src = Vec::with_capacity(c.len());
-            let mut dst = Vec::with_capacity(c.len());
-            for (ax, &k) in c.iter().enumerate() {
-                let g = &per_axis[ax][k].1;
-                src.push(g.start - in_region[ax].start..g.end - in_region[ax].start);
-                dst.push(g.start - region[ax].start..g.end - region[ax].start);
-            }
-            let t = self.task_for(input, &in_idx);
-            pieces.push((deps.len(), src, dst));
-            deps.push(t);
-        }
-        let k = AssembleKernel { dtype: node.dtype, out_shape: node.chunks.block_shape(idx), pieces };
-        self.push(Kernel::Assemble(k), deps, node, idx)
-    }
-
-    /// The task of block `idx` of a blocked scan: the block's local scan combined with the
-    /// carry from all earlier blocks along `axis`. Carries form a chain, built iteratively and
-    /// memoised, so every block's carry is one task whichever outputs ask for it.
-    fn scan_block(&mut self, node: &Arc<Node>, op: ScanOp, axis: usize, idx: &[usize]) -> TaskId {
-        let j = idx[axis];
-        let grid = node.chunks.numblocks();
-        let key = |k: usize, tag: u8| {
-            let mut bi = idx.to_vec();
-            bi[axis] = k;
-            (node.id, linear_index(&bi, &grid), tag)
-        };
-        let mk = |step| Kernel::Scan(ScanKernel { op, step, axis, dtype: node.dtype });
-        let mut k = j;
-        while k > 0 && !self.aux.contains_key(&key(k, 1)) {
-            k -= 1;
-        }
-        let mut carry = if k == 0 { None } else { Some(self.aux[&key(k, 1)]) };
-        for m in k..j {
-            let local = self.scan_local(node, op, axis, idx, m);
-            let mut inputs: Vec<TaskId> = carry.into_iter().collect();
-            inputs.push(local);
-            let mut bi = idx.to_vec();
-            bi[axis] = m;
-            let c = self.push(mk(ScanStep::Carry), inputs, node, &bi);
-            self.aux.insert(key(m + 1, 1), c);
-            carry = Some(c);
-        }
-        let local = self.scan_local(node, op, axis, idx, j);
-        match carry {
-            None => local,
-            Some(c) => self.push(mk(ScanStep::Apply), vec![local, c], node, idx),
-        }
-    }
-
-    /// The local scan of block `m` along `axis` (other axes from `idx`), memoised.
-    fn scan_local(&mut self, node: &Arc<Node>, op: ScanOp, axis: usize, idx: &[usize], m: usize) -> TaskId {
-        let mut bi = idx.to_vec();
-        bi[axis] = m;
-        let key = (node.id, linear_index(&bi, &node.chunks.numblocks()), 0u8);
-        if let Some(&t) = self.aux.get(&key) {
-            return t;
-        }
-        let x = self.task_for(&node.inputs[0], &bi);
-        let k = Kernel::Scan(ScanKernel { op, step: ScanStep::Local, axis, dtype: node.dtype });
-        let t = self.push(k, vec![x], node, &bi);
-        self.aux.insert(key, t);
-        t
     }
 }
 

@@ -63,6 +63,8 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
             "stencil" => stencil(repeat)?,
             "rechunk" => (time_it(repeat, rechunk)?, String::new()),
             "fancy-index" => fancy_index(repeat)?,
+            "out-of-core-npy" => crate::bench_disk::out_of_core("npy", repeat)?,
+            "out-of-core-zarr" => crate::bench_disk::out_of_core("zarr", repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {
