@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{ArcArray, ArrayViewD, Axis, IxDyn};
+use ndarray::{ArcArray, ArrayViewD, IxDyn};
 
 use crate::array::Array;
 use crate::array::chunks::Chunks;
@@ -165,21 +165,17 @@ impl GroupSpec {
         let mut s =
             GroupState { rows, count: vec![0.0; nr * rest], a: vec![init; nr * rest], m2: Vec::new() };
         let group_of = |i: usize| row_of[i];
-        for (i, row) in x.axis_iter(Axis(self.axis)).enumerate() {
+        // The grouped axis first and contiguous, so each position is one slice of `rest`.
+        let mut perm: Vec<usize> = (0..x.ndim()).filter(|&a| a != self.axis).collect();
+        perm.insert(0, self.axis);
+        let xt = x.permuted_axes(IxDyn(&perm));
+        let xs = xt.as_standard_layout();
+        let flat = xs.as_slice().expect("standard layout");
+        let row = |i: usize| &flat[i * rest..(i + 1) * rest];
+        for i in 0..n_pos {
             let Some(k) = group_of(i) else { continue };
             let (cnt, acc) = (&mut s.count[k * rest..(k + 1) * rest], &mut s.a[k * rest..(k + 1) * rest]);
-            for ((c, a), &v) in cnt.iter_mut().zip(acc.iter_mut()).zip(row.iter()) {
-                let v = v.to_f64();
-                if skip && v.is_nan() {
-                    continue;
-                }
-                *c += 1.0;
-                match kind {
-                    Kind::Sum | Kind::Moments => *a += v,
-                    Kind::Min => *a = if v.is_nan() || a.is_nan() { f64::NAN } else { a.min(v) },
-                    Kind::Max => *a = if v.is_nan() || a.is_nan() { f64::NAN } else { a.max(v) },
-                }
-            }
+            accumulate(kind, skip, cnt, acc, row(i));
         }
         if kind == Kind::Moments {
             // Second pass: squared deviations from the block's own group means.
@@ -189,10 +185,10 @@ impl GroupSpec {
                 }
             }
             s.m2 = vec![0.0; nr * rest];
-            for (i, row) in x.axis_iter(Axis(self.axis)).enumerate() {
+            for i in 0..n_pos {
                 let Some(k) = group_of(i) else { continue };
                 let (mean, m2) = (&s.a[k * rest..(k + 1) * rest], &mut s.m2[k * rest..(k + 1) * rest]);
-                for ((m2, &m), &v) in m2.iter_mut().zip(mean).zip(row.iter()) {
+                for ((m2, &m), &v) in m2.iter_mut().zip(mean).zip(row(i)) {
                     let v = v.to_f64();
                     if skip && v.is_nan() {
                         continue;
@@ -233,6 +229,44 @@ impl GroupSpec {
             let nbytes = (out.count.len() + out.a.len() + out.m2.len()) * 8;
             Ok(Value::state(out, nbytes))
         })
+    }
+}
+
+/// Add one position's values to its group's counts and accumulators.
+fn accumulate<T: Float>(kind: Kind, skip: bool, cnt: &mut [f64], acc: &mut [f64], row: &[T]) {
+    match (kind, skip) {
+        (Kind::Sum | Kind::Moments, true) => {
+            // Branch-free, so it vectorises: NaN adds nothing and counts nothing.
+            for ((c, a), &v) in cnt.iter_mut().zip(acc.iter_mut()).zip(row) {
+                let v = v.to_f64();
+                let ok = !v.is_nan();
+                *c += f64::from(u8::from(ok));
+                *a += if ok { v } else { 0.0 };
+            }
+        }
+        (Kind::Sum | Kind::Moments, false) => {
+            for ((c, a), &v) in cnt.iter_mut().zip(acc.iter_mut()).zip(row) {
+                *c += 1.0;
+                *a += v.to_f64();
+            }
+        }
+        (Kind::Min | Kind::Max, _) => {
+            let min = kind == Kind::Min;
+            for ((c, a), &v) in cnt.iter_mut().zip(acc.iter_mut()).zip(row) {
+                let v = v.to_f64();
+                if skip && v.is_nan() {
+                    continue;
+                }
+                *c += 1.0;
+                *a = if v.is_nan() || a.is_nan() {
+                    f64::NAN
+                } else if min {
+                    a.min(v)
+                } else {
+                    a.max(v)
+                };
+            }
+        }
     }
 }
 

@@ -35,3 +35,15 @@ if tt:
     print(f"tiny-tasks: tessera {tt['seconds'] / 1e5 * 1e6:.2f} µs per block end to end (100,000 blocks).")
 if info:
     print(f"NumPy {info.get('numpy')}, dask {info.get('dask')}, BLAS: {', '.join(info.get('blas', [])) or 'none loaded'}.")
+for w in ("out-of-core-npy", "out-of-core-zarr"):
+    t = by.get(w, {}).get("tessera")
+    if t:
+        print(f"{w}: tessera {fmt_s(t['seconds'])} = {t['tessera_bytes_per_s'] / 1e9:.2f} GB/s, "
+              f"disk sequential read in the same run {t['disk_bytes_per_s'] / 1e9:.2f} GB/s "
+              f"({t['fraction_of_disk'] * 100:.0f} %), peak RSS {t['peak_rss'] / 1e6:.0f} MB (budget {t['budget'] / 1e9:.1f} GB).")
+c = by.get("climatology", {})
+t, x = c.get("tessera"), c.get("xarray+dask")
+if t and x:
+    print(f"climatology ({t.get('files')} years of Zarr files): tessera {fmt_s(t['seconds'])}, peak RSS {t['peak_rss'] / 1e6:.0f} MB; "
+          f"xarray {x['xarray']} + dask {x['dask']} (flox {x['flox'] or 'not installed'}) {fmt_s(x['seconds'])}, "
+          f"peak RSS {x['peak_rss'] / 1e6:.0f} MB; xarray / tessera = {x['seconds'] / t['seconds']:.1f}×.")

@@ -65,6 +65,7 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
             "fancy-index" => fancy_index(repeat)?,
             "out-of-core-npy" => crate::bench_disk::out_of_core("npy", repeat)?,
             "out-of-core-zarr" => crate::bench_disk::out_of_core("zarr", repeat)?,
+            "climatology" => crate::bench_disk::climatology(repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {

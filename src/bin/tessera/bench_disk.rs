@@ -123,3 +123,40 @@ pub fn out_of_core(kind: &str, repeat: usize) -> tessera::Result<(f64, String)> 
     );
     Ok((secs, extra))
 }
+
+/// `climatology`: the daily climatology (NaN-aware mean per day of year) of 5 synthetic
+/// years of daily 720 × 1440 f32 maps in Zarr files (written on first use), 2 GB budget,
+/// written to a Zarr store; benches/compare/climatology.py runs xarray + dask on the same
+/// files.
+pub fn climatology(repeat: usize) -> tessera::Result<(f64, String)> {
+    use tessera::calendar::{GroupBy, labels};
+    let dir = data_dir().join("sst5");
+    let o = ComputeOptions::default().memory_budget(2_000_000_000).progress(Progress::Off);
+    if !dir.join("sst.1986.zarr").join("zarr.json").exists() {
+        let grid = (tessera::io::synthetic::SST_LAT, tessera::io::synthetic::SST_LON);
+        tessera::io::synthetic::write_sst_years(
+            &dir,
+            1982,
+            5,
+            grid,
+            0,
+            tessera::io::synthetic::FileFormat::Zarr,
+            &o,
+        )?;
+    }
+    let files = tessera::io::expand(dir.join("sst.*.zarr").to_str().unwrap_or_default())?;
+    let mut times = Vec::new();
+    let mut peak_held = 0;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let (x, days) = tessera::io::open_daily::<f32>(&files, "sst", 0, None, None)?;
+        let c =
+            x.groupby_reduce(0, &labels(&days, GroupBy::DayOfYear), tessera::groupby::GroupOp::NanMean)?;
+        let report =
+            tessera::io::zarr::to_zarr(&c.array, std::env::temp_dir().join("tessera-bench-clim.zarr"), &o)?;
+        times.push(t.elapsed().as_secs_f64());
+        peak_held = peak_held.max(report.peak_bytes);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], format!(", \"files\": {}, \"peak_held\": {peak_held}", files.len())))
+}
