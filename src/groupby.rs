@@ -130,12 +130,50 @@ impl GroupSpec {
         let spec = self.clone();
         Arc::new(move |inputs: &[Value]| {
             let a = inputs.first().ok_or_else(|| Error::invalid("groupby: missing input"))?.array()?;
+            if spec.op.kind() != Kind::Moments {
+                // Sums, counts and extrema fold straight from the block into the combine's
+                // accumulator: no per-block state four times the block's size.
+                return spec.deferred(g, start, a);
+            }
             match a {
                 HostArray::F32(x) => Ok(spec.partial_of::<f32>(g, start, x.view())),
                 HostArray::F64(x) => Ok(spec.partial_of::<f64>(g, start, x.view())),
                 _ => Err(Error::invalid("groupby: expected a float block")),
             }
         })
+    }
+
+    /// The groups of output chunk `g` present in a block starting at `start` (sorted, local
+    /// to the chunk), and each position's index into that list.
+    fn local_rows(&self, g: usize, start: usize, n_pos: usize) -> (Vec<usize>, Vec<Option<usize>>) {
+        let (lo, hi) = (self.chunk_start[g], self.chunk_start[g + 1]);
+        let local: Vec<Option<usize>> = (0..n_pos)
+            .map(|i| {
+                let l = self.labels[start + i];
+                if l < 0 { None } else { self.groups[lo..hi].binary_search(&l).ok() }
+            })
+            .collect();
+        let mut rows: Vec<usize> = local.iter().flatten().copied().collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let row_of = local.iter().map(|k| k.map(|k| rows.binary_search(&k).expect("present"))).collect();
+        (rows, row_of)
+    }
+
+    /// A partial that is the block itself (grouped axis first, contiguous) and its rows.
+    fn deferred(&self, g: usize, start: usize, a: &HostArray) -> Result<Value> {
+        let n_pos = a.shape().get(self.axis).copied().unwrap_or(0);
+        let (rows, row_of) = self.local_rows(g, start, n_pos);
+        let ax = self.axis;
+        let data = crate::map_host!(a, x => {
+            let mut perm: Vec<usize> = (0..x.ndim()).filter(|&k| k != ax).collect();
+            perm.insert(0, ax);
+            let t = x.clone().permuted_axes(IxDyn(&perm));
+            let t = if t.is_standard_layout() { t } else { t.as_standard_layout().into_owned().into_shared() };
+            HostArray::new(t)
+        });
+        let nbytes = data.nbytes();
+        Ok(Value::state(Deferred { rows, row_of, data }, nbytes))
     }
 
     fn partial_of<T: Float>(&self, g: usize, start: usize, x: ArrayViewD<'_, T>) -> Value {
@@ -202,34 +240,85 @@ impl GroupSpec {
     }
 
     /// Combine partials in input order.
-    pub(crate) fn combine(self: &Arc<Self>) -> Arc<ValueFn> {
-        let kind = self.op.kind();
+    pub(crate) fn combine(self: &Arc<Self>, rest: usize) -> Arc<ValueFn> {
+        let (kind, skip) = (self.op.kind(), self.op.skips_nan());
         Arc::new(move |inputs: &[Value]| {
-            let parts = inputs.iter().map(|v| v.get_state::<GroupState>()).collect::<Result<Vec<_>>>()?;
-            // The union of the groups present, then every partial added row by row.
-            let mut rows: Vec<usize> = parts.iter().flat_map(|p| p.rows.iter().copied()).collect();
-            rows.sort_unstable();
-            rows.dedup();
-            let first = parts.first().ok_or_else(|| Error::invalid("groupby: nothing to combine"))?;
-            let rest = if first.rows.is_empty() { 0 } else { first.count.len() / first.rows.len() };
-            let init = match kind {
-                Kind::Min => f64::INFINITY,
-                Kind::Max => f64::NEG_INFINITY,
-                _ => 0.0,
-            };
-            let n = rows.len() * rest;
-            let m2 = if kind == Kind::Moments { vec![0.0; n] } else { Vec::new() };
-            let mut out = GroupState { rows: rows.clone(), count: vec![0.0; n], a: vec![init; n], m2 };
-            for p in &parts {
-                for (pr, &k) in p.rows.iter().enumerate() {
-                    let r = rows.binary_search(&k).expect("in the union");
-                    combine_row(kind, &mut out, r * rest, p, pr * rest, rest);
-                }
-            }
+            let out = combine_parts(kind, skip, rest, inputs)?;
             let nbytes = (out.count.len() + out.a.len() + out.m2.len()) * 8;
             Ok(Value::state(out, nbytes))
         })
     }
+}
+
+/// A partial not yet folded: the block (grouped axis first, C order), the groups present
+/// and each position's row.
+struct Deferred {
+    rows: Vec<usize>,
+    row_of: Vec<Option<usize>>,
+    data: HostArray,
+}
+
+/// Fold partials (dense states or deferred blocks, in input order) into one dense state.
+fn combine_parts(kind: Kind, skip: bool, rest: usize, inputs: &[Value]) -> Result<GroupState> {
+    enum P<'a> {
+        Dense(&'a GroupState),
+        Block(&'a Deferred),
+    }
+    let parts = inputs
+        .iter()
+        .map(|v| match v.get_state::<GroupState>() {
+            Ok(d) => Ok(P::Dense(d)),
+            Err(_) => v.get_state::<Deferred>().map(P::Block),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // The union of the groups present, then every partial added row by row.
+    let mut rows: Vec<usize> = parts
+        .iter()
+        .flat_map(|p| match p {
+            P::Dense(d) => d.rows.iter(),
+            P::Block(b) => b.rows.iter(),
+        })
+        .copied()
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let init = match kind {
+        Kind::Min => f64::INFINITY,
+        Kind::Max => f64::NEG_INFINITY,
+        _ => 0.0,
+    };
+    let n = rows.len() * rest;
+    let m2 = if kind == Kind::Moments { vec![0.0; n] } else { Vec::new() };
+    let mut out = GroupState { rows: rows.clone(), count: vec![0.0; n], a: vec![init; n], m2 };
+    for p in &parts {
+        match p {
+            P::Dense(d) => {
+                for (pr, &k) in d.rows.iter().enumerate() {
+                    let r = rows.binary_search(&k).expect("in the union");
+                    combine_row(kind, &mut out, r * rest, d, pr * rest, rest);
+                }
+            }
+            P::Block(b) => {
+                for (i, r) in b.row_of.iter().enumerate() {
+                    let Some(r) = *r else { continue };
+                    let o = rows.binary_search(&b.rows[r]).expect("in the union") * rest;
+                    let (cnt, acc) = (&mut out.count[o..o + rest], &mut out.a[o..o + rest]);
+                    match &b.data {
+                        HostArray::F32(x) => {
+                            let flat = x.as_slice().expect("standard layout");
+                            accumulate(kind, skip, cnt, acc, &flat[i * rest..(i + 1) * rest]);
+                        }
+                        HostArray::F64(x) => {
+                            let flat = x.as_slice().expect("standard layout");
+                            accumulate(kind, skip, cnt, acc, &flat[i * rest..(i + 1) * rest]);
+                        }
+                        _ => return Err(Error::invalid("groupby: expected a float block")),
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Add one position's values to its group's counts and accumulators.
@@ -326,9 +415,17 @@ impl GroupSpec {
                 let a = ArcArray::<T, IxDyn>::from_elem(IxDyn(&shape), T::zero());
                 return Ok(Value::Array(HostArray::new(a)));
             };
-            let s = v.get_state::<GroupState>()?;
             let ng = shape[spec.axis];
             let rest = n.checked_div(ng).unwrap_or(0);
+            let dense;
+            let s = match v.get_state::<GroupState>() {
+                Ok(s) => s,
+                Err(_) => {
+                    dense =
+                        combine_parts(spec.op.kind(), spec.op.skips_nan(), rest, std::slice::from_ref(v))?;
+                    &dense
+                }
+            };
             let mut out = Vec::with_capacity(n);
             let ddof = spec_ddof(spec.op);
             for k in 0..ng {

@@ -122,8 +122,9 @@ impl Planner {
             let f = spec.partial(idx[ax], start);
             level.push(self.push(Kernel::Closure(f), vec![dep], node, idx));
         }
-        let top = self.tree(level, spec.split_every, || Kernel::Closure(spec.combine()), node, idx);
         let shape = node.chunks.block_shape(idx);
+        let rest: usize = shape.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &d)| d).product();
+        let top = self.tree(level, spec.split_every, || Kernel::Closure(spec.combine(rest)), node, idx);
         let f = spec.finalize(shape);
         self.push(Kernel::Closure(f), top, node, idx)
     }
