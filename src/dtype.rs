@@ -199,21 +199,28 @@ impl Number for f64 {}
 impl Number for i32 {}
 impl Number for i64 {}
 
+/// `write_le`, `read_le` and `read_be` for a numeric type with `to/from_{le,be}_bytes`.
+macro_rules! byte_order_methods {
+    ($t:ty) => {
+        fn write_le(self, out: &mut Vec<u8>) {
+            out.extend_from_slice(&self.to_le_bytes());
+        }
+        fn read_le(b: &[u8]) -> Self {
+            <$t>::from_le_bytes(b.try_into().expect("element-sized slice"))
+        }
+        fn read_be(b: &[u8]) -> Self {
+            <$t>::from_be_bytes(b.try_into().expect("element-sized slice"))
+        }
+    };
+}
+
 macro_rules! int_element {
     ($t:ty, $dt:ident) => {
         impl Element for $t {
             const DTYPE: DType = DType::$dt;
             type Sum = i64;
             type Mean = f64;
-            fn write_le(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-            fn read_le(b: &[u8]) -> Self {
-                <$t>::from_le_bytes(b.try_into().expect("element-sized slice"))
-            }
-            fn read_be(b: &[u8]) -> Self {
-                <$t>::from_be_bytes(b.try_into().expect("element-sized slice"))
-            }
+            byte_order_methods!($t);
             fn zero() -> Self {
                 0
             }
@@ -292,15 +299,7 @@ macro_rules! float_element {
             const DTYPE: DType = DType::$dt;
             type Sum = $t;
             type Mean = $t;
-            fn write_le(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-            fn read_le(b: &[u8]) -> Self {
-                <$t>::from_le_bytes(b.try_into().expect("element-sized slice"))
-            }
-            fn read_be(b: &[u8]) -> Self {
-                <$t>::from_be_bytes(b.try_into().expect("element-sized slice"))
-            }
+            byte_order_methods!($t);
             fn zero() -> Self {
                 0.0
             }

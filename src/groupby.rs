@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{ArcArray, ArrayViewD, IxDyn};
+use ndarray::{ArcArray, IxDyn};
 
 use crate::array::Array;
 use crate::array::chunks::Chunks;
@@ -85,6 +85,17 @@ enum Kind {
     Max,
 }
 
+impl Kind {
+    /// The accumulator's starting value.
+    fn init(self) -> f64 {
+        match self {
+            Kind::Min => f64::INFINITY,
+            Kind::Max => f64::NEG_INFINITY,
+            Kind::Sum | Kind::Moments => 0.0,
+        }
+    }
+}
+
 /// How a groupby is cut into tasks.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GroupOptions {
@@ -130,14 +141,17 @@ impl GroupSpec {
         let spec = self.clone();
         Arc::new(move |inputs: &[Value]| {
             let a = inputs.first().ok_or_else(|| Error::invalid("groupby: missing input"))?.array()?;
+            // Sums, counts and extrema fold straight from the block into the combine's
+            // accumulator: no per-block state four times the block's size. Variances need
+            // the block's own (count, mean, M2) to merge by Chan's formula.
+            let d = spec.deferred(g, start, a);
             if spec.op.kind() != Kind::Moments {
-                // Sums, counts and extrema fold straight from the block into the combine's
-                // accumulator: no per-block state four times the block's size.
-                return spec.deferred(g, start, a);
+                let nbytes = d.data.nbytes();
+                return Ok(Value::state(d, nbytes));
             }
-            match a {
-                HostArray::F32(x) => Ok(spec.partial_of::<f32>(g, start, x.view())),
-                HostArray::F64(x) => Ok(spec.partial_of::<f64>(g, start, x.view())),
+            match &d.data {
+                HostArray::F32(x) => Ok(spec.moments(&d, x.as_slice().expect("standard layout"))),
+                HostArray::F64(x) => Ok(spec.moments(&d, x.as_slice().expect("standard layout"))),
                 _ => Err(Error::invalid("groupby: expected a float block")),
             }
         })
@@ -161,7 +175,7 @@ impl GroupSpec {
     }
 
     /// A partial that is the block itself (grouped axis first, contiguous) and its rows.
-    fn deferred(&self, g: usize, start: usize, a: &HostArray) -> Result<Value> {
+    fn deferred(&self, g: usize, start: usize, a: &HostArray) -> Deferred {
         let n_pos = a.shape().get(self.axis).copied().unwrap_or(0);
         let (rows, row_of) = self.local_rows(g, start, n_pos);
         let ax = self.axis;
@@ -172,67 +186,43 @@ impl GroupSpec {
             let t = if t.is_standard_layout() { t } else { t.as_standard_layout().into_owned().into_shared() };
             HostArray::new(t)
         });
-        let nbytes = data.nbytes();
-        Ok(Value::state(Deferred { rows, row_of, data }, nbytes))
+        Deferred { rows, row_of, data }
     }
 
-    fn partial_of<T: Float>(&self, g: usize, start: usize, x: ArrayViewD<'_, T>) -> Value {
-        let (lo, hi) = (self.chunk_start[g], self.chunk_start[g + 1]);
-        let rest: usize = x.len() / x.shape()[self.axis].max(1);
-        let kind = self.op.kind();
+    /// The (count, mean, M2) state of a deferred block whose elements are `flat`.
+    fn moments<T: Float>(&self, d: &Deferred, flat: &[T]) -> Value {
         let skip = self.op.skips_nan();
-        let init = match kind {
-            Kind::Min => f64::INFINITY,
-            Kind::Max => f64::NEG_INFINITY,
-            _ => 0.0,
-        };
-        let n_pos = x.shape()[self.axis];
-        // Row of each position's group in this partial (the groups present, in order).
-        let local: Vec<Option<usize>> = (0..n_pos)
-            .map(|i| {
-                let l = self.labels[start + i];
-                if l < 0 { None } else { self.groups[lo..hi].binary_search(&l).ok() }
-            })
-            .collect();
-        let mut rows: Vec<usize> = local.iter().flatten().copied().collect();
-        rows.sort_unstable();
-        rows.dedup();
-        let row_of: Vec<Option<usize>> =
-            local.iter().map(|k| k.map(|k| rows.binary_search(&k).expect("present"))).collect();
-        let nr = rows.len();
-        let mut s =
-            GroupState { rows, count: vec![0.0; nr * rest], a: vec![init; nr * rest], m2: Vec::new() };
-        let group_of = |i: usize| row_of[i];
-        // The grouped axis first and contiguous, so each position is one slice of `rest`.
-        let mut perm: Vec<usize> = (0..x.ndim()).filter(|&a| a != self.axis).collect();
-        perm.insert(0, self.axis);
-        let xt = x.permuted_axes(IxDyn(&perm));
-        let xs = xt.as_standard_layout();
-        let flat = xs.as_slice().expect("standard layout");
+        let n_pos = d.row_of.len();
+        let rest = flat.len().checked_div(n_pos).unwrap_or(0);
+        let nr = d.rows.len();
         let row = |i: usize| &flat[i * rest..(i + 1) * rest];
-        for i in 0..n_pos {
-            let Some(k) = group_of(i) else { continue };
+        let mut s = GroupState {
+            rows: d.rows.clone(),
+            count: vec![0.0; nr * rest],
+            a: vec![0.0; nr * rest],
+            m2: Vec::new(),
+        };
+        for (i, k) in d.row_of.iter().enumerate() {
+            let Some(k) = *k else { continue };
             let (cnt, acc) = (&mut s.count[k * rest..(k + 1) * rest], &mut s.a[k * rest..(k + 1) * rest]);
-            accumulate(kind, skip, cnt, acc, row(i));
+            accumulate(Kind::Moments, skip, cnt, acc, row(i));
         }
-        if kind == Kind::Moments {
-            // Second pass: squared deviations from the block's own group means.
-            for (a, &c) in s.a.iter_mut().zip(&s.count) {
-                if c > 0.0 {
-                    *a /= c;
-                }
+        // Second pass: squared deviations from the block's own group means.
+        for (a, &c) in s.a.iter_mut().zip(&s.count) {
+            if c > 0.0 {
+                *a /= c;
             }
-            s.m2 = vec![0.0; nr * rest];
-            for i in 0..n_pos {
-                let Some(k) = group_of(i) else { continue };
-                let (mean, m2) = (&s.a[k * rest..(k + 1) * rest], &mut s.m2[k * rest..(k + 1) * rest]);
-                for ((m2, &m), &v) in m2.iter_mut().zip(mean).zip(row(i)) {
-                    let v = v.to_f64();
-                    if skip && v.is_nan() {
-                        continue;
-                    }
-                    *m2 += (v - m) * (v - m);
+        }
+        s.m2 = vec![0.0; nr * rest];
+        for (i, k) in d.row_of.iter().enumerate() {
+            let Some(k) = *k else { continue };
+            let (mean, m2) = (&s.a[k * rest..(k + 1) * rest], &mut s.m2[k * rest..(k + 1) * rest]);
+            for ((m2, &m), &v) in m2.iter_mut().zip(mean).zip(row(i)) {
+                let v = v.to_f64();
+                if skip && v.is_nan() {
+                    continue;
                 }
+                *m2 += (v - m) * (v - m);
             }
         }
         let nbytes = (s.count.len() + s.a.len() + s.m2.len()) * 8;
@@ -282,11 +272,7 @@ fn combine_parts(kind: Kind, skip: bool, rest: usize, inputs: &[Value]) -> Resul
         .collect();
     rows.sort_unstable();
     rows.dedup();
-    let init = match kind {
-        Kind::Min => f64::INFINITY,
-        Kind::Max => f64::NEG_INFINITY,
-        _ => 0.0,
-    };
+    let init = kind.init();
     let n = rows.len() * rest;
     let m2 = if kind == Kind::Moments { vec![0.0; n] } else { Vec::new() };
     let mut out = GroupState { rows: rows.clone(), count: vec![0.0; n], a: vec![init; n], m2 };

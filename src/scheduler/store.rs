@@ -27,7 +27,7 @@ use crate::map_host;
 enum Slot {
     Empty,
     Held(Value),
-    Spilled { path: PathBuf, nbytes: usize },
+    Spilled(PathBuf),
 }
 
 /// Results of a running graph, with the budget and the spill files.
@@ -145,10 +145,7 @@ impl Store {
             match &*g {
                 Slot::Held(v) => return Ok(v.clone()),
                 Slot::Empty => return Err(Error::invalid("an input result was lost")),
-                Slot::Spilled { path, nbytes } => {
-                    let _ = nbytes;
-                    path.clone()
-                }
+                Slot::Spilled(path) => path.clone(),
             }
         };
         let v = Value::Array(read_block(&path)?);
@@ -161,7 +158,7 @@ impl Store {
         self.reserve(v.nbytes(), pinned)?;
         g = self.slots[t].lock().map_err(|_| poisoned())?;
         match &*g {
-            Slot::Spilled { path, .. } => {
+            Slot::Spilled(path) => {
                 let _ = std::fs::remove_file(path);
                 *g = Slot::Held(v.clone());
             }
@@ -179,7 +176,7 @@ impl Store {
                 Slot::Held(v) => {
                     self.held.fetch_sub(v.nbytes(), Ordering::Relaxed);
                 }
-                Slot::Spilled { path, .. } => {
+                Slot::Spilled(path) => {
                     let _ = std::fs::remove_file(path);
                 }
                 Slot::Empty => {}
@@ -212,7 +209,7 @@ impl Store {
             let path = dir.next_path()?;
             write_block(&path, a)?;
             let nbytes = a.nbytes();
-            *g = Slot::Spilled { path, nbytes };
+            *g = Slot::Spilled(path);
             self.held.fetch_sub(nbytes, Ordering::Relaxed);
             self.spilled.fetch_add(nbytes, Ordering::Relaxed);
             any = true;
