@@ -23,7 +23,7 @@ use std::time::Instant;
 use tessera::calendar::{GroupBy, labels};
 use tessera::groupby::GroupOp;
 use tessera::io::synthetic::{FileFormat, SST_LAT, SST_LON, write_sst_years};
-use tessera::io::zarr::zarr_writer_for;
+use tessera::io::zarr::{ZarrMeta, zarr_writer_for};
 use tessera::io::{npy::NpyWriter, open_daily, store_many};
 use tessera::plot::{MapStyle, map_png};
 use tessera::prelude::*;
@@ -55,7 +55,7 @@ fn main() -> tessera::Result<()> {
     // 1. The data set (written once, reused by later runs).
     let files: Vec<_> =
         (0..years).map(|k| data.join(format!("sst.{}.zarr", first_year + k as i32))).collect();
-    if files.iter().any(|f| !f.join("zarr.json").exists()) {
+    if files.iter().any(|f| !f.join("sst").join("zarr.json").exists()) {
         println!("writing {years} synthetic year(s) of daily 720 × 1440 SST to {} …", data.display());
         let t = Instant::now();
         write_sst_years(data, first_year, years, (SST_LAT, SST_LON), 2026, FileFormat::Zarr, &opts)?;
@@ -74,7 +74,8 @@ fn main() -> tessera::Result<()> {
     );
     let clim = sst.groupby_reduce(0, &labels(&days, GroupBy::DayOfYear), GroupOp::NanMean)?;
     let mean = sst.nanmean(0)?;
-    let (clim_arr, clim_w) = zarr_writer_for(&clim.array, out.join("climatology.zarr"), Some(1))?;
+    let (clim_arr, clim_w) =
+        zarr_writer_for(&clim.array, out.join("climatology.zarr"), &ZarrMeta::default().zstd(1))?;
     let mean_w = NpyWriter::create(out.join("mean_sst.npy"), DType::F32, mean.shape())?;
     let t = Instant::now();
     let items: [(&dyn AnyArray, &dyn tessera::io::BlockSink); 2] = [(&clim_arr, &clim_w), (&mean, &mean_w)];

@@ -87,6 +87,84 @@ pub fn days_from(start: Day, n: usize) -> Vec<Day> {
     out
 }
 
+impl Day {
+    /// The day `n` days after this one (before it, for negative `n`).
+    pub fn add_days(self, n: i64) -> Day {
+        let (mut year, mut d) = (self.year, self.doy as i64 + n);
+        while d < 0 {
+            year -= 1;
+            d += days_in_year(year) as i64;
+        }
+        while d >= days_in_year(year) as i64 {
+            d -= days_in_year(year) as i64;
+            year += 1;
+        }
+        Day { year, doy: d as usize }
+    }
+}
+
+/// The days of a CF time coordinate: `values` in `units` such as `days since 1981-09-01`,
+/// `hours since 1800-01-01 00:00:00` or `seconds since 1970-01-01T00:00:00Z`, each the day
+/// its instant falls on. Only the Gregorian calendars (`standard`, `gregorian`,
+/// `proleptic_gregorian`, or none given) are understood, taken as proleptic Gregorian;
+/// `noleap`, `360_day` and the like give an error rather than wrong labels.
+///
+/// ```
+/// use tessera::calendar::{Day, days_from_cf};
+/// let d = days_from_cf(&[0.0, 59.0, 365.5], "days since 1984-01-01", None).unwrap();
+/// assert_eq!(d, [Day { year: 1984, doy: 0 }, Day { year: 1984, doy: 59 }, Day { year: 1984, doy: 365 }]);
+/// ```
+pub fn days_from_cf(values: &[f64], units: &str, calendar: Option<&str>) -> Result<Vec<Day>> {
+    if let Some(c) = calendar
+        && !matches!(c.trim().to_ascii_lowercase().as_str(), "standard" | "gregorian" | "proleptic_gregorian")
+    {
+        return Err(Error::invalid(format!(
+            "time calendar '{c}' is not supported (only the Gregorian calendars are); give the dates another way"
+        )));
+    }
+    let bad = || {
+        Error::invalid(format!(
+            "time units '{units}' are not of the form '<days|hours|minutes|seconds> since YYYY-MM-DD[ hh:mm:ss]'"
+        ))
+    };
+    let (unit, since) = units.split_once(" since ").ok_or_else(bad)?;
+    let per_day = match unit.trim().to_ascii_lowercase().as_str() {
+        "days" | "day" | "d" => 1.0,
+        "hours" | "hour" | "hrs" | "hr" | "h" => 24.0,
+        "minutes" | "minute" | "min" | "mins" => 1440.0,
+        "seconds" | "second" | "secs" | "sec" | "s" => 86400.0,
+        _ => return Err(bad()),
+    };
+    let since = since.trim();
+    let (date, clock) = match since.split_once(['T', ' ']) {
+        Some((d, c)) => (d, c.trim().trim_end_matches('Z')),
+        None => (since, ""),
+    };
+    let mut ymd = date.split('-').map(|v| v.parse::<usize>().ok());
+    let (Some(Some(y)), Some(Some(m)), Some(Some(d))) = (ymd.next(), ymd.next(), ymd.next()) else {
+        return Err(bad());
+    };
+    let epoch = Day::from_ymd(y as i32, m, d)?;
+    // Time of day of the epoch, in days (a UTC offset after it is ignored).
+    let mut frac = 0.0;
+    for (part, scale) in clock.split(['+', ' ']).next().unwrap_or("").split(':').zip([24.0, 1440.0, 86400.0])
+    {
+        if !part.is_empty() {
+            frac += part.parse::<f64>().map_err(|_| bad())? / scale;
+        }
+    }
+    values
+        .iter()
+        .map(|&v| {
+            if !v.is_finite() {
+                return Err(Error::invalid(format!("time value {v} (in '{units}') is not a time")));
+            }
+            // A hair of tolerance so that 86399.9999 s-style rounding lands on its day.
+            Ok(epoch.add_days((v / per_day + frac + 1e-9).floor() as i64))
+        })
+        .collect()
+}
+
 /// The year in a file name (`sst.1982.zarr`, `oisst-avhrr-v02r01.19820101.nc`): the first
 /// run of four digits between 1800 and 2299.
 pub fn year_in_name(path: &Path) -> Option<i32> {
@@ -138,6 +216,21 @@ mod tests {
         assert_eq!(Day::parse("1983-12-31").unwrap().next(), Day { year: 1984, doy: 0 });
         assert_eq!(Day::parse("1984-02-29").unwrap().month(), 1);
         assert_eq!(Day::parse("1984-12-31").unwrap().month(), 11);
+        let d = Day::parse("1983-12-31").unwrap();
+        assert_eq!(d.add_days(1), Day { year: 1984, doy: 0 });
+        assert_eq!(d.add_days(366 + 1), Day { year: 1985, doy: 0 });
+        assert_eq!(d.add_days(-365), Day { year: 1982, doy: 364 });
+        assert_eq!(Day { year: 1984, doy: 0 }.add_days(-1), Day { year: 1983, doy: 364 });
+        // OISST's netCDF: days since 1978-01-01 12:00:00; 1 January 1982 is day 1461.
+        let oisst = days_from_cf(&[1461.0], "days since 1978-01-01 12:00:00", Some("standard")).unwrap();
+        assert_eq!(oisst, [Day { year: 1982, doy: 0 }]);
+        let s = days_from_cf(&[86400.0 * 366.0 - 1.0], "seconds since 1984-01-01T00:00:00Z", None).unwrap();
+        assert_eq!(s, [Day { year: 1984, doy: 365 }]);
+        let h = days_from_cf(&[24.0 * 31.0], "hours since 1800-1-1 00:00:00", Some("gregorian")).unwrap();
+        assert_eq!(h, [Day { year: 1800, doy: 31 }]);
+        assert!(days_from_cf(&[0.0], "days since 2000-01-01", Some("noleap")).is_err());
+        assert!(days_from_cf(&[0.0], "fortnights since 2000-01-01", None).is_err());
+        assert!(days_from_cf(&[f64::NAN], "days since 2000-01-01", None).is_err());
         assert!(Day::parse("1983-02-29").is_err() && Day::parse("1983-13-01").is_err());
         let d = days_from(Day::parse("1983-12-30").unwrap(), 3);
         assert_eq!(labels(&d, GroupBy::DayOfYear), vec![363, 364, 0]);

@@ -248,6 +248,59 @@ mod zarr {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A group as xarray writes one: the data array with dimension names and a CF `time`
+    /// coordinate, whose dates win over the year in the file name.
+    #[test]
+    fn zarr_groups_with_a_time_coordinate() {
+        use tessera::calendar::Day;
+        use tessera::io::zarr::{
+            ZarrMeta, attributes, create_group, read_f64, write_coordinate, zarr_writer_for,
+        };
+        let dir = tmpdir("zarr-group");
+        let write = |name: &str, t0: i64, n: usize, units: &str| {
+            let g = dir.join(name);
+            create_group(&g, Default::default()).unwrap();
+            let time: Vec<i64> = (0..n as i64).map(|k| t0 + 24 * k).collect();
+            write_coordinate(
+                &g.join("time"),
+                time,
+                &ZarrMeta::default().dims(&["time"]).attr("units", units),
+            )
+            .unwrap();
+            let x = tessera::full::<f32>(&[n, 2], 1.0, [7, 2]).unwrap();
+            let meta = ZarrMeta::default().dims(&["time", "x"]).attr("units", "K");
+            let (x, w) = zarr_writer_for(&x, g.join("v"), &meta).unwrap();
+            x.store(&w, &opts()).unwrap();
+            g
+        };
+        // Hourly units, starting on 28 February 1984 (a leap year), in a file named 1990.
+        let a = write("a.1990.zarr", 0, 3, "hours since 1984-02-28 00:00:00");
+        let b = write("b.zarr", 24 * 3, 2, "hours since 1984-02-28");
+        assert_eq!(attributes(a.join("v")).unwrap()["units"], "K");
+        assert_eq!(read_f64(a.join("time")).unwrap(), [0.0, 24.0, 48.0]);
+        let meta = std::fs::read_to_string(a.join("v").join("zarr.json")).unwrap();
+        assert!(meta.contains("dimension_names"), "{meta}");
+        let (x, days) = tessera::io::open_daily::<f32>(&[a.clone(), b.clone()], "v", 0, None, None).unwrap();
+        assert_eq!(x.shape(), [5, 2]);
+        let doys: Vec<usize> = days.iter().map(|d| d.doy).collect();
+        assert_eq!(doys, [58, 59, 60, 61, 62]);
+        assert!(days.iter().all(|d| d.year == 1984));
+        // Out of order, or a group without the variable, are errors naming the file.
+        let msg = tessera::io::open_daily::<f32>(&[b.clone(), a.clone()], "v", 0, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("a.1990.zarr") && msg.contains("date order"), "{msg}");
+        let msg = tessera::io::open_daily::<f32>(std::slice::from_ref(&a), "sst", 0, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("no array named 'sst'"), "{msg}");
+        // A start date overrides the files' own dates.
+        let (_, days) =
+            tessera::io::open_daily::<f32>(&[a, b], "v", 0, Some(Day { year: 2001, doy: 0 }), None).unwrap();
+        assert_eq!(days[4], Day { year: 2001, doy: 4 });
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     fn walk(p: &std::path::Path) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for e in std::fs::read_dir(p).unwrap() {

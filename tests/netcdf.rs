@@ -108,8 +108,13 @@ fn generated_years_reduce_like_zarr() {
     )
     .unwrap();
     let (a, days) = tessera::io::open_daily::<f32>(&nc, "sst", 0, None, None).unwrap();
-    let (b, _) = tessera::io::open_daily::<f32>(&zr, "sst", 0, None, None).unwrap();
+    let (b, zdays) = tessera::io::open_daily::<f32>(&zr, "sst", 0, None, None).unwrap();
     assert_eq!(days.len(), 730);
+    // Both carry a CF time coordinate, and it agrees with the calendar.
+    assert_eq!(days, zdays);
+    let t = tessera::io::time_days(&nc[1]).unwrap().expect("a time coordinate");
+    assert_eq!(t[0], tessera::calendar::Day { year: 1991, doy: 0 });
+    assert_eq!(t.len(), 365);
     let (ma, mb) = (a.nanmean(0).unwrap().compute().unwrap(), b.nanmean(0).unwrap().compute().unwrap());
     assert!(ma.iter().zip(mb.iter()).all(|(p, q)| (p - q).abs() < 1e-5 || (p.is_nan() && q.is_nan())));
     std::fs::remove_dir_all(&d).unwrap();

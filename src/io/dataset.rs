@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::array::Array;
-use crate::calendar::{Day, days_from, year_in_name};
+use crate::calendar::{Day, days_from, days_from_cf, year_in_name};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::io::{npy, zarr};
@@ -127,9 +127,31 @@ fn resolve(path: &Path, var: &str) -> Result<Resolved> {
     Err(Error::format(path, "neither a .npy file nor a Zarr v3 array or group"))
 }
 
-/// Open daily files (one or more years each, in date order) joined along `axis`, and the
-/// date of each position along it: consecutive days from `start`, or, without it, from
-/// 1 January of the year in each file's name (each file then holds whole years).
+/// The days of a file's `time` coordinate, if it has one with CF units: the `time` array of
+/// a Zarr group (as xarray writes it) or the `time` variable of a netCDF file.
+pub fn time_days(path: &Path) -> Result<Option<Vec<Day>>> {
+    let wrap = |e: Error| Error::format(path, format!("time coordinate: {e}"));
+    if path.extension().is_some_and(|e| e == "nc" || e == "nc4") {
+        #[cfg(feature = "netcdf")]
+        if let Some((v, units, cal)) = crate::io::netcdf::time_coordinate(path)? {
+            return days_from_cf(&v, &units, cal.as_deref()).map(Some).map_err(wrap);
+        }
+        return Ok(None);
+    }
+    let t = path.join("time");
+    if !t.join("zarr.json").exists() {
+        return Ok(None);
+    }
+    let attrs = zarr::attributes(&t)?;
+    let Some(units) = attrs.get("units").and_then(|v| v.as_str()) else { return Ok(None) };
+    let cal = attrs.get("calendar").and_then(|v| v.as_str());
+    days_from_cf(&zarr::read_f64(&t)?, units, cal).map(Some).map_err(wrap)
+}
+
+/// Open daily files (in date order) joined along `axis`, and the date of each position
+/// along it: consecutive days from `start` when given; otherwise each file's own `time`
+/// coordinate (see [`time_days`]) or, without one, consecutive days from 1 January of the
+/// year in its name (the file then holds whole years).
 pub fn open_daily<T: Element>(
     files: &[PathBuf],
     var: &str,
@@ -144,20 +166,39 @@ pub fn open_daily<T: Element>(
     }
     let mut days = Vec::with_capacity(n);
     for f in files {
-        let year = year_in_name(f).ok_or_else(|| {
-            Error::format(f, "cannot tell the dates of this file: put its year in its name (sst.1982.zarr) or give a start date")
-        })?;
         let len = open_any::<T>(f, var, None)?.shape()[axis];
-        let first = Day { year, doy: 0 };
-        if days.last().is_some_and(|&d: &Day| d >= first) {
+        let own = match time_days(f)? {
+            Some(d) if d.len() == len => d,
+            Some(d) => {
+                return Err(Error::format(
+                    f,
+                    format!(
+                        "its time coordinate has {} values, but '{var}' has {len} along axis {axis}",
+                        d.len()
+                    ),
+                ));
+            }
+            None => {
+                let year = year_in_name(f).ok_or_else(|| {
+                    Error::format(f, "cannot tell the dates of this file: it has no time coordinate and no year in its name (sst.1982.zarr); give a start date")
+                })?;
+                days_from(Day { year, doy: 0 }, len)
+            }
+        };
+        if let (Some(&last), Some(&first)) = (days.last(), own.first())
+            && first <= last
+        {
+            let d = |d: Day| format!("{} day {}", d.year, d.doy + 1);
             return Err(Error::format(
                 f,
                 format!(
-                    "starts on 1 January {year}, before the previous file ends; are the files in date order?"
+                    "starts on {}, not after the previous file's last day ({}); are the files in date order?",
+                    d(first),
+                    d(last)
                 ),
             ));
         }
-        days.extend(days_from(first, len));
+        days.extend(own);
     }
     Ok((x, days))
 }

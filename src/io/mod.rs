@@ -116,4 +116,4 @@ pub(crate) fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<()> {
     f.write_all(buf)
 }
 
-pub use dataset::{dtype_of, expand, open_any, open_daily, open_many};
+pub use dataset::{dtype_of, expand, open_any, open_daily, open_many, time_days};

@@ -256,6 +256,51 @@ impl NetcdfWriter {
         }
         Ok(NetcdfWriter { path: path.to_path_buf(), var: var.to_string(), file: Mutex::new(f) })
     }
+
+    /// Add the coordinate variable of dimension `dim` (a double variable of the same name
+    /// over that dimension) with these values and string attributes (`units`, `calendar`, …).
+    pub fn add_coordinate(&self, dim: &str, values: &[f64], attrs: &[(&str, &str)]) -> Result<()> {
+        let err = |e: netcdf::Error| Error::io(&self.path, format!("writing coordinate '{dim}': {e}"));
+        let mut f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let mut v = f.add_variable::<f64>(dim, &[dim]).map_err(err)?;
+        for (k, val) in attrs {
+            v.put_attribute(k, *val).map_err(err)?;
+        }
+        v.put_values(values, ..).map_err(err)
+    }
+
+    /// Set a string attribute (`units`, `long_name`, …) of the variable being written.
+    pub fn add_attribute(&self, name: &str, value: &str) -> Result<()> {
+        let err = |e: netcdf::Error| Error::io(&self.path, format!("writing attribute '{name}': {e}"));
+        let mut f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
+        v.put_attribute(name, value).map(|_| ()).map_err(err)
+    }
+}
+
+fn attr_str(v: &netcdf::Variable<'_>, name: &str) -> Option<String> {
+    if !v.attributes().any(|a| a.name() == name) {
+        return None;
+    }
+    match v.attribute_value(name)?.ok()? {
+        AttributeValue::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A time coordinate as stored: values, CF `units` and `calendar`.
+pub type TimeCoordinate = (Vec<f64>, String, Option<String>);
+
+/// The `time` coordinate of the netCDF file at `path`; `None` when the file has no `time`
+/// variable with units.
+pub fn time_coordinate(path: &Path) -> Result<Option<TimeCoordinate>> {
+    let f = open_file(path)?;
+    let Some(v) = f.variable("time") else { return Ok(None) };
+    let Some(units) = attr_str(&v, "units") else { return Ok(None) };
+    let values = v
+        .get_values::<f64, _>(..)
+        .map_err(|e| Error::format(path, format!("reading the time coordinate: {e}")))?;
+    Ok(Some((values, units, attr_str(&v, "calendar"))))
 }
 
 impl BlockSink for NetcdfWriter {

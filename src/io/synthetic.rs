@@ -108,7 +108,10 @@ pub fn sst(
 /// File format of a generated data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
-    /// One Zarr v3 array per year (`sst.YYYY.zarr`).
+    /// One Zarr v3 group per year (`sst.YYYY.zarr`) as xarray writes it: the array `sst`
+    /// over dimensions `time, lat, lon` (zstd level 1) and the CF coordinates `time` (days
+    /// since 1 January of the year), `lat` and `lon`. `xarray.open_mfdataset(files,
+    /// engine="zarr")` opens the set.
     Zarr,
     /// One .npy file per year (`sst.YYYY.npy`).
     Npy,
@@ -143,7 +146,7 @@ pub fn write_sst_years(
         let path = match format {
             FileFormat::Zarr => {
                 let p = dir.join(format!("sst.{year}.zarr"));
-                crate::io::zarr::to_zarr_with(&part, &p, Some(1), opts)?;
+                write_zarr_year(&part, &p, year, opts)?;
                 p
             }
             FileFormat::Npy => {
@@ -154,7 +157,7 @@ pub fn write_sst_years(
             #[cfg(feature = "netcdf")]
             FileFormat::Netcdf => {
                 let p = dir.join(format!("sst.{year}.nc"));
-                crate::io::netcdf::to_netcdf(&part, &p, "sst", Some(&["time", "lat", "lon"]), opts)?;
+                write_netcdf_year(&part, &p, year, opts)?;
                 p
             }
         };
@@ -162,4 +165,86 @@ pub fn write_sst_years(
         start += len as isize;
     }
     Ok(files)
+}
+
+/// The coordinates of a year: days since 1 January, and the cell-centre latitudes and
+/// longitudes.
+fn coordinates(days: usize, nlat: usize, nlon: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let time = (0..days).map(|d| d as f64).collect();
+    let lat = (0..nlat).map(|i| -90.0 + (i as f64 + 0.5) * 180.0 / nlat as f64).collect();
+    let lon = (0..nlon).map(|j| (j as f64 + 0.5) * 360.0 / nlon as f64).collect();
+    (time, lat, lon)
+}
+
+/// One year as a netCDF-4 file with CF coordinates.
+#[cfg(feature = "netcdf")]
+fn write_netcdf_year(
+    part: &Array<f32>,
+    path: &std::path::Path,
+    year: i32,
+    opts: &crate::ComputeOptions,
+) -> Result<()> {
+    use crate::io::netcdf::NetcdfWriter;
+    let (days, nlat, nlon) = (part.shape()[0], part.shape()[1], part.shape()[2]);
+    let w = NetcdfWriter::create(path, "sst", DType::F32, &[("time", days), ("lat", nlat), ("lon", nlon)])?;
+    let (time, lat, lon) = coordinates(days, nlat, nlon);
+    let units = format!("days since {year}-01-01 00:00:00");
+    w.add_coordinate(
+        "time",
+        &time,
+        &[("units", &units), ("calendar", "proleptic_gregorian"), ("standard_name", "time")],
+    )?;
+    w.add_coordinate("lat", &lat, &[("units", "degrees_north"), ("standard_name", "latitude")])?;
+    w.add_coordinate("lon", &lon, &[("units", "degrees_east"), ("standard_name", "longitude")])?;
+    w.add_attribute("units", "degC")?;
+    w.add_attribute("long_name", "Daily sea surface temperature")?;
+    part.store(&w, opts)?;
+    Ok(())
+}
+
+/// One year as a Zarr group: `sst` with its dimensions and CF attributes, and the coordinates.
+fn write_zarr_year(
+    part: &Array<f32>,
+    path: &std::path::Path,
+    year: i32,
+    opts: &crate::ComputeOptions,
+) -> Result<()> {
+    use crate::io::zarr::{ZarrMeta, create_group, write_coordinate, zarr_writer_for};
+    let (days, nlat, nlon) = (part.shape()[0], part.shape()[1], part.shape()[2]);
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("title".into(), "Synthetic daily sea surface temperature (OISST-shaped), tessera".into());
+    attrs.insert("Conventions".into(), "CF-1.8".into());
+    create_group(path, attrs)?;
+    let (_, lat, lon) = coordinates(days, nlat, nlon);
+    let time: Vec<i32> = (0..days as i32).collect();
+    let time_meta = ZarrMeta::default()
+        .dims(&["time"])
+        .attr("units", format!("days since {year}-01-01 00:00:00"))
+        .attr("calendar", "proleptic_gregorian")
+        .attr("standard_name", "time")
+        .attr("axis", "T");
+    write_coordinate(path.join("time"), time, &time_meta)?;
+    let lat: Vec<f32> = lat.iter().map(|&v| v as f32).collect();
+    let lat_meta = ZarrMeta::default()
+        .dims(&["lat"])
+        .attr("units", "degrees_north")
+        .attr("standard_name", "latitude")
+        .attr("axis", "Y");
+    write_coordinate(path.join("lat"), lat, &lat_meta)?;
+    let lon: Vec<f32> = lon.iter().map(|&v| v as f32).collect();
+    let lon_meta = ZarrMeta::default()
+        .dims(&["lon"])
+        .attr("units", "degrees_east")
+        .attr("standard_name", "longitude")
+        .attr("axis", "X");
+    write_coordinate(path.join("lon"), lon, &lon_meta)?;
+    let sst_meta = ZarrMeta::default()
+        .zstd(1)
+        .dims(&["time", "lat", "lon"])
+        .attr("units", "degC")
+        .attr("long_name", "Daily sea surface temperature")
+        .attr("standard_name", "sea_surface_temperature");
+    let (x, w) = zarr_writer_for(part, path.join("sst"), &sst_meta)?;
+    x.store(&w, opts)?;
+    Ok(())
 }

@@ -140,6 +140,74 @@ pub fn open_zarr<T: Element>(path: impl AsRef<Path>, chunks: Option<ChunkSpec>) 
     source_array(Arc::new(src), spec)
 }
 
+/// What a written array carries besides its data: compression, dimension names and
+/// attributes. xarray reads a Zarr v3 array's `dimension_names` as its dimensions and CF
+/// attributes (`units`, `calendar`, `long_name`) as they are in netCDF.
+///
+/// ```
+/// let meta = tessera::io::zarr::ZarrMeta::default()
+///     .zstd(1)
+///     .dims(&["time", "lat", "lon"])
+///     .attr("units", "degC");
+/// assert_eq!(meta.dimension_names.as_ref().unwrap().len(), 3);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ZarrMeta {
+    /// Compress each chunk with zstd at this level (`None`: uncompressed).
+    pub zstd_level: Option<i32>,
+    /// One name per axis (`None`: unnamed).
+    pub dimension_names: Option<Vec<String>>,
+    /// User attributes, stored in the array's `zarr.json`.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ZarrMeta {
+    /// Compress with zstd at `level`.
+    pub fn zstd(mut self, level: i32) -> Self {
+        self.zstd_level = Some(level);
+        self
+    }
+    /// Name the axes.
+    pub fn dims(mut self, names: &[&str]) -> Self {
+        self.dimension_names = Some(names.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    /// Add an attribute.
+    pub fn attr(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.attributes.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// Create a Zarr v3 group at `path` (a directory, replaced if it holds a Zarr node) with
+/// these attributes; arrays are then written into subdirectories of it.
+pub fn create_group(
+    path: impl AsRef<Path>,
+    attributes: serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let path = path.as_ref();
+    if path.join("zarr.json").exists() {
+        std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
+    }
+    std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+    let store = FilesystemStore::new(path).map_err(|e| Error::io(path, e))?;
+    let group = zarrs::group::GroupBuilder::new()
+        .attributes(attributes)
+        .build(Arc::new(store), "/")
+        .map_err(|e| Error::format(path, e.to_string()))?;
+    group.store_metadata().map_err(|e| Error::io(path, e))
+}
+
+/// Write a small 1-d array whole (a coordinate such as `time`, `lat` or `lon`) at `path`,
+/// as one chunk, with its own name as its dimension.
+pub fn write_coordinate<T: Element>(path: impl AsRef<Path>, values: Vec<T>, meta: &ZarrMeta) -> Result<()> {
+    let n = values.len();
+    let w = ZarrWriter::create_with(&path, T::DTYPE, &[n], &[n.max(1)], meta)?;
+    let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&[n]), values)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    w.write(std::slice::from_ref(&(0..n)), &HostArray::new(a))
+}
+
 /// Writes a Zarr v3 array whose chunks are the blocks of the array being stored.
 pub struct ZarrWriter {
     path: PathBuf,
@@ -156,7 +224,27 @@ impl ZarrWriter {
         chunk: &[usize],
         zstd_level: Option<i32>,
     ) -> Result<Self> {
+        Self::create_with(path, dtype, shape, chunk, &ZarrMeta { zstd_level, ..Default::default() })
+    }
+
+    /// [`ZarrWriter::create`] with dimension names and attributes.
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        dtype: DType,
+        shape: &[usize],
+        chunk: &[usize],
+        meta: &ZarrMeta,
+    ) -> Result<Self> {
         let path = path.as_ref();
+        if let Some(names) = &meta.dimension_names
+            && names.len() != shape.len()
+        {
+            return Err(Error::invalid(format!(
+                "{} dimension names {names:?} for a {}-d array",
+                names.len(),
+                shape.len()
+            )));
+        }
         if path.join("zarr.json").exists() {
             std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
         }
@@ -165,9 +253,11 @@ impl ZarrWriter {
         let shape64: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         let chunk64: Vec<u64> = chunk.iter().map(|&d| d.max(1) as u64).collect();
         let mut b = ArrayBuilder::new(shape64, chunk64, zarr_dtype(dtype), fill(dtype));
-        if let Some(l) = zstd_level {
+        if let Some(l) = meta.zstd_level {
             b.bytes_to_bytes_codecs(vec![Arc::new(ZstdCodec::new(l, false))]);
         }
+        b.dimension_names(meta.dimension_names.clone());
+        b.attributes(meta.attributes.clone());
         let array = b.build(Arc::new(store), "/").map_err(|e| Error::format(path, e.to_string()))?;
         array.store_metadata().map_err(|e| Error::io(path, e))?;
         Ok(ZarrWriter { path: path.to_path_buf(), array })
@@ -200,7 +290,7 @@ pub fn to_zarr_with<T: Element>(
     zstd_level: Option<i32>,
     opts: &ComputeOptions,
 ) -> Result<RunReport> {
-    let (x, w) = zarr_writer_for(x, path, zstd_level)?;
+    let (x, w) = zarr_writer_for(x, path, &ZarrMeta { zstd_level, ..Default::default() })?;
     x.store(&w, opts)
 }
 
@@ -209,12 +299,27 @@ pub fn to_zarr_with<T: Element>(
 pub fn zarr_writer_for<T: Element>(
     x: &Array<T>,
     path: impl AsRef<Path>,
-    zstd_level: Option<i32>,
+    meta: &ZarrMeta,
 ) -> Result<(Array<T>, ZarrWriter)> {
     let c = &x.node().chunks;
     let chunk: Vec<usize> = (0..x.ndim()).map(|a| c.axis(a)[0]).collect();
     let regular = Chunks::uniform(x.shape(), &chunk.iter().map(|&d| d.max(1)).collect::<Vec<_>>())?;
     let x = if &regular == c { x.clone() } else { x.rechunk(ChunkSpec::Explicit(regular))? };
-    let w = ZarrWriter::create(path, T::DTYPE, x.shape(), &chunk, zstd_level)?;
+    let w = ZarrWriter::create_with(path, T::DTYPE, x.shape(), &chunk, meta)?;
     Ok((x, w))
+}
+
+/// The user attributes of the Zarr v3 array at `path` (`units`, `calendar`, …).
+pub fn attributes(path: impl AsRef<Path>) -> Result<serde_json::Map<String, serde_json::Value>> {
+    Ok(open_array(path.as_ref())?.attributes().clone())
+}
+
+/// The whole Zarr v3 array at `path` as `f64` values, in C order (for coordinates).
+pub fn read_f64(path: impl AsRef<Path>) -> Result<Vec<f64>> {
+    let path = path.as_ref();
+    let (_, dtype, _) = info(path)?;
+    with_dtype!(dtype, T => {
+        let a = open_zarr::<T>(path, None)?.compute()?;
+        Ok(a.iter().map(|v| v.to_f64()).collect())
+    })
 }

@@ -132,7 +132,7 @@ pub fn climatology(repeat: usize) -> tessera::Result<(f64, String)> {
     use tessera::calendar::{GroupBy, labels};
     let dir = data_dir().join("sst5");
     let o = ComputeOptions::default().memory_budget(2_000_000_000).progress(Progress::Off);
-    if !dir.join("sst.1986.zarr").join("zarr.json").exists() {
+    if !dir.join("sst.1986.zarr").join("sst").join("zarr.json").exists() {
         let grid = (tessera::io::synthetic::SST_LAT, tessera::io::synthetic::SST_LON);
         tessera::io::synthetic::write_sst_years(
             &dir,
