@@ -119,6 +119,9 @@ fn generate_reduce_and_draw() {
 #[test]
 fn errors_name_what_is_wrong() {
     let d = tmpdir("errors");
+    let (code, out, _) = tessera(&["reduce", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("usage:") && out.contains("generate-sst"), "{out}");
     let (code, _, err) =
         tessera(&["reduce", s(&d.join("nothing.*.zarr")), "--op", "mean", "--out", s(&d.join("o.npy"))]);
     assert_eq!(code, 1);

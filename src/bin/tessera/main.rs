@@ -6,7 +6,7 @@
 //!         [--groupby month|dayofyear] [--start YYYY-MM-DD] [--budget 2GiB] [--workers N]
 //!         --out result.npy|result.zarr [--png map.png] [--trace trace.json]
 //! tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440]
-//!         [--seed 0] [--format zarr|npy]
+//!         [--seed 0] [--format zarr|npy|netcdf]
 //! tessera bench <workload|all> [--repeat N] [--json]
 //! ```
 //!
@@ -43,12 +43,18 @@ const USAGE: &str = "usage:
   tessera reduce <files or globs>... --op nanmean|mean|sum|nansum|min|max|nanmin|nanmax|std|nanstd|count
           [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
           [--budget 2GiB] [--workers N] --out result.npy|result.zarr [--png map.png] [--trace trace.json]
-  tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy]
+  tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy|netcdf]
   tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|all> [--repeat N] [--json]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `--help` anywhere (`tessera reduce --help`) prints the usage.
+    let help = args.iter().any(|a| a == "-h" || a == "--help");
     let r = match args.first().map(String::as_str) {
+        _ if help => {
+            println!("{USAGE}");
+            Ok(())
+        }
         Some("info") => {
             info();
             Ok(())
@@ -56,7 +62,7 @@ fn main() -> ExitCode {
         Some("reduce") => reduce::reduce(&args[1..]),
         Some("generate-sst") => reduce::generate(&args[1..]),
         Some("bench") => bench::bench(&args[1..]).map_err(Failure::Run),
-        Some("-h" | "--help" | "help") => {
+        Some("help") => {
             println!("{USAGE}");
             Ok(())
         }
