@@ -82,6 +82,25 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A matrix that should be symmetric positive definite is not (Cholesky).
+    #[error(
+        "matrix is not positive definite: the Cholesky factorisation of diagonal tile {tile:?} \
+         met a non-positive pivot at row {pivot} of the matrix"
+    )]
+    NotPositiveDefinite {
+        /// The diagonal tile `(k, k)` whose factorisation failed.
+        tile: (usize, usize),
+        /// The failing row of the whole matrix.
+        pivot: usize,
+    },
+    /// A matrix that must be invertible is singular (to working precision).
+    #[error("{op}: matrix is singular ({detail})")]
+    Singular {
+        /// The operation.
+        op: String,
+        /// Where it showed.
+        detail: String,
+    },
     /// Even the smallest working set of a compute does not fit the memory budget.
     #[error(
         "memory budget of {budget} bytes is too small: {what} needs {needed} bytes at once \

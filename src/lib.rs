@@ -50,6 +50,7 @@ pub mod error;
 pub mod graph;
 pub mod groupby;
 pub mod io;
+pub mod linalg;
 pub mod overlap;
 pub mod plot;
 pub mod random;

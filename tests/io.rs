@@ -261,12 +261,8 @@ mod zarr {
             let g = dir.join(name);
             create_group(&g, Default::default()).unwrap();
             let time: Vec<i64> = (0..n as i64).map(|k| t0 + 24 * k).collect();
-            write_coordinate(
-                &g.join("time"),
-                time,
-                &ZarrMeta::default().dims(&["time"]).attr("units", units),
-            )
-            .unwrap();
+            write_coordinate(g.join("time"), time, &ZarrMeta::default().dims(&["time"]).attr("units", units))
+                .unwrap();
             let x = tessera::full::<f32>(&[n, 2], 1.0, [7, 2]).unwrap();
             let meta = ZarrMeta::default().dims(&["time", "x"]).attr("units", "K");
             let (x, w) = zarr_writer_for(&x, g.join("v"), &meta).unwrap();

@@ -47,9 +47,71 @@ pub enum Kernel {
     Take(Arc<TakeKernel>),
     /// A block's axes rearranged without copying (see `Op::Relayout`).
     Relayout(Arc<RelayoutKernel>),
+    /// One step of a blocked linear-algebra algorithm (see [`TileKernel`]).
+    Tile(Arc<TileKernel>),
     /// An arbitrary function of the input values (delayed tasks and their bridges to arrays).
     Closure(Arc<ValueFn>),
 }
+
+/// One step of a blocked linear-algebra algorithm on 2-D blocks of `f32` or `f64`: the
+/// tile kernels a backend implements (the CPU with faer; a GPU the same steps on its own).
+#[derive(Clone, Debug, PartialEq)]
+pub enum TileKernel {
+    /// Inputs `[C,] A, B` → `C + alpha · op(A) · op(B)` (`C` only when `accumulate`); `op`
+    /// transposes where `ta` / `tb` say.
+    Gemm {
+        /// Transpose `A`.
+        ta: bool,
+        /// Transpose `B`.
+        tb: bool,
+        /// Scale of the product.
+        alpha: f64,
+        /// Add to a first input `C`.
+        accumulate: bool,
+    },
+    /// Input `[A]` (symmetric; its lower triangle is read) → its lower Cholesky factor.
+    /// `tile` (the diagonal tile's index) and `offset` (its first row in the whole matrix)
+    /// name a failing pivot.
+    Potrf {
+        /// Index of the diagonal tile.
+        tile: usize,
+        /// First row of the tile in the whole matrix.
+        offset: usize,
+    },
+    /// Inputs `[T, B]`, `T` triangular → `X` with `op(T) X = B`, or `X op(T) = B` when
+    /// `right`.
+    Trsm {
+        /// Solve from the right.
+        right: bool,
+        /// `T` is lower (else upper) triangular.
+        lower: bool,
+        /// Use `Tᵀ`.
+        trans: bool,
+    },
+    /// Inputs `[A_1, …, A_n]` stacked by rows → a [`Factors`] state `[Q, R]`: the thin QR
+    /// (`Q` has orthonormal columns, `R` is upper triangular/trapezoidal).
+    Qr,
+    /// Input `[A]` → a [`Factors`] state `[U, s, Vᵀ]`: the thin SVD, `s` 1-d, descending.
+    Svd,
+    /// Input a [`Factors`] state → factor `factor`, rows `rows` of it (all when `None`).
+    Pick {
+        /// Which factor.
+        factor: usize,
+        /// `(first row, row count)`.
+        rows: Option<(usize, usize)>,
+    },
+    /// No input → a zero block.
+    Zeros {
+        /// Its shape.
+        shape: Vec<usize>,
+        /// Its element type.
+        dtype: DType,
+    },
+}
+
+/// The results of a factorisation task, picked apart by [`TileKernel::Pick`].
+#[derive(Debug, Clone)]
+pub struct Factors(pub Vec<HostArray>);
 
 /// A function from task inputs to a task output: the kernel of delayed tasks.
 pub type ValueFn = dyn Fn(&[Value]) -> Result<Value> + Send + Sync;
@@ -70,6 +132,15 @@ impl Kernel {
             Kernel::Assemble(_) => "assemble",
             Kernel::MapBlocks(_) => "map_blocks",
             Kernel::Closure(_) => "call",
+            Kernel::Tile(t) => match **t {
+                TileKernel::Gemm { .. } => "gemm",
+                TileKernel::Potrf { .. } => "potrf",
+                TileKernel::Trsm { .. } => "trsm",
+                TileKernel::Qr => "qr",
+                TileKernel::Svd => "svd",
+                TileKernel::Pick { .. } => "pick",
+                TileKernel::Zeros { .. } => "zeros",
+            },
             Kernel::Gather(_) => "gather",
             Kernel::Relayout(_) => "relayout",
             Kernel::Take(_) => "take",

@@ -7,5 +7,6 @@ mod lower;
 pub mod node;
 pub mod plan;
 pub mod task;
+pub mod tiled;
 
 pub use task::{PlanStats, Task, TaskGraph, TaskId};

@@ -162,6 +162,8 @@ pub enum Op {
         /// The axis.
         axis: usize,
     },
+    /// One output of a tiled algorithm (blocked linear algebra), lowered whole.
+    Tiled(crate::graph::tiled::TiledSpec),
     /// A cumulative scan along an axis.
     Scan {
         /// Sum or product.

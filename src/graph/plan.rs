@@ -46,6 +46,32 @@ fn block_bytes(node: &Node, block: &[usize]) -> usize {
     node.chunks.block_shape(block).iter().product::<usize>() * node.dtype.size()
 }
 
+/// Drop the tasks no output needs (a tiled op emits all of its tasks, even for outputs
+/// nobody asked for) and renumber the rest, keeping their order.
+fn cull(tasks: Vec<Task>, outs: Vec<Vec<TaskId>>) -> (Vec<Task>, Vec<Vec<TaskId>>) {
+    let mut keep = vec![false; tasks.len()];
+    let mut stack: Vec<TaskId> = outs.iter().flatten().copied().collect();
+    while let Some(t) = stack.pop() {
+        if !std::mem::replace(&mut keep[t], true) {
+            stack.extend(&tasks[t].inputs);
+        }
+    }
+    if keep.iter().all(|&k| k) {
+        return (tasks, outs);
+    }
+    let mut new_id = vec![usize::MAX; tasks.len()];
+    let mut kept = Vec::with_capacity(tasks.len());
+    for (i, mut t) in tasks.into_iter().enumerate() {
+        if keep[i] {
+            t.inputs.iter_mut().for_each(|j| *j = new_id[*j]);
+            new_id[i] = kept.len();
+            kept.push(t);
+        }
+    }
+    let outs = outs.into_iter().map(|ids| ids.into_iter().map(|t| new_id[t]).collect()).collect();
+    (kept, outs)
+}
+
 /// Graphs with more nodes than this are lowered on a thread with a large stack.
 const DEEP_GRAPH_NODES: usize = 2000;
 
@@ -62,8 +88,9 @@ impl Planner {
             }
             outs.push(ids);
         }
-        p.stats.tasks = p.tasks.len();
-        TaskGraph { tasks: std::mem::take(&mut p.tasks), outputs: outs, stats: p.stats.clone() }
+        let (tasks, outs) = cull(std::mem::take(&mut p.tasks), outs);
+        p.stats.tasks = tasks.len();
+        TaskGraph { tasks, outputs: outs, stats: p.stats.clone() }
     }
 }
 
@@ -78,6 +105,8 @@ pub(crate) struct Planner {
     /// The composed expression of each fused node.
     pub(super) exprs: HashMap<u64, Arc<Expr>>,
     pub(super) stats: PlanStats,
+    /// The output block tasks of each tiled op lowered so far, by group.
+    pub(super) tiled: HashMap<u64, Vec<Vec<TaskId>>>,
 }
 
 impl Planner {
@@ -108,7 +137,28 @@ impl Planner {
             uses,
             fused: Default::default(),
             stats,
+            tiled: HashMap::new(),
         }
+    }
+
+    /// Push a task with a given name and size estimate (tiled ops).
+    pub(super) fn push_sized(
+        &mut self,
+        kernel: Kernel,
+        inputs: Vec<TaskId>,
+        name: Arc<str>,
+        block: &[usize],
+        out_bytes: usize,
+    ) -> TaskId {
+        self.tasks.push(Task {
+            kernel,
+            inputs,
+            node: name,
+            block: block.to_vec(),
+            out_bytes,
+            scratch_bytes: 0,
+        });
+        self.tasks.len() - 1
     }
 
     pub(super) fn push(
@@ -189,6 +239,18 @@ impl Planner {
                 self.push(Kernel::Slice(k), vec![dep], node, idx)
             }
             Op::Rechunk => self.rechunk_block(node, idx),
+            Op::Tiled(spec) => {
+                if !self.tiled.contains_key(&spec.group) {
+                    let mut b = crate::graph::tiled::TileBuilder {
+                        planner: self,
+                        inputs: &node.inputs,
+                        name: spec.op.name().into(),
+                    };
+                    let outs = spec.op.lower(&mut b);
+                    self.tiled.insert(spec.group, outs);
+                }
+                self.tiled[&spec.group][spec.output][lin]
+            }
             Op::MapBlocks(func) => {
                 let deps: Vec<TaskId> = node.inputs.clone().iter().map(|i| self.task_for(i, idx)).collect();
                 let k = MapBlocksKernel {

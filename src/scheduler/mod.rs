@@ -303,7 +303,8 @@ pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: &[Value]) -> 
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(match e {
-            e @ Error::TaskFailed { .. } => e,
+            // Errors about the data itself reach the caller as they are.
+            e @ (Error::TaskFailed { .. } | Error::NotPositiveDefinite { .. } | Error::Singular { .. }) => e,
             e => Error::TaskFailed { task: task.label(), cause: e.to_string() },
         }),
         Err(panic) => {

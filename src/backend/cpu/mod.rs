@@ -4,6 +4,7 @@ mod blocks;
 pub(crate) mod elementwise;
 pub(crate) mod pool;
 pub mod reduce;
+pub(crate) mod tiles;
 
 use crate::backend::Backend;
 use crate::backend::kernel::{FusedKernel, Kernel, Leaf};
@@ -39,6 +40,7 @@ impl Backend for CpuBackend {
             Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
             Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
             Kernel::Closure(f) => return f(inputs),
+            Kernel::Tile(k) => return tiles::execute(k, inputs),
         })
     }
 }

@@ -1,0 +1,224 @@
+//! The tile kernels of blocked linear algebra on the CPU, with faer.
+//!
+//! Blocks arrive as ndarray arrays in any layout (a transposed view is read in place through
+//! its strides); results are C-order blocks. Each kernel runs sequentially on its worker
+//! (`Par::Seq`): the scheduler's workers are the parallelism, so workers × faer threads never
+//! exceed the cores.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::{cholesky, householder, matmul, qr, triangular_solve};
+use faer::{Accum, Conj, Mat, MatMut, MatRef, Par};
+use ndarray::{ArcArray, Array2, ArrayD, IxDyn};
+
+use crate::backend::kernel::{Factors, TileKernel};
+use crate::block::{HostArray, Value};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+
+/// Element types the tile kernels run on.
+pub(crate) trait TileFloat: Element + faer::traits::RealField + Copy {}
+impl TileFloat for f32 {}
+impl TileFloat for f64 {}
+
+/// Parallelism inside one tile task.
+fn par() -> Par {
+    Par::Seq
+}
+
+/// Run one tile kernel.
+pub(crate) fn execute(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
+    if let TileKernel::Zeros { shape, dtype } = k {
+        return Ok(Value::Array(HostArray::zeros(*dtype, shape)));
+    }
+    if let TileKernel::Pick { factor, rows } = k {
+        let f = inputs.first().ok_or_else(|| Error::invalid("pick: no input"))?.get_state::<Factors>()?;
+        let a = f.0.get(*factor).ok_or_else(|| Error::invalid("pick: no such factor"))?;
+        return Ok(Value::Array(match rows {
+            None => a.clone(),
+            Some((r0, n)) => {
+                crate::backend::cpu::blocks_slice_view(a, &[(*r0, 1, *n), (0, 1, a.shape()[1])], &[])?
+            }
+        }));
+    }
+    let first = inputs.first().ok_or_else(|| Error::invalid("tile kernel: no input"))?.array()?;
+    match first.dtype() {
+        DType::F32 => run::<f32>(k, inputs),
+        DType::F64 => run::<f64>(k, inputs),
+        d => Err(Error::invalid(format!("linear algebra needs f32 or f64 blocks, not {d}"))),
+    }
+}
+
+fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
+    let arr = |i: usize| -> Result<&ArcArray<T, IxDyn>> {
+        let a = inputs
+            .get(i)
+            .ok_or_else(|| Error::invalid("tile kernel: missing input"))?
+            .array()?
+            .typed::<T>()?;
+        if a.ndim() != 2 {
+            return Err(Error::invalid(format!("tile kernel: a {}-d block, expected 2-d", a.ndim())));
+        }
+        Ok(a)
+    };
+    match k {
+        TileKernel::Gemm { ta, tb, alpha, accumulate } => {
+            let off = usize::from(*accumulate);
+            let (a, b) = (view(arr(off)?, *ta), view(arr(off + 1)?, *tb));
+            if a.ncols() != b.nrows() {
+                return Err(Error::ShapeMismatch {
+                    op: "gemm".into(),
+                    left: vec![a.nrows(), a.ncols()],
+                    right: vec![b.nrows(), b.ncols()],
+                });
+            }
+            let mut out = if *accumulate { owned(arr(0)?) } else { Array2::zeros((a.nrows(), b.ncols())) };
+            let beta = if *accumulate { Accum::Add } else { Accum::Replace };
+            matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par());
+            Ok(array(out))
+        }
+        TileKernel::Potrf { tile, offset } => {
+            let mut l = owned(arr(0)?);
+            let n = l.nrows();
+            let req = cholesky::llt::factor::cholesky_in_place_scratch::<T>(n, par(), Default::default());
+            let mut buf = MemBuffer::new(req);
+            let r = cholesky::llt::factor::cholesky_in_place(
+                mat_mut(&mut l),
+                Default::default(),
+                par(),
+                MemStack::new(&mut buf),
+                Default::default(),
+            );
+            if let Err(cholesky::llt::factor::LltError::NonPositivePivot { index }) = r {
+                return Err(Error::NotPositiveDefinite { tile: (*tile, *tile), pivot: offset + index });
+            }
+            for i in 0..n {
+                for j in i + 1..n {
+                    l[(i, j)] = <T as Element>::zero();
+                }
+            }
+            Ok(array(l))
+        }
+        TileKernel::Trsm { right, lower, trans } => {
+            let t = arr(0)?;
+            let mut x = owned(arr(1)?);
+            // X op(T) = B  ⇔  op(T)ᵀ Xᵀ = Bᵀ: solve from the left with the transposed system.
+            let flip = *trans ^ *right;
+            let m = view(t, flip);
+            let m_lower = *lower ^ flip;
+            let need = if *right { x.ncols() } else { x.nrows() };
+            if m.nrows() != m.ncols() || m.nrows() != need {
+                return Err(Error::ShapeMismatch {
+                    op: "trsm".into(),
+                    left: t.shape().to_vec(),
+                    right: vec![x.nrows(), x.ncols()],
+                });
+            }
+            let xm = mat_mut(&mut x);
+            let rhs = if *right { xm.transpose_mut() } else { xm };
+            if m_lower {
+                triangular_solve::solve_lower_triangular_in_place(m, rhs, par());
+            } else {
+                triangular_solve::solve_upper_triangular_in_place(m, rhs, par());
+            }
+            Ok(array(x))
+        }
+        TileKernel::Qr => {
+            let parts = (0..inputs.len()).map(arr).collect::<Result<Vec<_>>>()?;
+            let n = parts[0].shape()[1];
+            if let Some(p) = parts.iter().find(|p| p.shape()[1] != n) {
+                return Err(Error::invalid(format!(
+                    "qr: stacked blocks of {n} and {} columns",
+                    p.shape()[1]
+                )));
+            }
+            let m: usize = parts.iter().map(|p| p.shape()[0]).sum();
+            let mut a = Mat::<T>::zeros(m, n);
+            let mut r0 = 0;
+            for p in &parts {
+                let v = view(p, false);
+                a.as_mut().submatrix_mut(r0, 0, v.nrows(), n).copy_from(v);
+                r0 += v.nrows();
+            }
+            let (q, r) = thin_qr(a);
+            Ok(Value::state(
+                Factors(vec![from_mat(q.as_ref()), from_mat(r.as_ref())]),
+                (m * n + n * n) * T::DTYPE.size(),
+            ))
+        }
+        TileKernel::Svd => {
+            let a = view(arr(0)?, false);
+            let svd = a.thin_svd().map_err(|e| Error::invalid(format!("svd did not converge: {e:?}")))?;
+            let s: Vec<T> = (0..svd.S().dim()).map(|i| svd.S()[i]).collect();
+            let s =
+                ArrayD::from_shape_vec(IxDyn(&[s.len()]), s).map_err(|e| Error::invalid(e.to_string()))?;
+            let u = from_mat(svd.U());
+            let vt = from_mat(svd.V().transpose());
+            let bytes = u.nbytes() + vt.nbytes() + s.len() * T::DTYPE.size();
+            Ok(Value::state(Factors(vec![u, HostArray::new(s.into_shared()), vt]), bytes))
+        }
+        TileKernel::Pick { .. } | TileKernel::Zeros { .. } => unreachable!("handled above"),
+    }
+}
+
+/// The thin QR of `a` (m × n): `Q` m × k with orthonormal columns, `R` k × n upper
+/// trapezoidal, k = min(m, n).
+fn thin_qr<T: TileFloat>(mut a: Mat<T>) -> (Mat<T>, Mat<T>) {
+    let (m, n) = a.shape();
+    let k = m.min(n);
+    let bs = qr::no_pivoting::factor::recommended_block_size::<T>(m, n);
+    let mut coeff = Mat::<T>::zeros(bs, k);
+    let req = qr::no_pivoting::factor::qr_in_place_scratch::<T>(m, n, bs, par(), Default::default());
+    qr::no_pivoting::factor::qr_in_place(
+        a.as_mut(),
+        coeff.as_mut(),
+        par(),
+        MemStack::new(&mut MemBuffer::new(req)),
+        Default::default(),
+    );
+    let mut r = Mat::<T>::zeros(k, n);
+    for j in 0..n {
+        for i in 0..=j.min(k - 1) {
+            r[(i, j)] = a[(i, j)];
+        }
+    }
+    let mut q = Mat::<T>::identity(m, k);
+    let req = householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(m, bs, k);
+    householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+        a.as_ref().get(.., ..k),
+        coeff.as_ref(),
+        Conj::No,
+        q.as_mut(),
+        par(),
+        MemStack::new(&mut MemBuffer::new(req)),
+    );
+    (q, r)
+}
+
+/// A faer view of a 2-d block in its own layout (transposed if asked).
+fn view<T: TileFloat>(a: &ArcArray<T, IxDyn>, trans: bool) -> MatRef<'_, T> {
+    let (s, st) = (a.shape(), a.strides());
+    // SAFETY: the pointer, extents and strides describe the live array `a`, which the
+    // returned view borrows.
+    let m = unsafe { MatRef::from_raw_parts(a.as_ptr(), s[0], s[1], st[0], st[1]) };
+    if trans { m.transpose() } else { m }
+}
+
+/// A C-order copy of a 2-d block.
+fn owned<T: TileFloat>(a: &ArcArray<T, IxDyn>) -> Array2<T> {
+    let v = view(a, false);
+    Array2::from_shape_fn((v.nrows(), v.ncols()), |(i, j)| v[(i, j)])
+}
+
+fn mat_mut<T: TileFloat>(a: &mut Array2<T>) -> MatMut<'_, T> {
+    let (m, n) = a.dim();
+    MatMut::from_row_major_slice_mut(a.as_slice_mut().expect("C order"), m, n)
+}
+
+fn array<T: TileFloat>(a: Array2<T>) -> Value {
+    Value::Array(HostArray::new(a.into_dyn().into_shared()))
+}
+
+fn from_mat<T: TileFloat>(m: MatRef<'_, T>) -> HostArray {
+    let a = Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)]);
+    HostArray::new(a.into_dyn().into_shared())
+}

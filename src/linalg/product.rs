@@ -1,0 +1,176 @@
+//! Matrix products: `matmul` over blocks and `tensordot` through it.
+
+use std::sync::Arc;
+
+use crate::array::Array;
+use crate::array::chunks::Chunks;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::graph::task::TaskId;
+use crate::graph::tiled::{TileBuilder, TiledOp};
+use crate::linalg::{check_matrix, gemm, tile_bytes, tiled_nodes};
+
+/// `C = A · B` over blocks: output block `(i, j)` is a chain of gemm tasks over the
+/// contracted blocks `k`, each adding `A[i, k] · B[k, j]` to the running sum, so the partial
+/// products are accumulated as they are made, never all held at once.
+struct Matmul {
+    m: usize,
+    n: usize,
+    k: usize,
+}
+
+impl TiledOp for Matmul {
+    fn name(&self) -> &str {
+        "matmul"
+    }
+    fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
+        let (ra, ca) = (b.chunks(0).axis(0).to_vec(), b.chunks(1).axis(1).to_vec());
+        let dt = b.dtype(0);
+        let mut out = Vec::with_capacity(self.m * self.n);
+        for (i, &rows) in ra.iter().enumerate() {
+            for (j, &cols) in ca.iter().enumerate() {
+                let bytes = tile_bytes(rows, cols, dt);
+                let mut acc: Option<TaskId> = None;
+                for k in 0..self.k {
+                    let (x, y) = (b.input(0, &[i, k]), b.input(1, &[k, j]));
+                    let deps = match acc {
+                        None => vec![x, y],
+                        Some(c) => vec![c, x, y],
+                    };
+                    acc = Some(b.push(gemm(false, false, 1.0, acc.is_some()), deps, &[i, j], bytes));
+                }
+                out.push(acc.expect("at least one block along the contracted axis"));
+            }
+        }
+        vec![out]
+    }
+}
+
+/// The matrix product `a · b`, as NumPy's `a @ b` for 1-d and 2-d operands (a 1-d `a` is a
+/// row, a 1-d `b` a column, and that axis is dropped from the result).
+///
+/// Blocks: the result has `a`'s row chunks and `b`'s column chunks. The contracted axis must
+/// be chunked alike in both; where it is not, `b` is rechunked to `a`'s column chunks.
+///
+/// ```
+/// use tessera::prelude::*;
+/// let a = tessera::arange(0.0f64, 6.0, 1.0, [6])?.reshape(&[2, 3])?;
+/// let b = tessera::ones::<f64>(&[3], [2])?;
+/// assert_eq!(tessera::linalg::matmul(&a, &b)?.compute_vec()?, vec![3.0, 12.0]);
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn matmul<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
+    if a.ndim() == 0 || b.ndim() == 0 || a.ndim() > 2 || b.ndim() > 2 {
+        return Err(Error::invalid(format!(
+            "matmul: operands of shapes {:?} and {:?}: 1-d or 2-d arrays are supported",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let (a2, b2) = (
+        if a.ndim() == 1 { a.expand_dims(0)? } else { a.clone() },
+        if b.ndim() == 1 { b.expand_dims(1)? } else { b.clone() },
+    );
+    let c = matmul2(&a2, &b2)?;
+    match (a.ndim(), b.ndim()) {
+        (1, 1) => c.squeeze(None),
+        (1, _) => c.squeeze(Some(&[0])),
+        (_, 1) => c.squeeze(Some(&[1])),
+        _ => Ok(c),
+    }
+}
+
+fn matmul2<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
+    check_matrix("matmul", a)?;
+    check_matrix("matmul", b)?;
+    if a.shape()[1] != b.shape()[0] {
+        return Err(Error::ShapeMismatch {
+            op: "matmul (inner dimensions differ)".into(),
+            left: a.shape().to_vec(),
+            right: b.shape().to_vec(),
+        });
+    }
+    let inner = a.chunks().axis(1).to_vec();
+    let b = if b.chunks().axis(0) == inner.as_slice() {
+        b.clone()
+    } else {
+        b.rechunk(crate::ChunkSpec::Explicit(Chunks::new(vec![inner.clone(), b.chunks().axis(1).to_vec()])?))?
+    };
+    let chunks = Chunks::new(vec![a.chunks().axis(0).to_vec(), b.chunks().axis(1).to_vec()])?;
+    let op = Matmul { m: chunks.axis(0).len(), n: chunks.axis(1).len(), k: inner.len() };
+    let nodes = tiled_nodes(
+        Arc::new(op),
+        vec![a.node().clone(), b.node().clone()],
+        vec![("matmul", T::DTYPE, chunks)],
+    );
+    Ok(Array::from_node(nodes[0].clone()))
+}
+
+/// NumPy's `tensordot`: the sum of products over `a`'s axes `axes_a` paired with `b`'s
+/// `axes_b`; the result's axes are `a`'s other axes, then `b`'s. Done as one [`matmul`] of
+/// `a` and `b` transposed and reshaped to matrices (the reshapes rechunk where they merge
+/// axes across block boundaries).
+///
+/// ```
+/// use tessera::prelude::*;
+/// let a = tessera::ones::<f64>(&[3, 4, 5], [2, 2, 5])?;
+/// let b = tessera::ones::<f64>(&[4, 3, 2], [4, 1, 2])?;
+/// let c = tessera::linalg::tensordot(&a, &b, &[1, 0], &[0, 1])?;
+/// assert_eq!(c.shape(), &[5, 2]);
+/// assert!(c.compute_vec()?.iter().all(|&v| v == 12.0));
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn tensordot<T: Float>(
+    a: &Array<T>,
+    b: &Array<T>,
+    axes_a: &[isize],
+    axes_b: &[isize],
+) -> Result<Array<T>> {
+    if axes_a.len() != axes_b.len() {
+        return Err(Error::invalid(format!(
+            "tensordot: {} axes of a paired with {} axes of b",
+            axes_a.len(),
+            axes_b.len()
+        )));
+    }
+    let norm = |x: &Array<T>, axes: &[isize]| -> Result<Vec<usize>> {
+        let v: Vec<usize> = axes
+            .iter()
+            .map(|&ax| crate::array::norm_axis("tensordot", ax, x.ndim()))
+            .collect::<Result<_>>()?;
+        let mut s = v.clone();
+        s.sort_unstable();
+        s.dedup();
+        if s.len() != v.len() {
+            return Err(Error::invalid(format!("tensordot: repeated axis in {axes:?}")));
+        }
+        Ok(v)
+    };
+    let (ca, cb) = (norm(a, axes_a)?, norm(b, axes_b)?);
+    for (&x, &y) in ca.iter().zip(&cb) {
+        if a.shape()[x] != b.shape()[y] {
+            return Err(Error::ShapeMismatch {
+                op: format!(
+                    "tensordot (axis {x} of a has length {}, axis {y} of b {})",
+                    a.shape()[x],
+                    b.shape()[y]
+                ),
+                left: a.shape().to_vec(),
+                right: b.shape().to_vec(),
+            });
+        }
+    }
+    let fa: Vec<usize> = (0..a.ndim()).filter(|d| !ca.contains(d)).collect();
+    let fb: Vec<usize> = (0..b.ndim()).filter(|d| !cb.contains(d)).collect();
+    let k: usize = ca.iter().map(|&d| a.shape()[d]).product();
+    let m: usize = fa.iter().map(|&d| a.shape()[d]).product();
+    let n: usize = fb.iter().map(|&d| b.shape()[d]).product();
+    let perm_a: Vec<isize> = fa.iter().chain(&ca).map(|&d| d as isize).collect();
+    let perm_b: Vec<isize> = cb.iter().chain(&fb).map(|&d| d as isize).collect();
+    let am = a.permute_axes(&perm_a)?.reshape(&[m as isize, k as isize])?;
+    let bm = b.permute_axes(&perm_b)?.reshape(&[k as isize, n as isize])?;
+    let c = matmul2(&am, &bm)?;
+    let out: Vec<isize> =
+        fa.iter().map(|&d| a.shape()[d] as isize).chain(fb.iter().map(|&d| b.shape()[d] as isize)).collect();
+    c.reshape(&out)
+}

@@ -1,0 +1,236 @@
+//! Blocked linear algebra against eager references (ndarray's `dot`, faer on the whole
+//! matrix) and by reconstruction, on random shapes and irregular tiles.
+
+mod common;
+
+use ndarray::{Array2, ArrayD, Ix2, IxDyn};
+use proptest::prelude::*;
+use tessera::linalg::{cholesky, matmul, qr, svd, tensordot};
+use tessera::prelude::*;
+use tessera::{Chunks, Error};
+
+fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    Array2::from_shape_fn((m, n), |_| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    })
+}
+
+fn chunked(a: &Array2<f64>, c: Chunks) -> tessera::Array<f64> {
+    tessera::from_array(a.clone(), ChunkSpec::Explicit(c)).unwrap()
+}
+
+fn get2(x: &tessera::Array<f64>) -> Array2<f64> {
+    common::compute_checked(x).into_dimensionality::<Ix2>().unwrap()
+}
+
+fn max_abs(a: &Array2<f64>) -> f64 {
+    a.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+/// An SPD matrix: `B Bᵀ + n I`.
+fn spd(seed: u64, n: usize) -> Array2<f64> {
+    let b = arr2(seed, n, n);
+    b.dot(&b.t()) + Array2::<f64>::eye(n) * n as f64
+}
+
+fn dims() -> impl Strategy<Value = usize> {
+    1usize..=30
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn matmul_matches_ndarray(n in dims(), seed in 0u64..1000,
+                              ca in (dims(), dims()).prop_flat_map(|(m, k)| common::chunks_for(vec![m, k])),
+                              cb in any::<u8>()) {
+        let k = ca.axis(1).iter().sum::<usize>();
+        let a = arr2(seed, ca.shape()[0], k);
+        let b = arr2(seed + 1, k, n);
+        // b's row chunks: the same as a's columns, or other ones (then b is rechunked).
+        let cbk = if cb % 2 == 0 { ca.axis(1).to_vec() } else { Chunks::uniform(&[k], &[1 + cb as usize % k.max(1)]).unwrap().axis(0).to_vec() };
+        let cbn = Chunks::uniform(&[n], &[1 + cb as usize % 7]).unwrap().axis(0).to_vec();
+        let x = chunked(&a, ca);
+        let y = chunked(&b, Chunks::new(vec![cbk, cbn]).unwrap());
+        let got = get2(&matmul(&x, &y).unwrap());
+        let want = a.dot(&b);
+        prop_assert!(max_abs(&(&got - &want)) <= 1e-12 * (k as f64), "{got:?} vs {want:?}");
+    }
+
+    #[test]
+    fn cholesky_reconstructs_and_matches_faer(n in 1usize..=40, seed in 0u64..1000,
+                                              cuts in proptest::collection::vec(1usize..40, 0..5)) {
+        let a = spd(seed, n);
+        let mut rows = Vec::new();
+        let mut prev = 0;
+        let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c < n).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        for c in cuts.into_iter().chain([n]) {
+            rows.push(c - prev);
+            prev = c;
+        }
+        let x = chunked(&a, Chunks::new(vec![rows.clone(), rows]).unwrap());
+        let l = get2(&cholesky(&x, true).unwrap());
+        let back = l.dot(&l.t());
+        prop_assert!(max_abs(&(&back - &a)) <= 1e-12 * max_abs(&a));
+        for i in 0..n {
+            for j in i + 1..n {
+                prop_assert_eq!(l[[i, j]], 0.0);
+            }
+        }
+        let fa = faer::Mat::<f64>::from_fn(n, n, |i, j| a[[i, j]]);
+        let fl = fa.llt(faer::Side::Lower).unwrap();
+        let fl = fl.L();
+        for i in 0..n {
+            for j in 0..=i {
+                prop_assert!((fl[(i, j)] - l[[i, j]]).abs() <= 1e-10 * (1.0 + l[[i, j]].abs()));
+            }
+        }
+    }
+
+    #[test]
+    fn tsqr_is_orthonormal_and_reconstructs(n in 1usize..=12, blocks in proptest::collection::vec(1usize..=40, 1..40),
+                                            seed in 0u64..1000) {
+        let m: usize = blocks.iter().sum();
+        let a = arr2(seed, m, n);
+        let x = chunked(&a, Chunks::new(vec![blocks, vec![n]]).unwrap());
+        let (q, r) = qr(&x).unwrap();
+        let (q, r) = (get2(&q), get2(&r));
+        let k = m.min(n);
+        prop_assert_eq!(q.dim(), (m, k));
+        prop_assert_eq!(r.dim(), (k, n));
+        prop_assert!(max_abs(&(q.dot(&r) - &a)) <= 1e-12 * (m as f64));
+        prop_assert!(max_abs(&(q.t().dot(&q) - Array2::<f64>::eye(k))) <= 1e-12 * (m as f64));
+        for i in 0..k {
+            for j in 0..i.min(n) {
+                prop_assert_eq!(r[[i, j]], 0.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_of_vectors_and_errors() {
+    let a = arr2(1, 5, 7);
+    let v = ndarray::Array1::from_shape_fn(7, |i| i as f64);
+    let x = chunked(&a, Chunks::uniform(&[5, 7], &[2, 3]).unwrap());
+    let y = tessera::from_array(v.clone(), [4]).unwrap();
+    let got = matmul(&x, &y).unwrap().compute().unwrap();
+    let want = a.dot(&v);
+    assert!(got.iter().zip(want.iter()).all(|(p, q)| (p - q).abs() < 1e-12));
+    let dot = matmul(&y, &y).unwrap().compute().unwrap();
+    assert_eq!(dot.shape(), &[] as &[usize]);
+    assert!((dot[IxDyn(&[])] - v.dot(&v)).abs() < 1e-9);
+    let err = matmul(&x, &x).unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("[5, 7]"), "{err}");
+    let three = tessera::ones::<f64>(&[2, 2, 2], [1, 1, 1]).unwrap();
+    assert!(matmul(&three, &x).is_err());
+}
+
+#[test]
+fn tensordot_matches_a_reference() {
+    let a = ArrayD::from_shape_fn(IxDyn(&[3, 4, 5]), |i| (i[0] * 20 + i[1] * 5 + i[2]) as f64 * 0.1);
+    let b = ArrayD::from_shape_fn(IxDyn(&[5, 3, 6]), |i| (i[0] as f64 - i[1] as f64) * 0.5 + i[2] as f64);
+    let x = tessera::from_array(a.clone(), [2, 3, 2]).unwrap();
+    let y = tessera::from_array(b.clone(), [3, 2, 4]).unwrap();
+    // Contract a's axes (2, 0) with b's (0, 1): result (4, 6).
+    let got = tensordot(&x, &y, &[2, 0], &[0, 1]).unwrap().compute().unwrap();
+    assert_eq!(got.shape(), &[4, 6]);
+    for j in 0..4 {
+        for l in 0..6 {
+            let mut s = 0.0;
+            for i in 0..3 {
+                for k in 0..5 {
+                    s += a[[i, j, k]] * b[[k, i, l]];
+                }
+            }
+            assert!((got[[j, l]] - s).abs() < 1e-9, "{j} {l}");
+        }
+    }
+    // No contracted axes: the outer product.
+    let outer = tensordot(&x, &y, &[], &[]).unwrap();
+    assert_eq!(outer.shape(), &[3, 4, 5, 5, 3, 6]);
+    let msg = tensordot(&x, &y, &[0], &[0]).unwrap_err().to_string();
+    assert!(msg.contains("axis 0 of a has length 3"), "{msg}");
+}
+
+#[test]
+fn cholesky_of_a_ragged_f32_matrix_and_upper() {
+    let n = 101;
+    let a = spd(4, n);
+    let x = tessera::from_array(a.mapv(|v| v as f32), [25, 25]).unwrap();
+    let l = cholesky(&x, true).unwrap().compute().unwrap().into_dimensionality::<Ix2>().unwrap();
+    let l = l.mapv(f64::from);
+    assert!(max_abs(&(l.dot(&l.t()) - &a)) <= 1e-5 * max_abs(&a));
+    let xd = tessera::from_array(a.clone(), [30, 25]).unwrap(); // columns rechunked to the rows'
+    let u = get2(&cholesky(&xd, false).unwrap());
+    assert!(max_abs(&(u.t().dot(&u) - &a)) <= 1e-12 * max_abs(&a));
+}
+
+#[test]
+fn cholesky_names_the_failing_tile_and_pivot() {
+    let n = 40;
+    let mut a = spd(5, n);
+    // Make the leading 27 × 27 minor singular-ish: row/column 26 a copy of row/column 3.
+    for j in 0..n {
+        a[[26, j]] = a[[3, j]];
+    }
+    for i in 0..n {
+        a[[i, 26]] = a[[i, 3]];
+    }
+    a[[26, 26]] = a[[3, 3]];
+    let x = tessera::from_array(a, [10, 10]).unwrap();
+    let err = cholesky(&x, true).unwrap().compute().unwrap_err();
+    match err {
+        Error::NotPositiveDefinite { tile, pivot } => {
+            assert_eq!(tile, (2, 2));
+            assert_eq!(pivot, 26);
+        }
+        e => panic!("expected NotPositiveDefinite, got {e}"),
+    }
+    let rect = tessera::ones::<f64>(&[4, 5], [2, 2]).unwrap();
+    let msg = cholesky(&rect, true).unwrap_err().to_string();
+    assert!(msg.contains("square") && msg.contains("[4, 5]"), "{msg}");
+}
+
+#[test]
+fn svd_reconstructs_tall_and_wide_and_matches_faer() {
+    for (m, n, rc, cc) in [(500, 12, 37, 12), (300, 9, 300, 3), (7, 60, 7, 16)] {
+        let a = arr2(m as u64 + n as u64, m, n);
+        let x = chunked(&a, Chunks::uniform(&[m, n], &[rc, cc]).unwrap());
+        let (u, s, vt) = svd(&x).unwrap();
+        let (u, vt) = (get2(&u), get2(&vt));
+        let s = s.compute_vec().unwrap();
+        let k = m.min(n);
+        assert_eq!((u.dim(), s.len(), vt.dim()), ((m, k), k, (k, n)));
+        let back = (&u * &ndarray::Array1::from(s.clone())).dot(&vt);
+        assert!(max_abs(&(back - &a)) < 1e-11, "{m}x{n}");
+        assert!(max_abs(&(u.t().dot(&u) - Array2::<f64>::eye(k))) < 1e-11);
+        let fa = faer::Mat::<f64>::from_fn(m, n, |i, j| a[[i, j]]);
+        let fs = fa.singular_values().unwrap();
+        for (p, q) in s.iter().zip(&fs) {
+            assert!((p - q).abs() < 1e-11 * fs[0], "{p} vs {q}");
+        }
+    }
+}
+
+#[test]
+fn rank_deficient_qr_still_reconstructs() {
+    let m = 200;
+    let c = arr2(9, m, 3);
+    // Six columns spanning a 3-d space.
+    let a = ndarray::concatenate(ndarray::Axis(1), &[c.view(), (c.clone() * 2.0).view()]).unwrap();
+    let x = chunked(&a, Chunks::uniform(&[m, 6], &[16, 6]).unwrap());
+    let (q, r) = qr(&x).unwrap();
+    let (q, r) = (get2(&q), get2(&r));
+    assert!(max_abs(&(q.dot(&r) - &a)) < 1e-12);
+    let (_, s, _) = svd(&x).unwrap();
+    let s = s.compute_vec().unwrap();
+    assert!(s[3] < 1e-12 * s[0], "{s:?}");
+}
