@@ -106,6 +106,15 @@ impl HostArray {
             found: self.dtype(),
         })
     }
+    /// Borrow the typed array mutably (an error if the dtype differs).
+    pub fn typed_mut<T: Element>(&mut self) -> Result<&mut ArcArray<T, IxDyn>> {
+        let found = self.dtype();
+        T::unhost_mut(self).ok_or_else(|| Error::DTypeMismatch {
+            context: "block".into(),
+            expected: T::DTYPE,
+            found,
+        })
+    }
     /// Consume into a typed owned array (copies only if the buffer is shared or strided).
     pub fn into_typed<T: Element>(self) -> Result<ArrayD<T>> {
         Ok(self.typed::<T>()?.clone().into_owned())
@@ -122,6 +131,8 @@ pub trait HostElement: Sized {
     fn host(a: ArcArray<Self, IxDyn>) -> HostArray;
     /// Borrow the typed array if the dtype matches.
     fn unhost(h: &HostArray) -> Option<&ArcArray<Self, IxDyn>>;
+    /// Borrow the typed array mutably if the dtype matches.
+    fn unhost_mut(h: &mut HostArray) -> Option<&mut ArcArray<Self, IxDyn>>;
 }
 
 macro_rules! host_element {
@@ -131,6 +142,12 @@ macro_rules! host_element {
                 HostArray::$v(a)
             }
             fn unhost(h: &HostArray) -> Option<&ArcArray<Self, IxDyn>> {
+                match h {
+                    HostArray::$v(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn unhost_mut(h: &mut HostArray) -> Option<&mut ArcArray<Self, IxDyn>> {
                 match h {
                     HostArray::$v(a) => Some(a),
                     _ => None,

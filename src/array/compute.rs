@@ -40,8 +40,42 @@ impl<T: Element> AnyArray for Array<T> {
 pub fn compute_many(arrays: &[&dyn AnyArray], opts: &ComputeOptions) -> Result<Vec<HostArray>> {
     let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| a.any_node().clone()).collect();
     let graph = plan(&nodes);
-    let (outs, _) = execute(&graph, &CpuBackend, opts)?;
-    nodes.iter().zip(outs).map(|(n, blocks)| assemble(n, blocks)).collect()
+    let sink = ManyAssembler { nodes: &nodes, outs: nodes.iter().map(|_| Mutex::new(None)).collect() };
+    execute_into(&graph, &CpuBackend, opts, &sink)?;
+    let mut results = Vec::with_capacity(nodes.len());
+    for (n, out) in nodes.iter().zip(sink.outs) {
+        let out = out.into_inner().map_err(|_| crate::Error::invalid("result poisoned"))?;
+        results.push(out.unwrap_or_else(|| HostArray::zeros(n.dtype, &n.shape)));
+    }
+    Ok(results)
+}
+
+/// Copies the output blocks of several arrays into their results as they arrive (each
+/// block is dropped once copied, so the peak is the results plus the blocks in flight).
+struct ManyAssembler<'a> {
+    nodes: &'a [Arc<Node>],
+    outs: Vec<Mutex<Option<HostArray>>>,
+}
+
+impl OutputSink for ManyAssembler<'_> {
+    fn put(&self, output: usize, block: usize, value: &Value) -> Result<()> {
+        let node = &self.nodes[output];
+        check_blocks_at(node, block, value)?;
+        let grid = node.chunks.numblocks();
+        let mut g = self.outs[output].lock().map_err(|_| crate::Error::invalid("result poisoned"))?;
+        if grid.iter().product::<usize>() == 1 {
+            *g = Some(value.array()?.clone());
+            return Ok(());
+        }
+        let out = g.get_or_insert_with(|| HostArray::zeros(node.dtype, &node.shape));
+        let region = node.chunks.block_region(&unravel(block, &grid));
+        with_dtype!(node.dtype, T => {
+            let src = value.array()?.typed::<T>()?;
+            let dst = out.typed_mut::<T>()?;
+            dst.slice_each_axis_mut(|ax| Slice::from(region[ax.axis.index()].clone())).assign(src);
+            Ok(())
+        })
+    }
 }
 
 /// Check that each computed block has the shape the node's chunks declare.
@@ -69,24 +103,6 @@ fn check_blocks_at(node: &Node, lin: usize, b: &Value) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Put the blocks of a node together into one host array.
-fn assemble(node: &Node, blocks: Vec<Value>) -> Result<HostArray> {
-    check_blocks(node, &blocks)?;
-    if blocks.len() == 1 {
-        return Ok(blocks.into_iter().next().expect("one").array()?.clone());
-    }
-    let grid = node.chunks.numblocks();
-    with_dtype!(node.dtype, T => {
-        let mut out = ArrayD::<T>::from_elem(IxDyn(&node.shape), T::zero());
-        for (lin, b) in blocks.iter().enumerate() {
-            let region = node.chunks.block_region(&unravel(lin, &grid));
-            let src = b.array()?.typed::<T>()?;
-            out.slice_each_axis_mut(|ax| Slice::from(region[ax.axis.index()].clone())).assign(src);
-        }
-        Ok(HostArray::new(out.into_shared()))
-    })
 }
 
 /// Copies output blocks into the result array as they arrive.

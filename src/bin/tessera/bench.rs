@@ -66,6 +66,11 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
             "out-of-core-npy" => crate::bench_disk::out_of_core("npy", repeat)?,
             "out-of-core-zarr" => crate::bench_disk::out_of_core("zarr", repeat)?,
             "climatology" => crate::bench_disk::climatology(repeat)?,
+            "cholesky" => crate::bench_linalg::cholesky_bench(repeat)?,
+            "xxT-sum" => crate::bench_linalg::xxt_sum(repeat)?,
+            "compound" => crate::bench_linalg::compound(repeat)?,
+            "tsqr-svd" => crate::bench_linalg::tsqr_svd(repeat)?,
+            "gemm-tile" => crate::bench_linalg::gemm_tile(repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {
