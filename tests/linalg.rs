@@ -115,6 +115,26 @@ proptest! {
 }
 
 #[test]
+fn a_times_its_transpose_does_half_the_work() {
+    let a = arr2(8, 37, 23);
+    let x = chunked(&a, Chunks::new(vec![vec![10, 1, 20, 6], vec![5, 18]]).unwrap());
+    let g = matmul(&x, &x.transpose()).unwrap();
+    let got = get2(&g);
+    let want = a.dot(&a.t());
+    assert!(max_abs(&(&got - &want)) < 1e-12);
+    assert_eq!(got, got.t());
+    let plan = g.plan();
+    let names: Vec<&str> = plan.tasks.iter().map(|t| t.kernel.name()).collect();
+    // 4 row blocks: 4 diagonal tiles × 2 syrk, 6 below × 2 gemm, 6 above as views.
+    assert_eq!(names.iter().filter(|n| **n == "syrk").count(), 8);
+    assert_eq!(names.iter().filter(|n| **n == "gemm").count(), 12);
+    assert_eq!(names.iter().filter(|n| **n == "transpose").count(), 6);
+    // Aᵀ A and a product with another matrix take the general path.
+    let other = get2(&matmul(&x.transpose(), &x).unwrap());
+    assert!(max_abs(&(&other - &a.t().dot(&a))) < 1e-12);
+}
+
+#[test]
 fn matmul_of_vectors_and_errors() {
     let a = arr2(1, 5, 7);
     let v = ndarray::Array1::from_shape_fn(7, |i| i as f64);

@@ -69,6 +69,16 @@ pub enum TileKernel {
         /// Add to a first input `C`.
         accumulate: bool,
     },
+    /// Inputs `[C,] A` → `C + alpha · A · Aᵀ` (`C` only when `accumulate`): a symmetric
+    /// rank-k update, computing the lower triangle (half a gemm's work) and mirroring it.
+    Syrk {
+        /// Scale of the product.
+        alpha: f64,
+        /// Add to a first input `C`.
+        accumulate: bool,
+    },
+    /// Input `[A]` → `Aᵀ` (a view, no copy).
+    Transpose,
     /// Input `[A]` (symmetric; its lower triangle is read) → its lower Cholesky factor.
     /// `tile` (the diagonal tile's index) and `offset` (its first row in the whole matrix)
     /// name a failing pivot.
@@ -134,6 +144,8 @@ impl Kernel {
             Kernel::Closure(_) => "call",
             Kernel::Tile(t) => match **t {
                 TileKernel::Gemm { .. } => "gemm",
+                TileKernel::Syrk { .. } => "syrk",
+                TileKernel::Transpose => "transpose",
                 TileKernel::Potrf { .. } => "potrf",
                 TileKernel::Trsm { .. } => "trsm",
                 TileKernel::Qr => "qr",

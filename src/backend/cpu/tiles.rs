@@ -41,6 +41,9 @@ pub(crate) fn execute(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
         }));
     }
     let first = inputs.first().ok_or_else(|| Error::invalid("tile kernel: no input"))?.array()?;
+    if let TileKernel::Transpose = k {
+        return Ok(Value::Array(crate::map_host!(first, a => HostArray::new(a.clone().reversed_axes()))));
+    }
     match first.dtype() {
         DType::F32 => run::<f32>(k, inputs),
         DType::F64 => run::<f64>(k, inputs),
@@ -74,6 +77,37 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             let mut out = if *accumulate { owned(arr(0)?) } else { Array2::zeros((a.nrows(), b.ncols())) };
             let beta = if *accumulate { Accum::Add } else { Accum::Replace };
             matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par());
+            Ok(array(out))
+        }
+        TileKernel::Syrk { alpha, accumulate } => {
+            let a = view(arr(usize::from(*accumulate))?, false);
+            let n = a.nrows();
+            let mut out = if *accumulate { owned(arr(0)?) } else { Array2::zeros((n, n)) };
+            if out.dim() != (n, n) {
+                return Err(Error::ShapeMismatch {
+                    op: "syrk".into(),
+                    left: vec![n, a.ncols()],
+                    right: out.shape().to_vec(),
+                });
+            }
+            let beta = if *accumulate { Accum::Add } else { Accum::Replace };
+            use matmul::triangular::{BlockStructure, matmul as tri_matmul};
+            tri_matmul(
+                mat_mut(&mut out),
+                BlockStructure::TriangularLower,
+                beta,
+                a,
+                BlockStructure::Rectangular,
+                a.transpose(),
+                BlockStructure::Rectangular,
+                T::from_f64_impl(*alpha),
+                par(),
+            );
+            for i in 0..n {
+                for j in i + 1..n {
+                    out[(i, j)] = out[(j, i)];
+                }
+            }
             Ok(array(out))
         }
         TileKernel::Potrf { tile, offset } => {
@@ -156,7 +190,9 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             let bytes = u.nbytes() + vt.nbytes() + s.len() * T::DTYPE.size();
             Ok(Value::state(Factors(vec![u, HostArray::new(s.into_shared()), vt]), bytes))
         }
-        TileKernel::Pick { .. } | TileKernel::Zeros { .. } => unreachable!("handled above"),
+        TileKernel::Pick { .. } | TileKernel::Zeros { .. } | TileKernel::Transpose => {
+            unreachable!("handled above")
+        }
     }
 }
 
