@@ -254,3 +254,103 @@ fn rank_deficient_qr_still_reconstructs() {
     let s = s.compute_vec().unwrap();
     assert!(s[3] < 1e-12 * s[0], "{s:?}");
 }
+
+mod lu {
+    use super::*;
+    use tessera::linalg::{inv, lu, solve, solve_spd, solve_triangular};
+
+    fn tiles(n: usize, cuts: Vec<usize>) -> Vec<usize> {
+        let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c > 0 && c < n).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut rows = Vec::new();
+        let mut prev = 0;
+        for c in cuts.into_iter().chain([n]) {
+            rows.push(c - prev);
+            prev = c;
+        }
+        rows
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn pa_equals_lu_and_solve_matches_faer(n in 1usize..=36, seed in 0u64..1000,
+                                               cuts in proptest::collection::vec(1usize..36, 0..5), nrhs in 1usize..4) {
+            let a = arr2(seed, n, n);
+            let rows = tiles(n, cuts);
+            let x = chunked(&a, Chunks::new(vec![rows.clone(), rows]).unwrap());
+            let (p, l, u) = lu(&x).unwrap();
+            let p = p.compute_vec().unwrap();
+            let (l, u) = (get2(&l), get2(&u));
+            let pa = Array2::from_shape_fn((n, n), |(i, j)| a[[p[i] as usize, j]]);
+            prop_assert!(max_abs(&(l.dot(&u) - &pa)) <= 1e-12 * n as f64);
+            for i in 0..n {
+                prop_assert_eq!(l[[i, i]], 1.0);
+                for j in i + 1..n {
+                    prop_assert_eq!(l[[i, j]], 0.0);
+                    prop_assert_eq!(u[[j, i]], 0.0);
+                }
+                // Partial pivoting: every multiplier is at most 1 in size.
+                prop_assert!(l.row(i).iter().all(|v| v.abs() <= 1.0 + 1e-15));
+            }
+            // The same pivots as faer's LU of the whole matrix.
+            let fa = faer::Mat::<f64>::from_fn(n, n, |i, j| a[[i, j]]);
+            let flu = fa.partial_piv_lu();
+            let fp: Vec<i64> = flu.P().arrays().0.iter().map(|&v| v as i64).collect();
+            prop_assert_eq!(&p, &fp);
+            let b = arr2(seed + 7, n, nrhs);
+            let y = chunked(&b, Chunks::uniform(&[n, nrhs], &[5, 2]).unwrap());
+            let sol = get2(&solve(&x, &y).unwrap());
+            prop_assert!(max_abs(&(a.dot(&sol) - &b)) <= 1e-9 * (1.0 + max_abs(&sol)));
+        }
+    }
+
+    #[test]
+    fn spd_triangular_inverse_and_vectors() {
+        let n = 53;
+        let a = spd(11, n);
+        let x = chunked(&a, Chunks::uniform(&[n, n], &[12, 12]).unwrap());
+        let bv = ndarray::Array1::from_shape_fn(n, |i| (i as f64).sin());
+        let b = tessera::from_array(bv.clone(), [20]).unwrap();
+        for s in [solve(&x, &b).unwrap(), solve_spd(&x, &b).unwrap()] {
+            let s = s.compute().unwrap().into_dimensionality::<ndarray::Ix1>().unwrap();
+            assert!((a.dot(&s) - &bv).iter().all(|r| r.abs() < 1e-10));
+        }
+        let ai = get2(&inv(&x).unwrap());
+        assert!(max_abs(&(a.dot(&ai) - Array2::<f64>::eye(n))) < 1e-12);
+        // Triangular: only the named triangle is read.
+        let lo = Array2::from_shape_fn((n, n), |(i, j)| if j <= i { a[[i, j]] } else { 99.0 });
+        let t = chunked(&lo, Chunks::uniform(&[n, n], &[12, 12]).unwrap());
+        let tl = Array2::from_shape_fn((n, n), |(i, j)| if j <= i { a[[i, j]] } else { 0.0 });
+        for trans in [false, true] {
+            let s = solve_triangular(&t, &b, true, trans).unwrap().compute().unwrap();
+            let s = s.into_dimensionality::<ndarray::Ix1>().unwrap();
+            let m = if trans { tl.t().to_owned() } else { tl.clone() };
+            assert!((m.dot(&s) - &bv).iter().all(|r| r.abs() < 1e-10), "trans {trans}");
+        }
+    }
+
+    #[test]
+    fn singular_and_mismatched_systems_are_errors() {
+        // Column 13 all zeros: an exactly zero pivot (as NumPy, only an exact zero is
+        // "singular"; a numerically singular matrix solves to large values).
+        let mut a = arr2(3, 20, 20);
+        for i in 0..20 {
+            a[[i, 13]] = 0.0;
+        }
+        let x = chunked(&a, Chunks::uniform(&[20, 20], &[6, 6]).unwrap());
+        let b = tessera::ones::<f64>(&[20], [20]).unwrap();
+        let err = solve(&x, &b).unwrap().compute().unwrap_err();
+        assert!(matches!(err, Error::Singular { .. }), "{err}");
+        assert!(err.to_string().contains("row 13"), "{err}");
+        let zero = tessera::zeros::<f64>(&[4, 4], [2, 2]).unwrap();
+        assert!(matches!(inv(&zero).unwrap().compute().unwrap_err(), Error::Singular { .. }));
+        let short = tessera::ones::<f64>(&[7], [7]).unwrap();
+        let msg = solve(&x, &short).unwrap_err().to_string();
+        assert!(msg.contains("[20, 20]") && msg.contains("[7]"), "{msg}");
+        let rect = tessera::ones::<f64>(&[3, 4], [2, 2]).unwrap();
+        assert!(lu(&rect).unwrap_err().to_string().contains("square"));
+    }
+}

@@ -97,6 +97,32 @@ pub enum TileKernel {
         lower: bool,
         /// Use `Tᵀ`.
         trans: bool,
+        /// `T` has a unit diagonal (not read).
+        unit: bool,
+    },
+    /// Inputs: the diagonal tiles of a triangular matrix, in order → an empty block, or
+    /// [`crate::Error::Singular`] naming the first row whose diagonal element is zero or
+    /// not finite. `offsets[i]` is tile `i`'s first row.
+    CheckPivots {
+        /// First row of each diagonal tile.
+        offsets: Vec<usize>,
+    },
+    /// Inputs: the tiles of one column of blocks from the diagonal down, stacked → a
+    /// [`Factors`] state `[L, U, perm]`: LU with partial pivoting over the whole panel
+    /// (`stacked[perm] = L U`, `L` unit lower trapezoidal, `U` square upper, `perm` i64).
+    PanelLu,
+    /// Inputs `[perm, T_1, …, T_n]`: the tiles stacked, their rows permuted (`out[r] =
+    /// stacked[perm[r]]`), rows `(first, count)` of the result. `perm` is an i64 array or a
+    /// [`Factors`] state of [`TileKernel::PanelLu`].
+    PermuteRows {
+        /// `(first row, row count)` of the permuted stack.
+        rows: (usize, usize),
+    },
+    /// Inputs `[perm, panel factors]`: the whole matrix's row permutation after the panel
+    /// at row `offset` pivoted its rows.
+    ComposePerm {
+        /// First row of the panel.
+        offset: usize,
     },
     /// Inputs `[A_1, …, A_n]` stacked by rows → a [`Factors`] state `[Q, R]`: the thin QR
     /// (`Q` has orthonormal columns, `R` is upper triangular/trapezoidal).
@@ -148,6 +174,10 @@ impl Kernel {
                 TileKernel::Transpose => "transpose",
                 TileKernel::Potrf { .. } => "potrf",
                 TileKernel::Trsm { .. } => "trsm",
+                TileKernel::PanelLu => "panel-lu",
+                TileKernel::CheckPivots { .. } => "check-pivots",
+                TileKernel::PermuteRows { .. } => "permute-rows",
+                TileKernel::ComposePerm { .. } => "compose-perm",
                 TileKernel::Qr => "qr",
                 TileKernel::Svd => "svd",
                 TileKernel::Pick { .. } => "pick",

@@ -39,7 +39,7 @@ impl TiledOp for Cholesky {
             l[k][k] = Some(lkk);
             for i in k + 1..nt {
                 let aik = tile(b, &mut cur, i, k);
-                let trsm = TileKernel::Trsm { right: true, lower: true, trans: true };
+                let trsm = TileKernel::Trsm { right: true, lower: true, trans: true, unit: false };
                 l[i][k] = Some(b.push(trsm, vec![lkk, aik], &[i, k], tile_bytes(rows[i], rows[k], dt)));
             }
             for i in k + 1..nt {

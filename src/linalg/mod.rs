@@ -19,11 +19,16 @@
 //! # Ok::<(), tessera::Error>(())
 //! ```
 
+// Tile algorithms index several tile grids by (i, j) at once; index loops say it best.
+#![allow(clippy::needless_range_loop)]
+
 mod cholesky;
+mod lu;
 mod product;
 mod qr;
 
 pub use cholesky::cholesky;
+pub use lu::{inv, lu, solve, solve_spd, solve_triangular};
 pub use product::{matmul, tensordot};
 pub use qr::{qr, svd};
 

@@ -6,7 +6,7 @@
 //! exceed the cores.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::{cholesky, householder, matmul, qr, triangular_solve};
+use faer::linalg::{cholesky, householder, lu, matmul, qr, triangular_solve};
 use faer::{Accum, Conj, Mat, MatMut, MatRef, Par};
 use ndarray::{ArcArray, Array2, ArrayD, IxDyn};
 
@@ -39,6 +39,11 @@ pub(crate) fn execute(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
                 crate::backend::cpu::blocks_slice_view(a, &[(*r0, 1, *n), (0, 1, a.shape()[1])], &[])?
             }
         }));
+    }
+    match k {
+        TileKernel::PermuteRows { rows } => return permute_rows(*rows, inputs),
+        TileKernel::ComposePerm { offset } => return compose_perm(*offset, inputs),
+        _ => {}
     }
     let first = inputs.first().ok_or_else(|| Error::invalid("tile kernel: no input"))?.array()?;
     if let TileKernel::Transpose = k {
@@ -132,7 +137,21 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             }
             Ok(array(l))
         }
-        TileKernel::Trsm { right, lower, trans } => {
+        TileKernel::CheckPivots { offsets } => {
+            for (i, &first_row) in offsets.iter().enumerate() {
+                let t = arr(i)?;
+                let d = t.shape()[0].min(t.shape()[1]);
+                let bad = |v: T| v == <T as Element>::zero() || !v.to_f64().is_finite();
+                if let Some(r) = (0..d).find(|&r| bad(t[[r, r]])) {
+                    return Err(Error::Singular {
+                        op: "solve".into(),
+                        detail: format!("zero or non-finite pivot on the diagonal at row {}", first_row + r),
+                    });
+                }
+            }
+            Ok(Value::Array(HostArray::zeros(DType::I64, &[0])))
+        }
+        TileKernel::Trsm { right, lower, trans, unit } => {
             let t = arr(0)?;
             let mut x = owned(arr(1)?);
             // X op(T) = B  ⇔  op(T)ᵀ Xᵀ = Bᵀ: solve from the left with the transposed system.
@@ -149,10 +168,11 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             }
             let xm = mat_mut(&mut x);
             let rhs = if *right { xm.transpose_mut() } else { xm };
-            if m_lower {
-                triangular_solve::solve_lower_triangular_in_place(m, rhs, par());
-            } else {
-                triangular_solve::solve_upper_triangular_in_place(m, rhs, par());
+            match (m_lower, *unit) {
+                (true, false) => triangular_solve::solve_lower_triangular_in_place(m, rhs, par()),
+                (true, true) => triangular_solve::solve_unit_lower_triangular_in_place(m, rhs, par()),
+                (false, false) => triangular_solve::solve_upper_triangular_in_place(m, rhs, par()),
+                (false, true) => triangular_solve::solve_unit_upper_triangular_in_place(m, rhs, par()),
             }
             Ok(array(x))
         }
@@ -179,6 +199,44 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
                 (m * n + n * n) * T::DTYPE.size(),
             ))
         }
+        TileKernel::PanelLu => {
+            let (mut a, n) = stack_rows::<T>(inputs)?;
+            let m = a.nrows();
+            let mut perm = vec![0usize; m];
+            let mut perm_inv = vec![0usize; m];
+            let req = lu::partial_pivoting::factor::lu_in_place_scratch::<usize, T>(
+                m,
+                n,
+                par(),
+                Default::default(),
+            );
+            lu::partial_pivoting::factor::lu_in_place(
+                a.as_mut(),
+                &mut perm,
+                &mut perm_inv,
+                par(),
+                MemStack::new(&mut MemBuffer::new(req)),
+                Default::default(),
+            );
+            let k = m.min(n);
+            let l = Array2::from_shape_fn((m, k), |(i, j)| match i.cmp(&j) {
+                std::cmp::Ordering::Greater => a[(i, j)],
+                std::cmp::Ordering::Equal => <T as Element>::one(),
+                std::cmp::Ordering::Less => <T as Element>::zero(),
+            });
+            let u = Array2::from_shape_fn(
+                (k, n),
+                |(i, j)| if j >= i { a[(i, j)] } else { <T as Element>::zero() },
+            );
+            let p = ndarray::Array1::from_iter(perm.iter().map(|&p| p as i64));
+            let bytes = (m * k + k * n) * T::DTYPE.size() + m * 8;
+            let f = Factors(vec![
+                HostArray::new(l.into_dyn().into_shared()),
+                HostArray::new(u.into_dyn().into_shared()),
+                HostArray::new(p.into_dyn().into_shared()),
+            ]);
+            Ok(Value::state(f, bytes))
+        }
         TileKernel::Svd => {
             let a = view(arr(0)?, false);
             let svd = a.thin_svd().map_err(|e| Error::invalid(format!("svd did not converge: {e:?}")))?;
@@ -190,10 +248,76 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             let bytes = u.nbytes() + vt.nbytes() + s.len() * T::DTYPE.size();
             Ok(Value::state(Factors(vec![u, HostArray::new(s.into_shared()), vt]), bytes))
         }
-        TileKernel::Pick { .. } | TileKernel::Zeros { .. } | TileKernel::Transpose => {
-            unreachable!("handled above")
-        }
+        TileKernel::Pick { .. }
+        | TileKernel::Zeros { .. }
+        | TileKernel::Transpose
+        | TileKernel::PermuteRows { .. }
+        | TileKernel::ComposePerm { .. } => unreachable!("handled above"),
     }
+}
+
+/// The 2-d blocks of `inputs` stacked by rows into one column-major matrix, and its columns.
+fn stack_rows<T: TileFloat>(inputs: &[Value]) -> Result<(Mat<T>, usize)> {
+    let parts = inputs.iter().map(|v| v.array()?.typed::<T>()).collect::<Result<Vec<_>>>()?;
+    let n =
+        parts.first().ok_or_else(|| Error::invalid("stack: no blocks"))?.shape().get(1).copied().unwrap_or(0);
+    if let Some(p) = parts.iter().find(|p| p.ndim() != 2 || p.shape()[1] != n) {
+        return Err(Error::invalid(format!("stacked blocks of {n} and {:?} columns", p.shape())));
+    }
+    let m: usize = parts.iter().map(|p| p.shape()[0]).sum();
+    let mut a = Mat::<T>::zeros(m, n);
+    let mut r0 = 0;
+    for p in &parts {
+        let v = view(p, false);
+        a.as_mut().submatrix_mut(r0, 0, v.nrows(), n).copy_from(v);
+        r0 += v.nrows();
+    }
+    Ok((a, n))
+}
+
+/// A permutation from an i64 array or from the factors of a panel LU.
+fn perm_of(v: &Value) -> Result<&ArcArray<i64, IxDyn>> {
+    match v.get_state::<Factors>() {
+        Ok(f) => f.0.get(2).ok_or_else(|| Error::invalid("permutation: no perm factor"))?.typed::<i64>(),
+        Err(_) => v.array()?.typed::<i64>(),
+    }
+}
+
+/// Rows `(r0, n)` of the input tiles stacked and permuted.
+fn permute_rows(rows: (usize, usize), inputs: &[Value]) -> Result<Value> {
+    let perm = perm_of(inputs.first().ok_or_else(|| Error::invalid("permute_rows: no input"))?)?;
+    let tiles = inputs[1..].iter().map(|v| v.array()).collect::<Result<Vec<_>>>()?;
+    let first = tiles.first().ok_or_else(|| Error::invalid("permute_rows: no tiles"))?;
+    // Where each stacked row lives: (tile, local row).
+    let mut at = Vec::new();
+    for (t, a) in tiles.iter().enumerate() {
+        at.extend((0..a.shape()[0]).map(|r| (t, r)));
+    }
+    let (r0, n) = rows;
+    crate::with_dtype!(first.dtype(), E => {
+        let ts = tiles.iter().map(|a| a.typed::<E>()).collect::<Result<Vec<_>>>()?;
+        let cols = ts[0].shape()[1..].to_vec();
+        let mut shape = vec![n];
+        shape.extend(&cols);
+        let mut out = ArrayD::<E>::from_elem(IxDyn(&shape), E::zero());
+        for r in 0..n {
+            let src = usize::try_from(perm[[r0 + r]]).ok().and_then(|p| at.get(p).copied());
+            let (t, lr) = src.ok_or_else(|| Error::invalid("permute_rows: permutation out of range"))?;
+            out.index_axis_mut(ndarray::Axis(0), r).assign(&ts[t].index_axis(ndarray::Axis(0), lr));
+        }
+        Ok(Value::Array(HostArray::new(out.into_shared())))
+    })
+}
+
+/// The whole-matrix permutation after a panel at row `offset` permuted its rows.
+fn compose_perm(offset: usize, inputs: &[Value]) -> Result<Value> {
+    let prev = perm_of(&inputs[0])?;
+    let local = perm_of(&inputs[1])?;
+    let mut next = prev.to_owned();
+    for (t, &p) in local.iter().enumerate() {
+        next[[offset + t]] = prev[[offset + p as usize]];
+    }
+    Ok(Value::Array(HostArray::new(next.into_shared())))
 }
 
 /// The thin QR of `a` (m × n): `Q` m × k with orthonormal columns, `R` k × n upper
