@@ -47,3 +47,8 @@ if t and x:
     print(f"climatology ({t.get('files')} years of Zarr files): tessera {fmt_s(t['seconds'])}, peak RSS {t['peak_rss'] / 1e6:.0f} MB; "
           f"xarray {x['xarray']} + dask {x['dask']} (flox {x['flox'] or 'not installed'}) {fmt_s(x['seconds'])}, "
           f"peak RSS {x['peak_rss'] / 1e6:.0f} MB; xarray / tessera = {x['seconds'] / t['seconds']:.1f}×.")
+for w in ("cholesky", "lu-solve"):
+    t = by.get(w, {}).get("tessera")
+    if t and "faer_seconds" in t:
+        print(f"{w}: faer on the whole matrix (all cores, same process) {fmt_s(t['faer_seconds'])}; "
+              f"tessera / faer = {t['faer_ratio']:.2f}.")

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # NumPy, dask and tessera on the same workloads, in the same run, on this machine.
 # Usage: benches/compare/run.sh [workload ...]   (default: all; DASK_TINY=0 skips dask's ~1 min tiny-tasks)
+# Linear algebra: cholesky xxT-sum compound tsqr-svd lu-solve (NumPy and dask 3 runs each, tessera 5).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT="$(cd ../.. && pwd)"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q numpy "dask[array]" threadpoolctl xarray "zarr>=3" pandas
+.venv/bin/pip install -q numpy scipy "dask[array]" threadpoolctl xarray "zarr>=3" pandas
 cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
 export TESSERA_BENCH_DATA="${TESSERA_BENCH_DATA:-$ROOT/target/bench-data}"
 WORKLOADS=("${@:-sst-nanmean tiny-tasks lazy-slice delayed-10k stencil rechunk fancy-index}")
@@ -26,6 +27,12 @@ for w in ${WORKLOADS[*]}; do
         # tessera writes the 5 years of Zarr files on first use; xarray + dask read the same.
         "$ROOT/target/release/tessera" bench "$w" --repeat 3 --json | tee -a "$OUT"
         "${PY[@]}" climatology.py "${TESSERA_BENCH_DATA:-$ROOT/target/bench-data}/sst5" --repeat 1 | tee -a "$OUT"
+        continue ;;
+    cholesky|compound|tsqr-svd|lu-solve)
+        # Seconds to a minute per run: three runs each, side by side.
+        "${PY[@]}" workloads.py numpy "$w" --repeat 3 | tee -a "$OUT"
+        "${PY[@]}" workloads.py dask "$w" --repeat 3 | tee -a "$OUT"
+        "$ROOT/target/release/tessera" bench "$w" --repeat 3 --json | tee -a "$OUT"
         continue ;;
     esac
     "${PY[@]}" workloads.py numpy "$w" --repeat 5 | tee -a "$OUT"

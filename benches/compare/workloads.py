@@ -99,6 +99,52 @@ def run(impl, workload, repeat):
         extra["largest_block_ratio"] = max(a * b for a in y.chunks[0] for b in y.chunks[1]) / 2000 ** 2
         s = y.sum()
         secs = timed(lambda: s.compute(), repeat)
+    elif workload == "cholesky":
+        n = 10000
+        r = np.random.default_rng(3).random((n, n))
+        a = (r + r.T) / 2 + n * np.eye(n)
+        del r
+        if impl == "numpy":
+            secs = timed(lambda: np.linalg.cholesky(a), repeat)
+        else:
+            import dask.array as da
+            x = da.from_array(a, chunks=1000)
+            secs = timed(lambda: da.linalg.cholesky(x, lower=True).compute(), repeat)
+    elif workload == "xxT-sum":
+        a = np.arange(9e6).reshape(3000, 3000)
+        if impl == "numpy":
+            secs = timed(lambda: (a @ a.T).sum(axis=0), repeat)
+        else:
+            import dask.array as da
+            x = da.from_array(a, chunks=750)
+            secs = timed(lambda: (x @ x.T).sum(axis=0).compute(), repeat)
+    elif workload == "compound":
+        a = np.random.default_rng(5).random((10000, 10000))
+        if impl == "numpy":
+            secs = timed(lambda: (a @ (a.T + 1) - a.mean()).std(), repeat)
+        else:
+            import dask.array as da
+            x = da.from_array(a, chunks=1000)
+            secs = timed(lambda: (x @ (x.T + 1) - x.mean()).std().compute(), repeat)
+    elif workload == "tsqr-svd":
+        if impl == "numpy":
+            a = np.random.default_rng(9).random((2_000_000, 100))
+            secs = timed(lambda: np.linalg.svd(a, full_matrices=False), repeat)
+        else:
+            import dask
+            import dask.array as da
+            # Generated block by block, as tessera's input is.
+            x = da.random.random((2_000_000, 100), chunks=(100_000, 100))
+            secs = timed(lambda: dask.compute(*da.linalg.svd(x)), repeat)
+    elif workload == "lu-solve":
+        rng = np.random.default_rng(21)
+        a, b = rng.random((8000, 8000)), rng.random((8000, 10))
+        if impl == "numpy":
+            secs = timed(lambda: np.linalg.solve(a, b), repeat)
+        else:
+            import dask.array as da
+            x, y = da.from_array(a, chunks=1000), da.from_array(b, chunks=(1000, 10))
+            secs = timed(lambda: da.linalg.solve(x, y).compute(), repeat)
     elif workload == "delayed-10k":
         if impl == "numpy":
             return  # no NumPy version: a graph of Python calls

@@ -15,6 +15,7 @@
 //! them. Before running, a compute whose smallest working set (one task's inputs, scratch
 //! and result) exceeds the budget is refused with [`Error::MemoryBudget`].
 
+pub(crate) mod cores;
 mod diagnostics;
 mod store;
 mod sync;
@@ -251,8 +252,11 @@ pub fn execute_into(
         profile: opts.profile,
     };
     let workers = opts.worker_count();
-    let r =
-        if workers == 1 || graph.tasks.len() <= 1 { sync::run(&run) } else { threaded::run(&run, workers) };
+    let r = if workers == 1 || graph.tasks.len() <= 1 {
+        sync::run(&run, workers)
+    } else {
+        threaded::run(&run, workers)
+    };
     run.progress.finish();
     let (workers, raw) = r?;
     Ok(RunReport {

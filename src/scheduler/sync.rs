@@ -4,7 +4,18 @@ use crate::error::Result;
 use crate::scheduler::diagnostics::RawRecord;
 use crate::scheduler::{Run, run_task};
 
-pub(crate) fn run(r: &Run) -> Result<(usize, Vec<RawRecord>)> {
+/// Run every task on this thread; `cores` is how many cores a task may spread over (the
+/// workers asked for: a lone task of a one-task graph may use them all).
+pub(crate) fn run(r: &Run, cores: usize) -> Result<(usize, Vec<RawRecord>)> {
+    let tokens = super::cores::Cores::new(cores);
+    tokens.acquire();
+    super::cores::set_current(Some(tokens));
+    let out = run_all(r);
+    super::cores::set_current(None);
+    out
+}
+
+fn run_all(r: &Run) -> Result<(usize, Vec<RawRecord>)> {
     let graph = r.graph;
     let mut order: Vec<usize> = (0..graph.tasks.len()).collect();
     order.sort_unstable_by_key(|&t| r.prio[t]);

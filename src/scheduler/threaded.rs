@@ -9,7 +9,7 @@
 //! is dropped when its consumer count reaches zero. The calling thread is worker 0.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crossbeam_deque::{Steal, Stealer, Worker};
@@ -17,6 +17,7 @@ use crossbeam_deque::{Steal, Stealer, Worker};
 use crate::block::Value;
 use crate::error::{Error, Result};
 use crate::graph::TaskId;
+use crate::scheduler::cores::{self, Cores};
 use crate::scheduler::diagnostics::RawRecord;
 use crate::scheduler::{Run, run_task};
 
@@ -42,6 +43,8 @@ struct Shared<'a> {
     idle: Mutex<()>,
     wake: Condvar,
     raw: Mutex<Vec<RawRecord>>,
+    /// One token per worker, held while it runs a task (see [`super::cores`]).
+    cores: Arc<Cores>,
 }
 
 pub(crate) fn run(r: &Run, workers: usize) -> Result<(usize, Vec<RawRecord>)> {
@@ -86,6 +89,7 @@ pub(crate) fn run(r: &Run, workers: usize) -> Result<(usize, Vec<RawRecord>)> {
         idle: Mutex::new(()),
         wake: Condvar::new(),
         raw: Mutex::new(Vec::new()),
+        cores: Cores::new(workers),
     };
     let mut locals = locals.into_iter();
     let first = locals.next().expect("at least one worker");
@@ -162,6 +166,7 @@ fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<TaskId> {
 }
 
 fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
+    cores::set_current(Some(sh.cores.clone()));
     let mut ready: Vec<TaskId> = Vec::new();
     let mut inputs: Vec<Value> = Vec::new();
     let mut raw: Vec<RawRecord> = Vec::new();
@@ -181,8 +186,10 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
             sh.sleepers.fetch_sub(1, Ordering::SeqCst);
             continue;
         };
+        sh.cores.acquire();
         let began = run.start.elapsed();
         let r = execute(sh, t, &mut inputs);
+        sh.cores.release(1);
         sh.running.fetch_sub(1, Ordering::AcqRel);
         sh.running_need.fetch_sub(run.need(t), Ordering::AcqRel);
         match r {
@@ -225,6 +232,7 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
             }
         }
     }
+    cores::set_current(None);
     if !raw.is_empty()
         && let Ok(mut all) = sh.raw.lock()
     {

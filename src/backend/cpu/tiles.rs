@@ -1,9 +1,10 @@
 //! The tile kernels of blocked linear algebra on the CPU, with faer.
 //!
 //! Blocks arrive as ndarray arrays in any layout (a transposed view is read in place through
-//! its strides); results are C-order blocks. Each kernel runs sequentially on its worker
-//! (`Par::Seq`): the scheduler's workers are the parallelism, so workers × faer threads never
-//! exceed the cores.
+//! its strides); results are C-order blocks. A kernel runs on its worker's core, plus the
+//! cores of idle workers when its tiles are large enough to split (see
+//! [`crate::scheduler::cores`]): workers × faer threads never exceed the workers, and a lone
+//! large task (a panel on the critical path, one big block) uses them all.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::{cholesky, householder, lu, matmul, qr, triangular_solve};
@@ -20,9 +21,22 @@ pub(crate) trait TileFloat: Element + faer::traits::RealField + Copy {}
 impl TileFloat for f32 {}
 impl TileFloat for f64 {}
 
-/// Parallelism inside one tile task.
-fn par() -> Par {
-    Par::Seq
+/// Elements of input below which a task stays on its own core (splitting a small tile costs
+/// more than it saves).
+const SPLIT_ELEMENTS: usize = 512 * 512;
+
+/// Run `kernel` with the cores it may borrow.
+fn with_cores<R: Send>(inputs: &[Value], kernel: impl FnOnce(Par) -> R + Send) -> R {
+    let elements: usize =
+        inputs.iter().filter_map(|v| v.array().ok()).map(|a| a.shape().iter().product::<usize>()).sum();
+    if elements < SPLIT_ELEMENTS {
+        return kernel(Par::Seq);
+    }
+    let loan = crate::scheduler::cores::borrow(usize::MAX);
+    match (loan.threads(), crate::scheduler::cores::pool()) {
+        (n, Some(pool)) if n > 1 => pool.install(|| kernel(Par::rayon(n))),
+        _ => kernel(Par::Seq),
+    }
 }
 
 /// Run one tile kernel.
@@ -50,13 +64,13 @@ pub(crate) fn execute(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
         return Ok(Value::Array(crate::map_host!(first, a => HostArray::new(a.clone().reversed_axes()))));
     }
     match first.dtype() {
-        DType::F32 => run::<f32>(k, inputs),
-        DType::F64 => run::<f64>(k, inputs),
+        DType::F32 => with_cores(inputs, |par| run::<f32>(k, inputs, par)),
+        DType::F64 => with_cores(inputs, |par| run::<f64>(k, inputs, par)),
         d => Err(Error::invalid(format!("linear algebra needs f32 or f64 blocks, not {d}"))),
     }
 }
 
-fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
+fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value> {
     let arr = |i: usize| -> Result<&ArcArray<T, IxDyn>> {
         let a = inputs
             .get(i)
@@ -81,7 +95,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             }
             let mut out = if *accumulate { owned(arr(0)?) } else { Array2::zeros((a.nrows(), b.ncols())) };
             let beta = if *accumulate { Accum::Add } else { Accum::Replace };
-            matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par());
+            matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par);
             Ok(array(out))
         }
         TileKernel::Syrk { alpha, accumulate } => {
@@ -106,7 +120,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
                 a.transpose(),
                 BlockStructure::Rectangular,
                 T::from_f64_impl(*alpha),
-                par(),
+                par,
             );
             for i in 0..n {
                 for j in i + 1..n {
@@ -118,12 +132,12 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
         TileKernel::Potrf { tile, offset } => {
             let mut l = owned(arr(0)?);
             let n = l.nrows();
-            let req = cholesky::llt::factor::cholesky_in_place_scratch::<T>(n, par(), Default::default());
+            let req = cholesky::llt::factor::cholesky_in_place_scratch::<T>(n, par, Default::default());
             let mut buf = MemBuffer::new(req);
             let r = cholesky::llt::factor::cholesky_in_place(
                 mat_mut(&mut l),
                 Default::default(),
-                par(),
+                par,
                 MemStack::new(&mut buf),
                 Default::default(),
             );
@@ -169,10 +183,10 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             let xm = mat_mut(&mut x);
             let rhs = if *right { xm.transpose_mut() } else { xm };
             match (m_lower, *unit) {
-                (true, false) => triangular_solve::solve_lower_triangular_in_place(m, rhs, par()),
-                (true, true) => triangular_solve::solve_unit_lower_triangular_in_place(m, rhs, par()),
-                (false, false) => triangular_solve::solve_upper_triangular_in_place(m, rhs, par()),
-                (false, true) => triangular_solve::solve_unit_upper_triangular_in_place(m, rhs, par()),
+                (true, false) => triangular_solve::solve_lower_triangular_in_place(m, rhs, par),
+                (true, true) => triangular_solve::solve_unit_lower_triangular_in_place(m, rhs, par),
+                (false, false) => triangular_solve::solve_upper_triangular_in_place(m, rhs, par),
+                (false, true) => triangular_solve::solve_unit_upper_triangular_in_place(m, rhs, par),
             }
             Ok(array(x))
         }
@@ -193,7 +207,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
                 a.as_mut().submatrix_mut(r0, 0, v.nrows(), n).copy_from(v);
                 r0 += v.nrows();
             }
-            let (q, r) = thin_qr(a);
+            let (q, r) = thin_qr(a, par);
             Ok(Value::state(
                 Factors(vec![from_mat(q.as_ref()), from_mat(r.as_ref())]),
                 (m * n + n * n) * T::DTYPE.size(),
@@ -204,17 +218,13 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
             let m = a.nrows();
             let mut perm = vec![0usize; m];
             let mut perm_inv = vec![0usize; m];
-            let req = lu::partial_pivoting::factor::lu_in_place_scratch::<usize, T>(
-                m,
-                n,
-                par(),
-                Default::default(),
-            );
+            let req =
+                lu::partial_pivoting::factor::lu_in_place_scratch::<usize, T>(m, n, par, Default::default());
             lu::partial_pivoting::factor::lu_in_place(
                 a.as_mut(),
                 &mut perm,
                 &mut perm_inv,
-                par(),
+                par,
                 MemStack::new(&mut MemBuffer::new(req)),
                 Default::default(),
             );
@@ -322,16 +332,16 @@ fn compose_perm(offset: usize, inputs: &[Value]) -> Result<Value> {
 
 /// The thin QR of `a` (m × n): `Q` m × k with orthonormal columns, `R` k × n upper
 /// trapezoidal, k = min(m, n).
-fn thin_qr<T: TileFloat>(mut a: Mat<T>) -> (Mat<T>, Mat<T>) {
+fn thin_qr<T: TileFloat>(mut a: Mat<T>, par: Par) -> (Mat<T>, Mat<T>) {
     let (m, n) = a.shape();
     let k = m.min(n);
     let bs = qr::no_pivoting::factor::recommended_block_size::<T>(m, n);
     let mut coeff = Mat::<T>::zeros(bs, k);
-    let req = qr::no_pivoting::factor::qr_in_place_scratch::<T>(m, n, bs, par(), Default::default());
+    let req = qr::no_pivoting::factor::qr_in_place_scratch::<T>(m, n, bs, par, Default::default());
     qr::no_pivoting::factor::qr_in_place(
         a.as_mut(),
         coeff.as_mut(),
-        par(),
+        par,
         MemStack::new(&mut MemBuffer::new(req)),
         Default::default(),
     );
@@ -348,7 +358,7 @@ fn thin_qr<T: TileFloat>(mut a: Mat<T>) -> (Mat<T>, Mat<T>) {
         coeff.as_ref(),
         Conj::No,
         q.as_mut(),
-        par(),
+        par,
         MemStack::new(&mut MemBuffer::new(req)),
     );
     (q, r)

@@ -71,6 +71,7 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
             "compound" => crate::bench_linalg::compound(repeat)?,
             "tsqr-svd" => crate::bench_linalg::tsqr_svd(repeat)?,
             "gemm-tile" => crate::bench_linalg::gemm_tile(repeat)?,
+            "lu-solve" => crate::bench_linalg::lu_solve(repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {

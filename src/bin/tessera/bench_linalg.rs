@@ -108,3 +108,28 @@ pub fn gemm_tile(repeat: usize) -> tessera::Result<(f64, String)> {
     let gf = |s: f64| 2.0 * (n as f64).powi(3) / s / 1e9;
     Ok((seq, format!(", \"gflops_one_core\": {:.1}, \"gflops_all_cores\": {:.1}", gf(seq), gf(all))))
 }
+
+/// `lu-solve`: `solve(A, b)`, A uniform 8000² f64 in 1000² tiles, b 8000 × 10; faer's
+/// partial-pivoting LU solve of the whole matrix, on all cores, in the same process.
+pub fn lu_solve(repeat: usize) -> tessera::Result<(f64, String)> {
+    let n = 8000;
+    let a = random(21, n, n)?;
+    let bm = random(22, n, 10)?;
+    let x = tessera::linalg::solve(
+        &tessera::from_array(a.clone(), [1000, 1000])?,
+        &tessera::from_array(bm.clone(), [1000, 10])?,
+    )?;
+    let secs = time_it(repeat, || {
+        std::hint::black_box(x.compute()?);
+        Ok(())
+    })?;
+    let fa = faer::Mat::<f64>::from_fn(n, n, |i, j| a[[i, j]]);
+    let fb = faer::Mat::<f64>::from_fn(n, 10, |i, j| bm[[i, j]]);
+    drop(a);
+    let faer_secs = time_it(repeat, || {
+        use faer::linalg::solvers::Solve;
+        std::hint::black_box(fa.partial_piv_lu().solve(&fb));
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"faer_seconds\": {faer_secs}, \"faer_ratio\": {}", secs / faer_secs)))
+}
