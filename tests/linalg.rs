@@ -354,3 +354,90 @@ mod lu {
         assert!(lu(&rect).unwrap_err().to_string().contains("square"));
     }
 }
+
+mod helpers {
+    use super::*;
+    use tessera::linalg::{Norm, det, diagonal, lstsq, norm, outer, slogdet, trace, tril, triu, vdot};
+
+    #[test]
+    fn triangles_diagonal_trace_outer_vdot() {
+        let a = arr2(2, 7, 5);
+        let x = chunked(&a, Chunks::uniform(&[7, 5], &[3, 2]).unwrap());
+        for k in [-2isize, 0, 1, 4] {
+            let up = get2(&triu(&x, k).unwrap());
+            let lo = get2(&tril(&x, k).unwrap());
+            for i in 0..7 {
+                for j in 0..5 {
+                    let d = j as isize - i as isize;
+                    assert_eq!(up[[i, j]], if d >= k { a[[i, j]] } else { 0.0 });
+                    assert_eq!(lo[[i, j]], if d <= k { a[[i, j]] } else { 0.0 });
+                }
+            }
+        }
+        let d = diagonal(&x).unwrap().compute_vec().unwrap();
+        assert_eq!(d, (0..5).map(|i| a[[i, i]]).collect::<Vec<_>>());
+        assert!((trace(&x).unwrap().compute_scalar().unwrap() - d.iter().sum::<f64>()).abs() < 1e-15);
+        let v = tessera::arange(0.0f64, 4.0, 1.0, [3]).unwrap();
+        let o = get2(&outer(&v, &v).unwrap());
+        assert_eq!(o[[2, 3]], 6.0);
+        assert_eq!(vdot(&x, &x).unwrap().compute_scalar().unwrap(), a.iter().map(|v| v * v).sum::<f64>());
+        assert!(triu(&v, 0).is_err());
+    }
+
+    #[test]
+    fn norms_match_their_definitions() {
+        let a = arr2(5, 40, 6);
+        let x = chunked(&a, Chunks::uniform(&[40, 6], &[9, 4]).unwrap());
+        let n = |o| norm(&x, o).unwrap().compute_scalar().unwrap();
+        let fro = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((n(Norm::Fro) - fro).abs() < 1e-12);
+        let col = (0..6).map(|j| a.column(j).iter().map(|v| v.abs()).sum::<f64>()).fold(0.0, f64::max);
+        let row = (0..40).map(|i| a.row(i).iter().map(|v| v.abs()).sum::<f64>()).fold(0.0, f64::max);
+        assert!((n(Norm::One) - col).abs() < 1e-12 && (n(Norm::Inf) - row).abs() < 1e-12);
+        let fa = faer::Mat::<f64>::from_fn(40, 6, |i, j| a[[i, j]]);
+        assert!((n(Norm::Two) - fa.singular_values().unwrap()[0]).abs() < 1e-12);
+        let v = tessera::from_array(ndarray::array![3.0f64, -4.0], [1]).unwrap();
+        let nv = |o| norm(&v, o).unwrap().compute_scalar().unwrap();
+        assert_eq!((nv(Norm::One), nv(Norm::Two), nv(Norm::Inf)), (7.0, 5.0, 4.0));
+        assert!((nv(Norm::P(3.0)) - 91f64.cbrt()).abs() < 1e-12);
+        assert!(norm(&v, Norm::P(0.0)).is_err());
+    }
+
+    #[test]
+    fn determinants_against_faer() {
+        let n = 30;
+        let a = arr2(17, n, n);
+        let x = chunked(&a, Chunks::uniform(&[n, n], &[7, 7]).unwrap());
+        let fa = faer::Mat::<f64>::from_fn(n, n, |i, j| a[[i, j]]);
+        let want = fa.determinant();
+        let got = det(&x).unwrap();
+        assert!((got - want).abs() <= 1e-10 * want.abs(), "{got} vs {want}");
+        let (s, l) = slogdet(&x).unwrap();
+        assert_eq!(s, want.signum());
+        assert!((l - want.abs().ln()).abs() < 1e-10);
+        let z = tessera::zeros::<f64>(&[3, 3], [2, 2]).unwrap();
+        assert_eq!(slogdet(&z).unwrap(), (0.0, f64::NEG_INFINITY));
+        assert_eq!(det(&z).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn least_squares_full_rank_and_rank_deficient() {
+        let (m, n) = (120, 5);
+        let a = arr2(23, m, n);
+        let b = arr2(24, m, 2);
+        let x = chunked(&a, Chunks::uniform(&[m, n], &[25, 5]).unwrap());
+        let y = chunked(&b, Chunks::uniform(&[m, 2], &[25, 2]).unwrap());
+        let sol = get2(&lstsq(&x, &y, None).unwrap());
+        // The normal equations hold: Aᵀ (A x − b) = 0.
+        let r = a.t().dot(&(a.dot(&sol) - &b));
+        assert!(max_abs(&r) < 1e-10, "{r:?}");
+        // A repeated column: the minimum-norm solution splits the weight evenly.
+        let a2 =
+            ndarray::concatenate(ndarray::Axis(1), &[a.view(), a.column(0).insert_axis(ndarray::Axis(1))])
+                .unwrap();
+        let x2 = chunked(&a2, Chunks::uniform(&[m, n + 1], &[25, n + 1]).unwrap());
+        let s2 = get2(&lstsq(&x2, &y, None).unwrap());
+        assert!((s2[[0, 0]] - s2[[n, 0]]).abs() < 1e-10);
+        assert!((s2[[0, 0]] + s2[[n, 0]] - sol[[0, 0]]).abs() < 1e-10);
+    }
+}

@@ -201,7 +201,7 @@ impl<T: Element> BlockSource for IndexSource<T> {
     }
 }
 
-fn indexed<T: Element>(
+pub(crate) fn indexed<T: Element>(
     name: &'static str,
     shape: Vec<usize>,
     chunks: ChunkSpec,

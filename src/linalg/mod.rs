@@ -23,11 +23,13 @@
 #![allow(clippy::needless_range_loop)]
 
 mod cholesky;
+mod extra;
 mod lu;
 mod product;
 mod qr;
 
 pub use cholesky::cholesky;
+pub use extra::{Norm, det, diagonal, lstsq, norm, outer, slogdet, trace, tril, triu, vdot};
 pub use lu::{inv, lu, solve, solve_spd, solve_triangular};
 pub use product::{matmul, tensordot};
 pub use qr::{qr, svd};
