@@ -441,3 +441,32 @@ mod helpers {
         assert!((s2[[0, 0]] + s2[[n, 0]] - sol[[0, 0]]).abs() < 1e-10);
     }
 }
+
+#[test]
+fn randomized_svd_recovers_the_leading_triplets() {
+    use tessera::linalg::svd_compressed;
+    // A = U diag(2^-i) Vᵀ with random orthonormal U, V: a fast-decaying spectrum.
+    let (m, n) = (300, 80);
+    let q = |seed, r, c| {
+        let g = arr2(seed, r, c);
+        faer::Mat::<f64>::from_fn(r, c, |i, j| g[[i, j]]).qr().compute_thin_Q()
+    };
+    let (u, v) = (q(31, m, n), q(32, n, n));
+    let a = Array2::from_shape_fn((m, n), |(i, j)| {
+        (0..n).map(|l| u[(i, l)] * 0.5f64.powi(l as i32) * v[(j, l)]).sum()
+    });
+    let x = chunked(&a, Chunks::uniform(&[m, n], &[70, 30]).unwrap());
+    let (uk, s, vt) = svd_compressed(&x, 5, 10, 2, 3).unwrap();
+    let s = s.compute_vec().unwrap();
+    for (i, sv) in s.iter().enumerate() {
+        assert!((sv - 0.5f64.powi(i as i32)).abs() < 1e-8, "{i}: {sv}");
+    }
+    let (uk, vt) = (get2(&uk), get2(&vt));
+    assert_eq!((uk.dim(), vt.dim()), ((m, 5), (5, n)));
+    assert!(max_abs(&(uk.t().dot(&uk) - Array2::<f64>::eye(5))) < 1e-10);
+    // The rank-5 reconstruction is off by about the sixth singular value.
+    let back = (&uk * &ndarray::Array1::from(s)).dot(&vt);
+    assert!(max_abs(&(back - &a)) < 0.05, "rank-5 error");
+    assert!(svd_compressed(&x, 0, 5, 0, 1).is_err());
+    assert!(svd_compressed(&x, 81, 5, 0, 1).is_err());
+}

@@ -209,3 +209,66 @@ pub fn svd<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>, Array<T>)> {
     let [u, s, vt] = [0, 1, 2].map(|i| Array::from_node(nodes[i].clone()));
     Ok((u, s, vt))
 }
+
+/// A rank-`k` approximation of the SVD by random projection (Halko, Martinsson & Tropp;
+/// dask's `svd_compressed`): `(U, s, Vᵀ)` with `k` columns, rows and values. A Gaussian test
+/// matrix of `k + oversampling` columns (from `seed`) sketches `a`'s range; each of
+/// `power_iterations` multiplies by `a aᵀ` again (re-orthonormalised by TSQR each time),
+/// which sharpens the estimate when the singular values decay slowly; then the small
+/// projected matrix is decomposed exactly. Works for any shape; `a`'s row chunks carry
+/// through to `U`, its column chunks to `Vᵀ`.
+///
+/// ```
+/// use tessera::prelude::*;
+/// // A rank-3 matrix: the sketch recovers it.
+/// let l = tessera::random::uniform::<f64>(1, &[400, 3], [100, 3])?;
+/// let r = tessera::random::uniform::<f64>(2, &[3, 300], [3, 100])?;
+/// let a = tessera::linalg::matmul(&l, &r)?;
+/// let (u, s, vt) = tessera::linalg::svd_compressed(&a, 3, 5, 1, 7)?;
+/// let back = tessera::linalg::matmul(&u.try_mul(&s.expand_dims(0)?)?, &vt)?;
+/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.compute_scalar()?;
+/// assert!(err < 1e-9, "{err}");
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn svd_compressed<T: Float>(
+    a: &Array<T>,
+    k: usize,
+    oversampling: usize,
+    power_iterations: usize,
+    seed: u64,
+) -> Result<(Array<T>, Array<T>, Array<T>)> {
+    use crate::linalg::matmul;
+    check_matrix("svd_compressed", a)?;
+    let (m, n) = (a.shape()[0], a.shape()[1]);
+    if k == 0 || k > m.min(n) {
+        return Err(Error::invalid(format!(
+            "svd_compressed: rank {k} for a {m} × {n} matrix (1 ..= {})",
+            m.min(n)
+        )));
+    }
+    let l = (k + oversampling).min(m.min(n));
+    let cols = a.chunks().axis(1).to_vec();
+    let omega = crate::random::normal::<T>(
+        seed,
+        &[n, l],
+        crate::ChunkSpec::Explicit(Chunks::new(vec![cols, vec![l]])?),
+        0.0,
+        1.0,
+    )?;
+    let at = a.transpose();
+    let mut q = qr(&matmul(a, &omega)?)?.0;
+    for _ in 0..power_iterations {
+        let z = qr(&matmul(&at, &q)?)?.0;
+        q = qr(&matmul(a, &z)?)?.0;
+    }
+    // B = Qᵀ A is l × n: small in rows; its SVD goes through its transpose.
+    let b = matmul(&q.transpose(), a)?;
+    let (ub, s, vt) = svd(&b)?;
+    let u = matmul(&q, &ub)?;
+    let keep = |x: &Array<T>, axis: usize| -> Result<Array<T>> {
+        let mut args = vec![crate::SliceArg::from(..); x.ndim()];
+        args[axis] = crate::SliceArg::from(0..k as isize);
+        x.slice(&args)
+    };
+    Ok((keep(&u, 1)?, keep(&s, 0)?, keep(&vt, 0)?))
+}
