@@ -470,3 +470,32 @@ fn randomized_svd_recovers_the_leading_triplets() {
     assert!(svd_compressed(&x, 0, 5, 0, 1).is_err());
     assert!(svd_compressed(&x, 81, 5, 0, 1).is_err());
 }
+
+#[test]
+fn batched_matmul_broadcasts_like_numpy() {
+    let a = ArrayD::from_shape_fn(IxDyn(&[3, 1, 5, 4]), |i| (i[0] * 7 + i[2] * 3 + i[3]) as f64 * 0.25 - 2.0);
+    let b = ArrayD::from_shape_fn(IxDyn(&[2, 4, 6]), |i| (i[0] as f64 + 1.0) * (i[1] as f64 - i[2] as f64));
+    let x = tessera::from_array(a.clone(), [2, 1, 3, 3]).unwrap();
+    let y = tessera::from_array(b.clone(), [1, 2, 4]).unwrap();
+    let c = tessera::linalg::matmul(&x, &y).unwrap();
+    assert_eq!(c.shape(), &[3, 2, 5, 6]);
+    let got = common::compute_checked(&c);
+    for p in 0..3 {
+        for q in 0..2 {
+            for i in 0..5 {
+                for j in 0..6 {
+                    let want: f64 = (0..4).map(|l| a[[p, 0, i, l]] * b[[q, l, j]]).sum();
+                    assert!((got[[p, q, i, j]] - want).abs() < 1e-12);
+                }
+            }
+        }
+    }
+    // A vector on the left: its axis is dropped.
+    let v = tessera::ones::<f64>(&[5], [2]).unwrap();
+    let vc = tessera::linalg::matmul(&v, &x).unwrap();
+    assert_eq!(vc.shape(), &[3, 1, 4]);
+    let vc = vc.compute().unwrap();
+    assert!((vc[[2, 0, 1]] - (0..5).map(|i| a[[2, 0, i, 1]]).sum::<f64>()).abs() < 1e-12);
+    let bad = tessera::ones::<f64>(&[2, 3, 6], [1, 3, 6]).unwrap();
+    assert!(tessera::linalg::matmul(&x, &bad).is_err());
+}

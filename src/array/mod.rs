@@ -8,7 +8,7 @@
 pub mod chunks;
 mod compute;
 pub mod creation;
-mod elementwise;
+pub(crate) mod elementwise;
 mod map_blocks;
 mod reduce;
 mod shape;

@@ -16,8 +16,9 @@ use crate::linalg::{check_matrix, gemm, tile_bytes, tiled_nodes};
 /// contracted blocks `k`, each adding `A[i, k] · B[k, j]` to the running sum, so the partial
 /// products are accumulated as they are made, never all held at once.
 struct Matmul {
-    m: usize,
-    n: usize,
+    /// Blocks of the (leading) batch axes, C order.
+    batch_grid: Vec<usize>,
+    /// Blocks along the contracted axis.
     k: usize,
 }
 
@@ -26,22 +27,29 @@ impl TiledOp for Matmul {
         "matmul"
     }
     fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
-        let (ra, ca) = (b.chunks(0).axis(0).to_vec(), b.chunks(1).axis(1).to_vec());
+        let nb = self.batch_grid.len();
+        let (ra, ca) = (b.chunks(0).axis(nb).to_vec(), b.chunks(1).axis(nb + 1).to_vec());
         let dt = b.dtype(0);
-        let mut out = Vec::with_capacity(self.m * self.n);
-        for (i, &rows) in ra.iter().enumerate() {
-            for (j, &cols) in ca.iter().enumerate() {
-                let bytes = tile_bytes(rows, cols, dt);
-                let mut acc: Option<TaskId> = None;
-                for k in 0..self.k {
-                    let (x, y) = (b.input(0, &[i, k]), b.input(1, &[k, j]));
-                    let deps = match acc {
-                        None => vec![x, y],
-                        Some(c) => vec![c, x, y],
-                    };
-                    acc = Some(b.push(gemm(false, false, 1.0, acc.is_some()), deps, &[i, j], bytes));
+        let batches: usize = self.batch_grid.iter().product();
+        let mut out = Vec::with_capacity(batches * ra.len() * ca.len());
+        for lin in 0..batches {
+            let bi = crate::array::chunks::unravel(lin, &self.batch_grid);
+            let batch_elems: usize = bi.iter().enumerate().map(|(d, &x)| b.chunks(0).axis(d)[x]).product();
+            let at = |x: usize, y: usize| -> Vec<usize> { bi.iter().copied().chain([x, y]).collect() };
+            for (i, &rows) in ra.iter().enumerate() {
+                for (j, &cols) in ca.iter().enumerate() {
+                    let bytes = batch_elems * tile_bytes(rows, cols, dt);
+                    let mut acc: Option<TaskId> = None;
+                    for k in 0..self.k {
+                        let (x, y) = (b.input(0, &at(i, k)), b.input(1, &at(k, j)));
+                        let deps = match acc {
+                            None => vec![x, y],
+                            Some(c) => vec![c, x, y],
+                        };
+                        acc = Some(b.push(gemm(false, false, 1.0, acc.is_some()), deps, &at(i, j), bytes));
+                    }
+                    out.push(acc.expect("at least one block along the contracted axis"));
                 }
-                out.push(acc.expect("at least one block along the contracted axis"));
             }
         }
         vec![out]
@@ -117,12 +125,15 @@ fn is_transpose_of(b: &Node, a: &Node) -> bool {
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn matmul<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
-    if a.ndim() == 0 || b.ndim() == 0 || a.ndim() > 2 || b.ndim() > 2 {
+    if a.ndim() == 0 || b.ndim() == 0 {
         return Err(Error::invalid(format!(
-            "matmul: operands of shapes {:?} and {:?}: 1-d or 2-d arrays are supported",
+            "matmul: operands of shapes {:?} and {:?}: scalars are not matrices (use multiplication)",
             a.shape(),
             b.shape()
         )));
+    }
+    if a.ndim() > 2 || b.ndim() > 2 {
+        return batched(a, b);
     }
     let (a2, b2) = (
         if a.ndim() == 1 { a.expand_dims(0)? } else { a.clone() },
@@ -159,13 +170,62 @@ fn matmul2<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
         b.rechunk(crate::ChunkSpec::Explicit(Chunks::new(vec![inner.clone(), b.chunks().axis(1).to_vec()])?))?
     };
     let chunks = Chunks::new(vec![a.chunks().axis(0).to_vec(), b.chunks().axis(1).to_vec()])?;
-    let op = Matmul { m: chunks.axis(0).len(), n: chunks.axis(1).len(), k: inner.len() };
+    let op = Matmul { batch_grid: vec![], k: inner.len() };
     let nodes = tiled_nodes(
         Arc::new(op),
         vec![a.node().clone(), b.node().clone()],
         vec![("matmul", T::DTYPE, chunks)],
     );
     Ok(Array::from_node(nodes[0].clone()))
+}
+
+/// `matmul` with batch axes: NumPy's rules (the last two axes are the matrices, the leading
+/// ones broadcast against each other; a 1-d operand is a row or a column, its axis dropped).
+fn batched<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
+    let (a, drop_m) = if a.ndim() == 1 { (a.expand_dims(0)?, true) } else { (a.clone(), false) };
+    let (b, drop_n) = if b.ndim() == 1 { (b.expand_dims(1)?, true) } else { (b.clone(), false) };
+    let (na, nb) = (a.ndim(), b.ndim());
+    let (m, k, k2, n) = (a.shape()[na - 2], a.shape()[na - 1], b.shape()[nb - 2], b.shape()[nb - 1]);
+    if k != k2 {
+        return Err(Error::ShapeMismatch {
+            op: "matmul (inner dimensions differ)".into(),
+            left: a.shape().to_vec(),
+            right: b.shape().to_vec(),
+        });
+    }
+    let batch =
+        crate::array::elementwise::broadcast_shapes("matmul", &[&a.shape()[..na - 2], &b.shape()[..nb - 2]])?;
+    let nbt = batch.len();
+    let shape_of = |x: usize, y: usize| -> Vec<usize> { batch.iter().copied().chain([x, y]).collect() };
+    let a = a.broadcast_to(&shape_of(m, k))?;
+    let b = b.broadcast_to(&shape_of(k, n))?;
+    // b's batch axes in a's blocks, its rows in a's column blocks.
+    let mut want: Vec<Vec<usize>> = a.chunks().axes()[..nbt].to_vec();
+    want.push(a.chunks().axis(nbt + 1).to_vec());
+    want.push(b.chunks().axis(nbt + 1).to_vec());
+    let b = if b.chunks().axes() == want.as_slice() {
+        b
+    } else {
+        b.rechunk(crate::ChunkSpec::Explicit(Chunks::new(want)?))?
+    };
+    let mut out_axes: Vec<Vec<usize>> = a.chunks().axes()[..nbt].to_vec();
+    out_axes.push(a.chunks().axis(nbt).to_vec());
+    out_axes.push(b.chunks().axis(nbt + 1).to_vec());
+    let batch_grid: Vec<usize> = a.chunks().numblocks()[..nbt].to_vec();
+    let op = Matmul { batch_grid, k: a.chunks().axis(nbt + 1).len() };
+    let nodes = tiled_nodes(
+        Arc::new(op),
+        vec![a.node().clone(), b.node().clone()],
+        vec![("matmul", T::DTYPE, Chunks::new(out_axes)?)],
+    );
+    let c = Array::from_node(nodes[0].clone());
+    let nd = c.ndim() as isize;
+    match (drop_m, drop_n) {
+        (true, true) => c.squeeze(Some(&[nd - 2, nd - 1])),
+        (true, false) => c.squeeze(Some(&[nd - 2])),
+        (false, true) => c.squeeze(Some(&[nd - 1])),
+        (false, false) => Ok(c),
+    }
 }
 
 /// NumPy's `tensordot`: the sum of products over `a`'s axes `axes_a` paired with `b`'s

@@ -71,6 +71,11 @@ pub(crate) fn execute(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
 }
 
 fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value> {
+    if let TileKernel::Gemm { alpha, accumulate, .. } = k
+        && inputs.iter().any(|v| v.array().is_ok_and(|a| a.shape().len() > 2))
+    {
+        return batched_gemm::<T>(inputs, *alpha, *accumulate, par);
+    }
     let arr = |i: usize| -> Result<&ArcArray<T, IxDyn>> {
         let a = inputs
             .get(i)
@@ -264,6 +269,48 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value
         | TileKernel::PermuteRows { .. }
         | TileKernel::ComposePerm { .. } => unreachable!("handled above"),
     }
+}
+
+/// Gemm over batch axes: inputs `[C,] A, B` of shapes `(…, m, k)`, `(…, k, n)` with the same
+/// leading axes; each batch element is one 2-d product.
+fn batched_gemm<T: TileFloat>(inputs: &[Value], alpha: f64, accumulate: bool, par: Par) -> Result<Value> {
+    let off = usize::from(accumulate);
+    let get = |i: usize| -> Result<ndarray::ArrayD<T>> {
+        let a = inputs.get(i).ok_or_else(|| Error::invalid("gemm: missing input"))?.array()?.typed::<T>()?;
+        Ok(a.as_standard_layout().into_owned())
+    };
+    let (a, b) = (get(off)?, get(off + 1)?);
+    let nd = a.ndim();
+    if b.ndim() != nd || a.shape()[..nd - 2] != b.shape()[..nd - 2] || a.shape()[nd - 1] != b.shape()[nd - 2]
+    {
+        return Err(Error::ShapeMismatch {
+            op: "batched gemm".into(),
+            left: a.shape().to_vec(),
+            right: b.shape().to_vec(),
+        });
+    }
+    let (m, k, n) = (a.shape()[nd - 2], a.shape()[nd - 1], b.shape()[nd - 1]);
+    let batch: usize = a.shape()[..nd - 2].iter().product();
+    let mut shape = a.shape()[..nd - 2].to_vec();
+    shape.extend([m, n]);
+    let mut out =
+        if accumulate { get(0)? } else { ndarray::ArrayD::from_elem(IxDyn(&shape), <T as Element>::zero()) };
+    let a3 = a.into_shape_with_order((batch, m, k)).map_err(|e| Error::invalid(e.to_string()))?;
+    let b3 = b.into_shape_with_order((batch, k, n)).map_err(|e| Error::invalid(e.to_string()))?;
+    {
+        let mut c3 =
+            out.view_mut().into_shape_with_order((batch, m, n)).map_err(|e| Error::invalid(e.to_string()))?;
+        let beta = if accumulate { Accum::Add } else { Accum::Replace };
+        for p in 0..batch {
+            let (x, y) = (a3.index_axis(ndarray::Axis(0), p), b3.index_axis(ndarray::Axis(0), p));
+            let mut z = c3.index_axis_mut(ndarray::Axis(0), p);
+            let zm = MatMut::from_row_major_slice_mut(z.as_slice_mut().expect("C order"), m, n);
+            let xm = MatRef::from_row_major_slice(x.to_slice().expect("C order"), m, k);
+            let ym = MatRef::from_row_major_slice(y.to_slice().expect("C order"), k, n);
+            matmul::matmul(zm, beta, xm, ym, T::from_f64_impl(alpha), par);
+        }
+    }
+    Ok(Value::Array(HostArray::new(out.into_shared())))
 }
 
 /// The 2-d blocks of `inputs` stacked by rows into one column-major matrix, and its columns.
