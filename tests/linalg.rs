@@ -499,3 +499,47 @@ fn batched_matmul_broadcasts_like_numpy() {
     let bad = tessera::ones::<f64>(&[2, 3, 6], [1, 3, 6]).unwrap();
     assert!(tessera::linalg::matmul(&x, &bad).is_err());
 }
+
+#[test]
+fn einsum_patterns_match_loops() {
+    use tessera::linalg::einsum;
+    let a = ArrayD::from_shape_fn(IxDyn(&[2, 3, 4]), |i| (i[0] * 12 + i[1] * 4 + i[2]) as f64 * 0.5 - 3.0);
+    let b =
+        ArrayD::from_shape_fn(IxDyn(&[2, 4, 5]), |i| (i[0] as f64 - 0.5) * (i[1] as f64 + 2.0 * i[2] as f64));
+    let x = tessera::from_array(a.clone(), [1, 2, 3]).unwrap();
+    let y = tessera::from_array(b.clone(), [2, 3, 2]).unwrap();
+    // Batched matmul, output transposed.
+    let c = einsum("bij,bjk->bki", &[&x, &y]).unwrap().compute().unwrap();
+    assert_eq!(c.shape(), &[2, 5, 3]);
+    for p in 0..2 {
+        for k in 0..5 {
+            for i in 0..3 {
+                let w: f64 = (0..4).map(|j| a[[p, i, j]] * b[[p, j, k]]).sum();
+                assert!((c[[p, k, i]] - w).abs() < 1e-12);
+            }
+        }
+    }
+    // Contract two axes, one summed away first ("i" only in a, not in the output).
+    let d = einsum("bij,bjk->k", &[&x, &y]).unwrap().compute().unwrap();
+    for k in 0..5 {
+        let w: f64 = (0..2)
+            .flat_map(|p| (0..3).flat_map(move |i| (0..4).map(move |j| (p, i, j))))
+            .map(|(p, i, j)| a[[p, i, j]] * b[[p, j, k]])
+            .sum();
+        assert!((d[[k]] - w).abs() < 1e-10);
+    }
+    // Implicit output, transpose, full sum, outer.
+    assert_eq!(einsum("bij", &[&x]).unwrap().shape(), &[2, 3, 4]);
+    assert_eq!(einsum("ijk->kj", &[&x]).unwrap().shape(), &[4, 3]);
+    let total = einsum("ijk->", &[&x]).unwrap().compute_scalar().unwrap();
+    assert!((total - a.sum()).abs() < 1e-9);
+    let v = tessera::arange(1.0f64, 4.0, 1.0, [2]).unwrap();
+    let o = einsum("i,j->ij", &[&v, &v]).unwrap().compute().unwrap();
+    assert_eq!(o[[1, 2]], 6.0);
+    assert_eq!(einsum("i,i", &[&v, &v]).unwrap().compute_scalar().unwrap(), 14.0);
+    // Errors name the pattern.
+    for bad in ["ii->i", "ij,jk->ik", "bij,bjk->bz", "bi,bjk->bk"] {
+        let e = einsum(bad, &[&x, &y]).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains(bad), "{bad}: {e}");
+    }
+}

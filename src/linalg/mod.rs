@@ -31,7 +31,7 @@ mod qr;
 pub use cholesky::cholesky;
 pub use extra::{Norm, det, diagonal, lstsq, norm, outer, slogdet, trace, tril, triu, vdot};
 pub use lu::{inv, lu, solve, solve_spd, solve_triangular};
-pub use product::{matmul, tensordot};
+pub use product::{einsum, matmul, tensordot};
 pub use qr::{qr, svd, svd_compressed};
 
 use std::sync::Arc;

@@ -296,3 +296,138 @@ pub fn tensordot<T: Float>(
         fa.iter().map(|&d| a.shape()[d] as isize).chain(fb.iter().map(|&d| b.shape()[d] as isize)).collect();
     c.reshape(&out)
 }
+
+/// Einstein summation over one or two operands, for the patterns a transpose, a sum,
+/// [`tensordot`] and batched [`matmul`] express: `"ij,jk->ik"`, `"bij,bjk->bik"`,
+/// `"i,j->ij"`, `"ij,ij->"`, `"ijk->kj"`, `"ij->"`. The output is given explicitly after
+/// `->` (without it, NumPy's implicit rule: the indices seen once, sorted). An index of one
+/// operand absent from the output and the other operand is summed first; indices shared by
+/// both operands and kept in the output are batch axes; shared and absent are contracted.
+/// A repeated index within one operand (a diagonal, `"ii->i"`) is not supported.
+///
+/// ```
+/// use tessera::prelude::*;
+/// let a = tessera::arange(0.0f64, 6.0, 1.0, [6])?.reshape(&[2, 3])?;
+/// let b = tessera::ones::<f64>(&[3, 4], [2, 2])?;
+/// let c = tessera::linalg::einsum("ij,jk->ki", &[&a, &b])?;
+/// assert_eq!(c.shape(), &[4, 2]);
+/// assert_eq!(c.compute_vec()?[..2], [3.0, 12.0]);
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn einsum<T: Float>(spec: &str, operands: &[&Array<T>]) -> Result<Array<T>> {
+    let bad = |why: &str| Error::invalid(format!("einsum '{spec}': {why}"));
+    let spec_ns: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
+    let (lhs, out) = match spec_ns.split_once("->") {
+        Some((l, o)) => (l.to_string(), Some(o.to_string())),
+        None => (spec_ns.clone(), None),
+    };
+    let ins: Vec<Vec<char>> = lhs.split(',').map(|s| s.chars().collect()).collect();
+    if ins.len() != operands.len() || !(1..=2).contains(&ins.len()) {
+        return Err(bad(&format!(
+            "{} operand(s) in the pattern, {} given (one or two supported)",
+            ins.len(),
+            operands.len()
+        )));
+    }
+    for (idx, x) in ins.iter().zip(operands) {
+        if idx.len() != x.ndim() || idx.iter().any(|c| !c.is_ascii_alphabetic()) {
+            return Err(bad(&format!(
+                "'{}' does not label the {} axes of shape {:?}",
+                idx.iter().collect::<String>(),
+                x.ndim(),
+                x.shape()
+            )));
+        }
+        let mut u = idx.clone();
+        u.sort_unstable();
+        u.dedup();
+        if u.len() != idx.len() {
+            return Err(bad("a repeated index within one operand (a diagonal) is not supported"));
+        }
+    }
+    let out: Vec<char> = match out {
+        Some(o) => o.chars().collect(),
+        None => {
+            let mut all: Vec<char> = ins.concat();
+            all.sort_unstable();
+            all.into_iter()
+                .fold(Vec::new(), |mut v: Vec<(char, usize)>, c| {
+                    match v.last_mut() {
+                        Some((p, n)) if *p == c => *n += 1,
+                        _ => v.push((c, 1)),
+                    }
+                    v
+                })
+                .into_iter()
+                .filter(|&(_, n)| n == 1)
+                .map(|(c, _)| c)
+                .collect()
+        }
+    };
+    if let Some(c) = out.iter().find(|c| !ins.iter().any(|i| i.contains(c))) {
+        return Err(bad(&format!("output index '{c}' is not an input index")));
+    }
+    // Sum each operand's private indices that the output drops.
+    let mut arrs: Vec<Array<T>> = Vec::new();
+    let mut labels: Vec<Vec<char>> = Vec::new();
+    for (k, (idx, x)) in ins.iter().zip(operands).enumerate() {
+        let other: &[char] = if ins.len() == 2 { &ins[1 - k] } else { &[] };
+        let drop: Vec<isize> = (0..idx.len())
+            .filter(|&d| !out.contains(&idx[d]) && !other.contains(&idx[d]))
+            .map(|d| d as isize)
+            .collect();
+        let kept: Vec<char> = idx.iter().copied().filter(|c| out.contains(c) || other.contains(c)).collect();
+        let y = if drop.is_empty() { (*x).clone() } else { sum_as(x, &drop)? };
+        arrs.push(y);
+        labels.push(kept);
+    }
+    let permute_to = |x: &Array<T>, from: &[char], to: &[char]| -> Result<Array<T>> {
+        let perm: Vec<isize> =
+            to.iter().map(|c| from.iter().position(|d| d == c).expect("present") as isize).collect();
+        x.permute_axes(&perm)
+    };
+    if arrs.len() == 1 {
+        return permute_to(&arrs[0], &labels[0], &out);
+    }
+    let (la, lb) = (&labels[0], &labels[1]);
+    for c in la.iter().filter(|c| lb.contains(c)) {
+        let (da, db) = (la.iter().position(|d| d == c).unwrap(), lb.iter().position(|d| d == c).unwrap());
+        if arrs[0].shape()[da] != arrs[1].shape()[db] {
+            return Err(bad(&format!(
+                "index '{c}' has lengths {} and {}",
+                arrs[0].shape()[da],
+                arrs[1].shape()[db]
+            )));
+        }
+    }
+    let batch: Vec<char> = la.iter().copied().filter(|c| lb.contains(c) && out.contains(c)).collect();
+    let contr: Vec<char> = la.iter().copied().filter(|c| lb.contains(c) && !out.contains(c)).collect();
+    let fa: Vec<char> = la.iter().copied().filter(|c| !lb.contains(c)).collect();
+    let fb: Vec<char> = lb.iter().copied().filter(|c| !la.contains(c)).collect();
+    let len = |x: &Array<T>, l: &[char], cs: &[char]| -> Vec<usize> {
+        cs.iter().map(|c| x.shape()[l.iter().position(|d| d == c).unwrap()]).collect()
+    };
+    let (bs, fas, fbs, ks) = (
+        len(&arrs[0], la, &batch),
+        len(&arrs[0], la, &fa),
+        len(&arrs[1], lb, &fb),
+        len(&arrs[0], la, &contr),
+    );
+    let prod = |v: &[usize]| v.iter().product::<usize>() as isize;
+    let with_batch =
+        |tail: [isize; 2]| -> Vec<isize> { bs.iter().map(|&d| d as isize).chain(tail).collect() };
+    let order_a: Vec<char> = batch.iter().chain(&fa).chain(&contr).copied().collect();
+    let order_b: Vec<char> = batch.iter().chain(&contr).chain(&fb).copied().collect();
+    let am = permute_to(&arrs[0], la, &order_a)?.reshape(&with_batch([prod(&fas), prod(&ks)]))?;
+    let bm = permute_to(&arrs[1], lb, &order_b)?.reshape(&with_batch([prod(&ks), prod(&fbs)]))?;
+    let c = if bs.is_empty() { matmul2(&am, &bm)? } else { batched(&am, &bm)? };
+    let full: Vec<isize> = bs.iter().chain(&fas).chain(&fbs).map(|&d| d as isize).collect();
+    let have: Vec<char> = batch.iter().chain(&fa).chain(&fb).copied().collect();
+    permute_to(&c.reshape(&full)?, &have, &out)
+}
+
+/// `x` summed over `axes`, in its own element type (floats sum to themselves).
+fn sum_as<T: Float>(x: &Array<T>, axes: &[isize]) -> Result<Array<T>> {
+    let s = x.sum(crate::Axes::List(axes.to_vec()))?;
+    Ok(Array::from_node(s.node().clone()))
+}
