@@ -154,6 +154,11 @@ fn whole_rows<T: Float>(op: &str, a: &Array<T>) -> Result<Array<T>> {
 /// row block is factored whole, so `a` is first rechunked to one column of blocks if it has
 /// several. Signs follow faer's Householder QR (R's diagonal may be negative, as LAPACK's).
 ///
+/// Limits: one task factors a whole row block (`rows × n`) and the tree's nodes stack up to
+/// 16 `R`s (`16 min(rows, n) × n`), so `n` columns must fit a task's memory; a square
+/// 10000² matrix in 1000-row blocks works (80 MB blocks, an 800 MB `R`), a 100,000²
+/// one does not (a communication-avoiding tiled QR for that is still to come).
+///
 /// ```
 /// use tessera::prelude::*;
 /// let a = tessera::random::uniform::<f64>(3, &[1000, 20], [250, 20])?;
@@ -179,6 +184,10 @@ pub fn qr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
 /// `k = min(m, n)` singular triplets. Tall matrices go through [`qr`] (TSQR), then the SVD of
 /// the small `R`, then `U = Q · U_R` block by block; a short-fat matrix (one row of blocks,
 /// several column blocks) is done as the SVD of its transpose. `U` has `a`'s row chunks.
+///
+/// Limits: the SVD of `R` (`k × n`, `k = min(m, n)`) runs in one task, so the smaller side
+/// must fit one task's memory (as for [`qr`]); for large square matrices where it does not,
+/// use [`svd_compressed`] for the leading triplets.
 ///
 /// ```
 /// use tessera::prelude::*;
