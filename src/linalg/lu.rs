@@ -292,15 +292,11 @@ fn as_rhs<T: Float>(op: &str, a: &Array<T>, b: &Array<T>) -> Result<(Array<T>, b
 
 fn finish<T: Float>(
     op: Arc<dyn TiledOp>,
-    inputs: Vec<&Array<T>>,
+    inputs: Vec<Arc<crate::graph::node::Node>>,
     rhs: &Array<T>,
     vector: bool,
 ) -> Result<Array<T>> {
-    let nodes = tiled_nodes(
-        op,
-        inputs.iter().map(|a| a.node().clone()).collect(),
-        vec![("solve", T::DTYPE, rhs.chunks().clone())],
-    );
+    let nodes = tiled_nodes(op, inputs, vec![("solve", T::DTYPE, rhs.chunks().clone())]);
     let x = Array::from_node(nodes[0].clone());
     if vector { x.squeeze(Some(&[1])) } else { Ok(x) }
 }
@@ -321,13 +317,8 @@ pub fn solve<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
     let a = square_tiles("solve", a)?;
     let (rhs, vector) = as_rhs("solve", &a, b)?;
     let (p, l, u) = lu(&a)?;
-    let nodes = tiled_nodes(
-        Arc::new(SolveLu),
-        vec![p.node().clone(), l.node().clone(), u.node().clone(), rhs.node().clone()],
-        vec![("solve", T::DTYPE, rhs.chunks().clone())],
-    );
-    let x = Array::from_node(nodes[0].clone());
-    if vector { x.squeeze(Some(&[1])) } else { Ok(x) }
+    let inputs = vec![p.node().clone(), l.node().clone(), u.node().clone(), rhs.node().clone()];
+    finish(Arc::new(SolveLu), inputs, &rhs, vector)
 }
 
 /// Solve `a x = b` for a symmetric positive definite `a` through its Cholesky factor (half
@@ -336,7 +327,7 @@ pub fn solve_spd<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
     let a = square_tiles("solve_spd", a)?;
     let (rhs, vector) = as_rhs("solve_spd", &a, b)?;
     let l = crate::linalg::cholesky(&a, true)?;
-    finish(Arc::new(SolveChol), vec![&l, &rhs], &rhs, vector)
+    finish(Arc::new(SolveChol), vec![l.node().clone(), rhs.node().clone()], &rhs, vector)
 }
 
 /// Solve `t x = b` (or `tᵀ x = b` when `trans`) for a triangular `t`, lower or upper, by
@@ -345,7 +336,7 @@ pub fn solve_spd<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
 pub fn solve_triangular<T: Float>(t: &Array<T>, b: &Array<T>, lower: bool, trans: bool) -> Result<Array<T>> {
     let t = square_tiles("solve_triangular", t)?;
     let (rhs, vector) = as_rhs("solve_triangular", &t, b)?;
-    finish(Arc::new(SolveTri { lower, trans }), vec![&t, &rhs], &rhs, vector)
+    finish(Arc::new(SolveTri { lower, trans }), vec![t.node().clone(), rhs.node().clone()], &rhs, vector)
 }
 
 /// The inverse of a square matrix (`solve(a, I)`); [`Error::Singular`] if it has none.

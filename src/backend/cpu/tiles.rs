@@ -196,22 +196,8 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value
             Ok(array(x))
         }
         TileKernel::Qr => {
-            let parts = (0..inputs.len()).map(arr).collect::<Result<Vec<_>>>()?;
-            let n = parts[0].shape()[1];
-            if let Some(p) = parts.iter().find(|p| p.shape()[1] != n) {
-                return Err(Error::invalid(format!(
-                    "qr: stacked blocks of {n} and {} columns",
-                    p.shape()[1]
-                )));
-            }
-            let m: usize = parts.iter().map(|p| p.shape()[0]).sum();
-            let mut a = Mat::<T>::zeros(m, n);
-            let mut r0 = 0;
-            for p in &parts {
-                let v = view(p, false);
-                a.as_mut().submatrix_mut(r0, 0, v.nrows(), n).copy_from(v);
-                r0 += v.nrows();
-            }
+            let (a, n) = stack_rows::<T>(inputs)?;
+            let m = a.nrows();
             let (q, r) = thin_qr(a, par);
             Ok(Value::state(
                 Factors(vec![from_mat(q.as_ref()), from_mat(r.as_ref())]),

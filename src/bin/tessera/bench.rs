@@ -23,7 +23,8 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn time_it(repeat: usize, mut f: impl FnMut() -> tessera::Result<()>) -> tessera::Result<f64> {
+/// The median seconds of `repeat` runs of `f`.
+pub fn time_it(repeat: usize, mut f: impl FnMut() -> tessera::Result<()>) -> tessera::Result<f64> {
     let mut times = Vec::with_capacity(repeat);
     for _ in 0..repeat {
         let t = Instant::now();

@@ -2,26 +2,11 @@
 //! clock starts (as benches/compare/workloads.py does for NumPy and dask), and where the
 //! issue asks, faer on the whole matrix runs in the same process for the ratio.
 
-use std::time::Instant;
-
 use ndarray::Array2;
 use tessera::linalg::{cholesky, matmul, svd};
 use tessera::prelude::*;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn time_it(repeat: usize, mut f: impl FnMut() -> tessera::Result<()>) -> tessera::Result<f64> {
-    let mut times = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        let t = Instant::now();
-        f()?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    Ok(median(times))
-}
+use crate::bench::time_it;
 
 /// Uniform [0, 1) values, as an in-memory matrix.
 fn random(seed: u64, m: usize, n: usize) -> tessera::Result<Array2<f64>> {
