@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ndarray::{ArrayD, IxDyn, Slice};
+use ndarray::{ArrayD, Slice};
 
 use crate::array::Array;
 use crate::array::chunks::unravel;
@@ -39,15 +39,20 @@ impl<T: Element> AnyArray for Array<T> {
 /// ```
 pub fn compute_many(arrays: &[&dyn AnyArray], opts: &ComputeOptions) -> Result<Vec<HostArray>> {
     let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| a.any_node().clone()).collect();
-    let graph = plan(&nodes);
-    let sink = ManyAssembler { nodes: &nodes, outs: nodes.iter().map(|_| Mutex::new(None)).collect() };
-    execute_into(&graph, &CpuBackend, opts, &sink)?;
+    Ok(run_assembled(&nodes, opts)?.0)
+}
+
+/// Plan and run `nodes`, copying each output block into its node's result as it arrives.
+fn run_assembled(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<HostArray>, RunReport)> {
+    let graph = plan(nodes);
+    let sink = ManyAssembler { nodes, outs: nodes.iter().map(|_| Mutex::new(None)).collect() };
+    let report = execute_into(&graph, &CpuBackend, opts, &sink)?;
     let mut results = Vec::with_capacity(nodes.len());
     for (n, out) in nodes.iter().zip(sink.outs) {
         let out = out.into_inner().map_err(|_| crate::Error::invalid("result poisoned"))?;
         results.push(out.unwrap_or_else(|| HostArray::zeros(n.dtype, &n.shape)));
     }
-    Ok(results)
+    Ok((results, report))
 }
 
 /// Copies the output blocks of several arrays into their results as they arrive (each
@@ -105,30 +110,6 @@ fn check_blocks_at(node: &Node, lin: usize, b: &Value) -> Result<()> {
     Ok(())
 }
 
-/// Copies output blocks into the result array as they arrive.
-struct Assembler<'a, T: Element> {
-    node: &'a Node,
-    out: Mutex<Option<ArrayD<T>>>,
-}
-
-impl<T: Element> OutputSink for Assembler<'_, T> {
-    fn put(&self, _output: usize, block: usize, value: &Value) -> Result<()> {
-        let node = self.node;
-        let grid = node.chunks.numblocks();
-        check_blocks_at(node, block, value)?;
-        let src = value.array()?.typed::<T>()?;
-        let mut g = self.out.lock().map_err(|_| crate::Error::invalid("result poisoned"))?;
-        if grid.iter().product::<usize>() == 1 {
-            *g = Some(src.clone().into_owned());
-            return Ok(());
-        }
-        let out = g.get_or_insert_with(|| ArrayD::from_elem(IxDyn(&node.shape), T::zero()));
-        let region = node.chunks.block_region(&unravel(block, &grid));
-        out.slice_each_axis_mut(|ax| Slice::from(region[ax.axis.index()].clone())).assign(src);
-        Ok(())
-    }
-}
-
 impl<T: Element> Array<T> {
     /// Compute the array with the default options.
     pub fn compute(&self) -> Result<ArrayD<T>> {
@@ -142,14 +123,8 @@ impl<T: Element> Array<T> {
     /// copied into the result as soon as each is computed and then dropped, so the peak
     /// memory is the result plus the blocks in flight.
     pub fn compute_report(&self, opts: &ComputeOptions) -> Result<(ArrayD<T>, RunReport)> {
-        let graph = plan(std::slice::from_ref(self.node()));
-        let sink = Assembler::<T> { node: self.node(), out: Mutex::new(None) };
-        let report = execute_into(&graph, &CpuBackend, opts, &sink)?;
-        let out = sink.out.into_inner().map_err(|_| crate::Error::invalid("result poisoned"))?;
-        let out = match out {
-            Some(a) => a,
-            None => ArrayD::from_elem(IxDyn(&self.node().shape), T::zero()),
-        };
+        let (mut results, report) = run_assembled(std::slice::from_ref(self.node()), opts)?;
+        let out = results.pop().expect("one result").into_typed::<T>()?;
         Ok((out, report))
     }
     /// Compute every block, in C order of the block grid, without assembling them. Each
