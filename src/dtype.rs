@@ -253,7 +253,7 @@ macro_rules! int_element {
                     return 0;
                 }
                 let q = self.wrapping_div(b);
-                if (self % b != 0) && ((self < 0) != (b < 0)) { q - 1 } else { q }
+                if (self.wrapping_rem(b) != 0) && ((self < 0) != (b < 0)) { q - 1 } else { q }
             }
             fn rem(self, b: Self) -> Self {
                 if b == 0 {
@@ -276,7 +276,7 @@ macro_rules! int_element {
                         _ => 0,
                     };
                 }
-                self.wrapping_pow(b.min(u32::MAX as $t) as u32)
+                self.wrapping_pow((b as i64).min(u32::MAX as i64) as u32)
             }
             fn neg(self) -> Self {
                 self.wrapping_neg()

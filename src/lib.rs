@@ -42,6 +42,7 @@
 
 pub mod array;
 pub mod backend;
+pub use backend::gpu;
 pub mod block;
 pub mod calendar;
 pub mod delayed;

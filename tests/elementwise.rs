@@ -172,3 +172,44 @@ fn integer_floor_division_examples() {
         assert!(r[i] == 0 || (r[i] < 0) == (y < 0));
     }
 }
+
+#[test]
+fn integer_powers_wrap_like_repeated_multiplication() {
+    // i32 exponents were once clamped through `u32::MAX as i32` (= -1): 3 ** 5 gave garbage.
+    let base = [3i32, -5, 2, 7, -1, 0, 1, 2];
+    let exp = [5i32, 7, 31, 0, -3, 2, -4, 40];
+    let b = tessera::from_array(ndarray::arr1(&base).into_dyn(), [3]).unwrap();
+    let e = tessera::from_array(ndarray::arr1(&exp).into_dyn(), [5]).unwrap();
+    let want: Vec<i32> = base
+        .iter()
+        .zip(&exp)
+        .map(|(&b, &e)| {
+            if e < 0 {
+                [0, 1, -1][(b == 1) as usize + 2 * (b == -1) as usize]
+                    * if b == -1 && e % 2 == 0 { -1 } else { 1 }
+            } else {
+                b.wrapping_pow(e as u32)
+            }
+        })
+        .collect();
+    assert_eq!(b.pow(&e).unwrap().compute_vec().unwrap(), want);
+    assert_eq!(want[..4], [243, -78125, i32::MIN, 1]);
+    let b64 = b.astype::<i64>();
+    let e64 = e.astype::<i64>();
+    let w64: Vec<i64> = want
+        .iter()
+        .zip(&base)
+        .zip(&exp)
+        .map(|((&w, &b), &e)| if e >= 0 { (b as i64).wrapping_pow(e as u32) } else { w as i64 })
+        .collect();
+    assert_eq!(b64.pow(&e64).unwrap().compute_vec().unwrap(), w64);
+}
+
+#[test]
+fn integer_division_of_min_by_minus_one_wraps() {
+    // NumPy wraps i32::MIN // -1 to i32::MIN; the remainder check once overflowed and panicked.
+    let a = tessera::from_array(ndarray::arr1(&[i32::MIN, i32::MIN, 7]).into_dyn(), [2]).unwrap();
+    let b = tessera::from_array(ndarray::arr1(&[-1, 2, -1]).into_dyn(), [2]).unwrap();
+    assert_eq!((&a / &b).compute_vec().unwrap(), vec![i32::MIN, i32::MIN / 2, -7]);
+    assert_eq!((&a % &b).compute_vec().unwrap(), vec![0, 0, 0]);
+}

@@ -256,6 +256,21 @@ pub trait ReduceKernel: Send + Sync + fmt::Debug {
     fn out_dtype(&self) -> DType;
     /// Reduce `axes` of one block to a partial (reduced axes kept, length 1).
     fn partial(&self, block: &HostArray, step: &PartialStep) -> Result<Value>;
+    /// Which built-in reduction this is and whether it skips NaN, for backends that compute
+    /// it their own way (`None`: only [`ReduceKernel::partial`] can compute it).
+    fn spec(&self) -> Option<(crate::backend::cpu::reduce::ReduceKind, bool)> {
+        None
+    }
+    /// A partial of `shape` from states a GPU computed (in C order), see
+    /// [`crate::backend::cpu::reduce::GpuState`].
+    fn partial_from_gpu(
+        &self,
+        states: &[crate::backend::cpu::reduce::GpuState],
+        shape: &[usize],
+    ) -> Result<Value> {
+        let _ = (states, shape);
+        Err(crate::error::Error::invalid(format!("{} has no GPU form", self.name())))
+    }
     /// Combine partials in the given order.
     fn combine(&self, parts: &[&Value]) -> Result<Value>;
     /// The final values of a partial, reshaped to `out_shape`.

@@ -19,4 +19,8 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> &str;
     /// Run one kernel on its inputs (in the task's input order).
     fn execute(&self, kernel: &Kernel, inputs: &[Value]) -> Result<Value>;
+    /// Tasks this backend ran on a GPU so far.
+    fn offloaded(&self) -> usize {
+        0
+    }
 }

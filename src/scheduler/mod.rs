@@ -49,8 +49,8 @@ pub enum Device {
     Cpu,
     /// Tasks the GPU backend implements on GPU `index`; an error if there is no such GPU.
     Gpu(usize),
-    /// Chosen per task from cost and data location; the CPU when there is no GPU (today,
-    /// always: the GPU backend is not built yet).
+    /// Chosen per task by a cost model on the first hardware GPU (never a software adapter);
+    /// the CPU when there is none. See [`crate::gpu`].
     #[default]
     Auto,
 }
@@ -192,6 +192,8 @@ pub struct RunReport {
     pub budget_bytes: usize,
     /// Workers used.
     pub workers: usize,
+    /// Tasks that ran on a GPU.
+    pub gpu_tasks: usize,
     /// Every task's timing, when [`ComputeOptions::profile`] asked for it.
     pub profile: Option<Profile>,
 }
@@ -231,9 +233,8 @@ pub fn execute_into(
     opts: &ComputeOptions,
     sink: &dyn OutputSink,
 ) -> Result<RunReport> {
-    if let Device::Gpu(i) = opts.device {
-        crate::backend::gpu::open(i)?;
-    }
+    let placed = crate::backend::gpu::backend_for(opts.device, backend)?;
+    let backend: &dyn Backend = placed.as_deref().unwrap_or(backend);
     let budget = opts.budget_bytes();
     let (need, task) = graph.min_working_set();
     if need > budget {
@@ -265,6 +266,7 @@ pub fn execute_into(
         spilled_bytes: run.store.spilled(),
         budget_bytes: budget,
         workers,
+        gpu_tasks: backend.offloaded(),
         profile: opts.profile.then(|| Profile::from_raw(graph, raw, backend.name())),
     })
 }

@@ -61,6 +61,12 @@ fn first_array(inputs: &[Value]) -> Result<&HostArray> {
 
 /// Read the leaves, evaluate the expression, reduce if asked.
 fn fused(f: &FusedKernel, inputs: &[Value]) -> Result<Value> {
+    let leaves = read_leaves(f, inputs)?;
+    fused_on_leaves(f, leaves)
+}
+
+/// The leaves of a fused task: its inputs, or regions read from sources.
+pub(crate) fn read_leaves(f: &FusedKernel, inputs: &[Value]) -> Result<Vec<HostArray>> {
     let mut leaves = Vec::with_capacity(f.leaves.len());
     for leaf in &f.leaves {
         leaves.push(match leaf {
@@ -70,6 +76,11 @@ fn fused(f: &FusedKernel, inputs: &[Value]) -> Result<Value> {
             Leaf::Source { source, region } => source.read(region)?,
         });
     }
+    Ok(leaves)
+}
+
+/// Evaluate a fused task on leaves already read.
+pub(crate) fn fused_on_leaves(f: &FusedKernel, mut leaves: Vec<HostArray>) -> Result<Value> {
     let block = if f.expr.is_identity() && leaves[0].shape() == f.out_shape.as_slice() {
         leaves.swap_remove(0)
     } else {

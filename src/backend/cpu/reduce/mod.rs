@@ -105,6 +105,24 @@ pub fn reduce_kernel(kind: ReduceKind, dtype: DType, nan: bool) -> Arc<dyn Reduc
     })
 }
 
+/// One reduction state as a GPU reads it back, before it becomes a reducer's own state:
+/// `a`, `b`, `c` hold the float parts (sum; sum and count; count, mean and M2; a min/max
+/// value), `i` the integer ones (an integer sum, a count, an arg-reduction's global index),
+/// `found` whether a min/max/arg state has seen a value (or any/all's answer).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GpuState {
+    /// First float part.
+    pub a: f64,
+    /// Second float part.
+    pub b: f64,
+    /// Third float part.
+    pub c: f64,
+    /// Integer part.
+    pub i: i64,
+    /// Flag part.
+    pub found: bool,
+}
+
 /// A reduction's element-level definition.
 pub trait Reducer: Send + Sync + Debug + 'static {
     /// Input element type.
@@ -115,6 +133,10 @@ pub trait Reducer: Send + Sync + Debug + 'static {
     type Out: Element;
     /// Name for labels.
     fn name(&self) -> &'static str;
+    /// Which reduction this is, and whether it skips NaN.
+    fn kind(&self) -> (ReduceKind, bool);
+    /// A state from the portable form a GPU reads back.
+    fn state_from_gpu(&self, s: &GpuState) -> Self::State;
     /// Whether `accumulate` uses the element index.
     const NEEDS_INDEX: bool = false;
     /// The empty state.
@@ -171,6 +193,16 @@ impl<R: Reducer> ReduceKernel for Kern<R> {
     }
     fn out_dtype(&self) -> DType {
         R::Out::DTYPE
+    }
+    fn spec(&self) -> Option<(ReduceKind, bool)> {
+        Some(self.0.kind())
+    }
+    fn partial_from_gpu(&self, states: &[GpuState], shape: &[usize]) -> Result<Value> {
+        let s: Vec<R::State> = states.iter().map(|g| self.0.state_from_gpu(g)).collect();
+        let a = ArrayD::from_shape_vec(IxDyn(shape), s)
+            .map_err(|e| Error::invalid(format!("gpu partial: {e}")))?;
+        let nbytes = a.len() * std::mem::size_of::<R::State>();
+        Ok(Value::state(a, nbytes))
     }
     fn partial(&self, block: &HostArray, step: &PartialStep) -> Result<Value> {
         let a = block.typed::<R::In>()?;

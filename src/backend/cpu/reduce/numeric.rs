@@ -16,6 +16,8 @@ pub trait AccNum: Copy + Send + Sync + Debug + PartialEq + 'static {
     fn mul(self, b: Self) -> Self;
     /// As f64.
     fn f64(self) -> f64;
+    /// The accumulator from a GPU's read-back sum: `f` for `f64`, `i` for `i64`.
+    fn from_gpu(f: f64, i: i64) -> Self;
 }
 impl AccNum for f64 {
     const ZERO: Self = 0.0;
@@ -29,6 +31,9 @@ impl AccNum for f64 {
     fn f64(self) -> f64 {
         self
     }
+    fn from_gpu(f: f64, _: i64) -> Self {
+        f
+    }
 }
 impl AccNum for i64 {
     const ZERO: Self = 0;
@@ -41,6 +46,9 @@ impl AccNum for i64 {
     }
     fn f64(self) -> f64 {
         self as f64
+    }
+    fn from_gpu(_: f64, i: i64) -> Self {
+        i
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::backend::cpu::reduce::numeric::{
     AccNum, Accumulate, FLUSH_PLANES, PREFETCH_ROWS, Ph, float_tile, lane_sum, prefetch_row,
 };
-use crate::backend::cpu::reduce::{Reducer, fold_tile};
+use crate::backend::cpu::reduce::{GpuState, ReduceKind, Reducer, fold_tile};
 use crate::dtype::Element;
 
 /// Sum or product.
@@ -24,6 +24,12 @@ impl<T: Accumulate> Reducer for SumR<T> {
             (true, false) => "prod",
             (true, true) => "nanprod",
         }
+    }
+    fn kind(&self) -> (ReduceKind, bool) {
+        (if self.prod { ReduceKind::Prod } else { ReduceKind::Sum }, self.nan)
+    }
+    fn state_from_gpu(&self, s: &GpuState) -> T::Acc {
+        T::Acc::from_gpu(s.a, s.i)
     }
     fn init(&self) -> T::Acc {
         if self.prod { T::Acc::ONE } else { T::Acc::ZERO }
@@ -88,6 +94,12 @@ impl<T: Accumulate> Reducer for MeanR<T> {
     type Out = T::Mean;
     fn name(&self) -> &'static str {
         if self.nan { "nanmean" } else { "mean" }
+    }
+    fn kind(&self) -> (ReduceKind, bool) {
+        (ReduceKind::Mean, self.nan)
+    }
+    fn state_from_gpu(&self, s: &GpuState) -> (f64, f64) {
+        (s.a, s.b)
     }
     fn init(&self) -> (f64, f64) {
         (0.0, 0.0)
@@ -183,6 +195,12 @@ impl<T: Accumulate> Reducer for VarR<T> {
             (true, true) => "nanstd",
         }
     }
+    fn kind(&self) -> (ReduceKind, bool) {
+        (ReduceKind::Var { ddof: self.ddof, std: self.std }, self.nan)
+    }
+    fn state_from_gpu(&self, s: &GpuState) -> (f64, f64, f64) {
+        (s.a, s.b, s.c)
+    }
     fn init(&self) -> (f64, f64, f64) {
         (0.0, 0.0, 0.0)
     }
@@ -252,6 +270,12 @@ impl<T: Element> Reducer for MinMaxR<T> {
             (true, true) => "nanmax",
         }
     }
+    fn kind(&self) -> (ReduceKind, bool) {
+        (if self.max { ReduceKind::Max } else { ReduceKind::Min }, self.nan)
+    }
+    fn state_from_gpu(&self, s: &GpuState) -> (T, bool) {
+        (T::cast_from(s.a), s.found)
+    }
     fn init(&self) -> (T, bool) {
         (T::zero(), false)
     }
@@ -309,6 +333,12 @@ impl<T: Element> Reducer for ArgR<T> {
     fn name(&self) -> &'static str {
         if self.max { "argmax" } else { "argmin" }
     }
+    fn kind(&self) -> (ReduceKind, bool) {
+        (if self.max { ReduceKind::ArgMax } else { ReduceKind::ArgMin }, false)
+    }
+    fn state_from_gpu(&self, s: &GpuState) -> (T, i64, bool) {
+        (T::cast_from(s.a), s.i, s.found)
+    }
     const NEEDS_INDEX: bool = true;
     fn init(&self) -> (T, i64, bool) {
         (T::zero(), 0, false)
@@ -343,6 +373,12 @@ impl<T: Element> Reducer for AnyAllR<T> {
     fn name(&self) -> &'static str {
         if self.all { "all" } else { "any" }
     }
+    fn kind(&self) -> (ReduceKind, bool) {
+        (if self.all { ReduceKind::All } else { ReduceKind::Any }, false)
+    }
+    fn state_from_gpu(&self, s: &GpuState) -> bool {
+        s.found
+    }
     fn init(&self) -> bool {
         self.all
     }
@@ -370,6 +406,12 @@ impl<T: Element> Reducer for CountR<T> {
     type Out = i64;
     fn name(&self) -> &'static str {
         "count_nonzero"
+    }
+    fn kind(&self) -> (ReduceKind, bool) {
+        (ReduceKind::CountNonzero, false)
+    }
+    fn state_from_gpu(&self, s: &GpuState) -> i64 {
+        s.i
     }
     fn init(&self) -> i64 {
         0

@@ -1,0 +1,21 @@
+
+// The shape and stride metadata of one dispatch (Rust twin: `Meta` in src/backend/gpu/run.rs).
+struct Meta {
+    // Threads with work: elements (elementwise), outputs × segments (reduction pass 1),
+    // outputs (pass 2).
+    n: u32,
+    // Threads per row of the 2-D dispatch (a dispatch has at most 65535 workgroups per axis).
+    grid: u32,
+    // Reductions: output elements, reduced elements per output, segments, elements per segment.
+    m: u32,
+    k: u32,
+    g: u32,
+    seg: u32,
+    pad0: u32,
+    pad1: u32,
+    // The iteration space (at most 8 axes).
+    shape: array<vec4<u32>, 2>,
+    // Per leaf, its element strides along the iteration space's axes (0 where it broadcasts).
+    strides: array<vec4<u32>, 12>,
+}
+

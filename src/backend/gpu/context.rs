@@ -1,0 +1,242 @@
+//! Adapters, devices, the buffer pool and the pipeline cache.
+//!
+//! Discovery asks wgpu for the primary backends only (Vulkan, Metal, DX12): with no Vulkan
+//! driver, wgpu's default set would silently pick an OpenGL adapter instead. Each adapter is
+//! opened at most once per process ([`open_gpu`]) with every limit it offers and SHADER_F64
+//! where it has it. Errors the device reports outside an error scope are printed, never
+//! turned into panics.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::error::{Error, Result};
+
+use super::{DeviceInfo, DeviceKind};
+
+/// How to get an adapter, for error messages.
+pub(crate) const HOW_TO_GET_ONE: &str = "for a software Vulkan adapter on Debian or Ubuntu: \
+     apt-get install mesa-vulkan-drivers; computations run on the CPU with Device::Auto or Device::Cpu";
+
+/// Pooled bytes kept for reuse at most.
+const POOL_CAP: u64 = 512 << 20;
+
+struct Adapters {
+    instance: wgpu::Instance,
+    list: Vec<(wgpu::Adapter, DeviceInfo)>,
+    opened: Mutex<Vec<Option<Arc<Gpu>>>>,
+}
+
+fn adapters() -> &'static Adapters {
+    static A: OnceLock<Adapters> = OnceLock::new();
+    A.get_or_init(|| {
+        let desc = wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12,
+            flags: wgpu::InstanceFlags::empty().with_env(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        };
+        let instance = wgpu::Instance::new(desc);
+        let found = pollster::block_on(instance.enumerate_adapters(desc_backends()));
+        let list: Vec<_> = found
+            .into_iter()
+            .enumerate()
+            .map(|(index, a)| {
+                let info = describe(index, &a);
+                (a, info)
+            })
+            .collect();
+        let opened = Mutex::new(vec![None; list.len()]);
+        Adapters { instance, list, opened }
+    })
+}
+
+fn desc_backends() -> wgpu::Backends {
+    wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12
+}
+
+fn describe(index: usize, a: &wgpu::Adapter) -> DeviceInfo {
+    let i = a.get_info();
+    let l = a.limits();
+    let kind = match i.device_type {
+        wgpu::DeviceType::DiscreteGpu => DeviceKind::Discrete,
+        wgpu::DeviceType::IntegratedGpu => DeviceKind::Integrated,
+        wgpu::DeviceType::VirtualGpu => DeviceKind::Virtual,
+        wgpu::DeviceType::Cpu => DeviceKind::Software,
+        wgpu::DeviceType::Other => DeviceKind::Other,
+    };
+    DeviceInfo {
+        index,
+        name: i.name,
+        backend: format!("{:?}", i.backend),
+        kind,
+        driver: format!("{} {}", i.driver, i.driver_info).trim().to_string(),
+        max_buffer_size: l.max_buffer_size,
+        max_binding_size: l.max_storage_buffer_binding_size,
+        max_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
+        shader_f64: a.features().contains(wgpu::Features::SHADER_F64),
+    }
+}
+
+/// Every adapter wgpu finds on the primary backends.
+pub(crate) fn list() -> Vec<DeviceInfo> {
+    adapters().list.iter().map(|(_, i)| i.clone()).collect()
+}
+
+/// Open adapter `index` (once per process).
+pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
+    let ad = adapters();
+    let _ = &ad.instance;
+    let Some((adapter, info)) = ad.list.get(index) else {
+        let have = if ad.list.is_empty() {
+            "no GPU adapter was found (Vulkan, Metal or DX12)".to_string()
+        } else {
+            format!("only {} adapter(s): {}", ad.list.len(), names(&ad.list))
+        };
+        return Err(Error::BackendUnavailable(format!("no GPU {index}: {have}; {HOW_TO_GET_ONE}")));
+    };
+    let mut opened = ad.opened.lock().map_err(|_| Error::invalid("GPU registry poisoned"))?;
+    if let Some(g) = &opened[index] {
+        return Ok(g.clone());
+    }
+    let mut features = wgpu::Features::empty();
+    if info.shader_f64 {
+        features |= wgpu::Features::SHADER_F64;
+    }
+    let desc = wgpu::DeviceDescriptor {
+        label: Some("tessera"),
+        required_features: features,
+        required_limits: adapter.limits(),
+        ..Default::default()
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+        Error::BackendUnavailable(format!("GPU {index} ({}) could not be opened: {e}", info.name))
+    })?;
+    device
+        .on_uncaptured_error(Arc::new(|e: wgpu::Error| eprintln!("tessera: GPU error outside a task: {e}")));
+    let gpu = Arc::new(Gpu {
+        info: info.clone(),
+        limits: device.limits(),
+        device,
+        queue,
+        pipelines: Mutex::new(HashMap::new()),
+        pool: Mutex::new(Pool::default()),
+    });
+    opened[index] = Some(gpu.clone());
+    Ok(gpu)
+}
+
+fn names(list: &[(wgpu::Adapter, DeviceInfo)]) -> String {
+    list.iter().map(|(_, i)| format!("{} ({})", i.name, i.backend)).collect::<Vec<_>>().join(", ")
+}
+
+/// An opened GPU: device, queue, pools.
+pub(crate) struct Gpu {
+    pub(crate) info: DeviceInfo,
+    pub(crate) limits: wgpu::Limits,
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pipelines: Mutex<HashMap<(String, &'static str), Arc<wgpu::ComputePipeline>>>,
+    pool: Mutex<Pool>,
+}
+
+/// Free buffers by (size class, usage).
+#[derive(Default)]
+struct Pool {
+    free: HashMap<(u64, u32), Vec<wgpu::Buffer>>,
+    bytes: u64,
+}
+
+/// Buffer sizes are rounded up to a class: 4 significant bits (at most 1/8 wasted), ≥ 256 B.
+pub(crate) fn size_class(bytes: u64) -> u64 {
+    let b = bytes.max(256);
+    let shift = (64 - b.leading_zeros()).saturating_sub(4);
+    b.div_ceil(1 << shift) << shift
+}
+
+impl Gpu {
+    /// A compute pipeline for `entry` of `source`, compiled once. Shader errors come back
+    /// as an error naming the first lines of the message.
+    pub(crate) fn pipeline(&self, source: &str, entry: &'static str) -> Result<Arc<wgpu::ComputePipeline>> {
+        let key = (source.to_string(), entry);
+        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(p.clone());
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("tessera kernel"),
+            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(source)),
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::invalid(format!("GPU kernel failed to compile: {e}")));
+        }
+        let p = Arc::new(pipeline);
+        self.pipelines.lock().map_err(|_| poisoned())?.insert(key, p.clone());
+        Ok(p)
+    }
+
+    /// Number of compiled pipelines (for tests of the cache).
+    pub(crate) fn pipelines_compiled(&self) -> usize {
+        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// A buffer of at least `size` bytes with `usage`, reused from the pool when one is free.
+    pub(crate) fn buffer(&self, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let class = size_class(size);
+        if let Ok(mut p) = self.pool.lock()
+            && let Some(b) = p.free.get_mut(&(class, usage.bits())).and_then(|v| v.pop())
+        {
+            p.bytes -= class;
+            return b;
+        }
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera block"),
+            size: class,
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Return a buffer to the pool (dropped when the pool is full).
+    pub(crate) fn recycle(&self, b: wgpu::Buffer) {
+        if let Ok(mut p) = self.pool.lock()
+            && p.bytes + b.size() <= POOL_CAP
+        {
+            p.bytes += b.size();
+            p.free.entry((b.size(), b.usage().bits())).or_default().push(b);
+        }
+    }
+
+    /// Bytes held by free pooled buffers.
+    pub(crate) fn pooled_bytes(&self) -> u64 {
+        self.pool.lock().map(|p| p.bytes).unwrap_or(0)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::invalid("GPU pipeline cache poisoned")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_class;
+
+    #[test]
+    fn size_classes_round_up_by_at_most_an_eighth() {
+        assert_eq!(size_class(0), 256);
+        assert_eq!(size_class(256), 256);
+        assert_eq!(size_class(257), 288);
+        for b in [1000u64, 4097, 1 << 20, (1 << 20) + 1, 123_456_789] {
+            let c = size_class(b);
+            assert!(c >= b && c <= b + b / 8 + 16, "{b} -> {c}");
+            assert_eq!(size_class(c), c, "a class is its own class");
+        }
+    }
+}

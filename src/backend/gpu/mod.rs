@@ -1,0 +1,246 @@
+//! The GPU backend: wgpu (Vulkan, Metal, DX12) with kernels generated in WGSL.
+//!
+//! A GPU is a worker in the same graph as the CPU: [`GpuBackend`] runs the tasks it has
+//! kernels for (fused elementwise expressions and the reductions they feed, for `f32`, `i32`
+//! and `bool`, and `f64` where the adapter offers SHADER_F64 and the operation is exact) and
+//! hands every other task to the CPU backend. Which device a compute uses is
+//! [`crate::ComputeOptions::device`]:
+//!
+//! - [`Device::Cpu`]: the CPU only.
+//! - [`Device::Gpu(i)`](Device::Gpu): every task GPU `i` can run runs there; the rest on the
+//!   CPU. No such GPU: [`Error::BackendUnavailable`] saying how to get one.
+//! - [`Device::Auto`]: the first hardware GPU (a software adapter such as Mesa's lavapipe is
+//!   never chosen), per task by a cost model ([`prefers_gpu`]); the CPU when there is none.
+//!
+//! Today each GPU task uploads its leaves and reads its result back (blocks live on the host
+//! between tasks), so [`prefers_gpu`] only sends compute-heavy tasks to a GPU.
+//!
+//! ```
+//! // Lists what wgpu finds; empty on a machine without a Vulkan/Metal/DX12 driver.
+//! for d in tessera::gpu::devices() {
+//!     println!("{}: {} ({}, {:?})", d.index, d.name, d.backend, d.kind);
+//! }
+//! ```
+
+#[cfg(feature = "gpu")]
+mod codegen;
+#[cfg(feature = "gpu")]
+mod context;
+#[cfg(feature = "gpu")]
+mod reduce_wgsl;
+#[cfg(feature = "gpu")]
+mod run;
+
+use crate::backend::Backend;
+#[cfg(feature = "gpu")]
+use crate::backend::kernel::FusedKernel;
+use crate::error::{Error, Result};
+use crate::scheduler::Device;
+
+/// What kind of device an adapter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// A discrete GPU with its own memory.
+    Discrete,
+    /// A GPU sharing the CPU's memory.
+    Integrated,
+    /// A virtual or hosted GPU.
+    Virtual,
+    /// A software rasteriser on the CPU (Mesa's lavapipe, WARP, SwiftShader): correct, slow;
+    /// never chosen by [`Device::Auto`].
+    Software,
+    /// Unknown.
+    Other,
+}
+
+/// One GPU adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// Its index for [`Device::Gpu`].
+    pub index: usize,
+    /// Adapter name.
+    pub name: String,
+    /// Graphics API backend (Vulkan, Metal, Dx12).
+    pub backend: String,
+    /// Kind of device.
+    pub kind: DeviceKind,
+    /// Driver name and version.
+    pub driver: String,
+    /// Largest buffer, in bytes.
+    pub max_buffer_size: u64,
+    /// Largest storage binding, in bytes: bigger blocks run on the CPU.
+    pub max_binding_size: u64,
+    /// Most workgroups per dispatch dimension.
+    pub max_workgroups_per_dimension: u32,
+    /// Whether the adapter offers 64-bit floats in shaders.
+    pub shader_f64: bool,
+}
+
+/// The GPU adapters tessera can use (Vulkan, Metal or DX12), in [`Device::Gpu`] index order.
+/// Empty when there is none, or when tessera was built without the `gpu` feature.
+pub fn devices() -> Vec<DeviceInfo> {
+    #[cfg(feature = "gpu")]
+    {
+        context::list()
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        Vec::new()
+    }
+}
+
+/// Open GPU `index` (once per process), or explain why there is none.
+pub fn open(index: usize) -> Result<DeviceInfo> {
+    #[cfg(feature = "gpu")]
+    {
+        Ok(context::open_gpu(index)?.info.clone())
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        Err(Error::BackendUnavailable(format!(
+            "no GPU {index}: this build of tessera has no GPU backend (build with the `gpu` feature)"
+        )))
+    }
+}
+
+/// Whether the automatic placement would send a task of `elements` elements doing
+/// `ops_per_element` operations (transcendental functions count 8) and moving `bytes` to
+/// and from the host to a device of `kind`: the GPU's time (the transfer over ~12 GB/s plus
+/// 30 µs of launch and wait) must beat the CPU's (memory at ~10 GB/s, arithmetic at ~4
+/// Gop/s). A software adapter never wins.
+pub fn prefers_gpu(kind: DeviceKind, elements: usize, ops_per_element: usize, bytes: usize) -> bool {
+    if matches!(kind, DeviceKind::Software | DeviceKind::Other) {
+        return false;
+    }
+    let cpu = (bytes as f64 / 10e9).max(elements as f64 * ops_per_element as f64 / 4e9);
+    let gpu = bytes as f64 / 12e9 + 30e-6;
+    gpu < cpu
+}
+
+/// The backend for a compute on `device`: `None` means the CPU backend alone.
+pub(crate) fn backend_for<'a>(device: Device, cpu: &'a dyn Backend) -> Result<Option<Box<dyn Backend + 'a>>> {
+    match device {
+        Device::Cpu => Ok(None),
+        Device::Gpu(i) => {
+            #[cfg(feature = "gpu")]
+            {
+                Ok(Some(Box::new(GpuBackend::new(context::open_gpu(i)?, cpu, false))))
+            }
+            #[cfg(not(feature = "gpu"))]
+            {
+                let _ = cpu;
+                open(i).map(|_| None)
+            }
+        }
+        Device::Auto => {
+            #[cfg(feature = "gpu")]
+            {
+                let hw = devices()
+                    .into_iter()
+                    .find(|d| !matches!(d.kind, DeviceKind::Software | DeviceKind::Other));
+                match hw.map(|d| context::open_gpu(d.index)) {
+                    Some(Ok(g)) => Ok(Some(Box::new(GpuBackend::new(g, cpu, true)))),
+                    _ => Ok(None),
+                }
+            }
+            #[cfg(not(feature = "gpu"))]
+            {
+                let _ = cpu;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Runs the tasks a GPU has kernels for there, the others on the CPU backend.
+#[cfg(feature = "gpu")]
+pub(crate) struct GpuBackend<'a> {
+    gpu: std::sync::Arc<context::Gpu>,
+    cpu: &'a dyn Backend,
+    /// Choose per task by [`prefers_gpu`] (else: every task the GPU can run).
+    auto: bool,
+    name: String,
+    offloaded: std::sync::atomic::AtomicUsize,
+}
+
+#[cfg(feature = "gpu")]
+impl<'a> GpuBackend<'a> {
+    fn new(gpu: std::sync::Arc<context::Gpu>, cpu: &'a dyn Backend, auto: bool) -> Self {
+        let name = format!("gpu{}+{}", gpu.info.index, cpu.name());
+        GpuBackend { gpu, cpu, auto, name, offloaded: Default::default() }
+    }
+
+    /// Whether this fused task goes to the GPU.
+    fn takes(&self, f: &FusedKernel) -> bool {
+        if f.reduce.is_none() && f.expr.is_identity() {
+            return false;
+        }
+        if run::refuse(&self.gpu, f).is_some() {
+            return false;
+        }
+        if !self.auto {
+            return true;
+        }
+        use crate::graph::expr::{Instr, UnaryOp};
+        let ops: usize = f
+            .expr
+            .instrs
+            .iter()
+            .map(|i| match i {
+                Instr::Input(_) | Instr::Const(_) => 0,
+                Instr::Unary(UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tan, _)
+                | Instr::Unary(UnaryOp::Tanh | UnaryOp::Log1p | UnaryOp::Expm1, _) => 8,
+                _ => 1,
+            })
+            .sum();
+        let n: usize = f.out_shape.iter().product();
+        let width = f.expr.dtype().size().max(4);
+        let bytes = n * width * (f.leaves.len() + usize::from(f.reduce.is_none()));
+        prefers_gpu(self.gpu.info.kind, n, ops, bytes)
+    }
+}
+
+#[cfg(feature = "gpu")]
+impl Backend for GpuBackend<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn execute(
+        &self,
+        kernel: &crate::backend::kernel::Kernel,
+        inputs: &[crate::block::Value],
+    ) -> Result<crate::block::Value> {
+        use crate::backend::cpu;
+        use crate::backend::kernel::Kernel;
+        if let Kernel::Fused(f) = kernel
+            && self.takes(f)
+        {
+            let leaves = cpu::read_leaves(f, inputs)?;
+            return match run::fused(&self.gpu, f, &leaves) {
+                Ok(v) => {
+                    self.offloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Ok(v)
+                }
+                Err(Error::BackendUnavailable(why)) => {
+                    eprintln!("tessera: warning: {why}; running the task on the CPU");
+                    cpu::fused_on_leaves(f, leaves)
+                }
+                Err(e) => Err(e),
+            };
+        }
+        self.cpu.execute(kernel, inputs)
+    }
+
+    fn offloaded(&self) -> usize {
+        self.offloaded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Test hooks: the pipeline cache and the buffer pool of an opened GPU.
+#[cfg(feature = "gpu")]
+#[doc(hidden)]
+pub fn cache_stats(index: usize) -> Result<(usize, u64)> {
+    let g = context::open_gpu(index)?;
+    Ok((g.pipelines_compiled(), g.pooled_bytes()))
+}

@@ -1,0 +1,277 @@
+//! WGSL of the reductions: a per-output state, its fold and merge, and the two passes.
+//!
+//! Pass 1 (`main`): thread `t` takes output `m = t % M` and segment `g = t / M` of the `K`
+//! reduced elements, folds them in index order into a state and writes it to `dst[g·M + m]`.
+//! Pass 2 (`combine`): thread `m` merges its `G` segment states in segment order. No
+//! workgroup barriers (they are slow on software adapters) and a fixed combine order: the
+//! result does not depend on scheduling. States are plain structs; [`StateLayout`] is their
+//! byte layout for reading them back into the CPU reducers' states.
+
+use std::fmt::Write;
+
+use crate::backend::cpu::reduce::{GpuState, ReduceKind};
+use crate::dtype::DType;
+
+use super::codegen::{WORKGROUP, store_ty, value_ty};
+
+/// Whether the GPU computes this reduction of this dtype.
+pub(crate) fn supported(kind: ReduceKind, dt: DType) -> bool {
+    match kind {
+        ReduceKind::Prod => false,
+        ReduceKind::Var { .. } => dt.is_float(),
+        _ => value_ty(dt).is_some(),
+    }
+}
+
+/// One field of a state struct: name and WGSL scalar type (`f32`, `f64`, `i32`, `u32`).
+type Field = (&'static str, &'static str);
+
+/// The byte layout of a state struct under WGSL's rules (scalars aligned to their size).
+#[derive(Debug, Clone)]
+pub(crate) struct StateLayout {
+    fields: Vec<(Field, usize)>,
+    /// Bytes per state (the array stride).
+    pub stride: usize,
+}
+
+impl StateLayout {
+    fn new(fields: &[Field]) -> Self {
+        let mut off = 0usize;
+        let mut align = 4;
+        let mut out = Vec::new();
+        for &f in fields {
+            let size = if f.1 == "f64" { 8 } else { 4 };
+            align = align.max(size);
+            off = off.next_multiple_of(size);
+            out.push((f, off));
+            off += size;
+        }
+        StateLayout { fields: out, stride: off.next_multiple_of(align) }
+    }
+
+    fn get(&self, bytes: &[u8], name: &str) -> f64 {
+        let Some(&((_, ty), off)) = self.fields.iter().find(|((n, _), _)| *n == name) else {
+            return 0.0;
+        };
+        let b = |n: usize| &bytes[off..off + n];
+        match ty {
+            "f32" => f32::from_le_bytes(b(4).try_into().expect("4 bytes")) as f64,
+            "f64" => f64::from_le_bytes(b(8).try_into().expect("8 bytes")),
+            "i32" => i32::from_le_bytes(b(4).try_into().expect("4 bytes")) as f64,
+            _ => u32::from_le_bytes(b(4).try_into().expect("4 bytes")) as f64,
+        }
+    }
+
+    fn get_u32(&self, bytes: &[u8], name: &str) -> u32 {
+        self.get(bytes, name) as u32
+    }
+
+    fn wgsl(&self) -> String {
+        let mut s = String::from("struct St {\n");
+        for ((n, t), _) in &self.fields {
+            let _ = writeln!(s, "    {n}: {t},");
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+/// The state struct of a reduction over `dt`.
+pub(crate) fn layout(kind: ReduceKind, dt: DType) -> StateLayout {
+    let acc = if dt == DType::F64 { "f64" } else { "f32" };
+    let st = store_ty(dt);
+    let fields: Vec<Field> = match kind {
+        ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => vec![("v", acc)],
+        ReduceKind::Sum | ReduceKind::Prod => vec![("lo", "u32"), ("hi", "u32")],
+        ReduceKind::Mean if dt.is_float() => vec![("v", acc), ("n", "u32")],
+        ReduceKind::Mean => vec![("lo", "u32"), ("hi", "u32"), ("n", "u32")],
+        ReduceKind::Var { .. } => vec![("n", acc), ("mean", acc), ("m2", acc)],
+        ReduceKind::Min | ReduceKind::Max => vec![("v", st), ("found", "u32")],
+        ReduceKind::ArgMin | ReduceKind::ArgMax => vec![("v", st), ("idx", "u32"), ("found", "u32")],
+        ReduceKind::Any | ReduceKind::All | ReduceKind::CountNonzero => vec![("c", "u32")],
+    };
+    StateLayout::new(&fields)
+}
+
+/// Read one state back (`idx` of arg-reductions is the index within the block's reduced
+/// elements; the caller makes it global).
+pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -> GpuState {
+    let wide = |b: &[u8]| ((lay.get_u32(b, "hi") as u64) << 32 | lay.get_u32(b, "lo") as u64) as i64;
+    let mut s = GpuState::default();
+    match kind {
+        ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => s.a = lay.get(b, "v"),
+        ReduceKind::Sum | ReduceKind::Prod => s.i = wide(b),
+        ReduceKind::Mean if dt.is_float() => (s.a, s.b) = (lay.get(b, "v"), lay.get(b, "n")),
+        ReduceKind::Mean => (s.a, s.b) = (wide(b) as f64, lay.get(b, "n")),
+        ReduceKind::Var { .. } => (s.a, s.b, s.c) = (lay.get(b, "n"), lay.get(b, "mean"), lay.get(b, "m2")),
+        ReduceKind::Min | ReduceKind::Max => {
+            (s.a, s.found) = (lay.get(b, "v"), lay.get_u32(b, "found") != 0);
+        }
+        ReduceKind::ArgMin | ReduceKind::ArgMax => {
+            s.a = lay.get(b, "v");
+            s.i = lay.get_u32(b, "idx") as i64;
+            s.found = lay.get_u32(b, "found") != 0;
+        }
+        ReduceKind::Any => s.found = lay.get_u32(b, "c") != 0,
+        ReduceKind::All => s.found = lay.get_u32(b, "c") == 0,
+        ReduceKind::CountNonzero => s.i = lay.get_u32(b, "c") as i64,
+    }
+    s
+}
+
+/// Append the state struct, its functions and both passes to a kernel whose `elem(p)`
+/// yields values of `dt`.
+pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType) {
+    let lay = layout(kind, dt);
+    s.push_str(&lay.wgsl());
+    let acc = if dt == DType::F64 { "f64" } else { "f32" };
+    let ty = value_ty(dt).unwrap_or("f32");
+    let f = if dt == DType::F64 { "f64" } else { "f32" };
+    let skip =
+        if nan && dt.is_float() { format!("if (isnan_{f}(x)) {{ return; }}\n") } else { String::new() };
+    // The value as stored in a state (bools as 0/1).
+    let stored = if dt == DType::Bool { "select(0u, 1u, x)" } else { "x" };
+    let isnan_v = |v: &str| if dt.is_float() { format!("isnan_{f}({v})") } else { "false".into() };
+    let nonzero = match dt {
+        DType::Bool => "x",
+        DType::I32 => "x != 0",
+        DType::F64 => "!(x == 0.0lf)",
+        _ => "!(x == 0.0)",
+    };
+    let (init, fold, merge) = match kind {
+        ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => (
+            format!("St({acc}(0))"),
+            format!("{skip}(*s).v = (*s).v + x;"),
+            "(*a).v = (*a).v + b.v;".to_string(),
+        ),
+        ReduceKind::Mean if dt.is_float() => (
+            format!("St({acc}(0), 0u)"),
+            format!("{skip}(*s).v = (*s).v + x;\n    (*s).n = (*s).n + 1u;"),
+            "(*a).v = (*a).v + b.v;\n    (*a).n = (*a).n + b.n;".to_string(),
+        ),
+        ReduceKind::Sum | ReduceKind::Prod | ReduceKind::Mean => {
+            let xi = if dt == DType::Bool { "select(0, 1, x)" } else { "x" };
+            let n = if kind == ReduceKind::Mean {
+                ("(*s).n = (*s).n + 1u;", "(*a).n = (*a).n + b.n;", ", 0u")
+            } else {
+                ("", "", "")
+            };
+            (
+                format!("St(0u, 0u{})", n.2),
+                format!(
+                    "let xi: i32 = {xi};\n    let lo = (*s).lo + bitcast<u32>(xi);\n    \
+                     (*s).hi = (*s).hi + select(0u, 1u, lo < (*s).lo) + select(0u, 0xffffffffu, xi < 0);\n    \
+                     (*s).lo = lo;\n    {}",
+                    n.0
+                ),
+                format!(
+                    "let lo = (*a).lo + b.lo;\n    (*a).hi = (*a).hi + b.hi + select(0u, 1u, lo < (*a).lo);\n    \
+                     (*a).lo = lo;\n    {}",
+                    n.1
+                ),
+            )
+        }
+        ReduceKind::Var { .. } => (
+            format!("St({acc}(0), {acc}(0), {acc}(0))"),
+            format!(
+                "{skip}(*s).n = (*s).n + {acc}(1);\n    let d = x - (*s).mean;\n    \
+                 (*s).mean = (*s).mean + d / (*s).n;\n    (*s).m2 = (*s).m2 + d * (x - (*s).mean);"
+            ),
+            "if (b.n == 0.0) { return; }\n    if ((*a).n == 0.0) { *a = b; return; }\n    \
+             let n = (*a).n + b.n;\n    let d = b.mean - (*a).mean;\n    \
+             (*a).mean = (*a).mean + d * b.n / n;\n    \
+             (*a).m2 = (*a).m2 + b.m2 + d * d * (*a).n * b.n / n;\n    (*a).n = n;"
+                .to_string(),
+        ),
+        ReduceKind::Min | ReduceKind::Max => {
+            let better = match (dt, kind == ReduceKind::Max) {
+                (DType::F32 | DType::F64, true) => format!("maximum_{f}((*s).v, v)"),
+                (DType::F32 | DType::F64, false) => format!("minimum_{f}((*s).v, v)"),
+                (_, true) => "max((*s).v, v)".into(),
+                (_, false) => "min((*s).v, v)".into(),
+            };
+            (
+                format!("St({}(0), 0u)", store_ty(dt)),
+                format!("{skip}st_put(s, {stored});"),
+                "if (b.found != 0u) { st_put(a, b.v); }".to_string(),
+            )
+                .with_helper(
+                    s,
+                    &format!(
+                        "fn st_put(s: ptr<function, St>, v: {st}) {{\n    \
+                 if ((*s).found == 0u) {{ (*s).v = v; (*s).found = 1u; return; }}\n    \
+                 (*s).v = {better};\n}}\n",
+                        st = store_ty(dt)
+                    ),
+                )
+        }
+        ReduceKind::ArgMin | ReduceKind::ArgMax => {
+            let cmp = if kind == ReduceKind::ArgMax { ">" } else { "<" };
+            (
+                format!("St({}(0), 0u, 0u)", store_ty(dt)),
+                format!("st_put(s, {stored}, k);"),
+                "if (b.found != 0u) { st_put(a, b.v, b.idx); }".to_string(),
+            )
+                .with_helper(
+                    s,
+                    &format!(
+                        "fn st_put(s: ptr<function, St>, v: {st}, k: u32) {{\n    \
+                 if ((*s).found == 0u) {{ *s = St(v, k, 1u); return; }}\n    \
+                 if ({an}) {{ return; }}\n    \
+                 if ({bn} || v {cmp} (*s).v) {{ *s = St(v, k, 1u); }}\n}}\n",
+                        st = store_ty(dt),
+                        an = isnan_v("(*s).v"),
+                        bn = isnan_v("v"),
+                    ),
+                )
+        }
+        ReduceKind::Any | ReduceKind::CountNonzero => (
+            "St(0u)".into(),
+            format!("(*s).c = (*s).c + select(0u, 1u, {nonzero});"),
+            "(*a).c = (*a).c + b.c;".into(),
+        ),
+        ReduceKind::All => (
+            "St(0u)".into(),
+            format!("(*s).c = (*s).c + select(1u, 0u, {nonzero});"),
+            "(*a).c = (*a).c + b.c;".into(),
+        ),
+    };
+    let _ = write!(
+        s,
+        "\nfn st_init() -> St {{\n    return {init};\n}}\n\n\
+         fn st_acc(s: ptr<function, St>, x: {ty}, k: u32) {{\n    {fold}\n}}\n\n\
+         fn st_merge(a: ptr<function, St>, b: St) {{\n    {merge}\n}}\n\n\
+         @group(0) @binding(1) var<storage, read_write> dst: array<St>;\n\
+         @group(0) @binding(2) var<storage, read> src: array<St>;\n\n\
+         @compute @workgroup_size({WORKGROUP})\n\
+         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
+         let t = gid.x + gid.y * md.grid;\n    \
+         if (t >= md.n) {{ return; }}\n    \
+         let m = t % md.m;\n    \
+         let g = t / md.m;\n    \
+         let k0 = g * md.seg;\n    \
+         let k1 = min(k0 + md.seg, md.k);\n    \
+         var s = st_init();\n    \
+         for (var k = k0; k < k1; k = k + 1u) {{\n        st_acc(&s, elem(m * md.k + k), k);\n    }}\n    \
+         dst[g * md.m + m] = s;\n}}\n\n\
+         @compute @workgroup_size({WORKGROUP})\n\
+         fn combine(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
+         let m = gid.x + gid.y * md.grid;\n    \
+         if (m >= md.n) {{ return; }}\n    \
+         var s = src[m];\n    \
+         for (var g = 1u; g < md.g; g = g + 1u) {{\n        st_merge(&s, src[g * md.m + m]);\n    }}\n    \
+         dst[m] = s;\n}}\n"
+    );
+}
+
+/// Emit a helper function before the state functions that use it.
+trait WithHelper {
+    fn with_helper(self, s: &mut String, helper: &str) -> Self;
+}
+
+impl WithHelper for (String, String, String) {
+    fn with_helper(self, s: &mut String, helper: &str) -> Self {
+        s.push_str(helper);
+        self
+    }
+}

@@ -1,0 +1,421 @@
+//! Running one fused task on a GPU: lay out the leaves, fill the metadata, dispatch, read back.
+
+use bytemuck::{Pod, Zeroable};
+use ndarray::{ArrayD, IxDyn};
+
+use crate::backend::cpu::reduce::ReduceKind;
+use crate::backend::kernel::{FusedKernel, PartialStep};
+use crate::block::{HostArray, Value};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+use super::codegen::{self, KernelSpec, LeafIndex, MAX_LEAVES, MAX_RANK, WORKGROUP};
+use super::context::Gpu;
+use super::reduce_wgsl;
+
+/// The uniform of one dispatch (WGSL twin: `Meta` in shaders/meta.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Meta {
+    n: u32,
+    grid: u32,
+    m: u32,
+    k: u32,
+    g: u32,
+    seg: u32,
+    pad: [u32; 2],
+    shape: [u32; 8],
+    strides: [[u32; 8]; MAX_LEAVES],
+}
+
+/// Threads a reduction's first pass aims for (outputs × segments).
+const TARGET_THREADS: usize = 1 << 16;
+/// Fewest elements a reduction segment folds.
+const MIN_SEGMENT: usize = 32;
+
+/// Why this task cannot run on `gpu`, judged before its leaves are read.
+pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
+    if f.leaves.len() > MAX_LEAVES {
+        return Some(format!("{} leaves (the GPU kernels read at most {MAX_LEAVES})", f.leaves.len()));
+    }
+    if f.out_shape.len() > MAX_RANK {
+        return Some(format!("rank {} (at most {MAX_RANK} on the GPU)", f.out_shape.len()));
+    }
+    let n: usize = f.out_shape.iter().product();
+    if n == 0 {
+        return Some("an empty block".into());
+    }
+    if n >= u32::MAX as usize {
+        return Some("a block of 2³² elements or more".into());
+    }
+    let widest = f.expr.dtypes.iter().map(|d| d.size().max(4)).max().unwrap_or(4) as u64;
+    if n as u64 * widest > gpu.limits.max_storage_buffer_binding_size {
+        return Some(format!(
+            "a block of {} bytes (one binding holds at most {} on {})",
+            n as u64 * widest,
+            gpu.limits.max_storage_buffer_binding_size,
+            gpu.info.name
+        ));
+    }
+    if let Some(why) = codegen::unsupported(&f.expr, gpu.info.shader_f64) {
+        return Some(why);
+    }
+    if let Some(step) = &f.reduce {
+        let Some((kind, _)) = step.kernel.spec() else {
+            return Some(format!("reduction {} has no GPU kernel", step.kernel.name()));
+        };
+        if !reduce_wgsl::supported(kind, f.expr.dtype()) {
+            return Some(format!("{} of {} runs on the CPU", step.kernel.name(), f.expr.dtype()));
+        }
+    }
+    None
+}
+
+/// C-order strides of `shape`.
+fn c_strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * shape[d + 1];
+    }
+    s
+}
+
+/// A leaf's bytes in standard layout (bools widened to `u32`).
+fn leaf_bytes(l: &HostArray) -> Vec<u8> {
+    fn std_bytes<T: Pod + Clone>(a: &ndarray::ArcArray<T, IxDyn>) -> Vec<u8> {
+        match a.as_slice() {
+            Some(s) => bytemuck::cast_slice(s).to_vec(),
+            None => {
+                bytemuck::cast_slice(a.as_standard_layout().as_slice().expect("standard layout")).to_vec()
+            }
+        }
+    }
+    match l {
+        HostArray::Bool(a) => {
+            let w: Vec<u32> = a.iter().map(|&b| b as u32).collect();
+            bytemuck::cast_slice(&w).to_vec()
+        }
+        HostArray::I32(a) => std_bytes(a),
+        HostArray::I64(a) => std_bytes(a),
+        HostArray::F32(a) => std_bytes(a),
+        HostArray::F64(a) => std_bytes(a),
+    }
+}
+
+/// Evaluate a fused task on the GPU from its leaves (already read).
+pub(crate) fn fused(gpu: &Gpu, f: &FusedKernel, leaves: &[HostArray]) -> Result<Value> {
+    let shape = &f.out_shape;
+    let rank = shape.len();
+    let axes: Vec<usize> = f.reduce.as_ref().map(|s| s.axes.to_vec()).unwrap_or_default();
+    // The iteration space P: kept axes, then reduced axes.
+    let mut perm: Vec<usize> = (0..rank).filter(|d| !axes.contains(d)).collect();
+    let kept = perm.len();
+    perm.extend(&axes);
+    let pshape: Vec<usize> = perm.iter().map(|&d| shape[d]).collect();
+    let m: usize = pshape[..kept].iter().product();
+    let k: usize = pshape[kept..].iter().product();
+    let pc = c_strides(&pshape);
+
+    let mut meta = Meta::zeroed();
+    for (d, &n) in pshape.iter().enumerate() {
+        meta.shape[d] = n as u32;
+    }
+    let mut leaf_index = Vec::with_capacity(leaves.len());
+    for (j, l) in leaves.iter().enumerate() {
+        let ls = l.shape();
+        if ls.len() > rank {
+            return Err(Error::invalid(format!("GPU leaf of shape {ls:?} does not broadcast to {shape:?}")));
+        }
+        let lc = c_strides(ls);
+        let lead = rank - ls.len();
+        let mut sstr = vec![0usize; rank];
+        for d in lead..rank {
+            let n = ls[d - lead];
+            if n == shape[d] {
+                sstr[d] = lc[d - lead];
+            } else if n != 1 {
+                return Err(Error::invalid(format!(
+                    "GPU leaf of shape {ls:?} does not broadcast to {shape:?}"
+                )));
+            }
+        }
+        let pstr: Vec<usize> = perm.iter().map(|&d| sstr[d]).collect();
+        for (d, &s) in pstr.iter().enumerate() {
+            meta.strides[j][d] = s as u32;
+        }
+        leaf_index.push(if pstr == pc && ls.iter().product::<usize>() == m * k {
+            LeafIndex::Flat
+        } else {
+            LeafIndex::Strided
+        });
+    }
+    let reduce = match &f.reduce {
+        Some(step) => Some(step.kernel.spec().ok_or_else(|| Error::invalid("reduction without a GPU form"))?),
+        None => None,
+    };
+    let spec = KernelSpec {
+        expr: &f.expr,
+        leaf_dtypes: leaves.iter().map(|l| l.dtype()).collect(),
+        leaf_index,
+        rank,
+        reduce,
+    };
+    let source = codegen::generate(&spec);
+    let uploads: Vec<Vec<u8>> = leaves.iter().map(leaf_bytes).collect();
+    match (&f.reduce, reduce) {
+        (Some(step), Some((kind, _))) => reduction(gpu, &source, meta, &uploads, (m, k), step, kind, shape),
+        _ => elementwise(gpu, &source, meta, &uploads, shape, f.expr.dtype()),
+    }
+}
+
+/// Workgroups for `n` threads as a 2-D grid, and the threads per grid row.
+fn grid(gpu: &Gpu, n: usize) -> (u32, u32, u32) {
+    let groups = n.div_ceil(WORKGROUP as usize).max(1);
+    let maxd = gpu.limits.max_compute_workgroups_per_dimension.max(1) as usize;
+    let x = groups.min(maxd);
+    let y = groups.div_ceil(x);
+    (x as u32, y as u32, x as u32 * WORKGROUP)
+}
+
+const STORAGE_IN: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_DST);
+const STORAGE_OUT: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC);
+const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM.union(wgpu::BufferUsages::COPY_DST);
+const STAGING: wgpu::BufferUsages = wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
+
+/// Buffers of one task, returned to the pool when it ends.
+struct Held<'g> {
+    gpu: &'g Gpu,
+    bufs: Vec<wgpu::Buffer>,
+}
+
+impl<'g> Held<'g> {
+    fn new(gpu: &'g Gpu) -> Self {
+        Held { gpu, bufs: Vec::new() }
+    }
+    fn take(&mut self, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let b = self.gpu.buffer(size, usage);
+        self.bufs.push(b.clone());
+        b
+    }
+    fn upload(&mut self, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let b = self.take(bytes.len().max(4) as u64, usage);
+        if !bytes.is_empty() {
+            self.gpu.queue.write_buffer(&b, 0, bytes);
+        }
+        b
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        for b in self.bufs.drain(..) {
+            self.gpu.recycle(b);
+        }
+    }
+}
+
+/// One dispatch: a pipeline, its bindings (number, buffer) and its thread count.
+struct Dispatch<'a> {
+    pipeline: std::sync::Arc<wgpu::ComputePipeline>,
+    bindings: Vec<(u32, &'a wgpu::Buffer)>,
+    threads: usize,
+}
+
+/// Encode the dispatches, copy `out` (`bytes` long) to a staging buffer, submit, wait for it
+/// and return its bytes. Validation and out-of-memory errors come back as errors.
+fn submit_and_read(
+    gpu: &Gpu,
+    held: &mut Held,
+    passes: &[Dispatch],
+    out: &wgpu::Buffer,
+    bytes: u64,
+) -> Result<Vec<u8>> {
+    let oom = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let val = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let staging = held.take(bytes.max(4), STAGING);
+    let mut enc =
+        gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tessera task") });
+    for d in passes {
+        let layout = d.pipeline.get_bind_group_layout(0);
+        let entries: Vec<wgpu::BindGroupEntry> = d
+            .bindings
+            .iter()
+            .map(|&(b, buf)| wgpu::BindGroupEntry { binding: b, resource: buf.as_entire_binding() })
+            .collect();
+        let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &layout,
+            entries: &entries,
+        });
+        let (x, y, _) = grid(gpu, d.threads);
+        let mut pass =
+            enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+        pass.set_pipeline(&d.pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+    let copy = bytes.next_multiple_of(4);
+    enc.copy_buffer_to_buffer(out, 0, &staging, 0, copy);
+    gpu.queue.submit([enc.finish()]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, 0..copy, move |r| {
+        let _ = tx.send(r);
+    });
+    let val_err = pollster::block_on(val.pop());
+    let oom_err = pollster::block_on(oom.pop());
+    if let Some(e) = oom_err {
+        return Err(Error::BackendUnavailable(format!("GPU out of memory: {e}")));
+    }
+    if let Some(e) = val_err {
+        return Err(Error::invalid(format!("GPU task rejected: {e}")));
+    }
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::invalid(format!("GPU wait failed: {e}")))?;
+    rx.recv()
+        .map_err(|_| Error::invalid("GPU read-back was dropped"))?
+        .map_err(|e| Error::invalid(format!("GPU read-back failed: {e}")))?;
+    let data = staging
+        .get_mapped_range(0..copy)
+        .map_err(|e| Error::invalid(format!("GPU read-back failed: {e}")))?[..bytes as usize]
+        .to_vec();
+    staging.unmap();
+    Ok(data)
+}
+
+fn meta_for(mut meta: Meta, n: usize, gpu: &Gpu) -> Meta {
+    meta.n = n as u32;
+    meta.grid = grid(gpu, n).2;
+    meta
+}
+
+fn elementwise(
+    gpu: &Gpu,
+    source: &str,
+    meta: Meta,
+    uploads: &[Vec<u8>],
+    shape: &[usize],
+    dt: DType,
+) -> Result<Value> {
+    let n: usize = shape.iter().product();
+    let pipeline = gpu.pipeline(source, "main")?;
+    let mut held = Held::new(gpu);
+    let meta = meta_for(meta, n, gpu);
+    let ubuf = held.upload(bytemuck::bytes_of(&meta), UNIFORM);
+    let ins: Vec<wgpu::Buffer> = uploads.iter().map(|u| held.upload(u, STORAGE_IN)).collect();
+    let elem = if dt == DType::Bool { 4 } else { dt.size() };
+    let bytes = (n * elem) as u64;
+    let out = held.take(bytes, STORAGE_OUT);
+    let mut bindings = vec![(0, &ubuf), (1, &out)];
+    for (j, b) in ins.iter().enumerate() {
+        bindings.push((3 + j as u32, b));
+    }
+    let data = submit_and_read(gpu, &mut held, &[Dispatch { pipeline, bindings, threads: n }], &out, bytes)?;
+    Ok(Value::Array(host_from_bytes(dt, shape, &data)?))
+}
+
+/// A host block from bytes the GPU wrote (bools as `u32`).
+fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result<HostArray> {
+    fn typed<T: Pod + crate::dtype::Element>(shape: &[usize], data: &[u8]) -> Result<HostArray> {
+        let v: Vec<T> = bytemuck::pod_collect_to_vec(data);
+        let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::invalid(e.to_string()))?;
+        Ok(HostArray::new(a.into_shared()))
+    }
+    match dt {
+        DType::Bool => {
+            let w: Vec<u32> = bytemuck::pod_collect_to_vec(data);
+            let a = ArrayD::from_shape_vec(IxDyn(shape), w.into_iter().map(|x| x != 0).collect())
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            Ok(HostArray::new(a.into_shared()))
+        }
+        DType::I32 => typed::<i32>(shape, data),
+        DType::I64 => typed::<i64>(shape, data),
+        DType::F32 => typed::<f32>(shape, data),
+        DType::F64 => typed::<f64>(shape, data),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reduction(
+    gpu: &Gpu,
+    source: &str,
+    meta: Meta,
+    uploads: &[Vec<u8>],
+    (m, k): (usize, usize),
+    step: &PartialStep,
+    kind: ReduceKind,
+    shape: &[usize],
+) -> Result<Value> {
+    let dt = step.kernel.in_dtype();
+    let lay = reduce_wgsl::layout(kind, dt);
+    // Segments: enough threads to fill the device, each folding at least MIN_SEGMENT values.
+    let want = TARGET_THREADS.div_ceil(m.max(1)).min(k.div_ceil(MIN_SEGMENT)).max(1);
+    let seg = k.div_ceil(want).max(1);
+    let g = k.div_ceil(seg).max(1);
+    let mut meta = meta;
+    (meta.m, meta.k, meta.g, meta.seg) = (m as u32, k as u32, g as u32, seg as u32);
+    let main = gpu.pipeline(source, "main")?;
+    let mut held = Held::new(gpu);
+    let meta1 = meta_for(meta, m * g, gpu);
+    let meta2 = meta_for(meta, m, gpu);
+    let u1 = held.upload(bytemuck::bytes_of(&meta1), UNIFORM);
+    let u2 = held.upload(bytemuck::bytes_of(&meta2), UNIFORM);
+    let ins: Vec<wgpu::Buffer> = uploads.iter().map(|u| held.upload(u, STORAGE_IN)).collect();
+    let out_bytes = (m * lay.stride) as u64;
+    let out = held.take(out_bytes, STORAGE_OUT);
+    let part = if g > 1 { Some(held.take((m * g * lay.stride) as u64, STORAGE_OUT)) } else { None };
+    let mut first = vec![(0, &u1), (1, part.as_ref().unwrap_or(&out))];
+    for (j, b) in ins.iter().enumerate() {
+        first.push((3 + j as u32, b));
+    }
+    let mut passes = vec![Dispatch { pipeline: main, bindings: first, threads: m * g }];
+    if let Some(part) = &part {
+        let combine = gpu.pipeline(source, "combine")?;
+        passes.push(Dispatch {
+            pipeline: combine,
+            bindings: vec![(0, &u2), (1, &out), (2, part)],
+            threads: m,
+        });
+    }
+    let data = submit_and_read(gpu, &mut held, &passes, &out, out_bytes)?;
+    let mut states: Vec<_> =
+        data.chunks_exact(lay.stride).map(|b| reduce_wgsl::decode(kind, dt, &lay, b)).collect();
+    if kind.is_arg() {
+        globalize_arg_indices(&mut states, step, shape);
+    }
+    let pshape: Vec<usize> =
+        shape.iter().enumerate().map(|(d, &n)| if step.axes.contains(&d) { 1 } else { n }).collect();
+    step.kernel.partial_from_gpu(&states, &pshape)
+}
+
+/// Arg-reduction indices as the CPU reports them: along the one reduced axis from the
+/// array's start, or flat in the whole array when every axis is reduced.
+fn globalize_arg_indices(
+    states: &mut [crate::backend::cpu::reduce::GpuState],
+    step: &PartialStep,
+    shape: &[usize],
+) {
+    match step.axes.len() {
+        0 => {}
+        1 => {
+            let base = step.offset.get(step.axes[0]).copied().unwrap_or(0) as i64;
+            for s in states {
+                s.i += base;
+            }
+        }
+        _ => {
+            let gs = &step.global_shape;
+            let cs = c_strides(shape);
+            for s in states {
+                let mut rem = s.i as usize;
+                let mut flat = 0i64;
+                for d in 0..shape.len() {
+                    let c = rem / cs[d];
+                    rem %= cs[d];
+                    flat = flat * gs[d] as i64 + (step.offset[d] + c) as i64;
+                }
+                s.i = flat;
+            }
+        }
+    }
+}

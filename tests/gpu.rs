@@ -1,0 +1,467 @@
+//! GPU parity: every GPU kernel against its CPU twin, on the first adapter wgpu finds.
+//!
+//! Without an adapter these tests print a notice and pass, unless `TESSERA_REQUIRE_GPU=1`
+//! (CI sets it, with Mesa's lavapipe installed): then they fail. Each check also asserts that
+//! the GPU really ran the tasks it should (`RunReport::gpu_tasks`), so a silent fallback to
+//! the CPU cannot pass for parity.
+
+use ndarray::{ArrayD, IxDyn};
+use tessera::{Array, ComputeOptions, Device, Element, SliceArg, sl};
+
+const SIZES: [usize; 7] = [0, 1, 31, 127, 255, 257, 65537];
+
+/// Options placing every task the GPU can run on GPU 0, or `None` (with a notice) without one.
+fn gpu() -> Option<ComputeOptions> {
+    if tessera::gpu::devices().is_empty() {
+        let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "TESSERA_REQUIRE_GPU=1 but wgpu found no adapter (apt-get install mesa-vulkan-drivers)"
+        );
+        eprintln!("notice: no GPU adapter; GPU parity tests skipped");
+        return None;
+    }
+    Some(ComputeOptions::default().device(Device::Gpu(0)))
+}
+
+fn cpu() -> ComputeOptions {
+    ComputeOptions::default().device(Device::Cpu)
+}
+
+/// The array computed on the GPU and on the CPU, and the number of GPU tasks.
+fn both<T: Element>(x: &Array<T>, g: &ComputeOptions) -> (ArrayD<T>, ArrayD<T>, usize) {
+    let (a, rep) = x.compute_report(g).expect("GPU compute");
+    let b = x.compute_with(&cpu()).expect("CPU compute");
+    assert_eq!(a.shape(), b.shape());
+    (a, b, rep.gpu_tasks)
+}
+
+/// Deterministic xorshift values.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const SPECIALS: [f32; 8] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-30, -1e30, 0.5];
+
+/// `n` floats in [lo, hi), every 7th one special when `special`.
+fn floats(n: usize, lo: f32, hi: f32, special: bool, seed: u64) -> Vec<f32> {
+    let mut r = Rng(seed | 1);
+    (0..n)
+        .map(|i| if special && i % 7 == 3 { SPECIALS[(i / 7) % 8] } else { lo + (hi - lo) * r.unit() as f32 })
+        .collect()
+}
+
+/// Irregular chunks for an axis of `n` (a 1-element block among them when n > 2).
+fn irregular(n: usize) -> Vec<usize> {
+    match n {
+        0 => vec![0],
+        1 | 2 => vec![n],
+        _ => {
+            let a = (n / 3).max(1);
+            vec![a, 1, n - a - 1]
+        }
+    }
+}
+
+fn arr1<T: Element>(v: Vec<T>) -> Array<T> {
+    let n = v.len();
+    tessera::from_array(
+        ArrayD::from_shape_vec(IxDyn(&[n]), v).unwrap(),
+        tessera::Chunks::new(vec![irregular(n)]).unwrap(),
+    )
+    .unwrap()
+}
+
+/// `|g − c| ≤ ulps·ε·|c| + abs`, NaN where the other is NaN, infinities equal.
+fn assert_close(g: &ArrayD<f32>, c: &ArrayD<f32>, ulps: f32, abs: f32, what: &str) {
+    for (i, (&a, &b)) in g.iter().zip(c).enumerate() {
+        let ok = if b.is_nan() || a.is_nan() {
+            a.is_nan() && b.is_nan()
+        } else if b.is_infinite() || a.is_infinite() {
+            a == b
+        } else {
+            (a - b).abs() <= ulps * f32::EPSILON * b.abs() + abs
+        };
+        assert!(ok, "{what}: element {i}: GPU {a:e}, CPU {b:e}");
+    }
+}
+
+#[test]
+fn unary_f32_ops_match_the_cpu() {
+    let Some(g) = gpu() else { return };
+    type Op = (&'static str, fn(&Array<f32>) -> Array<f32>, f32, f32);
+    let ops: [Op; 13] = [
+        ("neg", |x| -x, 0.0, 0.0),
+        ("abs", |x| x.abs(), 0.0, 0.0),
+        ("floor", |x| x.floor(), 0.0, 0.0),
+        ("ceil", |x| x.ceil(), 0.0, 0.0),
+        ("round", |x| x.round(), 0.0, 0.0),
+        ("sqrt", |x| x.sqrt(), 3.0, 0.0),
+        ("exp", |x| x.exp(), 64.0, 1e-30),
+        ("ln", |x| x.ln(), 16.0, 1e-6),
+        ("ln_1p", |x| x.ln_1p(), 16.0, 1e-6),
+        ("exp_m1", |x| x.exp_m1(), 64.0, 1e-6),
+        ("tanh", |x| x.tanh(), 16.0, 1e-6),
+        ("x*x+1", |x| x * x + 1.0f32, 0.0, 0.0),
+        ("clip", |x| x.clip(-2.0, 3.0).unwrap(), 0.0, 0.0),
+    ];
+    for n in SIZES {
+        let x = arr1(floats(n, -10.0, 10.0, true, n as u64 + 7));
+        for (name, f, ulps, abs) in ops {
+            let (a, b, on_gpu) = both(&f(&x), &g);
+            assert_close(&a.mapv(|v| v), &b, ulps, abs, &format!("{name} n={n}"));
+            assert_eq!(on_gpu > 0, n > 0, "{name} n={n}: GPU tasks {on_gpu}");
+        }
+        // sin, cos and tan stay on the CPU until the GPU has a full-range argument reduction.
+        for (name, y) in [("sin", x.sin()), ("cos", x.cos()), ("tan", x.tan())] {
+            let (a, b, on_gpu) = both(&y, &g);
+            assert_close(&a, &b, 0.0, 0.0, name);
+            assert_eq!(on_gpu, 0, "{name} n={n}");
+        }
+        let (a, b, _) = both(&x.isnan(), &g);
+        assert_eq!(a, b, "isnan n={n}");
+        let (a, b, _) = both(&x.isfinite(), &g);
+        assert_eq!(a, b, "isfinite n={n}");
+    }
+    // Small arguments keep their digits in ln_1p and exp_m1.
+    let tiny = arr1(vec![1e-10f32, -3e-9, 2e-7, 1e-4]);
+    for (f, name) in [(Array::ln_1p as fn(&Array<f32>) -> Array<f32>, "ln_1p"), (Array::exp_m1, "exp_m1")] {
+        let (a, b, _) = both(&f(&tiny), &g);
+        assert_close(&a, &b, 8.0, 0.0, name);
+    }
+}
+
+#[test]
+fn binary_f32_ops_broadcast_like_the_cpu() {
+    let Some(g) = gpu() else { return };
+    type Op = (&'static str, fn(&Array<f32>, &Array<f32>) -> Array<f32>, f32);
+    let ops: [Op; 8] = [
+        ("add", |a, b| a + b, 0.0),
+        ("sub", |a, b| a - b, 0.0),
+        ("mul", |a, b| a * b, 0.0),
+        ("div", |a, b| a / b, 3.0),
+        ("rem", |a, b| a % b, 0.0),
+        ("pow", |a, b| a.pow(b).unwrap(), 256.0),
+        ("minimum", |a, b| a.minimum(b).unwrap(), 0.0),
+        ("maximum", |a, b| a.maximum(b).unwrap(), 0.0),
+    ];
+    // b: a row of 7 with zeros, negatives, NaN and infinities, broadcast down the rows of a.
+    let row = vec![0.0f32, -2.0, 3.0, f32::NAN, f32::INFINITY, -0.5, 2.5];
+    let b = tessera::from_array(ArrayD::from_shape_vec(IxDyn(&[7]), row).unwrap(), [4]).unwrap();
+    for n in [0usize, 1, 31, 257, 9363] {
+        let data = floats(n * 7, -4.0, 4.0, true, 3 + n as u64);
+        let a = tessera::from_array(
+            ArrayD::from_shape_vec(IxDyn(&[n, 7]), data).unwrap(),
+            tessera::Chunks::new(vec![irregular(n), vec![3, 4]]).unwrap(),
+        )
+        .unwrap();
+        for (name, f, ulps) in ops {
+            let (x, y, on_gpu) = both(&f(&a, &b), &g);
+            // rem is exact on the CPU (fmod) and a − b·trunc(a/b) on the GPU: close for these magnitudes.
+            let abs = if name == "rem" { 4e-6 } else { 0.0 };
+            assert_close(&x, &y, ulps, abs, &format!("{name} n={n}"));
+            assert_eq!(on_gpu > 0, n > 0, "{name} n={n}");
+        }
+        type Cmp = fn(&Array<f32>, &Array<f32>) -> tessera::Result<Array<bool>>;
+        let cmps: [(&str, Cmp); 6] = [
+            ("lt", |a, b| a.lt(b)),
+            ("le", |a, b| a.le(b)),
+            ("gt", |a, b| a.gt(b)),
+            ("ge", |a, b| a.ge(b)),
+            ("eq", |a, b| a.equal(b)),
+            ("ne", |a, b| a.not_equal(b)),
+        ];
+        for (name, f) in cmps {
+            let (x, y, _) = both(&f(&a, &b).unwrap(), &g);
+            assert_eq!(x, y, "{name} n={n}");
+        }
+        let w = tessera::where_(&a.gt(&b).unwrap(), &a, 0.0f32).unwrap();
+        let (x, y, _) = both(&w, &g);
+        assert_close(&x, &y, 0.0, 0.0, "where");
+    }
+}
+
+#[test]
+fn integer_ops_wrap_and_floor_like_numpy() {
+    let Some(g) = gpu() else { return };
+    let mut r = Rng(99);
+    for n in [1usize, 31, 257, 65537] {
+        let big: Vec<i32> = (0..n).map(|_| r.next() as i32).collect();
+        let small: Vec<i32> = (0..n).map(|_| (r.next() % 21) as i32 - 10).collect();
+        let (a, b) = (arr1(big), arr1(small));
+        type Op = (&'static str, fn(&Array<i32>, &Array<i32>) -> Array<i32>);
+        let ops: [Op; 8] = [
+            ("add", |a, b| a + b),
+            ("sub", |a, b| a - b),
+            ("mul", |a, b| a * b),
+            ("floordiv", |a, b| a / b),
+            ("rem", |a, b| a % b),
+            ("pow", |a, b| b.pow(&(a % 13)).unwrap()),
+            ("min", |a, b| a.minimum(b).unwrap()),
+            ("max", |a, b| a.maximum(b).unwrap()),
+        ];
+        for (name, f) in ops {
+            let (x, y, on_gpu) = both(&f(&a, &b), &g);
+            assert_eq!(x, y, "{name} n={n}");
+            assert!(on_gpu > 0, "{name} n={n}");
+        }
+        for (name, y) in [("neg", -&a), ("abs", a.abs()), ("min-div", &a / -1)] {
+            let (x, y, _) = both(&y, &g);
+            assert_eq!(x, y, "{name} n={n}");
+        }
+        let (x, y, _) = both(&a.lt(&b).unwrap(), &g);
+        assert_eq!(x, y, "lt n={n}");
+    }
+    // The corners: MIN / -1 wraps, division by zero gives 0, negative powers.
+    let a = arr1(vec![i32::MIN, i32::MIN, 7, -7, 7, -7, 1, -1, 2, 0]);
+    let b = arr1(vec![-1, 0, 0, 2, -2, -2, -5, -5, -1, -3]);
+    for y in [&a / &b, &a % &b, a.pow(&b).unwrap(), -&a, a.abs()] {
+        let (x, y, _) = both(&y, &g);
+        assert_eq!(x, y);
+    }
+}
+
+#[test]
+fn bools_and_casts_match_the_cpu() {
+    let Some(g) = gpu() else { return };
+    for n in [1usize, 127, 65537] {
+        let f = arr1(floats(n, -3e9, 3e9, true, 5));
+        let small = arr1(floats(n, -3.0, 3.0, true, 6));
+        let (x, y, on_gpu) = both(&f.astype::<i32>(), &g);
+        assert_eq!(x, y, "f32 -> i32 (saturating, NaN -> 0) n={n}");
+        assert!(on_gpu > 0);
+        let i = small.astype::<i32>();
+        let (x, y, _) = both(&i.astype::<f32>(), &g);
+        assert_eq!(x, y, "i32 -> f32");
+        let p = small.gt(0.5f32).unwrap();
+        let q = small.isnan().logical_or(i.equal(0).unwrap()).unwrap();
+        for (name, z) in [
+            ("and", p.logical_and(&q).unwrap()),
+            ("or", &p | &q),
+            ("not", !&p),
+            ("xor", &p - &q),
+            ("lt", p.lt(&q).unwrap()),
+            ("ge", p.ge(&q).unwrap()),
+            ("f32 -> bool", small.astype::<bool>()),
+        ] {
+            let (x, y, _) = both(&z, &g);
+            assert_eq!(x, y, "{name} n={n}");
+        }
+        let (x, y, _) = both(&p.astype::<f32>(), &g);
+        assert_eq!(x, y, "bool -> f32");
+        let (x, y, _) = both(&tessera::where_(&p, &i, -1).unwrap(), &g);
+        assert_eq!(x, y, "where");
+    }
+}
+
+#[test]
+fn transposed_and_strided_inputs_are_read_through_their_strides() {
+    let Some(g) = gpu() else { return };
+    let data = floats(37 * 300, -5.0, 5.0, true, 11);
+    let x = tessera::from_array(ArrayD::from_shape_vec(IxDyn(&[37, 300]), data).unwrap(), [10, 128]).unwrap();
+    let t = x.transpose();
+    let ys = [
+        &t * 2.0f32 + t.abs().sqrt(),
+        x.slice(&sl![(None, None, 2), (Some(-1), None, -3)]).unwrap() + 1.0f32,
+        &x.slice(&sl![SliceArg::full(), (Some(5), Some(6), 1)]).unwrap() * &x,
+    ];
+    for (k, y) in ys.iter().enumerate() {
+        let (a, b, on_gpu) = both(y, &g);
+        assert_close(&a, &b, 3.0, 0.0, &format!("case {k}"));
+        assert!(on_gpu > 0, "case {k}");
+    }
+}
+
+/// Compare GPU and CPU results of a reduction (f64 results: within `rtol`, NaN for NaN).
+fn same_reduction<T: Element + Into<f64>>(y: &Array<T>, g: &ComputeOptions, rtol: f64, what: &str) {
+    let (a, b, on_gpu) = both(y, g);
+    for (i, (&p, &q)) in a.iter().zip(&b).enumerate() {
+        let (p, q): (f64, f64) = (p.into(), q.into());
+        let ok = (p.is_nan() && q.is_nan()) || p == q || (p - q).abs() <= rtol * q.abs();
+        assert!(ok, "{what}: element {i}: GPU {p:e}, CPU {q:e}");
+    }
+    assert!(on_gpu > 0, "{what}: no task ran on the GPU");
+}
+
+#[test]
+fn reductions_over_any_axes_match_the_cpu() {
+    let Some(g) = gpu() else { return };
+    let cases: [(Vec<usize>, Vec<Vec<usize>>); 6] = [
+        (vec![1], vec![vec![1]]),
+        (vec![257], vec![vec![100, 1, 156]]),
+        (vec![65537], vec![vec![40000, 25537]]),
+        (vec![31, 127], vec![vec![10, 21], vec![127]]),
+        (vec![5, 33, 7], vec![vec![2, 3], vec![1, 32], vec![7]]),
+        (vec![2, 1, 70000], vec![vec![1, 1], vec![1], vec![70000]]),
+    ];
+    for (shape, chunks) in cases {
+        let n: usize = shape.iter().product();
+        let mut r = Rng(n as u64 + 17);
+        // Integer values: f32 sums stay exact, so a lost or doubled element cannot hide.
+        let ints: Vec<f32> = (0..n).map(|_| (r.next() % 17) as f32 - 8.0).collect();
+        let with_nan: Vec<f32> =
+            ints.iter().enumerate().map(|(i, &v)| if i % 11 == 4 { f32::NAN } else { v }).collect();
+        let mk = |v: Vec<f32>| {
+            tessera::from_array(
+                ArrayD::from_shape_vec(IxDyn(&shape), v).unwrap(),
+                tessera::Chunks::new(chunks.clone()).unwrap(),
+            )
+            .unwrap()
+        };
+        let (x, xn) = (mk(ints), mk(with_nan));
+        let xi = x.astype::<i32>() * 1_000_003;
+        let nd = shape.len() as isize;
+        let mut axis_sets: Vec<tessera::Axes> = (0..nd).map(|a| tessera::Axes::List(vec![a])).collect();
+        if nd > 1 {
+            axis_sets.push(tessera::Axes::List(vec![0, nd - 1]));
+        }
+        axis_sets.push(tessera::Axes::All);
+        for axes in axis_sets {
+            let w = format!("shape {shape:?} axes {axes:?}");
+            let ax = || axes.clone();
+            same_reduction(&x.sum(ax()).unwrap(), &g, 0.0, &format!("sum {w}"));
+            same_reduction(&x.mean(ax()).unwrap(), &g, 0.0, &format!("mean {w}"));
+            same_reduction(&xn.nansum(ax()).unwrap(), &g, 0.0, &format!("nansum {w}"));
+            same_reduction(&xn.nanmean(ax()).unwrap(), &g, 0.0, &format!("nanmean {w}"));
+            same_reduction(&xn.sum(ax()).unwrap(), &g, 0.0, &format!("sum with NaN {w}"));
+            same_reduction(&x.var(ax(), 0.0).unwrap(), &g, 1e-5, &format!("var {w}"));
+            same_reduction(&xn.nanstd(ax(), 1.0).unwrap(), &g, 1e-5, &format!("nanstd {w}"));
+            same_reduction(&x.min(ax()).unwrap(), &g, 0.0, &format!("min {w}"));
+            same_reduction(&xn.max(ax()).unwrap(), &g, 0.0, &format!("max with NaN {w}"));
+            same_reduction(&xn.nanmin(ax()).unwrap(), &g, 0.0, &format!("nanmin {w}"));
+            same_reduction(&xi.sum(ax()).unwrap().astype::<f64>(), &g, 0.0, &format!("i32 sum {w}"));
+            same_reduction(&xi.mean(ax()).unwrap(), &g, 0.0, &format!("i32 mean {w}"));
+            same_reduction(&xi.max(ax()).unwrap(), &g, 0.0, &format!("i32 max {w}"));
+            let pos = x.gt(0.0f32).unwrap();
+            for (name, y) in [
+                ("any", pos.any(ax()).unwrap()),
+                ("all", pos.all(ax()).unwrap()),
+                ("any NaN", xn.isnan().any(ax()).unwrap()),
+                ("all finite", xn.isfinite().all(ax()).unwrap()),
+            ] {
+                let (a, b, on_gpu) = both(&y, &g);
+                assert_eq!(a, b, "{name} {w}");
+                assert!(on_gpu > 0);
+            }
+            let (a, b, _) = both(&xn.count_nonzero(ax()).unwrap(), &g);
+            assert_eq!(a, b, "count_nonzero {w}");
+        }
+        for axis in (0..nd).map(Some).chain([None]) {
+            for (name, y) in [
+                ("argmin", x.argmin(axis).unwrap()),
+                ("argmax", xn.argmax(axis).unwrap()),
+                ("argmax i32", xi.argmax(axis).unwrap()),
+                ("argmin bool", x.gt(2.0f32).unwrap().argmin(axis).unwrap()),
+            ] {
+                let (a, b, on_gpu) = both(&y, &g);
+                assert_eq!(a, b, "{name} axis {axis:?} shape {shape:?}");
+                assert!(on_gpu > 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn float_sums_of_real_data_are_within_the_error_bound() {
+    let Some(g) = gpu() else { return };
+    for n in [31usize, 65537, 1 << 20] {
+        let v = floats(n, -1.0, 1e3, false, 23);
+        let bound: f64 =
+            v.iter().map(|x| x.abs() as f64).sum::<f64>() * f32::EPSILON as f64 * 2.0 * (n as f64).sqrt();
+        let x = arr1(v);
+        let (a, b, on_gpu) = both(&x.sum(0).unwrap(), &g);
+        let (a, b) = (a.into_iter().next().unwrap() as f64, b.into_iter().next().unwrap() as f64);
+        assert!((a - b).abs() <= bound, "n={n}: GPU {a}, CPU {b}, bound {bound}");
+        assert!(on_gpu > 0);
+    }
+}
+
+#[test]
+fn i32_sums_carry_into_64_bits() {
+    let Some(g) = gpu() else { return };
+    let mut r = Rng(5);
+    let v: Vec<i32> = (0..65537).map(|_| r.next() as i32).collect();
+    let want: i64 = v.iter().map(|&x| x as i64).sum();
+    let x = arr1(v);
+    let (a, b, on_gpu) = both(&x.sum(0).unwrap(), &g);
+    assert_eq!(a.into_iter().next(), Some(want));
+    assert_eq!(b.into_iter().next(), Some(want));
+    assert!(on_gpu > 0);
+}
+
+#[test]
+fn f64_runs_exact_ops_on_the_gpu_and_transcendentals_on_the_cpu() {
+    let Some(g) = gpu() else { return };
+    if !tessera::gpu::devices()[0].shader_f64 {
+        eprintln!("notice: adapter without SHADER_F64; f64 tasks run on the CPU");
+    }
+    let f64_on_gpu = tessera::gpu::devices()[0].shader_f64;
+    let v: Vec<f64> =
+        floats(65537, -1e3, 1e3, true, 31).into_iter().map(|x| x as f64 * 1.000000123).collect();
+    let x = arr1(v);
+    // + − × ÷ sqrt min max are correctly rounded in f64 on the adapters we know.
+    let exact = (&x * 3.0 - 1.5).abs().sqrt().maximum(&(&x / 7.0)).unwrap();
+    let (a, b, on_gpu) = both(&exact, &g);
+    let same = a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()));
+    assert!(same, "f64 arithmetic differs from the CPU");
+    assert_eq!(on_gpu > 0, f64_on_gpu);
+    let (a, b, _) = both(&x.isnan().logical_or(x.isfinite().logical_not()).unwrap(), &g);
+    assert_eq!(a, b, "f64 isnan / isfinite");
+    // exp of f64 is not available on Vulkan GPUs (GLSL.std.450 has 32-bit exp only): CPU.
+    let (a, b, on_gpu) = both(&x.exp(), &g);
+    assert_eq!(on_gpu, 0);
+    assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+    let (a, b, _) = both(&x.nansum(0).unwrap(), &g);
+    let (p, q) = (a.into_iter().next().unwrap(), b.into_iter().next().unwrap());
+    // The data hold both infinities: both sums are NaN.
+    assert!((p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * q.abs(), "f64 nansum: {p} vs {q}");
+    let (a, b, _) = both(&(&x * 1e-3).clip(-1.0, 1.0).unwrap().nansum(0).unwrap(), &g);
+    let (p, q) = (a.into_iter().next().unwrap(), b.into_iter().next().unwrap());
+    assert!((p - q).abs() <= 1e-12 * q.abs().max(1.0), "f64 nansum of clipped values: {p} vs {q}");
+}
+
+#[test]
+fn pipelines_are_compiled_once_and_buffers_pooled() {
+    let Some(g) = gpu() else { return };
+    let x = tessera::from_array(ArrayD::from_elem(IxDyn(&[1000, 50]), 1.5f32), [300, 50]).unwrap();
+    let y = (&x * 2.5f32 - 1.0f32).sum(1).unwrap();
+    y.compute_with(&g).unwrap();
+    let (pipelines, _) = tessera::gpu::cache_stats(0).unwrap();
+    for _ in 0..3 {
+        let r = y.compute_with(&g).unwrap();
+        assert!(r.iter().all(|&v| v == 137.5), "(1.5 × 2.5 − 1) × 50");
+    }
+    let (again, pooled) = tessera::gpu::cache_stats(0).unwrap();
+    assert_eq!(pipelines, again, "the same kernels compiled again");
+    assert!(pooled > 0, "no buffer went back to the pool");
+}
+
+#[test]
+fn whole_workloads_forced_onto_the_gpu_equal_the_cpu() {
+    let Some(g) = gpu() else { return };
+    // sst-nanmean at a small size: land masked with NaN, time mean of each grid cell.
+    let sst = tessera::io::synthetic::sst(40, 36, 72, 7, [8, 18, 36]).unwrap();
+    let m = sst.nanmean(0).unwrap();
+    let (a, rep) = m.compute_report(&g).unwrap();
+    let b = m.compute_with(&cpu()).unwrap();
+    assert!(rep.gpu_tasks >= 20, "{} GPU tasks", rep.gpu_tasks);
+    assert_close(&a, &b, 8.0, 1e-5, "sst nanmean");
+    // A blocked Cholesky: its tile kernels run on the CPU today, the graph completes on a
+    // mixed placement all the same.
+    let n = 300;
+    let r = tessera::random::uniform::<f64>(3, &[n, n], [128, 128]).unwrap();
+    let spd = tessera::linalg::matmul(&r, &r.transpose()).unwrap()
+        + &tessera::eye::<f64>(n, n, 0, [128, 128]).unwrap() * n as f64;
+    let l = tessera::linalg::cholesky(&spd, true).unwrap();
+    let (a, b) = (l.compute_with(&g).unwrap(), l.compute_with(&cpu()).unwrap());
+    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 1e-12 * (1.0 + q.abs())));
+}
