@@ -162,11 +162,26 @@ host_element!(i64, I64);
 host_element!(f32, F32);
 host_element!(f64, F64);
 
+/// A block of array data held by a device (a GPU buffer), owned by the backend that made it.
+/// Other backends read it through [`DeviceBlock::host`], which copies it to the host once.
+pub trait DeviceBlock: Send + Sync {
+    /// The element type.
+    fn dtype(&self) -> DType;
+    /// The shape.
+    fn shape(&self) -> &[usize];
+    /// The block on the host: read back on the first call, then kept.
+    fn host(&self) -> Result<&HostArray>;
+    /// For the owning backend to recognise its own blocks.
+    fn as_any(&self) -> &dyn Any;
+}
+
 /// A value produced by a task.
 #[derive(Clone)]
 pub enum Value {
     /// A block of array data on the host.
     Array(HostArray),
+    /// A block of array data on a device; [`Value::array`] reads it back to the host.
+    Device(Arc<dyn DeviceBlock>),
     /// An intermediate state (a reduction partial, a scan carry): opaque to everything but
     /// the kernel that made it. `nbytes` is what it occupies, for memory accounting.
     State {
@@ -181,6 +196,7 @@ impl std::fmt::Debug for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Value::Array(a) => write!(f, "Array({}, {:?})", a.dtype(), a.shape()),
+            Value::Device(d) => write!(f, "Device({}, {:?})", d.dtype(), d.shape()),
             Value::State { nbytes, .. } => write!(f, "State({nbytes} bytes)"),
         }
     }
@@ -191,13 +207,17 @@ impl Value {
     pub fn nbytes(&self) -> usize {
         match self {
             Value::Array(a) => a.nbytes(),
+            // Counted at full size: it comes to the host when a CPU task reads it.
+            Value::Device(d) => d.shape().iter().product::<usize>() * d.dtype().size(),
             Value::State { nbytes, .. } => *nbytes,
         }
     }
-    /// The host array, or an error naming what was found instead.
+    /// The host array (a device block is read back once), or an error naming what was found
+    /// instead.
     pub fn array(&self) -> Result<&HostArray> {
         match self {
             Value::Array(a) => Ok(a),
+            Value::Device(d) => d.host(),
             Value::State { .. } => Err(Error::invalid("expected an array block, found a state")),
         }
     }
@@ -211,7 +231,9 @@ impl Value {
             Value::State { data, .. } => data
                 .downcast_ref::<S>()
                 .ok_or_else(|| Error::invalid("task input holds a state of another type")),
-            Value::Array(_) => Err(Error::invalid("expected a state, found an array block")),
+            Value::Array(_) | Value::Device(_) => {
+                Err(Error::invalid("expected a state, found an array block"))
+            }
         }
     }
 }

@@ -11,7 +11,10 @@ use tessera::{Array, ComputeOptions, Device, Element, SliceArg, sl};
 const SIZES: [usize; 7] = [0, 1, 31, 127, 255, 257, 65537];
 
 /// Options placing every task the GPU can run on GPU 0, or `None` (with a notice) without one.
-fn gpu() -> Option<ComputeOptions> {
+/// The guard serialises the tests of this file: they read the GPU's shared counters.
+fn gpu() -> Option<(std::sync::MutexGuard<'static, ()>, ComputeOptions)> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if tessera::gpu::devices().is_empty() {
         let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
         assert!(
@@ -21,7 +24,7 @@ fn gpu() -> Option<ComputeOptions> {
         eprintln!("notice: no GPU adapter; GPU parity tests skipped");
         return None;
     }
-    Some(ComputeOptions::default().device(Device::Gpu(0)))
+    Some((guard, ComputeOptions::default().device(Device::Gpu(0))))
 }
 
 fn cpu() -> ComputeOptions {
@@ -97,7 +100,7 @@ fn assert_close(g: &ArrayD<f32>, c: &ArrayD<f32>, ulps: f32, abs: f32, what: &st
 
 #[test]
 fn unary_f32_ops_match_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     type Op = (&'static str, fn(&Array<f32>) -> Array<f32>, f32, f32);
     let ops: [Op; 13] = [
         ("neg", |x| -x, 0.0, 0.0),
@@ -142,7 +145,7 @@ fn unary_f32_ops_match_the_cpu() {
 
 #[test]
 fn binary_f32_ops_broadcast_like_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     type Op = (&'static str, fn(&Array<f32>, &Array<f32>) -> Array<f32>, f32);
     let ops: [Op; 8] = [
         ("add", |a, b| a + b, 0.0),
@@ -192,7 +195,7 @@ fn binary_f32_ops_broadcast_like_the_cpu() {
 
 #[test]
 fn integer_ops_wrap_and_floor_like_numpy() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     let mut r = Rng(99);
     for n in [1usize, 31, 257, 65537] {
         let big: Vec<i32> = (0..n).map(|_| r.next() as i32).collect();
@@ -232,7 +235,7 @@ fn integer_ops_wrap_and_floor_like_numpy() {
 
 #[test]
 fn bools_and_casts_match_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     for n in [1usize, 127, 65537] {
         let f = arr1(floats(n, -3e9, 3e9, true, 5));
         let small = arr1(floats(n, -3.0, 3.0, true, 6));
@@ -265,7 +268,7 @@ fn bools_and_casts_match_the_cpu() {
 
 #[test]
 fn transposed_and_strided_inputs_are_read_through_their_strides() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     let data = floats(37 * 300, -5.0, 5.0, true, 11);
     let x = tessera::from_array(ArrayD::from_shape_vec(IxDyn(&[37, 300]), data).unwrap(), [10, 128]).unwrap();
     let t = x.transpose();
@@ -294,7 +297,7 @@ fn same_reduction<T: Element + Into<f64>>(y: &Array<T>, g: &ComputeOptions, rtol
 
 #[test]
 fn reductions_over_any_axes_match_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     let cases: [(Vec<usize>, Vec<Vec<usize>>); 6] = [
         (vec![1], vec![vec![1]]),
         (vec![257], vec![vec![100, 1, 156]]),
@@ -372,7 +375,7 @@ fn reductions_over_any_axes_match_the_cpu() {
 
 #[test]
 fn float_sums_of_real_data_are_within_the_error_bound() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     for n in [31usize, 65537, 1 << 20] {
         let v = floats(n, -1.0, 1e3, false, 23);
         let bound: f64 =
@@ -387,7 +390,7 @@ fn float_sums_of_real_data_are_within_the_error_bound() {
 
 #[test]
 fn i32_sums_carry_into_64_bits() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     let mut r = Rng(5);
     let v: Vec<i32> = (0..65537).map(|_| r.next() as i32).collect();
     let want: i64 = v.iter().map(|&x| x as i64).sum();
@@ -400,7 +403,7 @@ fn i32_sums_carry_into_64_bits() {
 
 #[test]
 fn f64_runs_exact_ops_on_the_gpu_and_transcendentals_on_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     if !tessera::gpu::devices()[0].shader_f64 {
         eprintln!("notice: adapter without SHADER_F64; f64 tasks run on the CPU");
     }
@@ -431,23 +434,23 @@ fn f64_runs_exact_ops_on_the_gpu_and_transcendentals_on_the_cpu() {
 
 #[test]
 fn pipelines_are_compiled_once_and_buffers_pooled() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     let x = tessera::from_array(ArrayD::from_elem(IxDyn(&[1000, 50]), 1.5f32), [300, 50]).unwrap();
     let y = (&x * 2.5f32 - 1.0f32).sum(1).unwrap();
     y.compute_with(&g).unwrap();
-    let (pipelines, _) = tessera::gpu::cache_stats(0).unwrap();
+    let pipelines = tessera::gpu::stats(0).unwrap().pipelines;
     for _ in 0..3 {
         let r = y.compute_with(&g).unwrap();
         assert!(r.iter().all(|&v| v == 137.5), "(1.5 × 2.5 − 1) × 50");
     }
-    let (again, pooled) = tessera::gpu::cache_stats(0).unwrap();
-    assert_eq!(pipelines, again, "the same kernels compiled again");
-    assert!(pooled > 0, "no buffer went back to the pool");
+    let st = tessera::gpu::stats(0).unwrap();
+    assert_eq!(pipelines, st.pipelines, "the same kernels compiled again");
+    assert!(st.pooled_bytes > 0, "no buffer went back to the pool");
 }
 
 #[test]
 fn whole_workloads_forced_onto_the_gpu_equal_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some((_lock, g)) = gpu() else { return };
     // sst-nanmean at a small size: land masked with NaN, time mean of each grid cell.
     let sst = tessera::io::synthetic::sst(40, 36, 72, 7, [8, 18, 36]).unwrap();
     let m = sst.nanmean(0).unwrap();
@@ -455,13 +458,90 @@ fn whole_workloads_forced_onto_the_gpu_equal_the_cpu() {
     let b = m.compute_with(&cpu()).unwrap();
     assert!(rep.gpu_tasks >= 20, "{} GPU tasks", rep.gpu_tasks);
     assert_close(&a, &b, 8.0, 1e-5, "sst nanmean");
-    // A blocked Cholesky: its tile kernels run on the CPU today, the graph completes on a
-    // mixed placement all the same.
+    // A blocked Cholesky: gemm and syrk tiles on the GPU, potrf and trsm on the CPU.
     let n = 300;
     let r = tessera::random::uniform::<f64>(3, &[n, n], [128, 128]).unwrap();
     let spd = tessera::linalg::matmul(&r, &r.transpose()).unwrap()
         + &tessera::eye::<f64>(n, n, 0, [128, 128]).unwrap() * n as f64;
     let l = tessera::linalg::cholesky(&spd, true).unwrap();
-    let (a, b) = (l.compute_with(&g).unwrap(), l.compute_with(&cpu()).unwrap());
+    let ((a, rep), b) = (l.compute_report(&g).unwrap(), l.compute_with(&cpu()).unwrap());
     assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 1e-12 * (1.0 + q.abs())));
+    assert_eq!(rep.gpu_tasks > 0, tessera::gpu::devices()[0].shader_f64, "f64 tiles on the GPU");
+    let l32 = tessera::linalg::cholesky(&spd.astype::<f32>(), true).unwrap();
+    let ((a, rep), b) = (l32.compute_report(&g).unwrap(), l32.compute_with(&cpu()).unwrap());
+    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 1e-4 * (1.0 + q.abs())));
+    assert!(rep.gpu_tasks > 0);
+}
+
+#[test]
+fn gpu_results_stay_on_the_gpu_for_the_next_gpu_task() {
+    let Some((_lock, g)) = gpu() else { return };
+    let x = tessera::random::uniform::<f32>(8, &[512, 256], [128, 256]).unwrap();
+    let a = (&x * 2.0f32 + 1.0f32).sqrt();
+    let s = a.sum(1).unwrap();
+    let run = |opts: &ComputeOptions| {
+        let before = tessera::gpu::stats(0).unwrap().uploaded_bytes;
+        let outs = tessera::compute_many(&[&a, &s], opts).unwrap();
+        (outs, tessera::gpu::stats(0).unwrap().uploaded_bytes - before)
+    };
+    let want = tessera::compute_many(&[&a, &s], &cpu()).unwrap();
+    // `a`'s blocks are outputs and the sum's inputs: the sum reads them where they are.
+    let (outs, uploaded) = run(&g);
+    assert_eq!(uploaded, 512 * 256 * 4, "only x is uploaded");
+    // With no room on the GPU, results come back at once and the sum uploads them again.
+    let (outs0, uploaded0) = run(&g.clone().gpu_memory_budget(0));
+    assert_eq!(uploaded0, 2 * 512 * 256 * 4);
+    for o in [&outs, &outs0] {
+        assert_close(
+            &o[0].clone().into_typed::<f32>().unwrap(),
+            &want[0].clone().into_typed::<f32>().unwrap(),
+            3.0,
+            0.0,
+            "a",
+        );
+        assert_close(
+            &o[1].clone().into_typed::<f32>().unwrap(),
+            &want[1].clone().into_typed::<f32>().unwrap(),
+            0.0,
+            1e-3,
+            "sum",
+        );
+    }
+    assert_eq!(tessera::gpu::stats(0).unwrap().resident_bytes, 0, "blocks left on the GPU after the compute");
+}
+
+/// `|GPU − CPU| ≤ 4·k·ε·(|A|·|B|)` for every element of a product with inner size `k`.
+fn assert_product_close(g: &ArrayD<f32>, c: &ArrayD<f32>, bound: &ArrayD<f32>, k: usize, what: &str) {
+    for (i, ((&p, &q), &b)) in g.iter().zip(c).zip(bound).enumerate() {
+        let tol = 4.0 * k as f32 * f32::EPSILON * b + 1e-30;
+        assert!((p - q).abs() <= tol, "{what}: element {i}: GPU {p}, CPU {q}, tolerance {tol}");
+    }
+}
+
+#[test]
+fn matmul_tiles_match_faer() {
+    let Some((_lock, g)) = gpu() else { return };
+    use tessera::linalg::matmul;
+    for (m, k, n, ch) in
+        [(1usize, 1usize, 1usize, 1usize), (130, 70, 257, 64), (65, 200, 63, 50), (256, 33, 128, 128)]
+    {
+        let a = tessera::random::normal::<f32>(m as u64, &[m, k], [ch, ch], 0.0, 1.0).unwrap();
+        let b = tessera::random::normal::<f32>(n as u64 + 1, &[k, n], [ch, ch], 0.0, 1.0).unwrap();
+        let bound = matmul(&a.abs(), &b.abs()).unwrap().compute_with(&cpu()).unwrap();
+        for (what, y) in [
+            ("a @ b", matmul(&a, &b).unwrap()),
+            ("(bᵀ @ aᵀ)ᵀ", matmul(&b.transpose(), &a.transpose()).unwrap().transpose()),
+        ] {
+            let (p, q, on_gpu) = both(&y, &g);
+            assert_product_close(&p, &q, &bound, k, &format!("{what} {m}x{k}x{n}"));
+            assert!(on_gpu > 0, "{what}");
+        }
+        // a @ aᵀ: syrk on the diagonal tiles, gemm below, mirrored views above.
+        let gram = matmul(&a, &a.transpose()).unwrap();
+        let gb = matmul(&a.abs(), &a.abs().transpose()).unwrap().compute_with(&cpu()).unwrap();
+        let (p, q, on_gpu) = both(&gram, &g);
+        assert_product_close(&p, &q, &gb, k, &format!("a @ aᵀ {m}x{k}"));
+        assert!(on_gpu > 0);
+        assert!(p.iter().zip(p.t().iter()).all(|(x, y)| x == y), "a @ aᵀ is symmetric");
+    }
 }

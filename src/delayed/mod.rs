@@ -152,7 +152,9 @@ fn downcast<T: Send + Sync + 'static>(v: Value, name: &str) -> Result<Arc<T>> {
                 std::any::type_name::<T>()
             ))
         }),
-        Value::Array(_) => Err(Error::invalid(format!("task {name} holds an array block, not a value"))),
+        Value::Array(_) | Value::Device(_) => {
+            Err(Error::invalid(format!("task {name} holds an array block, not a value")))
+        }
     }
 }
 
@@ -194,7 +196,7 @@ pub fn compute_many(items: &[&dyn AnyDelayed], opts: &ComputeOptions) -> Result<
         .zip(&nodes)
         .map(|(v, n)| match v {
             Value::State { data, .. } => Ok(data),
-            Value::Array(_) => {
+            Value::Array(_) | Value::Device(_) => {
                 Err(Error::invalid(format!("task {} holds an array block, not a value", n.name)))
             }
         })

@@ -113,7 +113,7 @@ impl GraphSpec {
                             .iter()
                             .map(|v| match v {
                                 Value::State { data, .. } => Ok(data.clone()),
-                                Value::Array(_) => {
+                                Value::Array(_) | Value::Device(_) => {
                                     Err(Error::invalid("a graph task received an array block"))
                                 }
                             })
@@ -153,7 +153,9 @@ impl GraphSpec {
             .into_iter()
             .map(|v| match v {
                 Value::State { data, .. } => Ok(data),
-                Value::Array(_) => Err(Error::invalid("a graph task produced an array block")),
+                Value::Array(_) | Value::Device(_) => {
+                    Err(Error::invalid("a graph task produced an array block"))
+                }
             })
             .collect()
     }

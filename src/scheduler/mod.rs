@@ -81,6 +81,9 @@ pub struct ComputeOptions {
     pub progress: Progress,
     /// Record a [`Profile`] of every task in the [`RunReport`].
     pub profile: bool,
+    /// Most bytes of blocks kept in GPU memory between tasks (`None`:
+    /// [`crate::gpu::DEFAULT_GPU_BUDGET`]); above it, GPU results go back to the host at once.
+    pub gpu_memory_budget: Option<usize>,
 }
 
 static DEFAULT_OPTIONS: RwLock<Option<ComputeOptions>> = RwLock::new(None);
@@ -95,6 +98,7 @@ impl Default for ComputeOptions {
             spill_dir: None,
             progress: Progress::Auto,
             profile: false,
+            gpu_memory_budget: None,
         })
     }
 }
@@ -116,6 +120,12 @@ impl ComputeOptions {
     #[must_use]
     pub fn device(mut self, device: Device) -> Self {
         self.device = device;
+        self
+    }
+    /// These options keeping at most `bytes` of blocks in GPU memory between tasks.
+    #[must_use]
+    pub fn gpu_memory_budget(mut self, bytes: usize) -> Self {
+        self.gpu_memory_budget = Some(bytes);
         self
     }
     /// These options with a memory budget of `bytes`.
@@ -233,7 +243,7 @@ pub fn execute_into(
     opts: &ComputeOptions,
     sink: &dyn OutputSink,
 ) -> Result<RunReport> {
-    let placed = crate::backend::gpu::backend_for(opts.device, backend)?;
+    let placed = crate::backend::gpu::backend_for(opts, backend)?;
     let backend: &dyn Backend = placed.as_deref().unwrap_or(backend);
     let budget = opts.budget_bytes();
     let (need, task) = graph.min_working_set();

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
@@ -120,6 +121,8 @@ pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
         queue,
         pipelines: Mutex::new(HashMap::new()),
         pool: Mutex::new(Pool::default()),
+        resident: AtomicU64::new(0),
+        uploaded: AtomicU64::new(0),
     });
     opened[index] = Some(gpu.clone());
     Ok(gpu)
@@ -137,6 +140,10 @@ pub(crate) struct Gpu {
     pub(crate) queue: wgpu::Queue,
     pipelines: Mutex<HashMap<(String, &'static str), Arc<wgpu::ComputePipeline>>>,
     pool: Mutex<Pool>,
+    /// Bytes of blocks kept on the device between tasks.
+    pub(crate) resident: AtomicU64,
+    /// Bytes of leaves uploaded from the host so far.
+    pub(crate) uploaded: AtomicU64,
 }
 
 /// Free buffers by (size class, usage).

@@ -2,8 +2,9 @@
 //!
 //! A GPU is a worker in the same graph as the CPU: [`GpuBackend`] runs the tasks it has
 //! kernels for (fused elementwise expressions and the reductions they feed, for `f32`, `i32`
-//! and `bool`, and `f64` where the adapter offers SHADER_F64 and the operation is exact) and
-//! hands every other task to the CPU backend. Which device a compute uses is
+//! and `bool`, and `f64` where the adapter offers SHADER_F64 and the operation is exact; the
+//! gemm and syrk tiles of linear algebra for `f32`, and `f64` with SHADER_F64) and hands every
+//! other task to the CPU backend. Which device a compute uses is
 //! [`crate::ComputeOptions::device`]:
 //!
 //! - [`Device::Cpu`]: the CPU only.
@@ -12,8 +13,11 @@
 //! - [`Device::Auto`]: the first hardware GPU (a software adapter such as Mesa's lavapipe is
 //!   never chosen), per task by a cost model ([`prefers_gpu`]); the CPU when there is none.
 //!
-//! Today each GPU task uploads its leaves and reads its result back (blocks live on the host
-//! between tasks), so [`prefers_gpu`] only sends compute-heavy tasks to a GPU.
+//! An elementwise result stays in GPU memory ([`crate::block::Value::Device`]) while the
+//! blocks kept there fit the GPU memory budget ([`crate::ComputeOptions::gpu_memory_budget`],
+//! 4 GiB by default); the next GPU task reads it in place, and nothing waits for the GPU until
+//! a CPU task or the result reads the block back (once). Reductions read their (small) partial
+//! states back at once. Leaves on the host are uploaded per task, which [`prefers_gpu`] charges.
 //!
 //! ```
 //! // Lists what wgpu finds; empty on a machine without a Vulkan/Metal/DX12 driver.
@@ -27,7 +31,11 @@ mod codegen;
 #[cfg(feature = "gpu")]
 mod context;
 #[cfg(feature = "gpu")]
+mod gemm;
+#[cfg(feature = "gpu")]
 mod reduce_wgsl;
+#[cfg(feature = "gpu")]
+mod resident;
 #[cfg(feature = "gpu")]
 mod run;
 
@@ -35,7 +43,10 @@ use crate::backend::Backend;
 #[cfg(feature = "gpu")]
 use crate::backend::kernel::FusedKernel;
 use crate::error::{Error, Result};
-use crate::scheduler::Device;
+use crate::scheduler::{ComputeOptions, Device};
+
+/// GPU memory that blocks kept between tasks may use, unless the options say otherwise.
+pub const DEFAULT_GPU_BUDGET: usize = 4 << 30;
 
 /// What kind of device an adapter is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +128,19 @@ pub fn prefers_gpu(kind: DeviceKind, elements: usize, ops_per_element: usize, by
     gpu < cpu
 }
 
-/// The backend for a compute on `device`: `None` means the CPU backend alone.
-pub(crate) fn backend_for<'a>(device: Device, cpu: &'a dyn Backend) -> Result<Option<Box<dyn Backend + 'a>>> {
-    match device {
+/// The backend for a compute with `opts`: `None` means the CPU backend alone.
+pub(crate) fn backend_for<'a>(
+    opts: &ComputeOptions,
+    cpu: &'a dyn Backend,
+) -> Result<Option<Box<dyn Backend + 'a>>> {
+    #[cfg(feature = "gpu")]
+    let budget = opts.gpu_memory_budget.unwrap_or(DEFAULT_GPU_BUDGET) as u64;
+    match opts.device {
         Device::Cpu => Ok(None),
         Device::Gpu(i) => {
             #[cfg(feature = "gpu")]
             {
-                Ok(Some(Box::new(GpuBackend::new(context::open_gpu(i)?, cpu, false))))
+                Ok(Some(Box::new(GpuBackend::new(context::open_gpu(i)?, cpu, false, budget))))
             }
             #[cfg(not(feature = "gpu"))]
             {
@@ -139,7 +155,7 @@ pub(crate) fn backend_for<'a>(device: Device, cpu: &'a dyn Backend) -> Result<Op
                     .into_iter()
                     .find(|d| !matches!(d.kind, DeviceKind::Software | DeviceKind::Other));
                 match hw.map(|d| context::open_gpu(d.index)) {
-                    Some(Ok(g)) => Ok(Some(Box::new(GpuBackend::new(g, cpu, true)))),
+                    Some(Ok(g)) => Ok(Some(Box::new(GpuBackend::new(g, cpu, true, budget)))),
                     _ => Ok(None),
                 }
             }
@@ -159,19 +175,73 @@ pub(crate) struct GpuBackend<'a> {
     cpu: &'a dyn Backend,
     /// Choose per task by [`prefers_gpu`] (else: every task the GPU can run).
     auto: bool,
+    /// Bytes of blocks that may stay on the GPU between tasks.
+    budget: u64,
     name: String,
     offloaded: std::sync::atomic::AtomicUsize,
 }
 
 #[cfg(feature = "gpu")]
 impl<'a> GpuBackend<'a> {
-    fn new(gpu: std::sync::Arc<context::Gpu>, cpu: &'a dyn Backend, auto: bool) -> Self {
+    fn new(gpu: std::sync::Arc<context::Gpu>, cpu: &'a dyn Backend, auto: bool, budget: u64) -> Self {
         let name = format!("gpu{}+{}", gpu.info.index, cpu.name());
-        GpuBackend { gpu, cpu, auto, name, offloaded: Default::default() }
+        GpuBackend { gpu, cpu, auto, budget, name, offloaded: Default::default() }
     }
 
-    /// Whether this fused task goes to the GPU.
-    fn takes(&self, f: &FusedKernel) -> bool {
+    /// A task input as a GPU leaf: a block already on this GPU stays there.
+    fn leaf(&self, v: &crate::block::Value) -> Result<run::LeafData> {
+        match v {
+            crate::block::Value::Device(d) if run::own_block(&self.gpu, d).is_some() => {
+                Ok(run::LeafData::Device(d.clone()))
+            }
+            v => Ok(run::LeafData::Host(v.array()?.clone())),
+        }
+    }
+
+    /// The leaves of a fused task.
+    fn leaves(&self, f: &FusedKernel, inputs: &[crate::block::Value]) -> Result<Vec<run::LeafData>> {
+        use crate::backend::kernel::Leaf;
+        f.leaves
+            .iter()
+            .map(|leaf| match leaf {
+                Leaf::Input(i) => {
+                    self.leaf(inputs.get(*i).ok_or_else(|| Error::invalid("fused kernel: missing input"))?)
+                }
+                Leaf::Source { source, region } => Ok(run::LeafData::Host(source.read(region)?)),
+            })
+            .collect()
+    }
+
+    /// Whether this product tile goes to the GPU.
+    fn takes_tile(&self, t: &crate::backend::kernel::TileKernel, inputs: &[crate::block::Value]) -> bool {
+        use crate::block::Value;
+        if gemm::product(t).is_none() {
+            return false;
+        }
+        let mut shapes = Vec::new();
+        let mut dtypes = Vec::new();
+        let mut host_bytes = 0;
+        for v in inputs {
+            match v {
+                Value::Array(a) => {
+                    shapes.push(a.shape());
+                    dtypes.push(a.dtype());
+                    host_bytes += a.nbytes();
+                }
+                Value::Device(d) => {
+                    shapes.push(d.shape());
+                    dtypes.push(d.dtype());
+                }
+                Value::State { .. } => return false,
+            }
+        }
+        let Ok((m, n, k)) = gemm::check(&self.gpu, t, &shapes, &dtypes) else { return false };
+        !self.auto || prefers_gpu(self.gpu.info.kind, m * n, 2 * k, host_bytes)
+    }
+
+    /// Whether this fused task goes to the GPU (`resident`: how many of its inputs are
+    /// already there).
+    fn takes(&self, f: &FusedKernel, resident: usize) -> bool {
         if f.reduce.is_none() && f.expr.is_identity() {
             return false;
         }
@@ -195,7 +265,7 @@ impl<'a> GpuBackend<'a> {
             .sum();
         let n: usize = f.out_shape.iter().product();
         let width = f.expr.dtype().size().max(4);
-        let bytes = n * width * (f.leaves.len() + usize::from(f.reduce.is_none()));
+        let bytes = n * width * f.leaves.len().saturating_sub(resident);
         prefers_gpu(self.gpu.info.kind, n, ops, bytes)
     }
 }
@@ -213,18 +283,40 @@ impl Backend for GpuBackend<'_> {
     ) -> Result<crate::block::Value> {
         use crate::backend::cpu;
         use crate::backend::kernel::Kernel;
-        if let Kernel::Fused(f) = kernel
-            && self.takes(f)
+        use std::sync::atomic::Ordering;
+        if let Kernel::Tile(t) = kernel
+            && self.takes_tile(t, inputs)
         {
-            let leaves = cpu::read_leaves(f, inputs)?;
-            return match run::fused(&self.gpu, f, &leaves) {
+            let leaves = inputs.iter().map(|v| self.leaf(v)).collect::<Result<Vec<_>>>()?;
+            let shape: usize = leaves.iter().map(|l| l.shape().iter().product::<usize>()).max().unwrap_or(0);
+            let keep = self.gpu.resident.load(Ordering::Relaxed) + (shape * 8) as u64 <= self.budget;
+            match gemm::run(&self.gpu, t, &leaves, keep) {
                 Ok(v) => {
-                    self.offloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.offloaded.fetch_add(1, Ordering::Relaxed);
+                    return Ok(v);
+                }
+                Err(Error::BackendUnavailable(why)) => {
+                    eprintln!("tessera: warning: {why}; running the task on the CPU");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let resident = inputs.iter().filter(|v| matches!(v, crate::block::Value::Device(_))).count();
+        if let Kernel::Fused(f) = kernel
+            && self.takes(f, resident)
+        {
+            let leaves = self.leaves(f, inputs)?;
+            let out_bytes = (f.out_shape.iter().product::<usize>() * f.expr.dtype().size().max(4)) as u64;
+            let keep = self.gpu.resident.load(Ordering::Relaxed) + out_bytes <= self.budget;
+            return match run::fused(&self.gpu, f, &leaves, keep) {
+                Ok(v) => {
+                    self.offloaded.fetch_add(1, Ordering::Relaxed);
                     Ok(v)
                 }
                 Err(Error::BackendUnavailable(why)) => {
                     eprintln!("tessera: warning: {why}; running the task on the CPU");
-                    cpu::fused_on_leaves(f, leaves)
+                    let host = leaves.iter().map(run::LeafData::to_host).collect::<Result<Vec<_>>>()?;
+                    cpu::fused_on_leaves(f, host)
                 }
                 Err(e) => Err(e),
             };
@@ -237,10 +329,28 @@ impl Backend for GpuBackend<'_> {
     }
 }
 
-/// Test hooks: the pipeline cache and the buffer pool of an opened GPU.
+/// Counters of an opened GPU, for tests and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuStats {
+    /// Compute pipelines compiled (each generated kernel once).
+    pub pipelines: usize,
+    /// Bytes of free buffers held by the pool for reuse.
+    pub pooled_bytes: u64,
+    /// Bytes of blocks kept on the GPU between tasks now.
+    pub resident_bytes: u64,
+    /// Bytes of task inputs uploaded from the host so far.
+    pub uploaded_bytes: u64,
+}
+
+/// The counters of GPU `index` (opening it if needed).
 #[cfg(feature = "gpu")]
-#[doc(hidden)]
-pub fn cache_stats(index: usize) -> Result<(usize, u64)> {
+pub fn stats(index: usize) -> Result<GpuStats> {
+    use std::sync::atomic::Ordering;
     let g = context::open_gpu(index)?;
-    Ok((g.pipelines_compiled(), g.pooled_bytes()))
+    Ok(GpuStats {
+        pipelines: g.pipelines_compiled(),
+        pooled_bytes: g.pooled_bytes(),
+        resident_bytes: g.resident.load(Ordering::Relaxed),
+        uploaded_bytes: g.uploaded.load(Ordering::Relaxed),
+    })
 }

@@ -1,17 +1,20 @@
 //! Running one fused task on a GPU: lay out the leaves, fill the metadata, dispatch, read back.
 
+use std::sync::Arc;
+
 use bytemuck::{Pod, Zeroable};
 use ndarray::{ArrayD, IxDyn};
 
 use crate::backend::cpu::reduce::ReduceKind;
 use crate::backend::kernel::{FusedKernel, PartialStep};
-use crate::block::{HostArray, Value};
+use crate::block::{DeviceBlock, HostArray, Value};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
 use super::codegen::{self, KernelSpec, LeafIndex, MAX_LEAVES, MAX_RANK, WORKGROUP};
 use super::context::Gpu;
 use super::reduce_wgsl;
+use super::resident::GpuBlock;
 
 /// The uniform of one dispatch (WGSL twin: `Meta` in shaders/meta.wgsl).
 #[repr(C)]
@@ -80,8 +83,43 @@ fn c_strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// A leaf of a GPU task: a host block to upload, or a block already on this GPU.
+pub(crate) enum LeafData {
+    /// On the host.
+    Host(HostArray),
+    /// On this GPU.
+    Device(Arc<dyn DeviceBlock>),
+}
+
+impl LeafData {
+    pub(crate) fn shape(&self) -> &[usize] {
+        match self {
+            LeafData::Host(h) => h.shape(),
+            LeafData::Device(d) => d.shape(),
+        }
+    }
+    pub(crate) fn dtype(&self) -> DType {
+        match self {
+            LeafData::Host(h) => h.dtype(),
+            LeafData::Device(d) => d.dtype(),
+        }
+    }
+    /// The host block (a device block is read back).
+    pub(crate) fn to_host(&self) -> Result<HostArray> {
+        match self {
+            LeafData::Host(h) => Ok(h.clone()),
+            LeafData::Device(d) => d.host().cloned(),
+        }
+    }
+}
+
+/// The GPU block behind a device leaf, if it lives on `gpu`.
+pub(crate) fn own_block<'a>(gpu: &Gpu, d: &'a Arc<dyn DeviceBlock>) -> Option<&'a GpuBlock> {
+    d.as_any().downcast_ref::<GpuBlock>().filter(|b| std::ptr::eq(Arc::as_ptr(&b.gpu), gpu))
+}
+
 /// A leaf's bytes in standard layout (bools widened to `u32`).
-fn leaf_bytes(l: &HostArray) -> Vec<u8> {
+pub(crate) fn leaf_bytes(l: &HostArray) -> Vec<u8> {
     fn std_bytes<T: Pod + Clone>(a: &ndarray::ArcArray<T, IxDyn>) -> Vec<u8> {
         match a.as_slice() {
             Some(s) => bytemuck::cast_slice(s).to_vec(),
@@ -102,8 +140,9 @@ fn leaf_bytes(l: &HostArray) -> Vec<u8> {
     }
 }
 
-/// Evaluate a fused task on the GPU from its leaves (already read).
-pub(crate) fn fused(gpu: &Gpu, f: &FusedKernel, leaves: &[HostArray]) -> Result<Value> {
+/// Evaluate a fused task on the GPU from its leaves (already read). An elementwise result
+/// stays on the GPU when `keep`, else it is read back.
+pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: bool) -> Result<Value> {
     let shape = &f.out_shape;
     let rank = shape.len();
     let axes: Vec<usize> = f.reduce.as_ref().map(|s| s.axes.to_vec()).unwrap_or_default();
@@ -161,10 +200,24 @@ pub(crate) fn fused(gpu: &Gpu, f: &FusedKernel, leaves: &[HostArray]) -> Result<
         reduce,
     };
     let source = codegen::generate(&spec);
-    let uploads: Vec<Vec<u8>> = leaves.iter().map(leaf_bytes).collect();
+    let mut held = Held::new(gpu);
+    let mut ins = Vec::with_capacity(leaves.len());
+    for l in leaves {
+        ins.push(match l {
+            LeafData::Host(h) => {
+                let bytes = leaf_bytes(h);
+                gpu.uploaded.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                held.upload(&bytes, STORAGE_IN)
+            }
+            LeafData::Device(d) => own_block(gpu, d)
+                .ok_or_else(|| Error::invalid("a device block of another GPU"))?
+                .buffer()
+                .clone(),
+        });
+    }
     match (&f.reduce, reduce) {
-        (Some(step), Some((kind, _))) => reduction(gpu, &source, meta, &uploads, (m, k), step, kind, shape),
-        _ => elementwise(gpu, &source, meta, &uploads, shape, f.expr.dtype()),
+        (Some(step), Some((kind, _))) => reduction(&mut held, &source, meta, &ins, (m, k), step, kind, shape),
+        _ => elementwise(gpu, &mut held, &source, meta, &ins, shape, f.expr.dtype(), keep),
     }
 }
 
@@ -177,19 +230,22 @@ fn grid(gpu: &Gpu, n: usize) -> (u32, u32, u32) {
     (x as u32, y as u32, x as u32 * WORKGROUP)
 }
 
-const STORAGE_IN: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_DST);
-const STORAGE_OUT: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC);
-const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM.union(wgpu::BufferUsages::COPY_DST);
+pub(crate) const STORAGE_IN: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_DST);
+pub(crate) const STORAGE_OUT: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC);
+pub(crate) const UNIFORM: wgpu::BufferUsages =
+    wgpu::BufferUsages::UNIFORM.union(wgpu::BufferUsages::COPY_DST);
 const STAGING: wgpu::BufferUsages = wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
 
 /// Buffers of one task, returned to the pool when it ends.
-struct Held<'g> {
+pub(crate) struct Held<'g> {
     gpu: &'g Gpu,
     bufs: Vec<wgpu::Buffer>,
 }
 
 impl<'g> Held<'g> {
-    fn new(gpu: &'g Gpu) -> Self {
+    pub(crate) fn new(gpu: &'g Gpu) -> Self {
         Held { gpu, bufs: Vec::new() }
     }
     fn take(&mut self, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
@@ -197,7 +253,7 @@ impl<'g> Held<'g> {
         self.bufs.push(b.clone());
         b
     }
-    fn upload(&mut self, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub(crate) fn upload(&mut self, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
         let b = self.take(bytes.len().max(4) as u64, usage);
         if !bytes.is_empty() {
             self.gpu.queue.write_buffer(&b, 0, bytes);
@@ -215,24 +271,19 @@ impl Drop for Held<'_> {
 }
 
 /// One dispatch: a pipeline, its bindings (number, buffer) and its thread count.
-struct Dispatch<'a> {
-    pipeline: std::sync::Arc<wgpu::ComputePipeline>,
-    bindings: Vec<(u32, &'a wgpu::Buffer)>,
-    threads: usize,
+pub(crate) struct Dispatch<'a> {
+    pub(crate) pipeline: std::sync::Arc<wgpu::ComputePipeline>,
+    pub(crate) bindings: Vec<(u32, &'a wgpu::Buffer)>,
+    pub(crate) threads: usize,
+    /// Workgroups to dispatch, when not one per `WORKGROUP` threads.
+    pub(crate) groups: Option<(u32, u32)>,
 }
 
-/// Encode the dispatches, copy `out` (`bytes` long) to a staging buffer, submit, wait for it
-/// and return its bytes. Validation and out-of-memory errors come back as errors.
-fn submit_and_read(
-    gpu: &Gpu,
-    held: &mut Held,
-    passes: &[Dispatch],
-    out: &wgpu::Buffer,
-    bytes: u64,
-) -> Result<Vec<u8>> {
+/// Encode the dispatches into one command buffer and submit it, without waiting for it.
+/// Validation and out-of-memory errors come back as errors.
+pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch]) -> Result<()> {
     let oom = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     let val = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let staging = held.take(bytes.max(4), STAGING);
     let mut enc =
         gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tessera task") });
     for d in passes {
@@ -247,28 +298,40 @@ fn submit_and_read(
             layout: &layout,
             entries: &entries,
         });
-        let (x, y, _) = grid(gpu, d.threads);
+        let (x, y) = d.groups.unwrap_or_else(|| {
+            let (x, y, _) = grid(gpu, d.threads);
+            (x, y)
+        });
         let mut pass =
             enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
         pass.set_pipeline(&d.pipeline);
         pass.set_bind_group(0, &group, &[]);
         pass.dispatch_workgroups(x, y, 1);
     }
-    let copy = bytes.next_multiple_of(4);
-    enc.copy_buffer_to_buffer(out, 0, &staging, 0, copy);
     gpu.queue.submit([enc.finish()]);
-    let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, 0..copy, move |r| {
-        let _ = tx.send(r);
-    });
     let val_err = pollster::block_on(val.pop());
-    let oom_err = pollster::block_on(oom.pop());
-    if let Some(e) = oom_err {
+    if let Some(e) = pollster::block_on(oom.pop()) {
         return Err(Error::BackendUnavailable(format!("GPU out of memory: {e}")));
     }
     if let Some(e) = val_err {
         return Err(Error::invalid(format!("GPU task rejected: {e}")));
     }
+    Ok(())
+}
+
+/// Copy the first `bytes` of `buf` to the host: waits for the work writing it.
+pub(crate) fn read_back(gpu: &Gpu, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+    let copy = bytes.next_multiple_of(4).max(4);
+    let staging = gpu.buffer(copy, STAGING);
+    let mut enc = gpu
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tessera read-back") });
+    enc.copy_buffer_to_buffer(buf, 0, &staging, 0, copy);
+    gpu.queue.submit([enc.finish()]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, 0..copy, move |r| {
+        let _ = tx.send(r);
+    });
     gpu.device
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| Error::invalid(format!("GPU wait failed: {e}")))?;
@@ -280,6 +343,7 @@ fn submit_and_read(
         .map_err(|e| Error::invalid(format!("GPU read-back failed: {e}")))?[..bytes as usize]
         .to_vec();
     staging.unmap();
+    gpu.recycle(staging);
     Ok(data)
 }
 
@@ -289,33 +353,39 @@ fn meta_for(mut meta: Meta, n: usize, gpu: &Gpu) -> Meta {
     meta
 }
 
+#[allow(clippy::too_many_arguments)]
 fn elementwise(
-    gpu: &Gpu,
+    gpu: &Arc<Gpu>,
+    held: &mut Held,
     source: &str,
     meta: Meta,
-    uploads: &[Vec<u8>],
+    ins: &[wgpu::Buffer],
     shape: &[usize],
     dt: DType,
+    keep: bool,
 ) -> Result<Value> {
     let n: usize = shape.iter().product();
     let pipeline = gpu.pipeline(source, "main")?;
-    let mut held = Held::new(gpu);
     let meta = meta_for(meta, n, gpu);
     let ubuf = held.upload(bytemuck::bytes_of(&meta), UNIFORM);
-    let ins: Vec<wgpu::Buffer> = uploads.iter().map(|u| held.upload(u, STORAGE_IN)).collect();
     let elem = if dt == DType::Bool { 4 } else { dt.size() };
     let bytes = (n * elem) as u64;
-    let out = held.take(bytes, STORAGE_OUT);
+    // The result's buffer is not the task's: it lives on as the block.
+    let out = gpu.buffer(bytes, STORAGE_OUT);
     let mut bindings = vec![(0, &ubuf), (1, &out)];
     for (j, b) in ins.iter().enumerate() {
         bindings.push((3 + j as u32, b));
     }
-    let data = submit_and_read(gpu, &mut held, &[Dispatch { pipeline, bindings, threads: n }], &out, bytes)?;
-    Ok(Value::Array(host_from_bytes(dt, shape, &data)?))
+    let block = GpuBlock::new(gpu.clone(), out.clone(), dt, shape.to_vec());
+    submit(gpu, &[Dispatch { pipeline, bindings, threads: n, groups: None }])?;
+    if keep {
+        return Ok(Value::Device(Arc::new(block)));
+    }
+    Ok(Value::Array(block.host()?.clone()))
 }
 
 /// A host block from bytes the GPU wrote (bools as `u32`).
-fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result<HostArray> {
+pub(crate) fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result<HostArray> {
     fn typed<T: Pod + crate::dtype::Element>(shape: &[usize], data: &[u8]) -> Result<HostArray> {
         let v: Vec<T> = bytemuck::pod_collect_to_vec(data);
         let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::invalid(e.to_string()))?;
@@ -337,10 +407,10 @@ fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result<HostArray>
 
 #[allow(clippy::too_many_arguments)]
 fn reduction(
-    gpu: &Gpu,
+    held: &mut Held,
     source: &str,
     meta: Meta,
-    uploads: &[Vec<u8>],
+    ins: &[wgpu::Buffer],
     (m, k): (usize, usize),
     step: &PartialStep,
     kind: ReduceKind,
@@ -354,13 +424,12 @@ fn reduction(
     let g = k.div_ceil(seg).max(1);
     let mut meta = meta;
     (meta.m, meta.k, meta.g, meta.seg) = (m as u32, k as u32, g as u32, seg as u32);
+    let gpu = held.gpu;
     let main = gpu.pipeline(source, "main")?;
-    let mut held = Held::new(gpu);
     let meta1 = meta_for(meta, m * g, gpu);
     let meta2 = meta_for(meta, m, gpu);
     let u1 = held.upload(bytemuck::bytes_of(&meta1), UNIFORM);
     let u2 = held.upload(bytemuck::bytes_of(&meta2), UNIFORM);
-    let ins: Vec<wgpu::Buffer> = uploads.iter().map(|u| held.upload(u, STORAGE_IN)).collect();
     let out_bytes = (m * lay.stride) as u64;
     let out = held.take(out_bytes, STORAGE_OUT);
     let part = if g > 1 { Some(held.take((m * g * lay.stride) as u64, STORAGE_OUT)) } else { None };
@@ -368,16 +437,18 @@ fn reduction(
     for (j, b) in ins.iter().enumerate() {
         first.push((3 + j as u32, b));
     }
-    let mut passes = vec![Dispatch { pipeline: main, bindings: first, threads: m * g }];
+    let mut passes = vec![Dispatch { pipeline: main, bindings: first, threads: m * g, groups: None }];
     if let Some(part) = &part {
         let combine = gpu.pipeline(source, "combine")?;
         passes.push(Dispatch {
             pipeline: combine,
             bindings: vec![(0, &u2), (1, &out), (2, part)],
             threads: m,
+            groups: None,
         });
     }
-    let data = submit_and_read(gpu, &mut held, &passes, &out, out_bytes)?;
+    submit(gpu, &passes)?;
+    let data = read_back(gpu, &out, out_bytes)?;
     let mut states: Vec<_> =
         data.chunks_exact(lay.stride).map(|b| reduce_wgsl::decode(kind, dt, &lay, b)).collect();
     if kind.is_arg() {
