@@ -545,3 +545,37 @@ fn matmul_tiles_match_faer() {
         assert!(p.iter().zip(p.t().iter()).all(|(x, y)| x == y), "a @ aᵀ is symmetric");
     }
 }
+
+#[test]
+fn triangular_solves_and_lu_match_the_cpu() {
+    let Some((_lock, g)) = gpu() else { return };
+    use tessera::linalg::{solve, solve_triangular, tril, triu};
+    let n = 150;
+    let r = tessera::random::uniform::<f32>(4, &[n, n], [64, 64]).unwrap();
+    // Well-conditioned triangles: a dominant diagonal.
+    let d = &tessera::eye::<f32>(n, n, 0, [64, 64]).unwrap() * n as f32;
+    // Computed inputs, so that the solves' own tiles are the only tasks that can run on the GPU.
+    let fix =
+        |x: Array<f32>, ch: usize| tessera::from_array(x.compute_with(&cpu()).unwrap(), [ch, ch]).unwrap();
+    for ch in [n, 64] {
+        let lo = fix(tril(&(&r + &d), 0).unwrap(), ch);
+        let up = fix(triu(&(&r + &d), 0).unwrap(), ch);
+        let a = fix(&r + &d, ch);
+        let b = tessera::from_array(
+            tessera::random::uniform::<f32>(5, &[n, 7], [n, 7]).unwrap().compute().unwrap(),
+            [ch, 7],
+        )
+        .unwrap();
+        for (what, x) in [
+            ("lower", solve_triangular(&lo, &b, true, false).unwrap()),
+            ("lower, transposed", solve_triangular(&lo, &b, true, true).unwrap()),
+            ("upper", solve_triangular(&up, &b, false, false).unwrap()),
+            ("upper, transposed", solve_triangular(&up, &b, false, true).unwrap()),
+            ("general (LU)", solve(&a, &b).unwrap()),
+        ] {
+            let (p, q, on_gpu) = both(&x, &g);
+            assert_close(&p, &q, 0.0, 1e-5, &format!("{what}, tiles of {ch}"));
+            assert!(on_gpu > 0, "{what}, tiles of {ch}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! A GPU is a worker in the same graph as the CPU: [`GpuBackend`] runs the tasks it has
 //! kernels for (fused elementwise expressions and the reductions they feed, for `f32`, `i32`
 //! and `bool`, and `f64` where the adapter offers SHADER_F64 and the operation is exact; the
-//! gemm and syrk tiles of linear algebra for `f32`, and `f64` with SHADER_F64) and hands every
+//! gemm, syrk and trsm tiles of linear algebra for `f32`, and `f64` with SHADER_F64) and hands every
 //! other task to the CPU backend. Which device a compute uses is
 //! [`crate::ComputeOptions::device`]:
 //!
@@ -31,13 +31,13 @@ mod codegen;
 #[cfg(feature = "gpu")]
 mod context;
 #[cfg(feature = "gpu")]
-mod gemm;
-#[cfg(feature = "gpu")]
 mod reduce_wgsl;
 #[cfg(feature = "gpu")]
 mod resident;
 #[cfg(feature = "gpu")]
 mod run;
+#[cfg(feature = "gpu")]
+mod tiles;
 
 use crate::backend::Backend;
 #[cfg(feature = "gpu")]
@@ -212,10 +212,10 @@ impl<'a> GpuBackend<'a> {
             .collect()
     }
 
-    /// Whether this product tile goes to the GPU.
+    /// Whether this tile step goes to the GPU.
     fn takes_tile(&self, t: &crate::backend::kernel::TileKernel, inputs: &[crate::block::Value]) -> bool {
         use crate::block::Value;
-        if gemm::product(t).is_none() {
+        if !tiles::handles(t) {
             return false;
         }
         let mut shapes = Vec::new();
@@ -235,8 +235,9 @@ impl<'a> GpuBackend<'a> {
                 Value::State { .. } => return false,
             }
         }
-        let Ok((m, n, k)) = gemm::check(&self.gpu, t, &shapes, &dtypes) else { return false };
-        !self.auto || prefers_gpu(self.gpu.info.kind, m * n, 2 * k, host_bytes)
+        let Ok(flops) = tiles::check(&self.gpu, t, &shapes, &dtypes) else { return false };
+        let out: usize = shapes.iter().map(|s| s.iter().product::<usize>()).max().unwrap_or(1);
+        !self.auto || prefers_gpu(self.gpu.info.kind, out, flops / out.max(1), host_bytes)
     }
 
     /// Whether this fused task goes to the GPU (`resident`: how many of its inputs are
@@ -290,7 +291,7 @@ impl Backend for GpuBackend<'_> {
             let leaves = inputs.iter().map(|v| self.leaf(v)).collect::<Result<Vec<_>>>()?;
             let shape: usize = leaves.iter().map(|l| l.shape().iter().product::<usize>()).max().unwrap_or(0);
             let keep = self.gpu.resident.load(Ordering::Relaxed) + (shape * 8) as u64 <= self.budget;
-            match gemm::run(&self.gpu, t, &leaves, keep) {
+            match tiles::run(&self.gpu, t, &leaves, keep) {
                 Ok(v) => {
                     self.offloaded.fetch_add(1, Ordering::Relaxed);
                     return Ok(v);
