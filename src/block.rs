@@ -3,9 +3,9 @@
 //! A block on the host is a [`HostArray`]: an `ArcArray` of one of the five element types, so a
 //! block can be a zero-copy view into a larger in-memory array (slices of an `ArcArray` share
 //! its buffer) and cloning a block is a reference-count increment. Reduction partials and other
-//! intermediate states travel as [`Value::State`]. Device-resident blocks (GPU buffers) will be
-//! a further variant of [`Value`] owned by the GPU backend; nothing above the backend looks
-//! inside a value except through these methods.
+//! intermediate states travel as [`Value::State`]. Device-resident results (GPU buffers) are
+//! [`Value::Device`], owned by the GPU backend and read back to the host on first use; nothing
+//! above the backend looks inside a value except through these methods.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -162,15 +162,19 @@ host_element!(i64, I64);
 host_element!(f32, F32);
 host_element!(f64, F64);
 
-/// A block of array data held by a device (a GPU buffer), owned by the backend that made it.
-/// Other backends read it through [`DeviceBlock::host`], which copies it to the host once.
+/// A task result held by a device (a GPU buffer), owned by the backend that made it: a block
+/// of array data, or reduction states. Other backends read it through
+/// [`DeviceBlock::host_value`], which copies it to the host once.
 pub trait DeviceBlock: Send + Sync {
-    /// The element type.
+    /// The element type (of a reduction's input, for states).
     fn dtype(&self) -> DType;
-    /// The shape.
+    /// The shape (of the partial, for states).
     fn shape(&self) -> &[usize];
-    /// The block on the host: read back on the first call, then kept.
-    fn host(&self) -> Result<&HostArray>;
+    /// Bytes it will occupy on the host.
+    fn nbytes(&self) -> usize;
+    /// The value on the host ([`Value::Array`] or [`Value::State`]): read back on the first
+    /// call, then kept.
+    fn host_value(&self) -> Result<&Value>;
     /// For the owning backend to recognise its own blocks.
     fn as_any(&self) -> &dyn Any;
 }
@@ -180,7 +184,8 @@ pub trait DeviceBlock: Send + Sync {
 pub enum Value {
     /// A block of array data on the host.
     Array(HostArray),
-    /// A block of array data on a device; [`Value::array`] reads it back to the host.
+    /// A block of array data or reduction states on a device; [`Value::array`] and
+    /// [`Value::get_state`] read it back to the host.
     Device(Arc<dyn DeviceBlock>),
     /// An intermediate state (a reduction partial, a scan carry): opaque to everything but
     /// the kernel that made it. `nbytes` is what it occupies, for memory accounting.
@@ -208,7 +213,7 @@ impl Value {
         match self {
             Value::Array(a) => a.nbytes(),
             // Counted at full size: it comes to the host when a CPU task reads it.
-            Value::Device(d) => d.shape().iter().product::<usize>() * d.dtype().size(),
+            Value::Device(d) => d.nbytes(),
             Value::State { nbytes, .. } => *nbytes,
         }
     }
@@ -217,7 +222,7 @@ impl Value {
     pub fn array(&self) -> Result<&HostArray> {
         match self {
             Value::Array(a) => Ok(a),
-            Value::Device(d) => d.host(),
+            Value::Device(d) => d.host_value()?.array(),
             Value::State { .. } => Err(Error::invalid("expected an array block, found a state")),
         }
     }
@@ -231,9 +236,8 @@ impl Value {
             Value::State { data, .. } => data
                 .downcast_ref::<S>()
                 .ok_or_else(|| Error::invalid("task input holds a state of another type")),
-            Value::Array(_) | Value::Device(_) => {
-                Err(Error::invalid("expected a state, found an array block"))
-            }
+            Value::Device(d) => d.host_value()?.get_state(),
+            Value::Array(_) => Err(Error::invalid("expected a state, found an array block")),
         }
     }
 }

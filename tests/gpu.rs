@@ -579,3 +579,15 @@ fn triangular_solves_and_lu_match_the_cpu() {
         }
     }
 }
+
+#[test]
+fn reduction_trees_combine_on_the_gpu_and_read_back_once() {
+    let Some((_lock, g)) = gpu() else { return };
+    let x = tessera::random::uniform::<f32>(9, &[400, 300], [25, 30]).unwrap();
+    let s = (&x * 2.0f32).nanmean(tessera::Axes::All).unwrap();
+    let (a, rep) = s.compute_report(&g).unwrap();
+    let b = s.compute_with(&cpu()).unwrap();
+    assert_close(&a, &b, 16.0, 0.0, "nanmean");
+    // 160 partials and the combine tree run on the GPU; only the finalize reads back.
+    assert_eq!(rep.gpu_tasks, rep.tasks_run - 1, "{rep:?}");
+}

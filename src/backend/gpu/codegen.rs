@@ -155,8 +155,20 @@ pub(crate) fn generate(spec: &KernelSpec) -> String {
                 st = store_ty(out),
             );
         }
-        Some((kind, nan)) => super::reduce_wgsl::reduction(&mut s, kind, nan, e.dtype()),
+        Some((kind, nan)) => super::reduce_wgsl::reduction(&mut s, kind, nan, e.dtype(), true),
     }
+    s
+}
+
+/// WGSL source merging reduction partials of `dt` in order (the `combine` pass alone).
+pub(crate) fn combine_source(kind: ReduceKind, nan: bool, dt: DType) -> String {
+    let mut s = String::from(PRELUDE);
+    if dt == DType::F64 {
+        s.push_str(PRELUDE_F64);
+    }
+    s.push_str(META);
+    s.push_str("@group(0) @binding(0) var<uniform> md: Meta;\n");
+    super::reduce_wgsl::reduction(&mut s, kind, nan, dt, false);
     s
 }
 

@@ -212,6 +212,25 @@ impl<'a> GpuBackend<'a> {
             .collect()
     }
 
+    /// The partials of a combine, when they are all states this GPU computed for `k`.
+    fn device_partials<'v>(
+        &self,
+        k: &std::sync::Arc<dyn crate::backend::kernel::ReduceKernel>,
+        inputs: &'v [crate::block::Value],
+    ) -> Option<Vec<&'v resident::GpuBlock>> {
+        let (kind, _) = k.spec()?;
+        inputs
+            .iter()
+            .map(|v| match v {
+                crate::block::Value::Device(d) => run::own_block(&self.gpu, d).filter(|b| match &b.content {
+                    resident::Content::States { kind: bk, .. } => *bk == kind && b.dtype_is(k.in_dtype()),
+                    resident::Content::Array => false,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether this tile step goes to the GPU.
     fn takes_tile(&self, t: &crate::backend::kernel::TileKernel, inputs: &[crate::block::Value]) -> bool {
         use crate::block::Value;
@@ -285,6 +304,14 @@ impl Backend for GpuBackend<'_> {
         use crate::backend::cpu;
         use crate::backend::kernel::Kernel;
         use std::sync::atomic::Ordering;
+        if let Kernel::ReduceCombine(k) = kernel
+            && let Some(parts) = self.device_partials(k, inputs)
+        {
+            let keep = self.gpu.resident.load(Ordering::Relaxed) + parts[0].bytes() <= self.budget;
+            let v = run::combine(&self.gpu, k, &parts, keep)?;
+            self.offloaded.fetch_add(1, Ordering::Relaxed);
+            return Ok(v);
+        }
         if let Kernel::Tile(t) = kernel
             && self.takes_tile(t, inputs)
         {

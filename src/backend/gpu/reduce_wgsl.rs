@@ -120,8 +120,9 @@ pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -
 }
 
 /// Append the state struct, its functions and both passes to a kernel whose `elem(p)`
-/// yields values of `dt`.
-pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType) {
+/// yields values of `dt` (only the `combine` pass when not `with_main`: merging partials
+/// that earlier tasks left on the GPU).
+pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, with_main: bool) {
     let lay = layout(kind, dt);
     s.push_str(&lay.wgsl());
     let acc = if dt == DType::F64 { "f64" } else { "f32" };
@@ -244,6 +245,18 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType) 
          @group(0) @binding(1) var<storage, read_write> dst: array<St>;\n\
          @group(0) @binding(2) var<storage, read> src: array<St>;\n\n\
          @compute @workgroup_size({WORKGROUP})\n\
+         fn combine(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
+         let m = gid.x + gid.y * md.grid;\n    \
+         if (m >= md.n) {{ return; }}\n    \
+         var s = src[m];\n    \
+         for (var g = 1u; g < md.g; g = g + 1u) {{\n        st_merge(&s, src[g * md.m + m]);\n    }}\n    \
+         dst[m] = s;\n}}\n"
+    );
+    if with_main {
+        let _ = write!(
+            s,
+            "\
+         @compute @workgroup_size({WORKGROUP})\n\
          fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
          let t = gid.x + gid.y * md.grid;\n    \
          if (t >= md.n) {{ return; }}\n    \
@@ -253,15 +266,9 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType) 
          let k1 = min(k0 + md.seg, md.k);\n    \
          var s = st_init();\n    \
          for (var k = k0; k < k1; k = k + 1u) {{\n        st_acc(&s, elem(m * md.k + k), k);\n    }}\n    \
-         dst[g * md.m + m] = s;\n}}\n\n\
-         @compute @workgroup_size({WORKGROUP})\n\
-         fn combine(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
-         let m = gid.x + gid.y * md.grid;\n    \
-         if (m >= md.n) {{ return; }}\n    \
-         var s = src[m];\n    \
-         for (var g = 1u; g < md.g; g = g + 1u) {{\n        st_merge(&s, src[g * md.m + m]);\n    }}\n    \
-         dst[m] = s;\n}}\n"
-    );
+         dst[g * md.m + m] = s;\n}}\n\n"
+        );
+    }
 }
 
 /// Emit a helper function before the state functions that use it.

@@ -1,35 +1,71 @@
-//! Blocks that stay in GPU memory between tasks.
+//! Task results that stay in GPU memory between tasks.
 //!
-//! A GPU task's elementwise result is left in its buffer as a [`GpuBlock`]: the next GPU task
-//! binds that buffer directly, so a chain of GPU tasks never visits the host and nothing waits
-//! for the GPU until some CPU task (or the result) reads the block, which copies it back once.
-//! The buffer returns to the pool when the last reference to the block goes.
+//! A GPU task's result is left in its buffer as a [`GpuBlock`]: a block of array data, or the
+//! states of a reduction's partial. The next GPU task binds that buffer directly (an
+//! elementwise or tile task reads a block; a reduction's combine merges states), so a chain of
+//! GPU tasks never visits the host and nothing waits for the GPU until some CPU task (or the
+//! result) reads the value, which copies it back once. The buffer returns to the pool when the
+//! last reference to the block goes.
 
 use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
-use crate::block::{DeviceBlock, HostArray};
+use crate::backend::cpu::reduce::ReduceKind;
+use crate::backend::kernel::ReduceKernel;
+use crate::block::{DeviceBlock, Value};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
 use super::context::Gpu;
+use super::reduce_wgsl;
 use super::run::{host_from_bytes, read_back};
 
-/// A block held in a GPU buffer in standard layout (bools as `u32`).
+/// What a [`GpuBlock`] holds.
+pub(crate) enum Content {
+    /// Array data in standard layout (bools as `u32`).
+    Array,
+    /// One reduction state per element of the partial's shape (see `reduce_wgsl::layout`).
+    States {
+        /// The reduction (its CPU form turns the read-back states into its own).
+        kernel: Arc<dyn ReduceKernel>,
+        /// Which reduction.
+        kind: ReduceKind,
+    },
+}
+
+/// A result held in a GPU buffer.
 pub(crate) struct GpuBlock {
     pub(crate) gpu: Arc<Gpu>,
     buffer: Option<wgpu::Buffer>,
     dtype: DType,
     shape: Vec<usize>,
-    host: OnceLock<std::result::Result<HostArray, String>>,
+    pub(crate) content: Content,
+    host: OnceLock<std::result::Result<Value, String>>,
 }
 
 impl GpuBlock {
-    /// Wrap a buffer the GPU has written (or will write: the queue orders the work).
+    /// Wrap a buffer of array data the GPU has written (or will write: the queue orders the
+    /// work).
     pub(crate) fn new(gpu: Arc<Gpu>, buffer: wgpu::Buffer, dtype: DType, shape: Vec<usize>) -> Self {
+        Self::with(gpu, buffer, dtype, shape, Content::Array)
+    }
+
+    /// Wrap a buffer of reduction states, one per element of the partial's `shape`.
+    pub(crate) fn states(
+        gpu: Arc<Gpu>,
+        buffer: wgpu::Buffer,
+        kernel: Arc<dyn ReduceKernel>,
+        kind: ReduceKind,
+        shape: Vec<usize>,
+    ) -> Self {
+        let dtype = kernel.in_dtype();
+        Self::with(gpu, buffer, dtype, shape, Content::States { kernel, kind })
+    }
+
+    fn with(gpu: Arc<Gpu>, buffer: wgpu::Buffer, dtype: DType, shape: Vec<usize>, content: Content) -> Self {
         gpu.resident.fetch_add(buffer.size(), Ordering::Relaxed);
-        GpuBlock { gpu, buffer: Some(buffer), dtype, shape, host: OnceLock::new() }
+        GpuBlock { gpu, buffer: Some(buffer), dtype, shape, content, host: OnceLock::new() }
     }
 
     /// The buffer.
@@ -37,10 +73,44 @@ impl GpuBlock {
         self.buffer.as_ref().expect("a live block has its buffer")
     }
 
-    /// Bytes of data (bools count 4 each).
+    /// Whether its element type (a reduction's input type, for states) is `dt`.
+    pub(crate) fn dtype_is(&self, dt: DType) -> bool {
+        self.dtype == dt
+    }
+
+    /// Whether it holds array data (not states).
+    pub(crate) fn is_array(&self) -> bool {
+        matches!(self.content, Content::Array)
+    }
+
+    /// Elements (or states).
+    pub(crate) fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Bytes of data in the buffer.
     pub(crate) fn bytes(&self) -> u64 {
-        let elem = if self.dtype == DType::Bool { 4 } else { self.dtype.size() };
-        (self.shape.iter().product::<usize>() * elem) as u64
+        let each = match &self.content {
+            Content::Array if self.dtype == DType::Bool => 4,
+            Content::Array => self.dtype.size(),
+            Content::States { kind, .. } => reduce_wgsl::layout(*kind, self.dtype).stride,
+        };
+        (self.len() * each) as u64
+    }
+
+    fn read(&self) -> Result<Value> {
+        let data = read_back(&self.gpu, self.buffer(), self.bytes())?;
+        match &self.content {
+            Content::Array => Ok(Value::Array(host_from_bytes(self.dtype, &self.shape, &data)?)),
+            Content::States { kernel, kind } => {
+                let lay = reduce_wgsl::layout(*kind, self.dtype);
+                let states: Vec<_> = data
+                    .chunks_exact(lay.stride)
+                    .map(|b| reduce_wgsl::decode(*kind, self.dtype, &lay, b))
+                    .collect();
+                kernel.partial_from_gpu(&states, &self.shape)
+            }
+        }
     }
 }
 
@@ -51,14 +121,14 @@ impl DeviceBlock for GpuBlock {
     fn shape(&self) -> &[usize] {
         &self.shape
     }
-    fn host(&self) -> Result<&HostArray> {
+    fn nbytes(&self) -> usize {
+        self.bytes() as usize
+    }
+    fn host_value(&self) -> Result<&Value> {
         self.host
-            .get_or_init(|| {
-                let data = read_back(&self.gpu, self.buffer(), self.bytes()).map_err(|e| e.to_string())?;
-                host_from_bytes(self.dtype, &self.shape, &data).map_err(|e| e.to_string())
-            })
+            .get_or_init(|| self.read().map_err(|e| e.to_string()))
             .as_ref()
-            .map_err(|e| Error::invalid(format!("reading a block back from {}: {e}", self.gpu.info.name)))
+            .map_err(|e| Error::invalid(format!("reading a result back from {}: {e}", self.gpu.info.name)))
     }
     fn as_any(&self) -> &dyn Any {
         self

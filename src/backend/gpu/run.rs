@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{ArrayD, IxDyn};
 
 use crate::backend::cpu::reduce::ReduceKind;
-use crate::backend::kernel::{FusedKernel, PartialStep};
+use crate::backend::kernel::{FusedKernel, PartialStep, ReduceKernel};
 use crate::block::{DeviceBlock, HostArray, Value};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -108,14 +108,19 @@ impl LeafData {
     pub(crate) fn to_host(&self) -> Result<HostArray> {
         match self {
             LeafData::Host(h) => Ok(h.clone()),
-            LeafData::Device(d) => d.host().cloned(),
+            LeafData::Device(d) => d.host_value()?.array().cloned(),
         }
     }
 }
 
-/// The GPU block behind a device leaf, if it lives on `gpu`.
+/// The GPU block behind a device value, if it lives on `gpu`.
 pub(crate) fn own_block<'a>(gpu: &Gpu, d: &'a Arc<dyn DeviceBlock>) -> Option<&'a GpuBlock> {
     d.as_any().downcast_ref::<GpuBlock>().filter(|b| std::ptr::eq(Arc::as_ptr(&b.gpu), gpu))
+}
+
+/// The GPU array block behind a device value, if it lives on `gpu` (states are not leaves).
+pub(crate) fn own_array<'a>(gpu: &Gpu, d: &'a Arc<dyn DeviceBlock>) -> Option<&'a GpuBlock> {
+    own_block(gpu, d).filter(|b| b.is_array())
 }
 
 /// A leaf's bytes in standard layout (bools widened to `u32`).
@@ -209,14 +214,16 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
                 gpu.uploaded.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 held.upload(&bytes, STORAGE_IN)
             }
-            LeafData::Device(d) => own_block(gpu, d)
+            LeafData::Device(d) => own_array(gpu, d)
                 .ok_or_else(|| Error::invalid("a device block of another GPU"))?
                 .buffer()
                 .clone(),
         });
     }
     match (&f.reduce, reduce) {
-        (Some(step), Some((kind, _))) => reduction(&mut held, &source, meta, &ins, (m, k), step, kind, shape),
+        (Some(step), Some((kind, _))) => {
+            reduction(gpu, keep, &mut held, &source, meta, &ins, (m, k), step, kind, shape)
+        }
         _ => elementwise(gpu, &mut held, &source, meta, &ins, shape, f.expr.dtype(), keep),
     }
 }
@@ -279,13 +286,25 @@ pub(crate) struct Dispatch<'a> {
     pub(crate) groups: Option<(u32, u32)>,
 }
 
-/// Encode the dispatches into one command buffer and submit it, without waiting for it.
+/// A buffer-to-buffer copy before a task's dispatches: `bytes` from the start of `from` to
+/// offset `at` of `to`.
+pub(crate) struct Copy<'a> {
+    pub(crate) from: &'a wgpu::Buffer,
+    pub(crate) to: &'a wgpu::Buffer,
+    pub(crate) at: u64,
+    pub(crate) bytes: u64,
+}
+
+/// Encode the copies and dispatches into one command buffer and submit it, without waiting for it.
 /// Validation and out-of-memory errors come back as errors.
-pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch]) -> Result<()> {
+pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<()> {
     let oom = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     let val = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
     let mut enc =
         gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tessera task") });
+    for c in copies {
+        enc.copy_buffer_to_buffer(c.from, 0, c.to, c.at, c.bytes);
+    }
     for d in passes {
         let layout = d.pipeline.get_bind_group_layout(0);
         let entries: Vec<wgpu::BindGroupEntry> = d
@@ -377,11 +396,16 @@ fn elementwise(
         bindings.push((3 + j as u32, b));
     }
     let block = GpuBlock::new(gpu.clone(), out.clone(), dt, shape.to_vec());
-    submit(gpu, &[Dispatch { pipeline, bindings, threads: n, groups: None }])?;
+    submit(gpu, &[Dispatch { pipeline, bindings, threads: n, groups: None }], &[])?;
+    keep_or_read(block, keep)
+}
+
+/// The result as a device value when `keep`, else read back now.
+pub(crate) fn keep_or_read(block: GpuBlock, keep: bool) -> Result<Value> {
     if keep {
         return Ok(Value::Device(Arc::new(block)));
     }
-    Ok(Value::Array(block.host()?.clone()))
+    block.host_value().cloned()
 }
 
 /// A host block from bytes the GPU wrote (bools as `u32`).
@@ -407,6 +431,8 @@ pub(crate) fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result
 
 #[allow(clippy::too_many_arguments)]
 fn reduction(
+    gpu_arc: &Arc<Gpu>,
+    keep: bool,
     held: &mut Held,
     source: &str,
     meta: Meta,
@@ -431,7 +457,7 @@ fn reduction(
     let u1 = held.upload(bytemuck::bytes_of(&meta1), UNIFORM);
     let u2 = held.upload(bytemuck::bytes_of(&meta2), UNIFORM);
     let out_bytes = (m * lay.stride) as u64;
-    let out = held.take(out_bytes, STORAGE_OUT);
+    let out = gpu.buffer(out_bytes, STORAGE_OUT);
     let part = if g > 1 { Some(held.take((m * g * lay.stride) as u64, STORAGE_OUT)) } else { None };
     let mut first = vec![(0, &u1), (1, part.as_ref().unwrap_or(&out))];
     for (j, b) in ins.iter().enumerate() {
@@ -447,15 +473,18 @@ fn reduction(
             groups: None,
         });
     }
-    submit(gpu, &passes)?;
+    let pshape: Vec<usize> =
+        shape.iter().enumerate().map(|(d, &n)| if step.axes.contains(&d) { 1 } else { n }).collect();
+    let block = GpuBlock::states(gpu_arc.clone(), out.clone(), step.kernel.clone(), kind, pshape.clone());
+    submit(gpu, &passes, &[])?;
+    // Arg-reductions' indices are made global on the host, so their partials come back now.
+    if !kind.is_arg() {
+        return keep_or_read(block, keep);
+    }
     let data = read_back(gpu, &out, out_bytes)?;
     let mut states: Vec<_> =
         data.chunks_exact(lay.stride).map(|b| reduce_wgsl::decode(kind, dt, &lay, b)).collect();
-    if kind.is_arg() {
-        globalize_arg_indices(&mut states, step, shape);
-    }
-    let pshape: Vec<usize> =
-        shape.iter().enumerate().map(|(d, &n)| if step.axes.contains(&d) { 1 } else { n }).collect();
+    globalize_arg_indices(&mut states, step, shape);
     step.kernel.partial_from_gpu(&states, &pshape)
 }
 
@@ -489,4 +518,42 @@ fn globalize_arg_indices(
             }
         }
     }
+}
+
+/// Merge reduction partials that earlier tasks left on the GPU, in input order (one
+/// `combine` dispatch over the partials copied side by side); the result stays on the GPU
+/// when `keep`.
+pub(crate) fn combine(
+    gpu: &Arc<Gpu>,
+    kernel: &Arc<dyn ReduceKernel>,
+    parts: &[&GpuBlock],
+    keep: bool,
+) -> Result<Value> {
+    let (kind, nan) =
+        kernel.spec().ok_or_else(|| Error::invalid("combine of a reduction without a GPU form"))?;
+    let dt = kernel.in_dtype();
+    let first = parts.first().ok_or_else(|| Error::invalid("combine of no partials"))?;
+    let shape = first.shape().to_vec();
+    let m = first.len();
+    let each = first.bytes();
+    if parts.iter().any(|p| p.len() != m || p.bytes() != each || p.is_array()) {
+        return Err(Error::invalid("GPU combine: partials of different shapes"));
+    }
+    let source = codegen::combine_source(kind, nan, dt);
+    let pipeline = gpu.pipeline(&source, "combine")?;
+    let mut held = Held::new(gpu);
+    let stacked = held.take(each * parts.len() as u64, STORAGE_IN);
+    let copies: Vec<Copy> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Copy { from: p.buffer(), to: &stacked, at: i as u64 * each, bytes: each })
+        .collect();
+    let mut meta = meta_for(Meta::zeroed(), m, gpu);
+    (meta.m, meta.g) = (m as u32, parts.len() as u32);
+    let ubuf = held.upload(bytemuck::bytes_of(&meta), UNIFORM);
+    let out = gpu.buffer(each, STORAGE_OUT);
+    let block = GpuBlock::states(gpu.clone(), out.clone(), kernel.clone(), kind, shape);
+    let bindings = vec![(0, &ubuf), (1, &out), (2, &stacked)];
+    submit(gpu, &[Dispatch { pipeline, bindings, threads: m, groups: None }], &copies)?;
+    keep_or_read(block, keep)
 }

@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 
 use super::context::Gpu;
 use super::resident::GpuBlock;
-use super::run::{Dispatch, Held, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, leaf_bytes, own_block, submit};
+use super::run::{
+    Dispatch, Held, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, keep_or_read, leaf_bytes, own_array, submit,
+};
 
 const GEMM: &str = include_str!("../../../shaders/gemm.wgsl");
 const TRSM: &str = include_str!("../../../shaders/trsm.wgsl");
@@ -106,7 +108,7 @@ fn input_buffers(gpu: &Gpu, held: &mut Held, inputs: &[LeafData]) -> Result<Vec<
         bufs.push(match l {
             LeafData::Host(h) => held.upload(&leaf_bytes(h), STORAGE_IN),
             LeafData::Device(d) => {
-                own_block(gpu, d).ok_or_else(|| Error::invalid("a block of another GPU"))?.buffer().clone()
+                own_array(gpu, d).ok_or_else(|| Error::invalid("a block of another GPU"))?.buffer().clone()
             }
         });
     }
@@ -148,7 +150,7 @@ pub(crate) fn run(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: boo
         bufs.push(match l {
             LeafData::Host(h) => held.upload(&leaf_bytes(h), STORAGE_IN),
             LeafData::Device(d) => {
-                own_block(gpu, d).ok_or_else(|| Error::invalid("a block of another GPU"))?.buffer().clone()
+                own_array(gpu, d).ok_or_else(|| Error::invalid("a block of another GPU"))?.buffer().clone()
             }
         });
     }
@@ -162,16 +164,12 @@ pub(crate) fn run(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: boo
     let bindings = vec![(0, &ubuf), (1, &out), (2, a), (3, b), (4, cin), (5, &alpha_buf)];
     let block = GpuBlock::new(gpu.clone(), out.clone(), dt, vec![m, n]);
     let groups = Some((n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32));
-    submit(gpu, &[Dispatch { pipeline, bindings, threads: m * n, groups }])?;
+    submit(gpu, &[Dispatch { pipeline, bindings, threads: m * n, groups }], &[])?;
     finish(block, keep)
 }
 
 fn finish(block: GpuBlock, keep: bool) -> Result<Value> {
-    if keep {
-        return Ok(Value::Device(Arc::new(block)));
-    }
-    use crate::block::DeviceBlock;
-    Ok(Value::Array(block.host()?.clone()))
+    keep_or_read(block, keep)
 }
 
 /// The uniform of the triangular-solve kernel (WGSL twin: `Trsm` in shaders/trsm.wgsl).
@@ -261,6 +259,6 @@ fn trsm(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: bool) -> Resu
         threads: vectors,
         groups: Some((x as u32, groups.div_ceil(x) as u32)),
     };
-    submit(gpu, &[dispatch])?;
+    submit(gpu, &[dispatch], &[])?;
     finish(block, keep)
 }

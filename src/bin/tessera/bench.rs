@@ -73,6 +73,10 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
             "tsqr-svd" => crate::bench_linalg::tsqr_svd(repeat)?,
             "gemm-tile" => crate::bench_linalg::gemm_tile(repeat)?,
             "lu-solve" => crate::bench_linalg::lu_solve(repeat)?,
+            "sst-nanmean-gpu" => crate::bench_gpu::sst_nanmean(repeat)?,
+            "xxT-sum-gpu" => crate::bench_gpu::xxt_sum(repeat)?,
+            "matmul-f32" => crate::bench_gpu::matmul_f32(repeat, false)?,
+            "matmul-f32-gpu" => crate::bench_gpu::matmul_f32(repeat, true)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {

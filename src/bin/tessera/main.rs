@@ -15,6 +15,7 @@
 
 mod bench;
 mod bench_disk;
+mod bench_gpu;
 mod bench_linalg;
 mod reduce;
 
@@ -45,7 +46,7 @@ const USAGE: &str = "usage:
           [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
           [--budget 2GiB] [--workers N] --out result.npy|result.zarr [--png map.png] [--trace trace.json]
   tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy|netcdf]
-  tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|lu-solve|gemm-tile|all> [--repeat N] [--json]";
+  tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|lu-solve|gemm-tile|sst-nanmean-gpu|xxT-sum-gpu|matmul-f32|matmul-f32-gpu|all> [--repeat N] [--json]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -98,9 +99,23 @@ fn info() {
     );
     let gpus = tessera::backend::gpu::devices();
     if gpus.is_empty() {
-        println!("GPUs: none (this build has no GPU backend yet; everything runs on the CPU)");
+        println!("GPUs: none found (Vulkan, Metal or DX12); everything runs on the CPU");
     }
     for g in gpus {
-        println!("GPU: {} ({})", g.name, g.backend);
+        println!(
+            "GPU {}: {} ({}, {:?}, {}; largest binding {} MiB, f64 {}){}",
+            g.index,
+            g.name,
+            g.backend,
+            g.kind,
+            g.driver,
+            g.max_binding_size >> 20,
+            if g.shader_f64 { "yes" } else { "no" },
+            if g.kind == tessera::gpu::DeviceKind::Software {
+                " — software: never chosen by Device::Auto"
+            } else {
+                ""
+            }
+        );
     }
 }

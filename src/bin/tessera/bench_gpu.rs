@@ -1,0 +1,90 @@
+//! GPU variants of the workloads (`tessera bench sst-nanmean-gpu | xxT-sum-gpu |
+//! matmul-f32-gpu`, and `matmul-f32` on the CPU beside it), on the first hardware adapter, else
+//! the first adapter (a software one only proves the path). Each reports its rate: GB/s of
+//! input for the reduction, GFLOP/s for the products, and the adapter's name.
+
+use tessera::io::synthetic::{SST_LAT, SST_LON, sst};
+use tessera::linalg::matmul;
+use tessera::prelude::*;
+
+use crate::bench::time_it;
+
+/// Options placing every task the GPU can run on the chosen adapter, and its description.
+fn gpu() -> tessera::Result<(ComputeOptions, String)> {
+    let devices = tessera::gpu::devices();
+    let d = devices
+        .iter()
+        .find(|d| d.kind != tessera::gpu::DeviceKind::Software)
+        .or(devices.first())
+        .ok_or_else(|| Error::BackendUnavailable("no GPU adapter for the GPU benchmarks".into()))?;
+    let what = format!("{} ({}, {:?})", d.name, d.backend, d.kind);
+    Ok((ComputeOptions::default().device(Device::Gpu(d.index)), what))
+}
+
+fn extra(rate: f64, unit: &str, device: &str) -> String {
+    format!(", \"rate\": {rate:.2}, \"unit\": \"{unit}\", \"device\": \"{}\"", device.replace('"', "'"))
+}
+
+/// sst-nanmean with every task on the GPU: nanmean over time of the (365, 720, 1440) f32 cube
+/// in (24, 360, 360) blocks, uploaded block by block from host memory.
+pub fn sst_nanmean(repeat: usize) -> tessera::Result<(f64, String)> {
+    let (opts, device) = gpu()?;
+    let data = sst(365, SST_LAT, SST_LON, 2026, [24, 360, 360])?.compute()?;
+    let bytes = (data.len() * 4) as f64;
+    let x = tessera::from_array(data, [24, 360, 360])?;
+    let m = x.nanmean(0)?;
+    let secs = time_it(repeat, || {
+        let (r, report) = m.compute_report(&opts)?;
+        assert!(report.gpu_tasks > 0, "the reduction ran on the CPU");
+        std::hint::black_box(r);
+        Ok(())
+    })?;
+    Ok((secs, extra(bytes / secs / 1e9, "GB/s", &device)))
+}
+
+/// xxT-sum with the gemm/syrk tiles and the sum on the GPU (f64 where the adapter has it, as
+/// the CPU workload; else f32).
+pub fn xxt_sum(repeat: usize) -> tessera::Result<(f64, String)> {
+    let (opts, device) = gpu()?;
+    let a = tessera::arange(0.0f64, 9e6, 1.0, [750 * 3000])?.reshape(&[3000, 3000])?.rechunk([750, 750])?;
+    let a = tessera::from_array(a.compute()?, [750, 750])?;
+    let f64_ok = tessera::gpu::devices().iter().any(|d| d.shader_f64);
+    let secs = if f64_ok {
+        let y = matmul(&a, &a.transpose())?.sum(0)?;
+        time_it(repeat, || {
+            std::hint::black_box(y.compute_with(&opts)?);
+            Ok(())
+        })?
+    } else {
+        let a = a.astype::<f32>();
+        let y = matmul(&a, &a.transpose())?.sum(0)?;
+        time_it(repeat, || {
+            std::hint::black_box(y.compute_with(&opts)?);
+            Ok(())
+        })?
+    };
+    let flops = 2.0 * 3000f64.powi(3);
+    let dt = if f64_ok { "f64" } else { "f32" };
+    Ok((secs, extra(flops / secs / 1e9, &format!("GFLOP/s ({dt}, counted as a full product)"), &device)))
+}
+
+/// An f32 matmul 4096² @ 4096² in 1024² tiles, on the GPU (`gpu`) or the CPU.
+pub fn matmul_f32(repeat: usize, on_gpu: bool) -> tessera::Result<(f64, String)> {
+    let (opts, device) =
+        if on_gpu { gpu()? } else { (ComputeOptions::default().device(Device::Cpu), "cpu".into()) };
+    let n = 4096;
+    let a = tessera::from_array(
+        tessera::random::uniform::<f32>(1, &[n, n], [1024, 1024])?.compute()?,
+        [1024, 1024],
+    )?;
+    let b = tessera::from_array(
+        tessera::random::uniform::<f32>(2, &[n, n], [1024, 1024])?.compute()?,
+        [1024, 1024],
+    )?;
+    let y = matmul(&a, &b)?;
+    let secs = time_it(repeat, || {
+        std::hint::black_box(y.compute_with(&opts)?);
+        Ok(())
+    })?;
+    Ok((secs, extra(2.0 * (n as f64).powi(3) / secs / 1e9, "GFLOP/s", &device)))
+}
