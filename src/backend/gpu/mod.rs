@@ -371,6 +371,12 @@ pub struct GpuStats {
 }
 
 /// The counters of GPU `index` (opening it if needed).
+#[cfg(not(feature = "gpu"))]
+pub fn stats(index: usize) -> Result<GpuStats> {
+    open(index).map(|_| GpuStats { pipelines: 0, pooled_bytes: 0, resident_bytes: 0, uploaded_bytes: 0 })
+}
+
+/// The counters of GPU `index` (opening it if needed).
 #[cfg(feature = "gpu")]
 pub fn stats(index: usize) -> Result<GpuStats> {
     use std::sync::atomic::Ordering;
