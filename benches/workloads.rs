@@ -31,5 +31,33 @@ fn workloads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, workloads);
+/// The GPU variants, on the first hardware adapter (else the first, a software one only
+/// proving the path) at sizes a software adapter runs in seconds; skipped without one. The
+/// full sizes are `tessera bench sst-nanmean-gpu | xxT-sum-gpu | matmul-f32-gpu`.
+fn gpu_workloads(c: &mut Criterion) {
+    let devices = tessera::gpu::devices();
+    let Some(d) = devices.iter().find(|d| d.kind != tessera::gpu::DeviceKind::Software).or(devices.first())
+    else {
+        eprintln!("notice: no GPU adapter; GPU benches skipped");
+        return;
+    };
+    let opts = ComputeOptions::default().device(Device::Gpu(d.index));
+    let mut g = c.benchmark_group(format!("gpu ({})", d.name));
+    g.sample_size(10);
+    let cube = sst(48, 720, 1440, 1, [24, 360, 360]).unwrap().compute().unwrap();
+    let x = tessera::from_array(cube, [24, 360, 360]).unwrap();
+    let m = x.nanmean(0).unwrap();
+    g.bench_function("sst-nanmean 48 days in memory", |b| {
+        b.iter(|| black_box(m.compute_with(&opts).unwrap()))
+    });
+    let a = tessera::random::uniform::<f32>(1, &[1024, 1024], [512, 512]).unwrap();
+    let a = tessera::from_array(a.compute().unwrap(), [512, 512]).unwrap();
+    let xxt = tessera::linalg::matmul(&a, &a.transpose()).unwrap().sum(0).unwrap();
+    g.bench_function("xxT-sum f32 1024²", |b| b.iter(|| black_box(xxt.compute_with(&opts).unwrap())));
+    let mm = tessera::linalg::matmul(&a, &a).unwrap();
+    g.bench_function("matmul f32 1024²", |b| b.iter(|| black_box(mm.compute_with(&opts).unwrap())));
+    g.finish();
+}
+
+criterion_group!(benches, workloads, gpu_workloads);
 criterion_main!(benches);

@@ -115,15 +115,15 @@ pub fn open(index: usize) -> Result<DeviceInfo> {
 }
 
 /// Whether the automatic placement would send a task of `elements` elements doing
-/// `ops_per_element` operations (transcendental functions count 8) and moving `bytes` to
-/// and from the host to a device of `kind`: the GPU's time (the transfer over ~12 GB/s plus
-/// 30 µs of launch and wait) must beat the CPU's (memory at ~10 GB/s, arithmetic at ~4
-/// Gop/s). A software adapter never wins.
+/// `ops_per_element` operations (transcendental functions count 8) and moving `bytes` from
+/// the host to a device of `kind`: the GPU's time (the transfer at ~12 GB/s plus 30 µs of
+/// launch) must beat the CPU's (its memory at ~20 GB/s, arithmetic at ~4 Gop/s). Work whose
+/// inputs already live on the GPU moves nothing. A software adapter never wins.
 pub fn prefers_gpu(kind: DeviceKind, elements: usize, ops_per_element: usize, bytes: usize) -> bool {
     if matches!(kind, DeviceKind::Software | DeviceKind::Other) {
         return false;
     }
-    let cpu = (bytes as f64 / 10e9).max(elements as f64 * ops_per_element as f64 / 4e9);
+    let cpu = (bytes as f64 / 20e9).max(elements as f64 * ops_per_element as f64 / 4e9);
     let gpu = bytes as f64 / 12e9 + 30e-6;
     gpu < cpu
 }
@@ -387,4 +387,24 @@ pub fn stats(index: usize) -> Result<GpuStats> {
         resident_bytes: g.resident.load(Ordering::Relaxed),
         uploaded_bytes: g.uploaded.load(Ordering::Relaxed),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DeviceKind, prefers_gpu};
+
+    #[test]
+    fn the_cost_model_sends_only_heavy_work_to_a_hardware_gpu() {
+        // A software adapter never wins, however heavy the task.
+        assert!(!prefers_gpu(DeviceKind::Software, 1 << 24, 1000, 0));
+        assert!(!prefers_gpu(DeviceKind::Other, 1 << 24, 1000, 0));
+        // Memory-bound work with its data on the host: the transfer costs more than the work.
+        assert!(!prefers_gpu(DeviceKind::Discrete, 1 << 20, 2, 8 << 20));
+        // The same work with its inputs already on the GPU (nothing to move): the GPU.
+        assert!(prefers_gpu(DeviceKind::Discrete, 1 << 20, 2, 0));
+        // A tile product (2k operations per element) is worth its transfer.
+        assert!(prefers_gpu(DeviceKind::Discrete, 1 << 20, 2000, 3 * (4 << 20)));
+        // A tiny task is not worth the launch.
+        assert!(!prefers_gpu(DeviceKind::Integrated, 100, 10, 0));
+    }
 }

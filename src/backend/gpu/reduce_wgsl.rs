@@ -81,9 +81,9 @@ pub(crate) fn layout(kind: ReduceKind, dt: DType) -> StateLayout {
     let acc = if dt == DType::F64 { "f64" } else { "f32" };
     let st = store_ty(dt);
     let fields: Vec<Field> = match kind {
-        ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => vec![("v", acc)],
+        ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => vec![("v", acc), ("c", acc)],
         ReduceKind::Sum | ReduceKind::Prod => vec![("lo", "u32"), ("hi", "u32")],
-        ReduceKind::Mean if dt.is_float() => vec![("v", acc), ("n", "u32")],
+        ReduceKind::Mean if dt.is_float() => vec![("v", acc), ("c", acc), ("n", "u32")],
         ReduceKind::Mean => vec![("lo", "u32"), ("hi", "u32"), ("n", "u32")],
         ReduceKind::Var { .. } => vec![("n", acc), ("mean", acc), ("m2", acc)],
         ReduceKind::Min | ReduceKind::Max => vec![("v", st), ("found", "u32")],
@@ -99,9 +99,9 @@ pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -
     let wide = |b: &[u8]| ((lay.get_u32(b, "hi") as u64) << 32 | lay.get_u32(b, "lo") as u64) as i64;
     let mut s = GpuState::default();
     match kind {
-        ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => s.a = lay.get(b, "v"),
+        ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => s.a = compensated(lay, b),
         ReduceKind::Sum | ReduceKind::Prod => s.i = wide(b),
-        ReduceKind::Mean if dt.is_float() => (s.a, s.b) = (lay.get(b, "v"), lay.get(b, "n")),
+        ReduceKind::Mean if dt.is_float() => (s.a, s.b) = (compensated(lay, b), lay.get(b, "n")),
         ReduceKind::Mean => (s.a, s.b) = (wide(b) as f64, lay.get(b, "n")),
         ReduceKind::Var { .. } => (s.a, s.b, s.c) = (lay.get(b, "n"), lay.get(b, "mean"), lay.get(b, "m2")),
         ReduceKind::Min | ReduceKind::Max => {
@@ -117,6 +117,13 @@ pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -
         ReduceKind::CountNonzero => s.i = lay.get_u32(b, "c") as i64,
     }
     s
+}
+
+/// A compensated sum's value: the sum plus its carried rounding error (which is NaN once an
+/// infinity has been added; the sum itself is right then).
+fn compensated(lay: &StateLayout, b: &[u8]) -> f64 {
+    let (v, c) = (lay.get(b, "v"), lay.get(b, "c"));
+    if c.is_finite() { v + c } else { v }
 }
 
 /// Append the state struct, its functions and both passes to a kernel whose `elem(p)`
@@ -140,16 +147,20 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
         _ => "!(x == 0.0)",
     };
     let (init, fold, merge) = match kind {
+        // Compensated (Neumaier) sums: the error stays a few ulps however long the reduction,
+        // as NumPy's pairwise sums and the CPU's f64 accumulators, with no f64 on the GPU.
         ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => (
-            format!("St({acc}(0))"),
-            format!("{skip}(*s).v = (*s).v + x;"),
-            "(*a).v = (*a).v + b.v;".to_string(),
-        ),
+            format!("St({acc}(0), {acc}(0))"),
+            format!("{skip}st_add(s, x);"),
+            "st_add(a, b.v);\n    (*a).c = (*a).c + b.c;".to_string(),
+        )
+            .with_helper(s, &neumaier(acc)),
         ReduceKind::Mean if dt.is_float() => (
-            format!("St({acc}(0), 0u)"),
-            format!("{skip}(*s).v = (*s).v + x;\n    (*s).n = (*s).n + 1u;"),
-            "(*a).v = (*a).v + b.v;\n    (*a).n = (*a).n + b.n;".to_string(),
-        ),
+            format!("St({acc}(0), {acc}(0), 0u)"),
+            format!("{skip}st_add(s, x);\n    (*s).n = (*s).n + 1u;"),
+            "st_add(a, b.v);\n    (*a).c = (*a).c + b.c;\n    (*a).n = (*a).n + b.n;".to_string(),
+        )
+            .with_helper(s, &neumaier(acc)),
         ReduceKind::Sum | ReduceKind::Prod | ReduceKind::Mean => {
             let xi = if dt == DType::Bool { "select(0, 1, x)" } else { "x" };
             let n = if kind == ReduceKind::Mean {
@@ -269,6 +280,18 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
          dst[g * md.m + m] = s;\n}}\n\n"
         );
     }
+}
+
+/// `st_add`: add `x` to a compensated sum (Neumaier's variant of Kahan's: the larger operand
+/// keeps the rounding error of the smaller).
+fn neumaier(acc: &str) -> String {
+    format!(
+        "fn st_add(s: ptr<function, St>, x: {acc}) {{\n    \
+         let t = (*s).v + x;\n    \
+         if (abs((*s).v) >= abs(x)) {{\n        (*s).c = (*s).c + (((*s).v - t) + x);\n    \
+         }} else {{\n        (*s).c = (*s).c + ((x - t) + (*s).v);\n    }}\n    \
+         (*s).v = t;\n}}\n"
+    )
 }
 
 /// Emit a helper function before the state functions that use it.
