@@ -5,98 +5,11 @@
 //! the GPU really ran the tasks it should (`RunReport::gpu_tasks`), so a silent fallback to
 //! the CPU cannot pass for parity.
 
+mod gpu_common;
+
+use gpu_common::*;
 use ndarray::{ArrayD, IxDyn};
-use tessera::{Array, ComputeOptions, Device, Element, SliceArg, sl};
-
-const SIZES: [usize; 7] = [0, 1, 31, 127, 255, 257, 65537];
-
-/// Options placing every task the GPU can run on GPU 0, or `None` (with a notice) without one.
-/// The guard serialises the tests of this file: they read the GPU's shared counters.
-fn gpu() -> Option<(std::sync::MutexGuard<'static, ()>, ComputeOptions)> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if tessera::gpu::devices().is_empty() {
-        let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "TESSERA_REQUIRE_GPU=1 but wgpu found no adapter (apt-get install mesa-vulkan-drivers)"
-        );
-        eprintln!("notice: no GPU adapter; GPU parity tests skipped");
-        return None;
-    }
-    Some((guard, ComputeOptions::default().device(Device::Gpu(0))))
-}
-
-fn cpu() -> ComputeOptions {
-    ComputeOptions::default().device(Device::Cpu)
-}
-
-/// The array computed on the GPU and on the CPU, and the number of GPU tasks.
-fn both<T: Element>(x: &Array<T>, g: &ComputeOptions) -> (ArrayD<T>, ArrayD<T>, usize) {
-    let (a, rep) = x.compute_report(g).expect("GPU compute");
-    let b = x.compute_with(&cpu()).expect("CPU compute");
-    assert_eq!(a.shape(), b.shape());
-    (a, b, rep.gpu_tasks)
-}
-
-/// Deterministic xorshift values.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-const SPECIALS: [f32; 8] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-30, -1e30, 0.5];
-
-/// `n` floats in [lo, hi), every 7th one special when `special`.
-fn floats(n: usize, lo: f32, hi: f32, special: bool, seed: u64) -> Vec<f32> {
-    let mut r = Rng(seed | 1);
-    (0..n)
-        .map(|i| if special && i % 7 == 3 { SPECIALS[(i / 7) % 8] } else { lo + (hi - lo) * r.unit() as f32 })
-        .collect()
-}
-
-/// Irregular chunks for an axis of `n` (a 1-element block among them when n > 2).
-fn irregular(n: usize) -> Vec<usize> {
-    match n {
-        0 => vec![0],
-        1 | 2 => vec![n],
-        _ => {
-            let a = (n / 3).max(1);
-            vec![a, 1, n - a - 1]
-        }
-    }
-}
-
-fn arr1<T: Element>(v: Vec<T>) -> Array<T> {
-    let n = v.len();
-    tessera::from_array(
-        ArrayD::from_shape_vec(IxDyn(&[n]), v).unwrap(),
-        tessera::Chunks::new(vec![irregular(n)]).unwrap(),
-    )
-    .unwrap()
-}
-
-/// `|g − c| ≤ ulps·ε·|c| + abs`, NaN where the other is NaN, infinities equal.
-fn assert_close(g: &ArrayD<f32>, c: &ArrayD<f32>, ulps: f32, abs: f32, what: &str) {
-    for (i, (&a, &b)) in g.iter().zip(c).enumerate() {
-        let ok = if b.is_nan() || a.is_nan() {
-            a.is_nan() && b.is_nan()
-        } else if b.is_infinite() || a.is_infinite() {
-            a == b
-        } else {
-            (a - b).abs() <= ulps * f32::EPSILON * b.abs() + abs
-        };
-        assert!(ok, "{what}: element {i}: GPU {a:e}, CPU {b:e}");
-    }
-}
+use tessera::{Array, ComputeOptions, Element, SliceArg, sl};
 
 #[test]
 fn unary_f32_ops_match_the_cpu() {
@@ -285,6 +198,7 @@ fn transposed_and_strided_inputs_are_read_through_their_strides() {
 }
 
 /// Compare GPU and CPU results of a reduction (f64 results: within `rtol`, NaN for NaN).
+
 fn same_reduction<T: Element + Into<f64>>(y: &Array<T>, g: &ComputeOptions, rtol: f64, what: &str) {
     let (a, b, on_gpu) = both(y, g);
     for (i, (&p, &q)) in a.iter().zip(&b).enumerate() {
@@ -450,31 +364,6 @@ fn pipelines_are_compiled_once_and_buffers_pooled() {
 }
 
 #[test]
-fn whole_workloads_forced_onto_the_gpu_equal_the_cpu() {
-    let Some((_lock, g)) = gpu() else { return };
-    // sst-nanmean at a small size: land masked with NaN, time mean of each grid cell.
-    let sst = tessera::io::synthetic::sst(40, 36, 72, 7, [8, 18, 36]).unwrap();
-    let m = sst.nanmean(0).unwrap();
-    let (a, rep) = m.compute_report(&g).unwrap();
-    let b = m.compute_with(&cpu()).unwrap();
-    assert!(rep.gpu_tasks >= 20, "{} GPU tasks", rep.gpu_tasks);
-    assert_close(&a, &b, 8.0, 1e-5, "sst nanmean");
-    // A blocked Cholesky: gemm and syrk tiles on the GPU, potrf and trsm on the CPU.
-    let n = 300;
-    let r = tessera::random::uniform::<f64>(3, &[n, n], [128, 128]).unwrap();
-    let spd = tessera::linalg::matmul(&r, &r.transpose()).unwrap()
-        + &tessera::eye::<f64>(n, n, 0, [128, 128]).unwrap() * n as f64;
-    let l = tessera::linalg::cholesky(&spd, true).unwrap();
-    let ((a, rep), b) = (l.compute_report(&g).unwrap(), l.compute_with(&cpu()).unwrap());
-    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 1e-12 * (1.0 + q.abs())));
-    assert_eq!(rep.gpu_tasks > 0, tessera::gpu::devices()[0].shader_f64, "f64 tiles on the GPU");
-    let l32 = tessera::linalg::cholesky(&spd.astype::<f32>(), true).unwrap();
-    let ((a, rep), b) = (l32.compute_report(&g).unwrap(), l32.compute_with(&cpu()).unwrap());
-    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 1e-4 * (1.0 + q.abs())));
-    assert!(rep.gpu_tasks > 0);
-}
-
-#[test]
 fn gpu_results_stay_on_the_gpu_for_the_next_gpu_task() {
     let Some((_lock, g)) = gpu() else { return };
     let x = tessera::random::uniform::<f32>(8, &[512, 256], [128, 256]).unwrap();
@@ -512,74 +401,6 @@ fn gpu_results_stay_on_the_gpu_for_the_next_gpu_task() {
 }
 
 /// `|GPU − CPU| ≤ 4·k·ε·(|A|·|B|)` for every element of a product with inner size `k`.
-fn assert_product_close(g: &ArrayD<f32>, c: &ArrayD<f32>, bound: &ArrayD<f32>, k: usize, what: &str) {
-    for (i, ((&p, &q), &b)) in g.iter().zip(c).zip(bound).enumerate() {
-        let tol = 4.0 * k as f32 * f32::EPSILON * b + 1e-30;
-        assert!((p - q).abs() <= tol, "{what}: element {i}: GPU {p}, CPU {q}, tolerance {tol}");
-    }
-}
-
-#[test]
-fn matmul_tiles_match_faer() {
-    let Some((_lock, g)) = gpu() else { return };
-    use tessera::linalg::matmul;
-    for (m, k, n, ch) in
-        [(1usize, 1usize, 1usize, 1usize), (130, 70, 257, 64), (65, 200, 63, 50), (256, 33, 128, 128)]
-    {
-        let a = tessera::random::normal::<f32>(m as u64, &[m, k], [ch, ch], 0.0, 1.0).unwrap();
-        let b = tessera::random::normal::<f32>(n as u64 + 1, &[k, n], [ch, ch], 0.0, 1.0).unwrap();
-        let bound = matmul(&a.abs(), &b.abs()).unwrap().compute_with(&cpu()).unwrap();
-        for (what, y) in [
-            ("a @ b", matmul(&a, &b).unwrap()),
-            ("(bᵀ @ aᵀ)ᵀ", matmul(&b.transpose(), &a.transpose()).unwrap().transpose()),
-        ] {
-            let (p, q, on_gpu) = both(&y, &g);
-            assert_product_close(&p, &q, &bound, k, &format!("{what} {m}x{k}x{n}"));
-            assert!(on_gpu > 0, "{what}");
-        }
-        // a @ aᵀ: syrk on the diagonal tiles, gemm below, mirrored views above.
-        let gram = matmul(&a, &a.transpose()).unwrap();
-        let gb = matmul(&a.abs(), &a.abs().transpose()).unwrap().compute_with(&cpu()).unwrap();
-        let (p, q, on_gpu) = both(&gram, &g);
-        assert_product_close(&p, &q, &gb, k, &format!("a @ aᵀ {m}x{k}"));
-        assert!(on_gpu > 0);
-        assert!(p.iter().zip(p.t().iter()).all(|(x, y)| x == y), "a @ aᵀ is symmetric");
-    }
-}
-
-#[test]
-fn triangular_solves_and_lu_match_the_cpu() {
-    let Some((_lock, g)) = gpu() else { return };
-    use tessera::linalg::{solve, solve_triangular, tril, triu};
-    let n = 150;
-    let r = tessera::random::uniform::<f32>(4, &[n, n], [64, 64]).unwrap();
-    // Well-conditioned triangles: a dominant diagonal.
-    let d = &tessera::eye::<f32>(n, n, 0, [64, 64]).unwrap() * n as f32;
-    // Computed inputs, so that the solves' own tiles are the only tasks that can run on the GPU.
-    let fix =
-        |x: Array<f32>, ch: usize| tessera::from_array(x.compute_with(&cpu()).unwrap(), [ch, ch]).unwrap();
-    for ch in [n, 64] {
-        let lo = fix(tril(&(&r + &d), 0).unwrap(), ch);
-        let up = fix(triu(&(&r + &d), 0).unwrap(), ch);
-        let a = fix(&r + &d, ch);
-        let b = tessera::from_array(
-            tessera::random::uniform::<f32>(5, &[n, 7], [n, 7]).unwrap().compute().unwrap(),
-            [ch, 7],
-        )
-        .unwrap();
-        for (what, x) in [
-            ("lower", solve_triangular(&lo, &b, true, false).unwrap()),
-            ("lower, transposed", solve_triangular(&lo, &b, true, true).unwrap()),
-            ("upper", solve_triangular(&up, &b, false, false).unwrap()),
-            ("upper, transposed", solve_triangular(&up, &b, false, true).unwrap()),
-            ("general (LU)", solve(&a, &b).unwrap()),
-        ] {
-            let (p, q, on_gpu) = both(&x, &g);
-            assert_close(&p, &q, 0.0, 1e-5, &format!("{what}, tiles of {ch}"));
-            assert!(on_gpu > 0, "{what}, tiles of {ch}");
-        }
-    }
-}
 
 #[test]
 fn reduction_trees_combine_on_the_gpu_and_read_back_once() {
@@ -612,4 +433,38 @@ fn blocks_larger_than_a_binding_run_on_the_cpu() {
     let (s, rep) = (&y * 3.0f32).sum(0).unwrap().compute_report(&g).unwrap();
     assert_eq!(s.into_iter().next(), Some(3.0 * n as f32));
     assert!(rep.gpu_tasks > 0);
+}
+
+#[test]
+fn device_out_of_memory_evicts_then_falls_back_to_the_cpu() {
+    let Some((_lock, g)) = gpu() else { return };
+    let g = g.scheduler(tessera::SchedulerKind::Sync);
+    let x = tessera::random::uniform::<f32>(12, &[256, 256], [128, 256]).unwrap();
+    let a = (&x * 2.0f32 + 1.0f32).sqrt();
+    let b = (&a * 3.0f32).exp();
+    let want = tessera::compute_many(&[&a, &b], &cpu()).unwrap();
+    let check = |outs: &[tessera::block::HostArray]| {
+        for (o, w) in outs.iter().zip(&want) {
+            let (o, w) = (o.clone().into_typed::<f32>().unwrap(), w.clone().into_typed::<f32>().unwrap());
+            assert_close(&o, &w, 64.0, 0.0, "after out-of-memory");
+        }
+    };
+    // The second submission fails: `a`'s first block is on the GPU, gets evicted to the host,
+    // and the retry reads it from there. Every task still runs on the GPU.
+    tessera::gpu::inject_out_of_memory(0, 1, 1).unwrap();
+    let before = tessera::gpu::stats(0).unwrap().evicted_bytes;
+    let (outs, rep) = tessera::compute_many_report(&[&a, &b], &g).unwrap();
+    check(&outs);
+    assert_eq!(rep.gpu_tasks, 4, "{rep:?}");
+    assert_eq!(
+        tessera::gpu::stats(0).unwrap().evicted_bytes - before,
+        128 * 256 * 4,
+        "a's first block evicted"
+    );
+    // A GPU that keeps failing: the tasks run on the CPU, with a warning, and nothing is lost.
+    tessera::gpu::inject_out_of_memory(0, 0, 1000).unwrap();
+    let (outs, rep) = tessera::compute_many_report(&[&a, &b], &g).unwrap();
+    tessera::gpu::inject_out_of_memory(0, 0, 0).unwrap();
+    check(&outs);
+    assert_eq!(rep.gpu_tasks, 0);
 }

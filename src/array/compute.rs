@@ -42,6 +42,15 @@ pub fn compute_many(arrays: &[&dyn AnyArray], opts: &ComputeOptions) -> Result<V
     Ok(run_assembled(&nodes, opts)?.0)
 }
 
+/// [`compute_many`], with the [`RunReport`] of the run.
+pub fn compute_many_report(
+    arrays: &[&dyn AnyArray],
+    opts: &ComputeOptions,
+) -> Result<(Vec<HostArray>, RunReport)> {
+    let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| a.any_node().clone()).collect();
+    run_assembled(&nodes, opts)
+}
+
 /// Plan and run `nodes`, copying each output block into its node's result as it arrives.
 fn run_assembled(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<HostArray>, RunReport)> {
     let graph = plan(nodes);

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::graph::node::Node;
 use chunks::Chunks;
 
-pub use compute::{AnyArray, compute_many};
+pub use compute::{AnyArray, compute_many, compute_many_report};
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use reduce::{Axes, ReduceOptions};
 pub use shape::{block, concatenate, stack};

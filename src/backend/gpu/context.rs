@@ -9,10 +9,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::error::{Error, Result};
 
+use super::resident::GpuBlock;
 use super::{DeviceInfo, DeviceKind};
 
 /// How to get an adapter, for error messages.
@@ -123,6 +124,9 @@ pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
         pool: Mutex::new(Pool::default()),
         resident: AtomicU64::new(0),
         uploaded: AtomicU64::new(0),
+        evicted: AtomicU64::new(0),
+        kept: Mutex::new(Vec::new()),
+        fail_submits: Mutex::new((0, 0)),
     });
     opened[index] = Some(gpu.clone());
     Ok(gpu)
@@ -144,6 +148,12 @@ pub(crate) struct Gpu {
     pub(crate) resident: AtomicU64,
     /// Bytes of leaves uploaded from the host so far.
     pub(crate) uploaded: AtomicU64,
+    /// Bytes of blocks evicted to the host so far.
+    pub(crate) evicted: AtomicU64,
+    /// The blocks kept on the device (to evict on out-of-memory).
+    kept: Mutex<Vec<Weak<GpuBlock>>>,
+    /// Test hook: (submissions to let through, then submissions to fail as out of memory).
+    fail_submits: Mutex<(usize, usize)>,
 }
 
 /// Free buffers by (size class, usage).
@@ -219,6 +229,53 @@ impl Gpu {
             p.bytes += b.size();
             p.free.entry((b.size(), b.usage().bits())).or_default().push(b);
         }
+    }
+
+    /// Remember a block kept on the device.
+    pub(crate) fn register(&self, b: &Arc<GpuBlock>) {
+        if let Ok(mut k) = self.kept.lock() {
+            if k.len() >= 64 && k.len().is_power_of_two() {
+                k.retain(|w| w.strong_count() > 0);
+            }
+            k.push(Arc::downgrade(b));
+        }
+    }
+
+    /// Evict every block kept on the device to the host (after device out-of-memory); the
+    /// bytes freed. The free pool is emptied too.
+    pub(crate) fn evict_all(&self) -> u64 {
+        let blocks: Vec<Arc<GpuBlock>> = match self.kept.lock() {
+            Ok(mut k) => k.drain(..).filter_map(|w| w.upgrade()).collect(),
+            Err(_) => return 0,
+        };
+        let mut freed: u64 = blocks.iter().map(|b| b.evict()).sum();
+        if let Ok(mut p) = self.pool.lock() {
+            freed += p.bytes;
+            p.free.clear();
+            p.bytes = 0;
+        }
+        freed
+    }
+
+    /// Test hook: let `after` submissions through, then fail `count` as out of memory.
+    pub(crate) fn fail_submits(&self, after: usize, count: usize) {
+        if let Ok(mut f) = self.fail_submits.lock() {
+            *f = (after, count);
+        }
+    }
+
+    /// Whether this submission is to fail (the test hook).
+    pub(crate) fn injected_failure(&self) -> bool {
+        let Ok(mut f) = self.fail_submits.lock() else { return false };
+        if f.0 > 0 {
+            f.0 -= 1;
+            return false;
+        }
+        if f.1 > 0 {
+            f.1 -= 1;
+            return true;
+        }
+        false
     }
 
     /// Bytes held by free pooled buffers.

@@ -212,6 +212,33 @@ impl<'a> GpuBackend<'a> {
             .collect()
     }
 
+    /// Run `task` on the GPU. On device out-of-memory, evict the blocks kept there to the
+    /// host and try once more; `None` (with a warning) when it still fails: the caller runs
+    /// the task on the CPU.
+    fn on_gpu(&self, task: impl Fn() -> Result<crate::block::Value>) -> Option<Result<crate::block::Value>> {
+        use std::sync::atomic::Ordering;
+        let mut why = String::new();
+        for attempt in 0..2 {
+            match task() {
+                Ok(v) => {
+                    self.offloaded.fetch_add(1, Ordering::Relaxed);
+                    return Some(Ok(v));
+                }
+                Err(Error::BackendUnavailable(w)) => {
+                    why = w;
+                    if attempt == 0 && self.gpu.evict_all() == 0 {
+                        break;
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        eprintln!(
+            "tessera: warning: {why} (after evicting the GPU's blocks to the host); running the task on the CPU"
+        );
+        None
+    }
+
     /// The partials of a combine, when they are all states this GPU computed for `k`.
     fn device_partials<'v>(
         &self,
@@ -304,29 +331,23 @@ impl Backend for GpuBackend<'_> {
         use crate::backend::cpu;
         use crate::backend::kernel::Kernel;
         use std::sync::atomic::Ordering;
+        let room = |bytes: u64| self.gpu.resident.load(Ordering::Relaxed) + bytes <= self.budget;
         if let Kernel::ReduceCombine(k) = kernel
             && let Some(parts) = self.device_partials(k, inputs)
         {
-            let keep = self.gpu.resident.load(Ordering::Relaxed) + parts[0].bytes() <= self.budget;
-            let v = run::combine(&self.gpu, k, &parts, keep)?;
-            self.offloaded.fetch_add(1, Ordering::Relaxed);
-            return Ok(v);
+            let keep = room(parts[0].bytes());
+            if let Some(r) = self.on_gpu(|| run::combine(&self.gpu, k, &parts, keep)) {
+                return r;
+            }
         }
         if let Kernel::Tile(t) = kernel
             && self.takes_tile(t, inputs)
         {
             let leaves = inputs.iter().map(|v| self.leaf(v)).collect::<Result<Vec<_>>>()?;
             let shape: usize = leaves.iter().map(|l| l.shape().iter().product::<usize>()).max().unwrap_or(0);
-            let keep = self.gpu.resident.load(Ordering::Relaxed) + (shape * 8) as u64 <= self.budget;
-            match tiles::run(&self.gpu, t, &leaves, keep) {
-                Ok(v) => {
-                    self.offloaded.fetch_add(1, Ordering::Relaxed);
-                    return Ok(v);
-                }
-                Err(Error::BackendUnavailable(why)) => {
-                    eprintln!("tessera: warning: {why}; running the task on the CPU");
-                }
-                Err(e) => return Err(e),
+            let keep = room((shape * 8) as u64);
+            if let Some(r) = self.on_gpu(|| tiles::run(&self.gpu, t, &leaves, keep)) {
+                return r;
             }
         }
         let resident = inputs.iter().filter(|v| matches!(v, crate::block::Value::Device(_))).count();
@@ -335,19 +356,13 @@ impl Backend for GpuBackend<'_> {
         {
             let leaves = self.leaves(f, inputs)?;
             let out_bytes = (f.out_shape.iter().product::<usize>() * f.expr.dtype().size().max(4)) as u64;
-            let keep = self.gpu.resident.load(Ordering::Relaxed) + out_bytes <= self.budget;
-            return match run::fused(&self.gpu, f, &leaves, keep) {
-                Ok(v) => {
-                    self.offloaded.fetch_add(1, Ordering::Relaxed);
-                    Ok(v)
-                }
-                Err(Error::BackendUnavailable(why)) => {
-                    eprintln!("tessera: warning: {why}; running the task on the CPU");
-                    let host = leaves.iter().map(run::LeafData::to_host).collect::<Result<Vec<_>>>()?;
-                    cpu::fused_on_leaves(f, host)
-                }
-                Err(e) => Err(e),
-            };
+            let keep = room(out_bytes);
+            if let Some(r) = self.on_gpu(|| run::fused(&self.gpu, f, &leaves, keep)) {
+                return r;
+            }
+            // The leaves are read: the CPU evaluates them rather than reading the sources again.
+            let host = leaves.iter().map(run::LeafData::to_host).collect::<Result<Vec<_>>>()?;
+            return cpu::fused_on_leaves(f, host);
         }
         self.cpu.execute(kernel, inputs)
     }
@@ -355,6 +370,15 @@ impl Backend for GpuBackend<'_> {
     fn offloaded(&self) -> usize {
         self.offloaded.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// Test hook: GPU `index` lets `after` submissions through, then fails `count` of them as
+/// out of memory (to exercise eviction and the CPU fallback).
+#[cfg(feature = "gpu")]
+#[doc(hidden)]
+pub fn inject_out_of_memory(index: usize, after: usize, count: usize) -> Result<()> {
+    context::open_gpu(index)?.fail_submits(after, count);
+    Ok(())
 }
 
 /// Counters of an opened GPU, for tests and diagnostics.
@@ -368,12 +392,20 @@ pub struct GpuStats {
     pub resident_bytes: u64,
     /// Bytes of task inputs uploaded from the host so far.
     pub uploaded_bytes: u64,
+    /// Bytes of kept blocks evicted to the host (after device out-of-memory) so far.
+    pub evicted_bytes: u64,
 }
 
 /// The counters of GPU `index` (opening it if needed).
 #[cfg(not(feature = "gpu"))]
 pub fn stats(index: usize) -> Result<GpuStats> {
-    open(index).map(|_| GpuStats { pipelines: 0, pooled_bytes: 0, resident_bytes: 0, uploaded_bytes: 0 })
+    open(index).map(|_| GpuStats {
+        pipelines: 0,
+        pooled_bytes: 0,
+        resident_bytes: 0,
+        uploaded_bytes: 0,
+        evicted_bytes: 0,
+    })
 }
 
 /// The counters of GPU `index` (opening it if needed).
@@ -386,6 +418,7 @@ pub fn stats(index: usize) -> Result<GpuStats> {
         pooled_bytes: g.pooled_bytes(),
         resident_bytes: g.resident.load(Ordering::Relaxed),
         uploaded_bytes: g.uploaded.load(Ordering::Relaxed),
+        evicted_bytes: g.evicted.load(Ordering::Relaxed),
     })
 }
 

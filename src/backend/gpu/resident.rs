@@ -9,7 +9,7 @@
 
 use std::any::Any;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::backend::cpu::reduce::ReduceKind;
 use crate::backend::kernel::ReduceKernel;
@@ -37,7 +37,8 @@ pub(crate) enum Content {
 /// A result held in a GPU buffer.
 pub(crate) struct GpuBlock {
     pub(crate) gpu: Arc<Gpu>,
-    buffer: Option<wgpu::Buffer>,
+    /// `None` once evicted to the host.
+    buffer: Mutex<Option<wgpu::Buffer>>,
     dtype: DType,
     shape: Vec<usize>,
     pub(crate) content: Content,
@@ -65,12 +66,24 @@ impl GpuBlock {
 
     fn with(gpu: Arc<Gpu>, buffer: wgpu::Buffer, dtype: DType, shape: Vec<usize>, content: Content) -> Self {
         gpu.resident.fetch_add(buffer.size(), Ordering::Relaxed);
-        GpuBlock { gpu, buffer: Some(buffer), dtype, shape, content, host: OnceLock::new() }
+        GpuBlock { gpu, buffer: Mutex::new(Some(buffer)), dtype, shape, content, host: OnceLock::new() }
     }
 
-    /// The buffer.
-    pub(crate) fn buffer(&self) -> &wgpu::Buffer {
-        self.buffer.as_ref().expect("a live block has its buffer")
+    /// The buffer, unless the block was evicted to the host.
+    pub(crate) fn buffer(&self) -> Option<wgpu::Buffer> {
+        self.buffer.lock().ok().and_then(|b| b.clone())
+    }
+
+    /// Copy the block to the host (kept for its readers) and give its GPU memory back; the
+    /// bytes freed. The buffer is dropped, not pooled: a task may still hold it.
+    pub(crate) fn evict(&self) -> u64 {
+        if self.host_value().is_err() {
+            return 0;
+        }
+        let Some(b) = self.buffer.lock().ok().and_then(|mut b| b.take()) else { return 0 };
+        self.gpu.resident.fetch_sub(b.size(), Ordering::Relaxed);
+        self.gpu.evicted.fetch_add(b.size(), Ordering::Relaxed);
+        b.size()
     }
 
     /// Whether its element type (a reduction's input type, for states) is `dt`.
@@ -99,7 +112,8 @@ impl GpuBlock {
     }
 
     fn read(&self) -> Result<Value> {
-        let data = read_back(&self.gpu, self.buffer(), self.bytes())?;
+        let buf = self.buffer().ok_or_else(|| Error::invalid("an evicted block without its host copy"))?;
+        let data = read_back(&self.gpu, &buf, self.bytes())?;
         match &self.content {
             Content::Array => Ok(Value::Array(host_from_bytes(self.dtype, &self.shape, &data)?)),
             Content::States { kernel, kind } => {
@@ -137,7 +151,7 @@ impl DeviceBlock for GpuBlock {
 
 impl Drop for GpuBlock {
     fn drop(&mut self) {
-        if let Some(b) = self.buffer.take() {
+        if let Some(b) = self.buffer.get_mut().ok().and_then(|b| b.take()) {
             self.gpu.resident.fetch_sub(b.size(), Ordering::Relaxed);
             self.gpu.recycle(b);
         }

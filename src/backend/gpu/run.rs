@@ -123,6 +123,21 @@ pub(crate) fn own_array<'a>(gpu: &Gpu, d: &'a Arc<dyn DeviceBlock>) -> Option<&'
     own_block(gpu, d).filter(|b| b.is_array())
 }
 
+/// The buffer a task binds for a leaf: uploaded from the host, or the block's own (uploaded
+/// again from its host copy if it was evicted).
+pub(crate) fn leaf_buffer(gpu: &Gpu, held: &mut Held, leaf: &LeafData) -> Result<wgpu::Buffer> {
+    let host = match leaf {
+        LeafData::Host(h) => h,
+        LeafData::Device(d) => match own_array(gpu, d).and_then(GpuBlock::buffer) {
+            Some(b) => return Ok(b),
+            None => d.host_value()?.array()?,
+        },
+    };
+    let bytes = leaf_bytes(host);
+    gpu.uploaded.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok(held.upload(&bytes, STORAGE_IN))
+}
+
 /// A leaf's bytes in standard layout (bools widened to `u32`).
 pub(crate) fn leaf_bytes(l: &HostArray) -> Vec<u8> {
     fn std_bytes<T: Pod + Clone>(a: &ndarray::ArcArray<T, IxDyn>) -> Vec<u8> {
@@ -206,20 +221,7 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
     };
     let source = codegen::generate(&spec);
     let mut held = Held::new(gpu);
-    let mut ins = Vec::with_capacity(leaves.len());
-    for l in leaves {
-        ins.push(match l {
-            LeafData::Host(h) => {
-                let bytes = leaf_bytes(h);
-                gpu.uploaded.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                held.upload(&bytes, STORAGE_IN)
-            }
-            LeafData::Device(d) => own_array(gpu, d)
-                .ok_or_else(|| Error::invalid("a device block of another GPU"))?
-                .buffer()
-                .clone(),
-        });
-    }
+    let ins = leaves.iter().map(|l| leaf_buffer(gpu, &mut held, l)).collect::<Result<Vec<_>>>()?;
     match (&f.reduce, reduce) {
         (Some(step), Some((kind, _))) => {
             reduction(gpu, keep, &mut held, &source, meta, &ins, (m, k), step, kind, shape)
@@ -298,6 +300,9 @@ pub(crate) struct Copy<'a> {
 /// Encode the copies and dispatches into one command buffer and submit it, without waiting for it.
 /// Validation and out-of-memory errors come back as errors.
 pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<()> {
+    if gpu.injected_failure() {
+        return Err(Error::BackendUnavailable("GPU out of memory (injected by a test)".into()));
+    }
     let oom = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     let val = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
     let mut enc =
@@ -403,7 +408,9 @@ fn elementwise(
 /// The result as a device value when `keep`, else read back now.
 pub(crate) fn keep_or_read(block: GpuBlock, keep: bool) -> Result<Value> {
     if keep {
-        return Ok(Value::Device(Arc::new(block)));
+        let b = Arc::new(block);
+        b.gpu.register(&b);
+        return Ok(Value::Device(b));
     }
     block.host_value().cloned()
 }
@@ -543,10 +550,16 @@ pub(crate) fn combine(
     let pipeline = gpu.pipeline(&source, "combine")?;
     let mut held = Held::new(gpu);
     let stacked = held.take(each * parts.len() as u64, STORAGE_IN);
-    let copies: Vec<Copy> = parts
+    let bufs = parts
+        .iter()
+        .map(|p| {
+            p.buffer().ok_or_else(|| Error::BackendUnavailable("a partial was evicted from the GPU".into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let copies: Vec<Copy> = bufs
         .iter()
         .enumerate()
-        .map(|(i, p)| Copy { from: p.buffer(), to: &stacked, at: i as u64 * each, bytes: each })
+        .map(|(i, b)| Copy { from: b, to: &stacked, at: i as u64 * each, bytes: each })
         .collect();
     let mut meta = meta_for(Meta::zeroed(), m, gpu);
     (meta.m, meta.g) = (m as u32, parts.len() as u32);

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use super::context::Gpu;
 use super::resident::GpuBlock;
 use super::run::{
-    Dispatch, Held, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, keep_or_read, leaf_bytes, own_array, submit,
+    Dispatch, Held, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, keep_or_read, leaf_buffer, submit,
 };
 
 const GEMM: &str = include_str!("../../../shaders/gemm.wgsl");
@@ -103,16 +103,7 @@ fn float_ok(gpu: &Gpu, dt: DType) -> Result<()> {
 
 /// The buffers of a tile task's inputs (uploaded, or in place on this GPU).
 fn input_buffers(gpu: &Gpu, held: &mut Held, inputs: &[LeafData]) -> Result<Vec<wgpu::Buffer>> {
-    let mut bufs = Vec::with_capacity(inputs.len());
-    for l in inputs {
-        bufs.push(match l {
-            LeafData::Host(h) => held.upload(&leaf_bytes(h), STORAGE_IN),
-            LeafData::Device(d) => {
-                own_array(gpu, d).ok_or_else(|| Error::invalid("a block of another GPU"))?.buffer().clone()
-            }
-        });
-    }
-    Ok(bufs)
+    inputs.iter().map(|l| leaf_buffer(gpu, held, l)).collect()
 }
 
 /// Run a tile step on the GPU; the result stays there when `keep`.
@@ -145,15 +136,7 @@ pub(crate) fn run(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: boo
     let source = GEMM.replace("ELEM", if dt == DType::F64 { "f64" } else { "f32" });
     let pipeline = gpu.pipeline(&source, "main")?;
     let mut held = Held::new(gpu);
-    let mut bufs = Vec::with_capacity(inputs.len());
-    for l in inputs {
-        bufs.push(match l {
-            LeafData::Host(h) => held.upload(&leaf_bytes(h), STORAGE_IN),
-            LeafData::Device(d) => {
-                own_array(gpu, d).ok_or_else(|| Error::invalid("a block of another GPU"))?.buffer().clone()
-            }
-        });
-    }
+    let bufs = input_buffers(gpu, &mut held, inputs)?;
     let alpha_bytes: Vec<u8> =
         if dt == DType::F64 { alpha.to_le_bytes().to_vec() } else { (alpha as f32).to_le_bytes().to_vec() };
     let alpha_buf = held.upload(&alpha_bytes, STORAGE_IN);
