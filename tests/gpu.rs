@@ -198,7 +198,6 @@ fn transposed_and_strided_inputs_are_read_through_their_strides() {
 }
 
 /// Compare GPU and CPU results of a reduction (f64 results: within `rtol`, NaN for NaN).
-
 fn same_reduction<T: Element + Into<f64>>(y: &Array<T>, g: &ComputeOptions, rtol: f64, what: &str) {
     let (a, b, on_gpu) = both(y, g);
     for (i, (&p, &q)) in a.iter().zip(&b).enumerate() {
