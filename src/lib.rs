@@ -33,6 +33,7 @@
 //! | `x.compute()` | `x.compute()?` → `ndarray::ArrayD` |
 //! | `dask.compute(a, b)` | `tessera::compute_many(&[&a, &b], &opts)?` |
 //! | `x.visualize()` | `x.to_dot()` |
+//! | CuPy / JAX on a GPU | `x.compute_with(&ComputeOptions::default().device(Device::Gpu(0)))?` (see [`gpu`]) |
 //!
 //! Differences worth knowing: integer `/` is NumPy's floor division (`//`), `%` follows
 //! NumPy's sign rule; range bounds in slices are clamped like NumPy, integer indices out of
