@@ -1,10 +1,10 @@
 //! The GPU backend: wgpu (Vulkan, Metal, DX12) with kernels generated in WGSL.
 //!
-//! A GPU is a worker in the same graph as the CPU: [`GpuBackend`] runs the tasks it has
+//! A GPU is a worker in the same graph as the CPU: the GPU backend runs the tasks it has
 //! kernels for (fused elementwise expressions and the reductions they feed, for `f32`, `i32`
 //! and `bool`, and `f64` where the adapter offers SHADER_F64 and the operation is exact; the
-//! gemm, syrk and trsm tiles of linear algebra for `f32`, and `f64` with SHADER_F64) and hands every
-//! other task to the CPU backend. Which device a compute uses is
+//! gemm, syrk and trsm tiles of linear algebra for `f32`, and `f64` with SHADER_F64) and hands
+//! every other task to the CPU backend. Which device a compute uses is
 //! [`crate::ComputeOptions::device`]:
 //!
 //! - [`Device::Cpu`]: the CPU only.
@@ -13,11 +13,14 @@
 //! - [`Device::Auto`]: the first hardware GPU (a software adapter such as Mesa's lavapipe is
 //!   never chosen), per task by a cost model ([`prefers_gpu`]); the CPU when there is none.
 //!
-//! An elementwise result stays in GPU memory ([`crate::block::Value::Device`]) while the
-//! blocks kept there fit the GPU memory budget ([`crate::ComputeOptions::gpu_memory_budget`],
-//! 4 GiB by default); the next GPU task reads it in place, and nothing waits for the GPU until
-//! a CPU task or the result reads the block back (once). Reductions read their (small) partial
-//! states back at once. Leaves on the host are uploaded per task, which [`prefers_gpu`] charges.
+//! A GPU task's result (a block, or a reduction's partial states) stays in GPU memory
+//! ([`crate::block::Value::Device`]) while the blocks kept there fit the GPU memory budget
+//! ([`crate::ComputeOptions::gpu_memory_budget`], 4 GiB by default); the next GPU task reads
+//! it in place (a reduction's combine tree merges partials there), and nothing waits for the
+//! GPU until a CPU task or the result reads the value back (once). Leaves on the host are
+//! uploaded per task, which [`prefers_gpu`] charges. On device out-of-memory the kept blocks
+//! are evicted to the host and the task is retried once, else it runs on the CPU with a
+//! warning.
 //!
 //! ```
 //! // Lists what wgpu finds; empty on a machine without a Vulkan/Metal/DX12 driver.
