@@ -46,6 +46,11 @@ pub(crate) fn store_ty(dt: DType) -> &'static str {
     }
 }
 
+/// Bytes per element of a dtype in GPU memory (bools are stored as `u32`).
+pub(crate) fn store_size(dt: DType) -> usize {
+    dt.size().max(4)
+}
+
 /// Why an expression cannot run on the GPU, if it cannot.
 pub(crate) fn unsupported(expr: &Expr, f64_ok: bool) -> Option<String> {
     for (i, ins) in expr.instrs.iter().enumerate() {

@@ -20,11 +20,16 @@ use super::{DeviceInfo, DeviceKind};
 pub(crate) const HOW_TO_GET_ONE: &str = "for a software Vulkan adapter on Debian or Ubuntu: \
      apt-get install mesa-vulkan-drivers; computations run on the CPU with Device::Auto or Device::Cpu";
 
+/// The backends tessera asks for (never GL: see the module docs).
+const PRIMARY: wgpu::Backends =
+    wgpu::Backends::VULKAN.union(wgpu::Backends::METAL).union(wgpu::Backends::DX12);
+
 /// Pooled bytes kept for reuse at most.
 const POOL_CAP: u64 = 512 << 20;
 
 struct Adapters {
-    instance: wgpu::Instance,
+    /// Kept alive with the adapters it found.
+    _instance: wgpu::Instance,
     list: Vec<(wgpu::Adapter, DeviceInfo)>,
     opened: Mutex<Vec<Option<Arc<Gpu>>>>,
 }
@@ -33,12 +38,12 @@ fn adapters() -> &'static Adapters {
     static A: OnceLock<Adapters> = OnceLock::new();
     A.get_or_init(|| {
         let desc = wgpu::InstanceDescriptor {
-            backends: wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12,
+            backends: PRIMARY,
             flags: wgpu::InstanceFlags::empty().with_env(),
             ..wgpu::InstanceDescriptor::new_without_display_handle()
         };
         let instance = wgpu::Instance::new(desc);
-        let found = pollster::block_on(instance.enumerate_adapters(desc_backends()));
+        let found = pollster::block_on(instance.enumerate_adapters(PRIMARY));
         let list: Vec<_> = found
             .into_iter()
             .enumerate()
@@ -48,12 +53,8 @@ fn adapters() -> &'static Adapters {
             })
             .collect();
         let opened = Mutex::new(vec![None; list.len()]);
-        Adapters { instance, list, opened }
+        Adapters { _instance: instance, list, opened }
     })
-}
-
-fn desc_backends() -> wgpu::Backends {
-    wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12
 }
 
 fn describe(index: usize, a: &wgpu::Adapter) -> DeviceInfo {
@@ -87,7 +88,6 @@ pub(crate) fn list() -> Vec<DeviceInfo> {
 /// Open adapter `index` (once per process).
 pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
     let ad = adapters();
-    let _ = &ad.instance;
     let Some((adapter, info)) = ad.list.get(index) else {
         let have = if ad.list.is_empty() {
             "no GPU adapter was found (Vulkan, Metal or DX12)".to_string()
@@ -142,7 +142,8 @@ pub(crate) struct Gpu {
     pub(crate) limits: wgpu::Limits,
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
-    pipelines: Mutex<HashMap<(String, &'static str), Arc<wgpu::ComputePipeline>>>,
+    /// Compiled pipelines by source, then entry point (looked up without copying the source).
+    pipelines: Mutex<HashMap<String, HashMap<&'static str, Arc<wgpu::ComputePipeline>>>>,
     pool: Mutex<Pool>,
     /// Bytes of blocks kept on the device between tasks.
     pub(crate) resident: AtomicU64,
@@ -171,11 +172,11 @@ pub(crate) fn size_class(bytes: u64) -> u64 {
 }
 
 impl Gpu {
-    /// A compute pipeline for `entry` of `source`, compiled once. Shader errors come back
-    /// as an error naming the first lines of the message.
+    /// A compute pipeline for `entry` of `source`, compiled once. A shader that does not
+    /// compile comes back as an error with the compiler's message.
     pub(crate) fn pipeline(&self, source: &str, entry: &'static str) -> Result<Arc<wgpu::ComputePipeline>> {
-        let key = (source.to_string(), entry);
-        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(&key) {
+        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(source).and_then(|e| e.get(entry))
+        {
             return Ok(p.clone());
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -195,13 +196,18 @@ impl Gpu {
             return Err(Error::invalid(format!("GPU kernel failed to compile: {e}")));
         }
         let p = Arc::new(pipeline);
-        self.pipelines.lock().map_err(|_| poisoned())?.insert(key, p.clone());
+        self.pipelines
+            .lock()
+            .map_err(|_| poisoned())?
+            .entry(source.to_string())
+            .or_default()
+            .insert(entry, p.clone());
         Ok(p)
     }
 
     /// Number of compiled pipelines (for tests of the cache).
     pub(crate) fn pipelines_compiled(&self) -> usize {
-        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
+        self.pipelines.lock().map(|p| p.values().map(HashMap::len).sum()).unwrap_or(0)
     }
 
     /// A buffer of at least `size` bytes with `usage`, reused from the pool when one is free.

@@ -194,7 +194,7 @@ impl<'a> GpuBackend<'a> {
     /// A task input as a GPU leaf: a block already on this GPU stays there.
     fn leaf(&self, v: &crate::block::Value) -> Result<run::LeafData> {
         match v {
-            crate::block::Value::Device(d) if run::own_block(&self.gpu, d).is_some() => {
+            crate::block::Value::Device(d) if run::own_array(&self.gpu, d).is_some() => {
                 Ok(run::LeafData::Device(d.clone()))
             }
             v => Ok(run::LeafData::Host(v.array()?.clone())),
@@ -253,7 +253,9 @@ impl<'a> GpuBackend<'a> {
             .iter()
             .map(|v| match v {
                 crate::block::Value::Device(d) => run::own_block(&self.gpu, d).filter(|b| match &b.content {
-                    resident::Content::States { kind: bk, .. } => *bk == kind && b.dtype_is(k.in_dtype()),
+                    resident::Content::States { kind: bk, .. } => {
+                        *bk == kind && crate::block::DeviceBlock::dtype(*b) == k.in_dtype()
+                    }
                     resident::Content::Array => false,
                 }),
                 _ => None,
@@ -289,9 +291,8 @@ impl<'a> GpuBackend<'a> {
         !self.auto || prefers_gpu(self.gpu.info.kind, out, flops / out.max(1), host_bytes)
     }
 
-    /// Whether this fused task goes to the GPU (`resident`: how many of its inputs are
-    /// already there).
-    fn takes(&self, f: &FusedKernel, resident: usize) -> bool {
+    /// Whether this fused task goes to the GPU.
+    fn takes(&self, f: &FusedKernel, inputs: &[crate::block::Value]) -> bool {
         if f.reduce.is_none() && f.expr.is_identity() {
             return false;
         }
@@ -313,8 +314,13 @@ impl<'a> GpuBackend<'a> {
                 _ => 1,
             })
             .sum();
+        // Inputs already on this GPU move nothing.
+        let resident = inputs
+            .iter()
+            .filter(|v| matches!(v, crate::block::Value::Device(d) if run::own_array(&self.gpu, d).is_some()))
+            .count();
         let n: usize = f.out_shape.iter().product();
-        let width = f.expr.dtype().size().max(4);
+        let width = codegen::store_size(f.expr.dtype());
         let bytes = n * width * f.leaves.len().saturating_sub(resident);
         prefers_gpu(self.gpu.info.kind, n, ops, bytes)
     }
@@ -353,12 +359,12 @@ impl Backend for GpuBackend<'_> {
                 return r;
             }
         }
-        let resident = inputs.iter().filter(|v| matches!(v, crate::block::Value::Device(_))).count();
         if let Kernel::Fused(f) = kernel
-            && self.takes(f, resident)
+            && self.takes(f, inputs)
         {
             let leaves = self.leaves(f, inputs)?;
-            let out_bytes = (f.out_shape.iter().product::<usize>() * f.expr.dtype().size().max(4)) as u64;
+            let out_bytes =
+                (f.out_shape.iter().product::<usize>() * codegen::store_size(f.expr.dtype())) as u64;
             let keep = room(out_bytes);
             if let Some(r) = self.on_gpu(|| run::fused(&self.gpu, f, &leaves, keep)) {
                 return r;

@@ -93,6 +93,12 @@ pub(crate) fn layout(kind: ReduceKind, dt: DType) -> StateLayout {
     StateLayout::new(&fields)
 }
 
+/// Read back every state of a buffer of them.
+pub(crate) fn decode_all(kind: ReduceKind, dt: DType, data: &[u8]) -> Vec<GpuState> {
+    let lay = layout(kind, dt);
+    data.chunks_exact(lay.stride).map(|b| decode(kind, dt, &lay, b)).collect()
+}
+
 /// Read one state back (`idx` of arg-reductions is the index within the block's reduced
 /// elements; the caller makes it global).
 pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -> GpuState {
@@ -132,9 +138,10 @@ fn compensated(lay: &StateLayout, b: &[u8]) -> f64 {
 pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, with_main: bool) {
     let lay = layout(kind, dt);
     s.push_str(&lay.wgsl());
-    let acc = if dt == DType::F64 { "f64" } else { "f32" };
-    let ty = value_ty(dt).unwrap_or("f32");
+    // The float type of accumulators (and of the NaN tests' suffix).
     let f = if dt == DType::F64 { "f64" } else { "f32" };
+    let acc = f;
+    let ty = value_ty(dt).unwrap_or("f32");
     let skip =
         if nan && dt.is_float() { format!("if (isnan_{f}(x)) {{ return; }}\n") } else { String::new() };
     // The value as stored in a state (bools as 0/1).
@@ -146,21 +153,23 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
         DType::F64 => "!(x == 0.0lf)",
         _ => "!(x == 0.0)",
     };
-    let (init, fold, merge) = match kind {
+    // The state's initial value, fold of one element, merge of a later state, and a helper
+    // function they call (WGSL declarations may come in any order).
+    let (init, fold, merge, helper) = match kind {
         // Compensated (Neumaier) sums: the error stays a few ulps however long the reduction,
         // as NumPy's pairwise sums and the CPU's f64 accumulators, with no f64 on the GPU.
         ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => (
             format!("St({acc}(0), {acc}(0))"),
             format!("{skip}st_add(s, x);"),
             "st_add(a, b.v);\n    (*a).c = (*a).c + b.c;".to_string(),
-        )
-            .with_helper(s, &neumaier(acc)),
+            neumaier(acc),
+        ),
         ReduceKind::Mean if dt.is_float() => (
             format!("St({acc}(0), {acc}(0), 0u)"),
             format!("{skip}st_add(s, x);\n    (*s).n = (*s).n + 1u;"),
             "st_add(a, b.v);\n    (*a).c = (*a).c + b.c;\n    (*a).n = (*a).n + b.n;".to_string(),
-        )
-            .with_helper(s, &neumaier(acc)),
+            neumaier(acc),
+        ),
         ReduceKind::Sum | ReduceKind::Prod | ReduceKind::Mean => {
             let xi = if dt == DType::Bool { "select(0, 1, x)" } else { "x" };
             let n = if kind == ReduceKind::Mean {
@@ -181,6 +190,7 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
                      (*a).lo = lo;\n    {}",
                     n.1
                 ),
+                String::new(),
             )
         }
         ReduceKind::Var { .. } => (
@@ -194,6 +204,7 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
              (*a).mean = (*a).mean + d * b.n / n;\n    \
              (*a).m2 = (*a).m2 + b.m2 + d * d * (*a).n * b.n / n;\n    (*a).n = n;"
                 .to_string(),
+            String::new(),
         ),
         ReduceKind::Min | ReduceKind::Max => {
             let better = match (dt, kind == ReduceKind::Max) {
@@ -206,16 +217,13 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
                 format!("St({}(0), 0u)", store_ty(dt)),
                 format!("{skip}st_put(s, {stored});"),
                 "if (b.found != 0u) { st_put(a, b.v); }".to_string(),
-            )
-                .with_helper(
-                    s,
-                    &format!(
-                        "fn st_put(s: ptr<function, St>, v: {st}) {{\n    \
+                format!(
+                    "fn st_put(s: ptr<function, St>, v: {st}) {{\n    \
                  if ((*s).found == 0u) {{ (*s).v = v; (*s).found = 1u; return; }}\n    \
                  (*s).v = {better};\n}}\n",
-                        st = store_ty(dt)
-                    ),
-                )
+                    st = store_ty(dt)
+                ),
+            )
         }
         ReduceKind::ArgMin | ReduceKind::ArgMax => {
             let cmp = if kind == ReduceKind::ArgMax { ">" } else { "<" };
@@ -223,31 +231,31 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
                 format!("St({}(0), 0u, 0u)", store_ty(dt)),
                 format!("st_put(s, {stored}, k);"),
                 "if (b.found != 0u) { st_put(a, b.v, b.idx); }".to_string(),
-            )
-                .with_helper(
-                    s,
-                    &format!(
-                        "fn st_put(s: ptr<function, St>, v: {st}, k: u32) {{\n    \
+                format!(
+                    "fn st_put(s: ptr<function, St>, v: {st}, k: u32) {{\n    \
                  if ((*s).found == 0u) {{ *s = St(v, k, 1u); return; }}\n    \
                  if ({an}) {{ return; }}\n    \
                  if ({bn} || v {cmp} (*s).v) {{ *s = St(v, k, 1u); }}\n}}\n",
-                        st = store_ty(dt),
-                        an = isnan_v("(*s).v"),
-                        bn = isnan_v("v"),
-                    ),
-                )
+                    st = store_ty(dt),
+                    an = isnan_v("(*s).v"),
+                    bn = isnan_v("v"),
+                ),
+            )
         }
         ReduceKind::Any | ReduceKind::CountNonzero => (
             "St(0u)".into(),
             format!("(*s).c = (*s).c + select(0u, 1u, {nonzero});"),
             "(*a).c = (*a).c + b.c;".into(),
+            String::new(),
         ),
         ReduceKind::All => (
             "St(0u)".into(),
             format!("(*s).c = (*s).c + select(1u, 0u, {nonzero});"),
             "(*a).c = (*a).c + b.c;".into(),
+            String::new(),
         ),
     };
+    s.push_str(&helper);
     let _ = write!(
         s,
         "\nfn st_init() -> St {{\n    return {init};\n}}\n\n\
@@ -292,16 +300,4 @@ fn neumaier(acc: &str) -> String {
          }} else {{\n        (*s).c = (*s).c + ((x - t) + (*s).v);\n    }}\n    \
          (*s).v = t;\n}}\n"
     )
-}
-
-/// Emit a helper function before the state functions that use it.
-trait WithHelper {
-    fn with_helper(self, s: &mut String, helper: &str) -> Self;
-}
-
-impl WithHelper for (String, String, String) {
-    fn with_helper(self, s: &mut String, helper: &str) -> Self {
-        s.push_str(helper);
-        self
-    }
 }

@@ -86,11 +86,6 @@ impl GpuBlock {
         b.size()
     }
 
-    /// Whether its element type (a reduction's input type, for states) is `dt`.
-    pub(crate) fn dtype_is(&self, dt: DType) -> bool {
-        self.dtype == dt
-    }
-
     /// Whether it holds array data (not states).
     pub(crate) fn is_array(&self) -> bool {
         matches!(self.content, Content::Array)
@@ -104,8 +99,7 @@ impl GpuBlock {
     /// Bytes of data in the buffer.
     pub(crate) fn bytes(&self) -> u64 {
         let each = match &self.content {
-            Content::Array if self.dtype == DType::Bool => 4,
-            Content::Array => self.dtype.size(),
+            Content::Array => super::codegen::store_size(self.dtype),
             Content::States { kind, .. } => reduce_wgsl::layout(*kind, self.dtype).stride,
         };
         (self.len() * each) as u64
@@ -117,12 +111,7 @@ impl GpuBlock {
         match &self.content {
             Content::Array => Ok(Value::Array(host_from_bytes(self.dtype, &self.shape, &data)?)),
             Content::States { kernel, kind } => {
-                let lay = reduce_wgsl::layout(*kind, self.dtype);
-                let states: Vec<_> = data
-                    .chunks_exact(lay.stride)
-                    .map(|b| reduce_wgsl::decode(*kind, self.dtype, &lay, b))
-                    .collect();
-                kernel.partial_from_gpu(&states, &self.shape)
+                kernel.partial_from_gpu(&reduce_wgsl::decode_all(*kind, self.dtype, &data), &self.shape)
             }
         }
     }

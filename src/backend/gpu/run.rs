@@ -51,7 +51,7 @@ pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
     if n >= u32::MAX as usize {
         return Some("a block of 2³² elements or more".into());
     }
-    let widest = f.expr.dtypes.iter().map(|d| d.size().max(4)).max().unwrap_or(4) as u64;
+    let widest = f.expr.dtypes.iter().map(|&d| codegen::store_size(d)).max().unwrap_or(4) as u64;
     if n as u64 * widest > gpu.limits.max_storage_buffer_binding_size {
         return Some(format!(
             "a block of {} bytes (one binding holds at most {} on {})",
@@ -392,8 +392,7 @@ fn elementwise(
     let pipeline = gpu.pipeline(source, "main")?;
     let meta = meta_for(meta, n, gpu);
     let ubuf = held.upload(bytemuck::bytes_of(&meta), UNIFORM);
-    let elem = if dt == DType::Bool { 4 } else { dt.size() };
-    let bytes = (n * elem) as u64;
+    let bytes = (n * codegen::store_size(dt)) as u64;
     // The result's buffer is not the task's: it lives on as the block.
     let out = gpu.buffer(bytes, STORAGE_OUT);
     let mut bindings = vec![(0, &ubuf), (1, &out)];
@@ -438,7 +437,7 @@ pub(crate) fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result
 
 #[allow(clippy::too_many_arguments)]
 fn reduction(
-    gpu_arc: &Arc<Gpu>,
+    gpu: &Arc<Gpu>,
     keep: bool,
     held: &mut Held,
     source: &str,
@@ -457,7 +456,6 @@ fn reduction(
     let g = k.div_ceil(seg).max(1);
     let mut meta = meta;
     (meta.m, meta.k, meta.g, meta.seg) = (m as u32, k as u32, g as u32, seg as u32);
-    let gpu = held.gpu;
     let main = gpu.pipeline(source, "main")?;
     let meta1 = meta_for(meta, m * g, gpu);
     let meta2 = meta_for(meta, m, gpu);
@@ -482,15 +480,13 @@ fn reduction(
     }
     let pshape: Vec<usize> =
         shape.iter().enumerate().map(|(d, &n)| if step.axes.contains(&d) { 1 } else { n }).collect();
-    let block = GpuBlock::states(gpu_arc.clone(), out.clone(), step.kernel.clone(), kind, pshape.clone());
+    let block = GpuBlock::states(gpu.clone(), out.clone(), step.kernel.clone(), kind, pshape.clone());
     submit(gpu, &passes, &[])?;
     // Arg-reductions' indices are made global on the host, so their partials come back now.
     if !kind.is_arg() {
         return keep_or_read(block, keep);
     }
-    let data = read_back(gpu, &out, out_bytes)?;
-    let mut states: Vec<_> =
-        data.chunks_exact(lay.stride).map(|b| reduce_wgsl::decode(kind, dt, &lay, b)).collect();
+    let mut states = reduce_wgsl::decode_all(kind, dt, &read_back(gpu, &out, out_bytes)?);
     globalize_arg_indices(&mut states, step, shape);
     step.kernel.partial_from_gpu(&states, &pshape)
 }

@@ -148,10 +148,6 @@ pub(crate) fn run(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: boo
     let block = GpuBlock::new(gpu.clone(), out.clone(), dt, vec![m, n]);
     let groups = Some((n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32));
     submit(gpu, &[Dispatch { pipeline, bindings, threads: m * n, groups }], &[])?;
-    finish(block, keep)
-}
-
-fn finish(block: GpuBlock, keep: bool) -> Result<Value> {
     keep_or_read(block, keep)
 }
 
@@ -243,5 +239,5 @@ fn trsm(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: bool) -> Resu
         groups: Some((x as u32, groups.div_ceil(x) as u32)),
     };
     submit(gpu, &[dispatch], &[])?;
-    finish(block, keep)
+    keep_or_read(block, keep)
 }
