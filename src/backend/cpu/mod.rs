@@ -66,7 +66,7 @@ fn fused(f: &FusedKernel, inputs: &[Value]) -> Result<Value> {
 }
 
 /// The leaves of a fused task: its inputs, or regions read from sources.
-pub(crate) fn read_leaves(f: &FusedKernel, inputs: &[Value]) -> Result<Vec<HostArray>> {
+fn read_leaves(f: &FusedKernel, inputs: &[Value]) -> Result<Vec<HostArray>> {
     let mut leaves = Vec::with_capacity(f.leaves.len());
     for leaf in &f.leaves {
         leaves.push(match leaf {
