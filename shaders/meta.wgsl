@@ -6,12 +6,14 @@ struct Meta {
     n: u32,
     // Threads per row of the 2-D dispatch (a dispatch has at most 65535 workgroups per axis).
     grid: u32,
-    // Reductions: output elements, reduced elements per output, segments, elements per segment.
+    // Reductions: output elements, reduced elements per output, segments (states per output
+    // in `src` for a combine pass), and the states one combine thread merges.
     m: u32,
     k: u32,
     g: u32,
     seg: u32,
-    pad0: u32,
+    // Always 0: hides values from the shader compiler's algebra (see reduce_wgsl.rs).
+    zero: u32,
     pad1: u32,
     // The iteration space (at most 8 axes).
     shape: array<vec4<u32>, 2>,

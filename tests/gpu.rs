@@ -27,7 +27,8 @@ fn unary_f32_ops_match_the_cpu() {
         ("ln_1p", |x| x.ln_1p(), 16.0, 1e-6),
         ("exp_m1", |x| x.exp_m1(), 64.0, 1e-6),
         ("tanh", |x| x.tanh(), 16.0, 1e-6),
-        ("x*x+1", |x| x * x + 1.0f32, 0.0, 0.0),
+        // A GPU compiler may fuse x * x + 1 into one fma (one rounding instead of two): 1 ulp.
+        ("x*x+1", |x| x * x + 1.0f32, 1.0, 0.0),
         ("clip", |x| x.clip(-2.0, 3.0).unwrap(), 0.0, 0.0),
     ];
     for n in SIZES {
@@ -192,7 +193,9 @@ fn transposed_and_strided_inputs_are_read_through_their_strides() {
     ];
     for (k, y) in ys.iter().enumerate() {
         let (a, b, on_gpu) = both(y, &g);
-        assert_close(&a, &b, 3.0, 0.0, &format!("case {k}"));
+        // Terms up to 10 in size (Vulkan allows sqrt 3 ulp, and fma contraction): the error is
+        // ulps of the terms, not of a result that cancels.
+        assert_close(&a, &b, 3.0, 4.0 * f32::EPSILON * 10.0, &format!("case {k}"));
         assert!(on_gpu > 0, "case {k}");
     }
 }
@@ -303,6 +306,26 @@ fn float_sums_of_real_data_are_within_the_error_bound() {
 }
 
 #[test]
+fn float_sums_keep_their_compensation() {
+    // ±1e8 (cancelling) in every segment among ones: an uncompensated f32 sum loses each one
+    // added to 1e8 (its ulp is 8), so only a sum whose compensation survived the shader
+    // compiler (no reassociation) gets the count of ones exactly.
+    let Some((_lock, g)) = gpu() else { return };
+    let n = 1usize << 16;
+    let v: Vec<f32> =
+        (0..n).map(|i| if i % 64 == 0 { if i % 128 == 0 { 1e8 } else { -1e8 } } else { 1.0 }).collect();
+    let x = arr1(v);
+    for y in [x.sum(0).unwrap(), x.nansum(0).unwrap()] {
+        let (a, b, on_gpu) = both(&y, &g);
+        assert_eq!(b.into_iter().next(), Some((n - n / 64) as f32));
+        assert_eq!(a.into_iter().next(), Some((n - n / 64) as f32), "GPU sum lost its compensation");
+        assert!(on_gpu > 0);
+    }
+    let (a, _, _) = both(&x.mean(0).unwrap(), &g);
+    assert_eq!(a.into_iter().next(), Some((n - n / 64) as f32 / n as f32));
+}
+
+#[test]
 fn i32_sums_carry_into_64_bits() {
     let Some((_lock, g)) = gpu() else { return };
     let mut r = Rng(5);
@@ -325,11 +348,16 @@ fn f64_runs_exact_ops_on_the_gpu_and_transcendentals_on_the_cpu() {
     let v: Vec<f64> =
         floats(65537, -1e3, 1e3, true, 31).into_iter().map(|x| x as f64 * 1.000000123).collect();
     let x = arr1(v);
-    // + − × ÷ sqrt min max are correctly rounded in f64 on the adapters we know.
-    let exact = (&x * 3.0 - 1.5).abs().sqrt().maximum(&(&x / 7.0)).unwrap();
+    // + − × ÷ sqrt min max are correctly rounded in f64 on the adapters we know, but a
+    // compiler may fuse x * 3 − 1.5 into one fma: a few ulps of the terms (|3x| ≤ 3e3; the
+    // + 1 keeps sqrt's slope ≤ ½), far below what a broken f64 unit returns.
+    let exact = ((&x * 3.0 - 1.5).abs() + 1.0).sqrt().maximum(&(&x / 7.0)).unwrap();
     let (a, b, on_gpu) = both(&exact, &g);
-    let same = a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()));
-    assert!(same, "f64 arithmetic differs from the CPU");
+    let close = |p: f64, q: f64| {
+        (p - q).abs() <= 4.0 * f64::EPSILON * (3e3 + q.abs()) || (p.is_nan() && q.is_nan()) || p == q
+    };
+    let bad = a.iter().zip(&b).position(|(&p, &q)| !close(p, q));
+    assert!(bad.is_none(), "f64 arithmetic differs from the CPU at {bad:?}");
     assert_eq!(on_gpu > 0, f64_on_gpu);
     let (a, b, _) = both(&x.isnan().logical_or(x.isfinite().logical_not()).unwrap(), &g);
     assert_eq!(a, b, "f64 isnan / isfinite");

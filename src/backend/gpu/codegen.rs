@@ -13,6 +13,8 @@ use crate::backend::cpu::reduce::ReduceKind;
 use crate::dtype::{DType, Scalar};
 use crate::graph::expr::{BinaryOp, Expr, Instr, UnaryOp};
 
+use super::reduce_wgsl::Main;
+
 /// Most axes a GPU kernel handles (more: the task runs on the CPU).
 pub(crate) const MAX_RANK: usize = 8;
 /// Most leaves a GPU kernel reads (storage bindings per stage are limited to 8 by default).
@@ -127,6 +129,8 @@ pub(crate) struct KernelSpec<'a> {
     pub rank: usize,
     /// The reduction folded over the last axes of `P`, with its NaN-skipping flag.
     pub reduce: Option<(ReduceKind, bool)>,
+    /// How many of `P`'s last axes the reduction folds.
+    pub reduced_axes: usize,
 }
 
 /// WGSL source of a kernel.
@@ -160,7 +164,10 @@ pub(crate) fn generate(spec: &KernelSpec) -> String {
                 st = store_ty(out),
             );
         }
-        Some((kind, nan)) => super::reduce_wgsl::reduction(&mut s, kind, nan, e.dtype(), true),
+        Some((kind, nan)) => {
+            let main = if linear_reduction(spec) { Main::Linear } else { Main::Indexed };
+            super::reduce_wgsl::reduction(&mut s, kind, nan, e.dtype(), main)
+        }
     }
     s
 }
@@ -173,15 +180,12 @@ pub(crate) fn combine_source(kind: ReduceKind, nan: bool, dt: DType) -> String {
     }
     s.push_str(META);
     s.push_str("@group(0) @binding(0) var<uniform> md: Meta;\n");
-    super::reduce_wgsl::reduction(&mut s, kind, nan, dt, false);
+    super::reduce_wgsl::reduction(&mut s, kind, nan, dt, Main::None);
     s
 }
 
-/// `fn elem(p: u32) -> T`: the expression at flat index `p` of `P`.
-fn element_fn(s: &mut String, spec: &KernelSpec) {
-    let e = spec.expr;
-    let out_ty = value_ty(e.dtype()).unwrap_or("f32");
-    let _ = writeln!(s, "\nfn elem(p: u32) -> {out_ty} {{");
+/// The leaf indices at flat index `p` of `P` (`let i{k} = …;` lines).
+fn leaf_indices(s: &mut String, spec: &KernelSpec) {
     if spec.leaf_index.contains(&LeafIndex::Strided) {
         s.push_str("    var r = p;\n");
         for d in (0..spec.rank).rev() {
@@ -203,12 +207,58 @@ fn element_fn(s: &mut String, spec: &KernelSpec) {
             }
         }
     }
+}
+
+/// Whether a reduction's elements lie at a fixed step per leaf along the reduced index `k`
+/// (every leaf flat, or one reduced axis): then `leaf_base` and `elem_step` replace the
+/// per-element index arithmetic of `elem`.
+pub(crate) fn linear_reduction(spec: &KernelSpec) -> bool {
+    spec.reduce.is_some() && (spec.reduced_axes == 1 || spec.leaf_index.iter().all(|&l| l == LeafIndex::Flat))
+}
+
+/// `fn value(i0, …) -> T`: the expression from its leaves' indices; `fn elem(p: u32) -> T`:
+/// at flat index `p` of `P`; for a linear reduction also `fn leaf_base(p) -> array<u32, L>`
+/// and `fn elem_step(base, k) -> T`: at `p + k` from the indices at `p`.
+fn element_fn(s: &mut String, spec: &KernelSpec) {
+    let e = spec.expr;
+    let out_ty = value_ty(e.dtype()).unwrap_or("f32");
+    let nl = spec.leaf_index.len();
+    let params: Vec<String> = (0..nl).map(|k| format!("i{k}: u32")).collect();
+    let args: Vec<String> = (0..nl).map(|k| format!("i{k}")).collect();
+    let _ = writeln!(s, "\nfn value({}) -> {out_ty} {{", params.join(", "));
     for (i, ins) in e.instrs.iter().enumerate() {
         let ty = value_ty(e.dtypes[i]).unwrap_or("f32");
         let v = instr(e, i, ins);
         let _ = writeln!(s, "    let v{i}: {ty} = {v};");
     }
     let _ = writeln!(s, "    return v{};\n}}", e.instrs.len() - 1);
+    let _ = writeln!(s, "\nfn elem(p: u32) -> {out_ty} {{");
+    leaf_indices(s, spec);
+    let _ = writeln!(s, "    return value({});\n}}", args.join(", "));
+    if linear_reduction(spec) {
+        let nb = nl.max(1);
+        let _ = writeln!(s, "\nfn leaf_base(p: u32) -> array<u32, {nb}> {{");
+        leaf_indices(s, spec);
+        let list = if nl == 0 { "0u".to_string() } else { args.join(", ") };
+        let _ = writeln!(s, "    return array<u32, {nb}>({list});\n}}");
+        let last = spec.rank.saturating_sub(1);
+        let stepped: Vec<String> = spec
+            .leaf_index
+            .iter()
+            .enumerate()
+            .map(|(k, li)| match li {
+                LeafIndex::Flat => format!("b[{k}] + k"),
+                LeafIndex::Strided => {
+                    format!("b[{k}] + k * md.strides[{}][{}]", k * 2 + last / 4, last % 4)
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nfn elem_step(b: array<u32, {nb}>, k: u32) -> {out_ty} {{\n    return value({});\n}}",
+            stepped.join(", ")
+        );
+    }
 }
 
 /// The WGSL expression of instruction `i`.

@@ -136,6 +136,19 @@ fn names(list: &[(wgpu::Adapter, DeviceInfo)]) -> String {
     list.iter().map(|(_, i)| format!("{} ({})", i.name, i.backend)).collect::<Vec<_>>().join(", ")
 }
 
+/// Which of wgpu's runtime checks a compiled kernel keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checks {
+    /// Buffer bounds checks, but no counter injected into every loop: tessera's kernels. Their
+    /// loops are all bounded (counters stepping by ≥ 1 to limits below 2³²), and the counters
+    /// cost a fifth of the gemm kernel's speed on an H100.
+    Bounds,
+    /// wgpu's defaults: bounds checks and a bound on every loop (the probe compares).
+    All,
+    /// Neither (the probe's copy kernel only).
+    None,
+}
+
 /// An opened GPU: device, queue, pools.
 pub(crate) struct Gpu {
     pub(crate) info: DeviceInfo,
@@ -175,15 +188,51 @@ impl Gpu {
     /// A compute pipeline for `entry` of `source`, compiled once. A shader that does not
     /// compile comes back as an error with the compiler's message.
     pub(crate) fn pipeline(&self, source: &str, entry: &'static str) -> Result<Arc<wgpu::ComputePipeline>> {
-        if let Some(p) = self.pipelines.lock().map_err(|_| poisoned())?.get(source).and_then(|e| e.get(entry))
-        {
-            return Ok(p.clone());
+        self.pipeline_with(source, entry, Checks::Bounds)
+    }
+
+    /// [`Gpu::pipeline`] with the given runtime checks (the probe compares them).
+    pub(crate) fn pipeline_with(
+        &self,
+        source: &str,
+        entry: &'static str,
+        checks: Checks,
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let key = |source: &str| match checks {
+            Checks::Bounds => source.to_string(),
+            other => format!("// {other:?}\n{source}"),
+        };
+        let found = match checks {
+            Checks::Bounds => {
+                self.pipelines.lock().map_err(|_| poisoned())?.get(source).and_then(|e| e.get(entry)).cloned()
+            }
+            _ => self
+                .pipelines
+                .lock()
+                .map_err(|_| poisoned())?
+                .get(&key(source))
+                .and_then(|e| e.get(entry))
+                .cloned(),
+        };
+        if let Some(p) = found {
+            return Ok(p);
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        let desc = wgpu::ShaderModuleDescriptor {
             label: Some("tessera kernel"),
             source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(source)),
-        });
+        };
+        let module = match checks {
+            Checks::All => self.device.create_shader_module(desc),
+            Checks::Bounds | Checks::None => {
+                let mut c = wgpu::ShaderRuntimeChecks::checked();
+                c.force_loop_bounding = false;
+                c.bounds_checks = checks == Checks::Bounds;
+                // SAFETY: tessera's kernels have no unbounded loops, and `Checks::None` is
+                // only for the probe's copy kernel, whose indices stay inside its buffers.
+                unsafe { self.device.create_shader_module_trusted(desc, c) }
+            }
+        };
         let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
@@ -199,7 +248,7 @@ impl Gpu {
         self.pipelines
             .lock()
             .map_err(|_| poisoned())?
-            .entry(source.to_string())
+            .entry(key(source))
             .or_default()
             .insert(entry, p.clone());
         Ok(p)

@@ -34,6 +34,8 @@ mod codegen;
 #[cfg(feature = "gpu")]
 mod context;
 #[cfg(feature = "gpu")]
+mod probe;
+#[cfg(feature = "gpu")]
 mod reduce_wgsl;
 #[cfg(feature = "gpu")]
 mod resident;
@@ -47,6 +49,9 @@ use crate::backend::Backend;
 use crate::backend::kernel::FusedKernel;
 use crate::error::{Error, Result};
 use crate::scheduler::{ComputeOptions, Device};
+
+#[cfg(feature = "gpu")]
+pub use probe::{KernelRate, kernel_rates};
 
 /// GPU memory that blocks kept between tasks may use, unless the options say otherwise.
 pub const DEFAULT_GPU_BUDGET: usize = 4 << 30;

@@ -1,10 +1,13 @@
 //! WGSL of the reductions: a per-output state, its fold and merge, and the two passes.
 //!
-//! Pass 1 (`main`): thread `t` takes output `m = t % M` and segment `g = t / M` of the `K`
-//! reduced elements, folds them in index order into a state and writes it to `dst[g·M + m]`.
-//! Pass 2 (`combine`): thread `m` merges its `G` segment states in segment order. No
-//! workgroup barriers (they are slow on software adapters) and a fixed combine order: the
-//! result does not depend on scheduling. States are plain structs; [`StateLayout`] is their
+//! Pass 1 (`main`): thread `t` takes output `m = t / G` and segment `g = t % G` of the `K`
+//! reduced elements: elements `g, g + G, g + 2G, …` (so neighbouring threads read neighbouring
+//! elements of one output), folded in index order, eight loads in flight, into a state written
+//! to `dst[g·M + m]`. Then `combine` passes merge the `G` states of each output in segment
+//! order, up to `F` (`md.seg`) per thread per pass (four loads in flight), until one is left. No workgroup barriers
+//! (they are slow on software adapters) and a fixed combine order: the result does not depend
+//! on scheduling. Arg-reductions break ties by the smaller index, so interleaved segments
+//! still report the first occurrence. States are plain structs; [`StateLayout`] is their
 //! byte layout for reading them back into the CPU reducers' states.
 
 use std::fmt::Write;
@@ -135,7 +138,18 @@ fn compensated(lay: &StateLayout, b: &[u8]) -> f64 {
 /// Append the state struct, its functions and both passes to a kernel whose `elem(p)`
 /// yields values of `dt` (only the `combine` pass when not `with_main`: merging partials
 /// that earlier tasks left on the GPU).
-pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, with_main: bool) {
+/// Which first pass [`reduction`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Main {
+    /// None: only `combine` (merging partials of earlier tasks).
+    None,
+    /// Elements through `elem(p)`.
+    Indexed,
+    /// Elements through `leaf_base` and `elem_step` (see `codegen::linear_reduction`).
+    Linear,
+}
+
+pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, main: Main) {
     let lay = layout(kind, dt);
     s.push_str(&lay.wgsl());
     // The float type of accumulators (and of the NaN tests' suffix).
@@ -234,8 +248,12 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
                 format!(
                     "fn st_put(s: ptr<function, St>, v: {st}, k: u32) {{\n    \
                  if ((*s).found == 0u) {{ *s = St(v, k, 1u); return; }}\n    \
-                 if ({an}) {{ return; }}\n    \
-                 if ({bn} || v {cmp} (*s).v) {{ *s = St(v, k, 1u); }}\n}}\n",
+                 let an = {an};\n    \
+                 let bn = {bn};\n    \
+                 let tie = (an && bn) || (!an && !bn && v == (*s).v);\n    \
+                 if (tie) {{ if (k < (*s).idx) {{ *s = St(v, k, 1u); }} return; }}\n    \
+                 if (an) {{ return; }}\n    \
+                 if (bn || v {cmp} (*s).v) {{ *s = St(v, k, 1u); }}\n}}\n",
                     st = store_ty(dt),
                     an = isnan_v("(*s).v"),
                     bn = isnan_v("v"),
@@ -265,37 +283,74 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
          @group(0) @binding(2) var<storage, read> src: array<St>;\n\n\
          @compute @workgroup_size({WORKGROUP})\n\
          fn combine(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
-         let m = gid.x + gid.y * md.grid;\n    \
-         if (m >= md.n) {{ return; }}\n    \
-         var s = src[m];\n    \
-         for (var g = 1u; g < md.g; g = g + 1u) {{\n        st_merge(&s, src[g * md.m + m]);\n    }}\n    \
-         dst[m] = s;\n}}\n"
+         let t = gid.x + gid.y * md.grid;\n    \
+         if (t >= md.n) {{ return; }}\n    \
+         let m = t % md.m;\n    \
+         let h = t / md.m;\n    \
+         let g0 = h * md.seg;\n    \
+         let g1 = min(g0 + md.seg, md.g);\n    \
+         var s = src[g0 * md.m + m];\n    \
+         var g = g0 + 1u;\n    \
+         loop {{\n        \
+         if (g + 3u >= g1) {{ break; }}\n        \
+         let s0 = src[g * md.m + m];\n        let s1 = src[(g + 1u) * md.m + m];\n        \
+         let s2 = src[(g + 2u) * md.m + m];\n        let s3 = src[(g + 3u) * md.m + m];\n        \
+         st_merge(&s, s0);\n        st_merge(&s, s1);\n        st_merge(&s, s2);\n        st_merge(&s, s3);\n        \
+         g = g + 4u;\n    }}\n    \
+         for (; g < g1; g = g + 1u) {{\n        st_merge(&s, src[g * md.m + m]);\n    }}\n    \
+         dst[h * md.m + m] = s;\n}}\n"
     );
-    if with_main {
-        let _ = write!(
-            s,
-            "\
+    let (base, at) = match main {
+        Main::None => return,
+        Main::Indexed => ("", "elem(m * md.k + {k})"),
+        Main::Linear => ("let b = leaf_base(m * md.k);\n    ", "elem_step(b, {k})"),
+    };
+    // UNROLL loads issued before the first is folded (enough bytes in flight to fill a large
+    // GPU's memory system with one resident wave of threads).
+    let at_k = |j: usize| {
+        let k = if j == 0 { "k".to_string() } else { format!("k + {j}u * step") };
+        (at.replace("{k}", &k), k)
+    };
+    let mut body = String::new();
+    for j in 0..UNROLL {
+        let _ = writeln!(body, "        let x{j} = {};", at_k(j).0);
+    }
+    for j in 0..UNROLL {
+        let _ = writeln!(body, "        st_acc(&s, x{j}, {});", at_k(j).1);
+    }
+    let _ = write!(
+        s,
+        "\
          @compute @workgroup_size({WORKGROUP})\n\
          fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
          let t = gid.x + gid.y * md.grid;\n    \
          if (t >= md.n) {{ return; }}\n    \
-         let m = t % md.m;\n    \
-         let g = t / md.m;\n    \
-         let k0 = g * md.seg;\n    \
-         let k1 = min(k0 + md.seg, md.k);\n    \
+         let m = t / md.g;\n    \
+         let step = md.g;\n    \
          var s = st_init();\n    \
-         for (var k = k0; k < k1; k = k + 1u) {{\n        st_acc(&s, elem(m * md.k + k), k);\n    }}\n    \
-         dst[g * md.m + m] = s;\n}}\n\n"
-        );
-    }
+         {base}var k = t % md.g;\n    \
+         loop {{\n        \
+         if (k + {last}u * step >= md.k) {{ break; }}\n\
+         {body}        \
+         k = k + {UNROLL}u * step;\n    }}\n    \
+         for (; k < md.k; k = k + step) {{\n        st_acc(&s, {x0}, k);\n    }}\n    \
+         dst[(t % md.g) * md.m + m] = s;\n}}\n\n",
+        last = UNROLL - 1,
+        x0 = at_k(0).0,
+    );
 }
 
+/// Elements a thread of a reduction's first pass loads before folding them.
+const UNROLL: usize = 8;
+
 /// `st_add`: add `x` to a compensated sum (Neumaier's variant of Kahan's: the larger operand
-/// keeps the rounding error of the smaller).
+/// keeps the rounding error of the smaller). The sum `t` passes through a select on
+/// `md.zero` (always 0, unknown to the compiler): knowing `t = v + x`, a shader compiler may
+/// reassociate `(v − t) + x` to 0 and lose the compensation (NVIDIA's Vulkan compiler did).
 fn neumaier(acc: &str) -> String {
     format!(
         "fn st_add(s: ptr<function, St>, x: {acc}) {{\n    \
-         let t = (*s).v + x;\n    \
+         let t = select((*s).v + x, {acc}(0), md.zero != 0u);\n    \
          if (abs((*s).v) >= abs(x)) {{\n        (*s).c = (*s).c + (((*s).v - t) + x);\n    \
          }} else {{\n        (*s).c = (*s).c + ((x - t) + (*s).v);\n    }}\n    \
          (*s).v = t;\n}}\n"

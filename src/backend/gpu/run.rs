@@ -26,15 +26,20 @@ struct Meta {
     k: u32,
     g: u32,
     seg: u32,
-    pad: [u32; 2],
+    zero: u32,
+    pad: u32,
     shape: [u32; 8],
     strides: [[u32; 8]; MAX_LEAVES],
 }
 
-/// Threads a reduction's first pass aims for (outputs × segments).
-const TARGET_THREADS: usize = 1 << 16;
-/// Fewest elements a reduction segment folds.
-const MIN_SEGMENT: usize = 32;
+/// Threads a reduction's first pass aims for (outputs × segments): enough loads in flight to
+/// fill a large GPU's memory system.
+const TARGET_THREADS: usize = 1 << 18;
+/// Fewest elements a reduction segment folds (so the states written stay a small fraction of
+/// the elements read).
+const MIN_SEGMENT: usize = 64;
+/// Segment states one thread of a combine pass merges.
+const COMBINE_FAN: usize = 32;
 
 /// Why this task cannot run on `gpu`, judged before its leaves are read.
 pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
@@ -180,6 +185,9 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
         meta.shape[d] = n as u32;
     }
     let mut leaf_index = Vec::with_capacity(leaves.len());
+    // Whether every leaf steps by 0 or 1 element along the last axis of P (for a reduction
+    // over one axis: its elements are contiguous).
+    let mut unit_steps = true;
     for (j, l) in leaves.iter().enumerate() {
         let ls = l.shape();
         if ls.len() > rank {
@@ -202,12 +210,14 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
         for (d, &s) in pstr.iter().enumerate() {
             meta.strides[j][d] = s as u32;
         }
+        unit_steps &= pstr.last().is_none_or(|&s| s <= 1);
         leaf_index.push(if pstr == pc && ls.iter().product::<usize>() == m * k {
             LeafIndex::Flat
         } else {
             LeafIndex::Strided
         });
     }
+    let all_flat = leaf_index.iter().all(|&l| l == LeafIndex::Flat);
     let reduce = match &f.reduce {
         Some(step) => Some(step.kernel.spec().ok_or_else(|| Error::invalid("reduction without a GPU form"))?),
         None => None,
@@ -218,20 +228,22 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
         leaf_index,
         rank,
         reduce,
+        reduced_axes: axes.len(),
     };
     let source = codegen::generate(&spec);
     let mut held = Held::new(gpu);
     let ins = leaves.iter().map(|l| leaf_buffer(gpu, &mut held, l)).collect::<Result<Vec<_>>>()?;
     match (&f.reduce, reduce) {
         (Some(step), Some((kind, _))) => {
-            reduction(gpu, keep, &mut held, &source, meta, &ins, (m, k), step, kind, shape)
+            let contiguous = axes.len() == 1 && unit_steps || all_flat;
+            reduction(gpu, keep, &mut held, &source, meta, &ins, (m, k, contiguous), step, kind, shape)
         }
         _ => elementwise(gpu, &mut held, &source, meta, &ins, shape, f.expr.dtype(), keep),
     }
 }
 
 /// Workgroups for `n` threads as a 2-D grid, and the threads per grid row.
-fn grid(gpu: &Gpu, n: usize) -> (u32, u32, u32) {
+pub(crate) fn grid(gpu: &Gpu, n: usize) -> (u32, u32, u32) {
     let groups = n.div_ceil(WORKGROUP as usize).max(1);
     let maxd = gpu.limits.max_compute_workgroups_per_dimension.max(1) as usize;
     let x = groups.min(maxd);
@@ -443,7 +455,7 @@ fn reduction(
     source: &str,
     meta: Meta,
     ins: &[wgpu::Buffer],
-    (m, k): (usize, usize),
+    (m, k, contiguous): (usize, usize, bool),
     step: &PartialStep,
     kind: ReduceKind,
     shape: &[usize],
@@ -451,32 +463,50 @@ fn reduction(
     let dt = step.kernel.in_dtype();
     let lay = reduce_wgsl::layout(kind, dt);
     // Segments: enough threads to fill the device, each folding at least MIN_SEGMENT values.
-    let want = TARGET_THREADS.div_ceil(m.max(1)).min(k.div_ceil(MIN_SEGMENT)).max(1);
-    let seg = k.div_ceil(want).max(1);
-    let g = k.div_ceil(seg).max(1);
+    let mut g = TARGET_THREADS.div_ceil(m.max(1)).min(k.div_ceil(MIN_SEGMENT)).max(1);
+    if contiguous {
+        // Neighbouring threads share an output and read its neighbouring elements: up to 32
+        // threads per output (a warp's loads coalesce), each folding at least 16 elements.
+        g = g.max((k / 16).min(32));
+    }
     let mut meta = meta;
-    (meta.m, meta.k, meta.g, meta.seg) = (m as u32, k as u32, g as u32, seg as u32);
+    (meta.m, meta.k, meta.g) = (m as u32, k as u32, g as u32);
     let main = gpu.pipeline(source, "main")?;
-    let meta1 = meta_for(meta, m * g, gpu);
-    let meta2 = meta_for(meta, m, gpu);
-    let u1 = held.upload(bytemuck::bytes_of(&meta1), UNIFORM);
-    let u2 = held.upload(bytemuck::bytes_of(&meta2), UNIFORM);
+    let u1 = held.upload(bytemuck::bytes_of(&meta_for(meta, m * g, gpu)), UNIFORM);
     let out_bytes = (m * lay.stride) as u64;
     let out = gpu.buffer(out_bytes, STORAGE_OUT);
-    let part = if g > 1 { Some(held.take((m * g * lay.stride) as u64, STORAGE_OUT)) } else { None };
-    let mut first = vec![(0, &u1), (1, part.as_ref().unwrap_or(&out))];
+    // The states of pass 1, then of each combine pass (COMBINE_FAN merged per thread) until
+    // one per output is left in `out`.
+    let mut levels = vec![g];
+    while levels[levels.len() - 1] > 1 {
+        levels.push(levels[levels.len() - 1].div_ceil(COMBINE_FAN));
+    }
+    let mut bufs = Vec::with_capacity(levels.len());
+    for &gl in &levels[..levels.len() - 1] {
+        bufs.push(held.take((m * gl * lay.stride) as u64, STORAGE_OUT));
+    }
+    bufs.push(out.clone());
+    let mut uniforms = Vec::new();
+    for w in levels.windows(2) {
+        let mut mc = meta_for(meta, m * w[1], gpu);
+        (mc.g, mc.seg) = (w[0] as u32, COMBINE_FAN as u32);
+        uniforms.push(held.upload(bytemuck::bytes_of(&mc), UNIFORM));
+    }
+    let mut first = vec![(0, &u1), (1, &bufs[0])];
     for (j, b) in ins.iter().enumerate() {
         first.push((3 + j as u32, b));
     }
     let mut passes = vec![Dispatch { pipeline: main, bindings: first, threads: m * g, groups: None }];
-    if let Some(part) = &part {
+    if levels.len() > 1 {
         let combine = gpu.pipeline(source, "combine")?;
-        passes.push(Dispatch {
-            pipeline: combine,
-            bindings: vec![(0, &u2), (1, &out), (2, part)],
-            threads: m,
-            groups: None,
-        });
+        for (i, u) in uniforms.iter().enumerate() {
+            passes.push(Dispatch {
+                pipeline: combine.clone(),
+                bindings: vec![(0, u), (1, &bufs[i + 1]), (2, &bufs[i])],
+                threads: m * levels[i + 1],
+                groups: None,
+            });
+        }
     }
     let pshape: Vec<usize> =
         shape.iter().enumerate().map(|(d, &n)| if step.axes.contains(&d) { 1 } else { n }).collect();
@@ -558,7 +588,7 @@ pub(crate) fn combine(
         .map(|(i, b)| Copy { from: b, to: &stacked, at: i as u64 * each, bytes: each })
         .collect();
     let mut meta = meta_for(Meta::zeroed(), m, gpu);
-    (meta.m, meta.g) = (m as u32, parts.len() as u32);
+    (meta.m, meta.g, meta.seg) = (m as u32, parts.len() as u32, parts.len() as u32);
     let ubuf = held.upload(bytemuck::bytes_of(&meta), UNIFORM);
     let out = gpu.buffer(each, STORAGE_OUT);
     let block = GpuBlock::states(gpu.clone(), out.clone(), kernel.clone(), kind, shape);

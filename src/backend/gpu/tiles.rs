@@ -13,16 +13,16 @@ use crate::block::Value;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
-use super::context::Gpu;
+use super::context::{Checks, Gpu};
 use super::resident::GpuBlock;
 use super::run::{
     Dispatch, Held, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, keep_or_read, leaf_buffer, submit,
 };
 
-const GEMM: &str = include_str!("../../../shaders/gemm.wgsl");
+pub(crate) const GEMM: &str = include_str!("../../../shaders/gemm.wgsl");
 const TRSM: &str = include_str!("../../../shaders/trsm.wgsl");
 /// Rows and columns of C per workgroup.
-const TILE: usize = 64;
+const TILE: usize = 128;
 
 /// The uniform of the GEMM kernel (WGSL twin: `Gemm` in shaders/gemm.wgsl).
 #[repr(C)]
@@ -111,6 +111,19 @@ pub(crate) fn run(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: boo
     if let TileKernel::Trsm { .. } = t {
         return trsm(gpu, t, inputs, keep);
     }
+    product_with(gpu, GEMM, Checks::Bounds, t, inputs, keep)
+}
+
+/// A product tile with the GEMM kernel `template` (shaders/gemm.wgsl, or a variant being
+/// measured by the probe): same bindings, 128 × 128 tiles per 16 × 16 workgroup.
+pub(crate) fn product_with(
+    gpu: &Arc<Gpu>,
+    template: &str,
+    checks: Checks,
+    t: &TileKernel,
+    inputs: &[LeafData],
+    keep: bool,
+) -> Result<Value> {
     let shapes: Vec<&[usize]> = inputs.iter().map(|l| l.shape()).collect();
     let dtypes: Vec<DType> = inputs.iter().map(|l| l.dtype()).collect();
     let (m, n, k) = gemm_dims(gpu, t, &shapes, &dtypes)?;
@@ -133,8 +146,8 @@ pub(crate) fn run(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: boo
         b_row,
         b_col,
     };
-    let source = GEMM.replace("ELEM", if dt == DType::F64 { "f64" } else { "f32" });
-    let pipeline = gpu.pipeline(&source, "main")?;
+    let source = template.replace("ELEM", if dt == DType::F64 { "f64" } else { "f32" });
+    let pipeline = gpu.pipeline_with(&source, "main", checks)?;
     let mut held = Held::new(gpu);
     let bufs = input_buffers(gpu, &mut held, inputs)?;
     let alpha_bytes: Vec<u8> =

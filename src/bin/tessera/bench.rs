@@ -77,6 +77,7 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
             "xxT-sum-gpu" => crate::bench_gpu::xxt_sum(repeat)?,
             "matmul-f32" => crate::bench_gpu::matmul_f32(repeat, false)?,
             "matmul-f32-gpu" => crate::bench_gpu::matmul_f32(repeat, true)?,
+            "gpu-kernels" => return crate::bench_gpu::kernels(repeat, json),
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {

@@ -88,3 +88,51 @@ pub fn matmul_f32(repeat: usize, on_gpu: bool) -> tessera::Result<(f64, String)>
     })?;
     Ok((secs, extra(2.0 * (n as f64).powi(3) / secs / 1e9, "GFLOP/s", &device)))
 }
+
+/// Kernel-only rates on the chosen adapter (data already in GPU memory): the device's own
+/// ceilings (buffer copy, a WGSL copy kernel, an FMA loop) beside tessera's fused elementwise,
+/// reduction and gemm kernels. `TESSERA_PROBE_ELEMENTS` (default 2²⁶ f32) and
+/// `TESSERA_PROBE_GEMM` (default 4096) set the sizes.
+#[cfg(feature = "gpu")]
+pub fn kernels(repeat: usize, json: bool) -> tessera::Result<()> {
+    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let devices = tessera::gpu::devices();
+    let d = devices
+        .iter()
+        .find(|d| d.kind != tessera::gpu::DeviceKind::Software)
+        .or(devices.first())
+        .ok_or_else(|| Error::BackendUnavailable("no GPU adapter for the GPU benchmarks".into()))?;
+    let rates = tessera::gpu::kernel_rates(
+        d.index,
+        env("TESSERA_PROBE_ELEMENTS", 1 << 26),
+        env("TESSERA_PROBE_GEMM", 4096),
+        repeat,
+    )?;
+    println!("{} ({}, {:?}, driver {})", d.name, d.backend, d.kind, d.driver);
+    for r in rates {
+        if json {
+            println!(
+                "{{\"workload\": \"gpu-kernels\", \"kernel\": \"{}\", \"seconds\": {}, \"gb_per_s\": {:.1}, \"gflop_per_s\": {:.1}}}",
+                r.name,
+                r.seconds,
+                r.gb_per_s(),
+                r.gflop_per_s()
+            );
+        } else {
+            println!(
+                "{:<44} {:>10.3} ms {:>9.1} GB/s {:>10.1} GFLOP/s",
+                r.name,
+                r.seconds * 1e3,
+                r.gb_per_s(),
+                r.gflop_per_s()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Without the `gpu` feature there is nothing to measure.
+#[cfg(not(feature = "gpu"))]
+pub fn kernels(_repeat: usize, _json: bool) -> tessera::Result<()> {
+    Err(Error::BackendUnavailable("built without the `gpu` feature".into()))
+}

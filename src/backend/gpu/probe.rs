@@ -1,0 +1,341 @@
+//! Kernel-only rates of one GPU: its own ceilings (a buffer copy, the simplest WGSL copy
+//! kernel, an FMA loop) beside tessera's kernels (a fused elementwise expression, reductions,
+//! the gemm tile) on data already in GPU memory, so host transfers stay out of the numbers.
+//! What `tessera bench gpu-kernels` prints; BENCHMARKS.md quotes it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::backend::cpu::reduce::{ReduceKind, reduce_kernel};
+use crate::backend::kernel::{FusedKernel, PartialStep, TileKernel};
+use crate::block::DeviceBlock;
+use crate::dtype::{DType, Scalar};
+use crate::error::{Error, Result};
+use crate::graph::expr::{BinaryOp, Expr, Instr};
+
+use super::context::{Checks, Gpu, open_gpu};
+use super::resident::GpuBlock;
+use super::run::{Dispatch, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, fused, grid, submit};
+use super::tiles;
+
+const PROBE: &str = include_str!("../../../shaders/probe.wgsl");
+
+/// The uniform of shaders/probe.wgsl (WGSL twin: `Probe`).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ProbeMeta {
+    n: u32,
+    grid: u32,
+    iters: u32,
+    pad: u32,
+}
+
+/// One measured kernel: the median seconds per run and the rate it reaches.
+#[derive(Debug, Clone)]
+pub struct KernelRate {
+    /// What ran.
+    pub name: String,
+    /// Median seconds per run.
+    pub seconds: f64,
+    /// Bytes moved through device memory per run (each input read once, the output written
+    /// once), or 0.
+    pub bytes: f64,
+    /// Floating-point operations per run, or 0.
+    pub flops: f64,
+}
+
+impl KernelRate {
+    /// GB/s (bytes / seconds / 1e9), when the kernel moves bytes.
+    pub fn gb_per_s(&self) -> f64 {
+        self.bytes / self.seconds / 1e9
+    }
+    /// GFLOP/s, when the kernel counts operations.
+    pub fn gflop_per_s(&self) -> f64 {
+        self.flops / self.seconds / 1e9
+    }
+}
+
+/// Wait until the GPU has finished everything submitted.
+fn wait(gpu: &Gpu) -> Result<()> {
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map(|_| ())
+        .map_err(|e| Error::invalid(format!("GPU wait failed: {e}")))
+}
+
+/// Median seconds of one `f` over `repeat` samples of `inner` back-to-back runs each (one
+/// warm-up first), waiting for the GPU at the end of each sample.
+fn time(gpu: &Gpu, repeat: usize, inner: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    f()?;
+    wait(gpu)?;
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        for _ in 0..inner {
+            f()?;
+        }
+        wait(gpu)?;
+        times.push(t.elapsed().as_secs_f64() / inner as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// A block of `shape` f32 values in GPU memory: pseudo-random in [0, 1), every 97th a NaN when
+/// `nans`.
+fn resident(gpu: &Arc<Gpu>, shape: &[usize], seed: u64, nans: bool) -> LeafData {
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let data: Vec<f32> = (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            if nans && i % 97 == 0 { f32::NAN } else { (s >> 40) as f32 / (1u64 << 24) as f32 }
+        })
+        .collect();
+    let buf = gpu.buffer((n * 4).max(4) as u64, STORAGE_IN | STORAGE_OUT);
+    gpu.queue.write_buffer(&buf, 0, bytemuck::cast_slice(&data));
+    let block: Arc<dyn DeviceBlock> = Arc::new(GpuBlock::new(gpu.clone(), buf, DType::F32, shape.to_vec()));
+    LeafData::Device(block)
+}
+
+fn leaf_buf(gpu: &Gpu, l: &LeafData) -> Result<wgpu::Buffer> {
+    match l {
+        LeafData::Device(d) => super::run::own_array(gpu, d)
+            .and_then(GpuBlock::buffer)
+            .ok_or_else(|| Error::invalid("probe block not on the GPU")),
+        LeafData::Host(_) => Err(Error::invalid("probe block not on the GPU")),
+    }
+}
+
+/// `x * 2 + y` over two f32 inputs.
+fn axpy_expr() -> Expr {
+    use Instr::*;
+    Expr {
+        instrs: vec![
+            Input(0),
+            Const(Scalar::F32(2.0)),
+            Binary(BinaryOp::Mul, 0, 1),
+            Input(1),
+            Binary(BinaryOp::Add, 2, 3),
+        ],
+        dtypes: vec![DType::F32; 5],
+    }
+}
+
+fn reduce_task(kind: ReduceKind, nan: bool, shape: &[usize], axes: &[usize]) -> FusedKernel {
+    FusedKernel {
+        leaves: Vec::new(),
+        expr: Arc::new(Expr::input(DType::F32)),
+        out_shape: shape.to_vec(),
+        reduce: Some(PartialStep {
+            kernel: reduce_kernel(kind, DType::F32, nan),
+            axes: axes.into(),
+            offset: vec![0; shape.len()],
+            global_shape: shape.into(),
+        }),
+    }
+}
+
+/// Measure GPU `index`: `elements` f32 values per bandwidth probe (capped by the largest
+/// binding) and an `n`² f32 gemm tile; each the median of `repeat` samples.
+///
+/// The rates are the kernels' own (data already on the GPU, a wait for the GPU at the end of
+/// each sample); the end-to-end benchmarks (`tessera bench sst-nanmean-gpu`, …) include the
+/// transfers a real compute pays.
+pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> Result<Vec<KernelRate>> {
+    let gpu = open_gpu(index)?;
+    let limit = (gpu.limits.max_storage_buffer_binding_size as usize / 4).min(u32::MAX as usize / 4);
+    let len = elements.min(limit).max(1024) / 1024 * 1024;
+    let fbytes = (len * 4) as f64;
+    let mut out = Vec::new();
+    let x = resident(&gpu, &[len], 1, false);
+    let y = resident(&gpu, &[len], 2, false);
+    let xb = leaf_buf(&gpu, &x)?;
+    let dst = gpu.buffer(len as u64 * 4, STORAGE_OUT | STORAGE_IN);
+
+    // The copy engine (or the driver's copy kernel).
+    let secs = time(&gpu, repeat, 10, || {
+        let mut enc = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        enc.copy_buffer_to_buffer(&xb, 0, &dst, 0, len as u64 * 4);
+        gpu.queue.submit([enc.finish()]);
+        Ok(())
+    })?;
+    out.push(KernelRate {
+        name: "buffer copy (copy_buffer_to_buffer)".into(),
+        seconds: secs,
+        bytes: 2.0 * fbytes,
+        flops: 0.0,
+    });
+
+    // The simplest WGSL copy: one vec4 per thread.
+    let vecs = len / 4;
+    let meta = ProbeMeta { n: vecs as u32, grid: grid(&gpu, vecs).2, iters: 0, pad: 0 };
+    let ubuf = gpu.buffer(16, UNIFORM);
+    gpu.queue.write_buffer(&ubuf, 0, bytemuck::bytes_of(&meta));
+    // Warm the GPU up (clocks rise under load) with a second of copies before measuring.
+    let copy = gpu.pipeline_with(PROBE, "copy", Checks::Bounds)?;
+    let dispatch = || Dispatch {
+        pipeline: copy.clone(),
+        bindings: vec![(0, &ubuf), (1, &dst), (2, &xb)],
+        threads: vecs,
+        groups: None,
+    };
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < 1.0 {
+        submit(&gpu, &[dispatch(), dispatch(), dispatch(), dispatch()], &[])?;
+        wait(&gpu)?;
+    }
+    for checks in [Checks::All, Checks::Bounds, Checks::None] {
+        let copy = gpu.pipeline_with(PROBE, "copy", checks)?;
+        let secs = time(&gpu, repeat, 10, || {
+            let bindings = vec![(0, &ubuf), (1, &dst), (2, &xb)];
+            submit(&gpu, &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }], &[])
+        })?;
+        let name = format!("WGSL copy kernel (vec4, checks {checks:?})");
+        out.push(KernelRate { name, seconds: secs, bytes: 2.0 * fbytes, flops: 0.0 });
+    }
+    // The same, ten dispatches per submission: what one submission per task costs.
+    let secs = time(&gpu, repeat, 1, || submit(&gpu, &(0..10).map(|_| dispatch()).collect::<Vec<_>>(), &[]))?;
+    out.push(KernelRate {
+        name: "WGSL copy kernel, 10 per submission".into(),
+        seconds: secs / 10.0,
+        bytes: 2.0 * fbytes,
+        flops: 0.0,
+    });
+
+    // FMA throughput: 8 vec4 chains per thread.
+    let threads = (1usize << 21).min(vecs);
+    let iters = 1024u32;
+    let meta = ProbeMeta { n: threads as u32, grid: grid(&gpu, threads).2, iters, pad: 0 };
+    let fbuf = gpu.buffer(16, UNIFORM);
+    gpu.queue.write_buffer(&fbuf, 0, bytemuck::bytes_of(&meta));
+    let peak = gpu.pipeline(PROBE, "fma_peak")?;
+    let secs = time(&gpu, repeat, 5, || {
+        let bindings = vec![(0, &fbuf), (1, &dst)];
+        submit(&gpu, &[Dispatch { pipeline: peak.clone(), bindings, threads, groups: None }], &[])
+    })?;
+    let flops = threads as f64 * iters as f64 * 32.0 * 2.0;
+    out.push(KernelRate { name: "WGSL f32 FMA loop".into(), seconds: secs, bytes: 0.0, flops });
+
+    // tessera's fused elementwise kernel, generated from the expression IR.
+    let axpy =
+        FusedKernel { leaves: Vec::new(), expr: Arc::new(axpy_expr()), out_shape: vec![len], reduce: None };
+    let leaves = [x, y];
+    let secs = time(&gpu, repeat, 10, || fused(&gpu, &axpy, &leaves, true).map(drop))?;
+    out.push(KernelRate {
+        name: "fused x * 2 + y (f32)".into(),
+        seconds: secs,
+        bytes: 3.0 * fbytes,
+        flops: 2.0 * len as f64,
+    });
+    let [x, _] = leaves;
+    // What one task costs beyond its kernel: a tiny fused task, back to back.
+    let small = [resident(&gpu, &[1024], 7, false), resident(&gpu, &[1024], 8, false)];
+    let tiny = FusedKernel { out_shape: vec![1024], ..axpy };
+    let secs = time(&gpu, repeat, 100, || fused(&gpu, &tiny, &small, true).map(drop))?;
+    out.push(KernelRate {
+        name: "one tiny task (x * 2 + y, 1024 f32)".into(),
+        seconds: secs,
+        bytes: 0.0,
+        flops: 0.0,
+    });
+
+    // Reductions: the whole block, and sst-nanmean's shape (over the leading axis).
+    let sum = reduce_task(ReduceKind::Sum, false, &[len], &[0]);
+    let one = [x];
+    let secs = time(&gpu, repeat, 10, || fused(&gpu, &sum, &one, true).map(drop))?;
+    out.push(KernelRate { name: "sum of all (f32)".into(), seconds: secs, bytes: fbytes, flops: len as f64 });
+    let shape = [64, len / 64];
+    let xn = resident(&gpu, &shape, 3, true);
+    let nanmean = reduce_task(ReduceKind::Mean, true, &shape, &[0]);
+    let one = [xn];
+    let secs = time(&gpu, repeat, 10, || fused(&gpu, &nanmean, &one, true).map(drop))?;
+    out.push(KernelRate {
+        name: format!("nanmean over axis 0 of {shape:?} (f32)"),
+        seconds: secs,
+        bytes: fbytes + fbytes / 64.0,
+        flops: len as f64,
+    });
+    let inner = [len / 64, 64];
+    let xi = resident(&gpu, &inner, 4, true);
+    let rowmean = reduce_task(ReduceKind::Mean, true, &inner, &[1]);
+    let one = [xi];
+    let secs = time(&gpu, repeat, 10, || fused(&gpu, &rowmean, &one, true).map(drop))?;
+    out.push(KernelRate {
+        name: format!("nanmean over axis 1 of {inner:?} (f32)"),
+        seconds: secs,
+        bytes: fbytes + fbytes / 64.0,
+        flops: len as f64,
+    });
+    let rows = [len / 1024, 1024];
+    let xr = resident(&gpu, &rows, 5, true);
+    let rowmean = reduce_task(ReduceKind::Mean, true, &rows, &[1]);
+    let one = [xr];
+    let secs = time(&gpu, repeat, 10, || fused(&gpu, &rowmean, &one, true).map(drop))?;
+    out.push(KernelRate {
+        name: format!("nanmean over axis 1 of {rows:?} (f32)"),
+        seconds: secs,
+        bytes: fbytes + fbytes / 1024.0,
+        flops: len as f64,
+    });
+    drop(one);
+
+    // The gemm tile.
+    let gemm = TileKernel::Gemm { ta: false, tb: false, alpha: 1.0, accumulate: false };
+    let ab = [resident(&gpu, &[n, n], 5, false), resident(&gpu, &[n, n], 6, false)];
+    let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab, true).map(drop))?;
+    let rate = |name: String, seconds: f64| KernelRate {
+        name,
+        seconds,
+        bytes: 3.0 * (n * n * 4) as f64,
+        flops: 2.0 * (n as f64).powi(3),
+    };
+    out.push(rate(format!("gemm tile {n}² (f32)"), secs));
+    // Candidate kernels being tuned, from files named in TESSERA_PROBE_GEMM_SHADERS.
+    let variants = std::env::var("TESSERA_PROBE_GEMM_SHADERS").unwrap_or_default();
+    let reference = tiles::run(&gpu, &gemm, &ab, false)?.array()?.clone();
+    let mut sources = vec![("built-in".to_string(), super::tiles::GEMM.to_string())];
+    for path in variants.split(',').filter(|p| !p.is_empty()) {
+        let source =
+            std::fs::read_to_string(path).map_err(|e| Error::invalid(format!("gemm variant {path}: {e}")))?;
+        sources.push((path.to_string(), source));
+    }
+    for (i, (what, source)) in sources.iter().enumerate() {
+        for checks in [Checks::Bounds, Checks::All] {
+            if i == 0 && checks == Checks::Bounds {
+                continue;
+            }
+            let run = |keep| tiles::product_with(&gpu, source, checks, &gemm, &ab, keep);
+            let secs = time(&gpu, repeat, 3, || run(true).map(drop))?;
+            // The same products as the built-in kernel's?
+            let got = run(false)?.array()?.clone();
+            let (p, q) = (got.typed::<f32>()?, reference.typed::<f32>()?);
+            let diff = p.iter().zip(q).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0.0, f32::max);
+            out.push(rate(format!("gemm {n}² f32 {what} {checks:?} (diff {diff:.0e})"), secs));
+        }
+    }
+    if gpu.info.shader_f64 {
+        let half = n / 2;
+        let a64: Vec<f64> = (0..half * half).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+        let up = |v: &[f64]| {
+            let buf = gpu.buffer((v.len() * 8) as u64, STORAGE_IN | STORAGE_OUT);
+            gpu.queue.write_buffer(&buf, 0, bytemuck::cast_slice(v));
+            let b: Arc<dyn DeviceBlock> =
+                Arc::new(GpuBlock::new(gpu.clone(), buf, DType::F64, vec![half, half]));
+            LeafData::Device(b)
+        };
+        let ab64 = [up(&a64), up(&a64)];
+        let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab64, true).map(drop))?;
+        out.push(KernelRate {
+            name: format!("gemm tile {half}² (f64)"),
+            seconds: secs,
+            bytes: 3.0 * (half * half * 8) as f64,
+            flops: 2.0 * (half as f64).powi(3),
+        });
+    }
+    Ok(out)
+}
