@@ -246,8 +246,10 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
 pub(crate) fn grid(gpu: &Gpu, n: usize) -> (u32, u32, u32) {
     let groups = n.div_ceil(WORKGROUP as usize).max(1);
     let maxd = gpu.limits.max_compute_workgroups_per_dimension.max(1) as usize;
-    let x = groups.min(maxd);
-    let y = groups.div_ceil(x);
+    // As many rows as needed, each as short as it can be: at most y − 1 idle workgroups (a
+    // full-width first row left up to 65534 empty ones, ~60 µs a dispatch on an H100).
+    let y = groups.div_ceil(maxd);
+    let x = groups.div_ceil(y);
     (x as u32, y as u32, x as u32 * WORKGROUP)
 }
 
