@@ -36,6 +36,8 @@ mod context;
 #[cfg(feature = "gpu")]
 mod probe;
 #[cfg(feature = "gpu")]
+mod reduce_run;
+#[cfg(feature = "gpu")]
 mod reduce_wgsl;
 #[cfg(feature = "gpu")]
 mod resident;
@@ -351,7 +353,7 @@ impl Backend for GpuBackend<'_> {
             && let Some(parts) = self.device_partials(k, inputs)
         {
             let keep = room(parts[0].bytes());
-            if let Some(r) = self.on_gpu(|| run::combine(&self.gpu, k, &parts, keep)) {
+            if let Some(r) = self.on_gpu(|| reduce_run::combine(&self.gpu, k, &parts, keep)) {
                 return r;
             }
         }

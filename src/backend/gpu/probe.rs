@@ -244,45 +244,23 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         flops: 0.0,
     });
 
-    // Reductions: the whole block, and sst-nanmean's shape (over the leading axis).
-    let sum = reduce_task(ReduceKind::Sum, false, &[len], &[0]);
-    let one = [x];
-    let secs = time(&gpu, repeat, 10, || fused(&gpu, &sum, &one, true).map(drop))?;
-    out.push(KernelRate { name: "sum of all (f32)".into(), seconds: secs, bytes: fbytes, flops: len as f64 });
-    let shape = [64, len / 64];
-    let xn = resident(&gpu, &shape, 3, true);
-    let nanmean = reduce_task(ReduceKind::Mean, true, &shape, &[0]);
-    let one = [xn];
-    let secs = time(&gpu, repeat, 10, || fused(&gpu, &nanmean, &one, true).map(drop))?;
-    out.push(KernelRate {
-        name: format!("nanmean over axis 0 of {shape:?} (f32)"),
-        seconds: secs,
-        bytes: fbytes + fbytes / 64.0,
-        flops: len as f64,
-    });
-    let inner = [len / 64, 64];
-    let xi = resident(&gpu, &inner, 4, true);
-    let rowmean = reduce_task(ReduceKind::Mean, true, &inner, &[1]);
-    let one = [xi];
-    let secs = time(&gpu, repeat, 10, || fused(&gpu, &rowmean, &one, true).map(drop))?;
-    out.push(KernelRate {
-        name: format!("nanmean over axis 1 of {inner:?} (f32)"),
-        seconds: secs,
-        bytes: fbytes + fbytes / 64.0,
-        flops: len as f64,
-    });
-    let rows = [len / 1024, 1024];
-    let xr = resident(&gpu, &rows, 5, true);
-    let rowmean = reduce_task(ReduceKind::Mean, true, &rows, &[1]);
-    let one = [xr];
-    let secs = time(&gpu, repeat, 10, || fused(&gpu, &rowmean, &one, true).map(drop))?;
-    out.push(KernelRate {
-        name: format!("nanmean over axis 1 of {rows:?} (f32)"),
-        seconds: secs,
-        bytes: fbytes + fbytes / 1024.0,
-        flops: len as f64,
-    });
-    drop(one);
+    // Reductions: the whole block; nanmean over the leading axis (sst-nanmean's shape); over
+    // short and long rows. The NaN-skipping ones see every 97th value NaN.
+    drop(x);
+    let cases: [(&str, ReduceKind, bool, [usize; 2], usize); 4] = [
+        ("sum of all", ReduceKind::Sum, false, [1, len], 1),
+        ("nanmean over axis 0 of", ReduceKind::Mean, true, [64, len / 64], 0),
+        ("nanmean over axis 1 of", ReduceKind::Mean, true, [len / 64, 64], 1),
+        ("nanmean over axis 1 of", ReduceKind::Mean, true, [len / 1024, 1024], 1),
+    ];
+    for (what, kind, nan, shape, axis) in cases {
+        let task = reduce_task(kind, nan, &shape, &[axis]);
+        let one = [resident(&gpu, &shape, 3, nan)];
+        let secs = time(&gpu, repeat, 10, || fused(&gpu, &task, &one, true).map(drop))?;
+        let outputs = (len / shape[axis]) as f64;
+        let name = if shape[0] == 1 { format!("{what} (f32)") } else { format!("{what} {shape:?} (f32)") };
+        out.push(KernelRate { name, seconds: secs, bytes: fbytes + 4.0 * outputs, flops: len as f64 });
+    }
 
     // The gemm tile.
     let gemm = TileKernel::Gemm { ta: false, tb: false, alpha: 1.0, accumulate: false };

@@ -1,12 +1,12 @@
 //! Running one fused task on a GPU: lay out the leaves, fill the metadata, dispatch, read back.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 use ndarray::{ArrayD, IxDyn};
 
-use crate::backend::cpu::reduce::ReduceKind;
-use crate::backend::kernel::{FusedKernel, PartialStep, ReduceKernel};
+use crate::backend::kernel::FusedKernel;
 use crate::block::{DeviceBlock, HostArray, Value};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -19,27 +19,18 @@ use super::resident::GpuBlock;
 /// The uniform of one dispatch (WGSL twin: `Meta` in shaders/meta.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct Meta {
-    n: u32,
-    grid: u32,
-    m: u32,
-    k: u32,
-    g: u32,
-    seg: u32,
+pub(crate) struct Meta {
+    pub(crate) n: u32,
+    pub(crate) grid: u32,
+    pub(crate) m: u32,
+    pub(crate) k: u32,
+    pub(crate) g: u32,
+    pub(crate) seg: u32,
     zero: u32,
     pad: u32,
     shape: [u32; 8],
     strides: [[u32; 8]; MAX_LEAVES],
 }
-
-/// Threads a reduction's first pass aims for (outputs × segments): enough loads in flight to
-/// fill a large GPU's memory system.
-const TARGET_THREADS: usize = 1 << 18;
-/// Fewest elements a reduction segment folds (so the states written stay a small fraction of
-/// the elements read).
-const MIN_SEGMENT: usize = 64;
-/// Segment states one thread of a combine pass merges.
-const COMBINE_FAN: usize = 32;
 
 /// Why this task cannot run on `gpu`, judged before its leaves are read.
 pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
@@ -80,7 +71,7 @@ pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
 }
 
 /// C-order strides of `shape`.
-fn c_strides(shape: &[usize]) -> Vec<usize> {
+pub(crate) fn c_strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];
     for d in (0..shape.len().saturating_sub(1)).rev() {
         s[d] = s[d + 1] * shape[d + 1];
@@ -143,20 +134,21 @@ pub(crate) fn leaf_buffer(gpu: &Gpu, held: &mut Held, leaf: &LeafData) -> Result
     Ok(held.upload(&bytes, STORAGE_IN))
 }
 
-/// A leaf's bytes in standard layout (bools widened to `u32`).
-pub(crate) fn leaf_bytes(l: &HostArray) -> Vec<u8> {
-    fn std_bytes<T: Pod + Clone>(a: &ndarray::ArcArray<T, IxDyn>) -> Vec<u8> {
+/// A leaf's bytes in standard layout (bools widened to `u32`): borrowed from the block when
+/// it already is (no copy before the upload's own).
+pub(crate) fn leaf_bytes(l: &HostArray) -> Cow<'_, [u8]> {
+    fn std_bytes<T: Pod + Clone>(a: &ndarray::ArcArray<T, IxDyn>) -> Cow<'_, [u8]> {
         match a.as_slice() {
-            Some(s) => bytemuck::cast_slice(s).to_vec(),
-            None => {
-                bytemuck::cast_slice(a.as_standard_layout().as_slice().expect("standard layout")).to_vec()
-            }
+            Some(s) => Cow::Borrowed(bytemuck::cast_slice(s)),
+            None => Cow::Owned(
+                bytemuck::cast_slice(a.as_standard_layout().as_slice().expect("standard layout")).to_vec(),
+            ),
         }
     }
     match l {
         HostArray::Bool(a) => {
             let w: Vec<u32> = a.iter().map(|&b| b as u32).collect();
-            bytemuck::cast_slice(&w).to_vec()
+            Cow::Owned(bytemuck::cast_slice(&w).to_vec())
         }
         HostArray::I32(a) => std_bytes(a),
         HostArray::I64(a) => std_bytes(a),
@@ -236,7 +228,18 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
     match (&f.reduce, reduce) {
         (Some(step), Some((kind, _))) => {
             let contiguous = axes.len() == 1 && unit_steps || all_flat;
-            reduction(gpu, keep, &mut held, &source, meta, &ins, (m, k, contiguous), step, kind, shape)
+            super::reduce_run::reduction(
+                gpu,
+                keep,
+                &mut held,
+                &source,
+                meta,
+                &ins,
+                (m, k, contiguous),
+                step,
+                kind,
+                shape,
+            )
         }
         _ => elementwise(gpu, &mut held, &source, meta, &ins, shape, f.expr.dtype(), keep),
     }
@@ -271,7 +274,7 @@ impl<'g> Held<'g> {
     pub(crate) fn new(gpu: &'g Gpu) -> Self {
         Held { gpu, bufs: Vec::new() }
     }
-    fn take(&mut self, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub(crate) fn take(&mut self, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
         let b = self.gpu.buffer(size, usage);
         self.bufs.push(b.clone());
         b
@@ -385,7 +388,7 @@ pub(crate) fn read_back(gpu: &Gpu, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec
     Ok(data)
 }
 
-fn meta_for(mut meta: Meta, n: usize, gpu: &Gpu) -> Meta {
+pub(crate) fn meta_for(mut meta: Meta, n: usize, gpu: &Gpu) -> Meta {
     meta.n = n as u32;
     meta.grid = grid(gpu, n).2;
     meta
@@ -447,154 +450,4 @@ pub(crate) fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result
         DType::F32 => typed::<f32>(shape, data),
         DType::F64 => typed::<f64>(shape, data),
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn reduction(
-    gpu: &Arc<Gpu>,
-    keep: bool,
-    held: &mut Held,
-    source: &str,
-    meta: Meta,
-    ins: &[wgpu::Buffer],
-    (m, k, contiguous): (usize, usize, bool),
-    step: &PartialStep,
-    kind: ReduceKind,
-    shape: &[usize],
-) -> Result<Value> {
-    let dt = step.kernel.in_dtype();
-    let lay = reduce_wgsl::layout(kind, dt);
-    // Segments: enough threads to fill the device, each folding at least MIN_SEGMENT values.
-    let mut g = TARGET_THREADS.div_ceil(m.max(1)).min(k.div_ceil(MIN_SEGMENT)).max(1);
-    if contiguous {
-        // Neighbouring threads share an output and read its neighbouring elements: up to 32
-        // threads per output (a warp's loads coalesce), each folding at least 16 elements.
-        g = g.max((k / 16).min(32));
-    }
-    let mut meta = meta;
-    (meta.m, meta.k, meta.g) = (m as u32, k as u32, g as u32);
-    let main = gpu.pipeline(source, "main")?;
-    let u1 = held.upload(bytemuck::bytes_of(&meta_for(meta, m * g, gpu)), UNIFORM);
-    let out_bytes = (m * lay.stride) as u64;
-    let out = gpu.buffer(out_bytes, STORAGE_OUT);
-    // The states of pass 1, then of each combine pass (COMBINE_FAN merged per thread) until
-    // one per output is left in `out`.
-    let mut levels = vec![g];
-    while levels[levels.len() - 1] > 1 {
-        levels.push(levels[levels.len() - 1].div_ceil(COMBINE_FAN));
-    }
-    let mut bufs = Vec::with_capacity(levels.len());
-    for &gl in &levels[..levels.len() - 1] {
-        bufs.push(held.take((m * gl * lay.stride) as u64, STORAGE_OUT));
-    }
-    bufs.push(out.clone());
-    let mut uniforms = Vec::new();
-    for w in levels.windows(2) {
-        let mut mc = meta_for(meta, m * w[1], gpu);
-        (mc.g, mc.seg) = (w[0] as u32, COMBINE_FAN as u32);
-        uniforms.push(held.upload(bytemuck::bytes_of(&mc), UNIFORM));
-    }
-    let mut first = vec![(0, &u1), (1, &bufs[0])];
-    for (j, b) in ins.iter().enumerate() {
-        first.push((3 + j as u32, b));
-    }
-    let mut passes = vec![Dispatch { pipeline: main, bindings: first, threads: m * g, groups: None }];
-    if levels.len() > 1 {
-        let combine = gpu.pipeline(source, "combine")?;
-        for (i, u) in uniforms.iter().enumerate() {
-            passes.push(Dispatch {
-                pipeline: combine.clone(),
-                bindings: vec![(0, u), (1, &bufs[i + 1]), (2, &bufs[i])],
-                threads: m * levels[i + 1],
-                groups: None,
-            });
-        }
-    }
-    let pshape: Vec<usize> =
-        shape.iter().enumerate().map(|(d, &n)| if step.axes.contains(&d) { 1 } else { n }).collect();
-    let block = GpuBlock::states(gpu.clone(), out.clone(), step.kernel.clone(), kind, pshape.clone());
-    submit(gpu, &passes, &[])?;
-    // Arg-reductions' indices are made global on the host, so their partials come back now.
-    if !kind.is_arg() {
-        return keep_or_read(block, keep);
-    }
-    let mut states = reduce_wgsl::decode_all(kind, dt, &read_back(gpu, &out, out_bytes)?);
-    globalize_arg_indices(&mut states, step, shape);
-    step.kernel.partial_from_gpu(&states, &pshape)
-}
-
-/// Arg-reduction indices as the CPU reports them: along the one reduced axis from the
-/// array's start, or flat in the whole array when every axis is reduced.
-fn globalize_arg_indices(
-    states: &mut [crate::backend::cpu::reduce::GpuState],
-    step: &PartialStep,
-    shape: &[usize],
-) {
-    match step.axes.len() {
-        0 => {}
-        1 => {
-            let base = step.offset.get(step.axes[0]).copied().unwrap_or(0) as i64;
-            for s in states {
-                s.i += base;
-            }
-        }
-        _ => {
-            let gs = &step.global_shape;
-            let cs = c_strides(shape);
-            for s in states {
-                let mut rem = s.i as usize;
-                let mut flat = 0i64;
-                for d in 0..shape.len() {
-                    let c = rem / cs[d];
-                    rem %= cs[d];
-                    flat = flat * gs[d] as i64 + (step.offset[d] + c) as i64;
-                }
-                s.i = flat;
-            }
-        }
-    }
-}
-
-/// Merge reduction partials that earlier tasks left on the GPU, in input order (one
-/// `combine` dispatch over the partials copied side by side); the result stays on the GPU
-/// when `keep`.
-pub(crate) fn combine(
-    gpu: &Arc<Gpu>,
-    kernel: &Arc<dyn ReduceKernel>,
-    parts: &[&GpuBlock],
-    keep: bool,
-) -> Result<Value> {
-    let (kind, nan) =
-        kernel.spec().ok_or_else(|| Error::invalid("combine of a reduction without a GPU form"))?;
-    let dt = kernel.in_dtype();
-    let first = parts.first().ok_or_else(|| Error::invalid("combine of no partials"))?;
-    let shape = first.shape().to_vec();
-    let m = first.len();
-    let each = first.bytes();
-    if parts.iter().any(|p| p.len() != m || p.bytes() != each || p.is_array()) {
-        return Err(Error::invalid("GPU combine: partials of different shapes"));
-    }
-    let source = codegen::combine_source(kind, nan, dt);
-    let pipeline = gpu.pipeline(&source, "combine")?;
-    let mut held = Held::new(gpu);
-    let stacked = held.take(each * parts.len() as u64, STORAGE_IN);
-    let bufs = parts
-        .iter()
-        .map(|p| {
-            p.buffer().ok_or_else(|| Error::BackendUnavailable("a partial was evicted from the GPU".into()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let copies: Vec<Copy> = bufs
-        .iter()
-        .enumerate()
-        .map(|(i, b)| Copy { from: b, to: &stacked, at: i as u64 * each, bytes: each })
-        .collect();
-    let mut meta = meta_for(Meta::zeroed(), m, gpu);
-    (meta.m, meta.g, meta.seg) = (m as u32, parts.len() as u32, parts.len() as u32);
-    let ubuf = held.upload(bytemuck::bytes_of(&meta), UNIFORM);
-    let out = gpu.buffer(each, STORAGE_OUT);
-    let block = GpuBlock::states(gpu.clone(), out.clone(), kernel.clone(), kind, shape);
-    let bindings = vec![(0, &ubuf), (1, &out), (2, &stacked)];
-    submit(gpu, &[Dispatch { pipeline, bindings, threads: m, groups: None }], &copies)?;
-    keep_or_read(block, keep)
 }

@@ -9,14 +9,19 @@ use tessera::prelude::*;
 
 use crate::bench::time_it;
 
+/// The first hardware adapter, else the first adapter.
+fn adapter() -> tessera::Result<tessera::gpu::DeviceInfo> {
+    let devices = tessera::gpu::devices();
+    let hardware = devices.iter().find(|d| d.kind != tessera::gpu::DeviceKind::Software);
+    hardware
+        .or(devices.first())
+        .cloned()
+        .ok_or_else(|| Error::BackendUnavailable("no GPU adapter for the GPU benchmarks".into()))
+}
+
 /// Options placing every task the GPU can run on the chosen adapter, and its description.
 fn gpu() -> tessera::Result<(ComputeOptions, String)> {
-    let devices = tessera::gpu::devices();
-    let d = devices
-        .iter()
-        .find(|d| d.kind != tessera::gpu::DeviceKind::Software)
-        .or(devices.first())
-        .ok_or_else(|| Error::BackendUnavailable("no GPU adapter for the GPU benchmarks".into()))?;
+    let d = adapter()?;
     let what = format!("{} ({}, {:?})", d.name, d.backend, d.kind);
     Ok((ComputeOptions::default().device(Device::Gpu(d.index)), what))
 }
@@ -96,12 +101,7 @@ pub fn matmul_f32(repeat: usize, on_gpu: bool) -> tessera::Result<(f64, String)>
 #[cfg(feature = "gpu")]
 pub fn kernels(repeat: usize, json: bool) -> tessera::Result<()> {
     let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let devices = tessera::gpu::devices();
-    let d = devices
-        .iter()
-        .find(|d| d.kind != tessera::gpu::DeviceKind::Software)
-        .or(devices.first())
-        .ok_or_else(|| Error::BackendUnavailable("no GPU adapter for the GPU benchmarks".into()))?;
+    let d = adapter()?;
     let rates = tessera::gpu::kernel_rates(
         d.index,
         env("TESSERA_PROBE_ELEMENTS", 1 << 26),
