@@ -495,3 +495,16 @@ fn device_out_of_memory_evicts_then_falls_back_to_the_cpu() {
     check(&outs);
     assert_eq!(rep.gpu_tasks, 0);
 }
+
+#[test]
+fn the_kernel_probe_measures_every_kernel() {
+    let Some((_lock, _)) = gpu() else { return };
+    let rates = tessera::gpu::kernel_rates(0, 1 << 14, 64, 1).unwrap();
+    for name in ["buffer copy", "FMA", "fused", "sum of all", "nanmean over axis 0", "gemm tile"] {
+        assert!(rates.iter().any(|r| r.name.contains(name)), "no {name} in {rates:?}");
+    }
+    for r in &rates {
+        assert!(r.seconds.is_finite() && r.seconds > 0.0, "{r:?}");
+        assert!(r.bytes > 0.0 || r.flops > 0.0 || r.name.contains("tiny"), "{r:?}");
+    }
+}

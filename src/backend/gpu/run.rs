@@ -248,12 +248,16 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
 /// Workgroups for `n` threads as a 2-D grid, and the threads per grid row.
 pub(crate) fn grid(gpu: &Gpu, n: usize) -> (u32, u32, u32) {
     let groups = n.div_ceil(WORKGROUP as usize).max(1);
-    let maxd = gpu.limits.max_compute_workgroups_per_dimension.max(1) as usize;
-    // As many rows as needed, each as short as it can be: at most y − 1 idle workgroups (a
-    // full-width first row left up to 65534 empty ones, ~60 µs a dispatch on an H100).
-    let y = groups.div_ceil(maxd);
-    let x = groups.div_ceil(y);
+    let (x, y) = grid_dims(groups, gpu.limits.max_compute_workgroups_per_dimension.max(1) as usize);
     (x as u32, y as u32, x as u32 * WORKGROUP)
+}
+
+/// `groups` workgroups as `x × y` with `x ≤ maxd`: as many rows as needed, each as short as it
+/// can be, so at most `y − 1` workgroups idle (a full-width first row left up to 65534 empty
+/// ones, ~60 µs a dispatch on an H100).
+fn grid_dims(groups: usize, maxd: usize) -> (usize, usize) {
+    let y = groups.div_ceil(maxd);
+    (groups.div_ceil(y), y)
 }
 
 pub(crate) const STORAGE_IN: wgpu::BufferUsages =
@@ -449,5 +453,21 @@ pub(crate) fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result
         DType::I64 => typed::<i64>(shape, data),
         DType::F32 => typed::<f32>(shape, data),
         DType::F64 => typed::<f64>(shape, data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid_dims;
+
+    #[test]
+    fn grids_cover_every_workgroup_with_fewer_idle_ones_than_rows() {
+        for (groups, maxd) in [(1, 65535), (65535, 65535), (65536, 65535), (262_144, 65535), (10, 3), (7, 7)]
+        {
+            let (x, y) = grid_dims(groups, maxd);
+            assert!(x <= maxd && x * y >= groups, "{groups} in rows of {maxd}: {x} × {y}");
+            assert!(x * y - groups < y, "{groups} in rows of {maxd}: {} idle", x * y - groups);
+        }
+        assert_eq!(grid_dims(65536, 65535), (32768, 2));
     }
 }
