@@ -198,22 +198,18 @@ impl Gpu {
         entry: &'static str,
         checks: Checks,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
-        let key = |source: &str| match checks {
-            Checks::Bounds => source.to_string(),
-            other => format!("// {other:?}\n{source}"),
+        // tessera's own kernels are keyed by their source alone (no copy to look one up).
+        let key: Cow<str> = match checks {
+            Checks::Bounds => Cow::Borrowed(source),
+            other => Cow::Owned(format!("// {other:?}\n{source}")),
         };
-        let found = match checks {
-            Checks::Bounds => {
-                self.pipelines.lock().map_err(|_| poisoned())?.get(source).and_then(|e| e.get(entry)).cloned()
-            }
-            _ => self
-                .pipelines
-                .lock()
-                .map_err(|_| poisoned())?
-                .get(&key(source))
-                .and_then(|e| e.get(entry))
-                .cloned(),
-        };
+        let found = self
+            .pipelines
+            .lock()
+            .map_err(|_| poisoned())?
+            .get(key.as_ref())
+            .and_then(|e| e.get(entry))
+            .cloned();
         if let Some(p) = found {
             return Ok(p);
         }
@@ -248,7 +244,7 @@ impl Gpu {
         self.pipelines
             .lock()
             .map_err(|_| poisoned())?
-            .entry(key(source))
+            .entry(key.into_owned())
             .or_default()
             .insert(entry, p.clone());
         Ok(p)

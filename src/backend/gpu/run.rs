@@ -255,7 +255,7 @@ pub(crate) fn grid(gpu: &Gpu, n: usize) -> (u32, u32, u32) {
 /// `groups` workgroups as `x × y` with `x ≤ maxd`: as many rows as needed, each as short as it
 /// can be, so at most `y − 1` workgroups idle (a full-width first row left up to 65534 empty
 /// ones, ~60 µs a dispatch on an H100).
-fn grid_dims(groups: usize, maxd: usize) -> (usize, usize) {
+pub(crate) fn grid_dims(groups: usize, maxd: usize) -> (usize, usize) {
     let y = groups.div_ceil(maxd);
     (groups.div_ceil(y), y)
 }

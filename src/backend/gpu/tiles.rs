@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use super::context::{Checks, Gpu};
 use super::resident::GpuBlock;
 use super::run::{
-    Dispatch, Held, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, keep_or_read, leaf_buffer, submit,
+    Dispatch, Held, LeafData, STORAGE_IN, STORAGE_OUT, UNIFORM, grid_dims, keep_or_read, leaf_buffer, submit,
 };
 
 pub(crate) const GEMM: &str = include_str!("../../../shaders/gemm.wgsl");
@@ -234,8 +234,8 @@ fn trsm(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: bool) -> Resu
     let dtypes: Vec<DType> = inputs.iter().map(|l| l.dtype()).collect();
     let (_, vectors, b_shape, mut meta) = trsm_layout(gpu, t, &shapes, &dtypes)?;
     let dt = dtypes[0];
-    let groups = vectors.div_ceil(64);
-    let x = groups.min(gpu.limits.max_compute_workgroups_per_dimension as usize).max(1);
+    let maxd = gpu.limits.max_compute_workgroups_per_dimension.max(1) as usize;
+    let (x, y) = grid_dims(vectors.div_ceil(64).max(1), maxd);
     meta.grid = (x * 64) as u32;
     let source = TRSM.replace("ELEM", if dt == DType::F64 { "f64" } else { "f32" });
     let pipeline = gpu.pipeline(&source, "main")?;
@@ -245,12 +245,7 @@ fn trsm(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: bool) -> Resu
     let out = gpu.buffer((b_shape.iter().product::<usize>() * dt.size()) as u64, STORAGE_OUT);
     let bindings = vec![(0, &ubuf), (1, &out), (2, &bufs[0]), (3, &bufs[1])];
     let block = GpuBlock::new(gpu.clone(), out.clone(), dt, b_shape);
-    let dispatch = Dispatch {
-        pipeline,
-        bindings,
-        threads: vectors,
-        groups: Some((x as u32, groups.div_ceil(x) as u32)),
-    };
+    let dispatch = Dispatch { pipeline, bindings, threads: vectors, groups: Some((x as u32, y as u32)) };
     submit(gpu, &[dispatch], &[])?;
     keep_or_read(block, keep)
 }
