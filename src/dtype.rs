@@ -138,6 +138,33 @@ pub trait Element:
     fn read_le(b: &[u8]) -> Self;
     /// The value from its big-endian bytes.
     fn read_be(b: &[u8]) -> Self;
+    /// Write `s` as little-endian bytes (numbers on a little-endian machine: one write of
+    /// the slice's own bytes; otherwise converted in pieces, never a second full copy).
+    fn write_slice_le(s: &[Self], w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        for piece in s.chunks(64 * 1024 / Self::DTYPE.size()) {
+            buf.clear();
+            for &x in piece {
+                x.write_le(&mut buf);
+            }
+            w.write_all(&buf)?;
+        }
+        Ok(())
+    }
+    /// Read `n` values written by [`Element::write_slice_le`].
+    fn read_vec_le(r: &mut dyn std::io::Read, n: usize) -> std::io::Result<Vec<Self>> {
+        let size = Self::DTYPE.size();
+        let mut out = Vec::with_capacity(n);
+        let mut buf = vec![0u8; 64 * 1024 / size * size];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(buf.len() / size);
+            r.read_exact(&mut buf[..k * size])?;
+            out.extend(buf[..k * size].chunks_exact(size).map(Self::read_le));
+            left -= k;
+        }
+        Ok(out)
+    }
     /// Whether the value is NaN (never, for integers and bools).
     fn is_nan(self) -> bool {
         false
@@ -210,6 +237,24 @@ macro_rules! byte_order_methods {
         }
         fn read_be(b: &[u8]) -> Self {
             <$t>::from_be_bytes(b.try_into().expect("element-sized slice"))
+        }
+        fn write_slice_le(s: &[Self], w: &mut dyn std::io::Write) -> std::io::Result<()> {
+            if cfg!(target_endian = "little") {
+                return w.write_all(bytemuck::cast_slice(s));
+            }
+            for piece in s.chunks(8192) {
+                let bytes: Vec<u8> = piece.iter().flat_map(|x| x.to_le_bytes()).collect();
+                w.write_all(&bytes)?;
+            }
+            Ok(())
+        }
+        fn read_vec_le(r: &mut dyn std::io::Read, n: usize) -> std::io::Result<Vec<Self>> {
+            let mut v: Vec<$t> = vec![<$t>::default(); n];
+            r.read_exact(bytemuck::cast_slice_mut(&mut v))?;
+            if cfg!(target_endian = "big") {
+                v.iter_mut().for_each(|x| *x = <$t>::from_le_bytes(x.to_ne_bytes()));
+            }
+            Ok(v)
         }
     };
 }

@@ -38,7 +38,7 @@ for w in ${WORKLOADS[*]}; do
     "${PY[@]}" workloads.py numpy "$w" --repeat 5 | tee -a "$OUT"
     if [ "$w" = tiny-tasks ]; then
         [ "${DASK_TINY:-1}" = 0 ] || "${PY[@]}" workloads.py dask "$w" --repeat 1 | tee -a "$OUT"
-    elif [ "$w" = delayed-10k ] || [ "$w" = rechunk ] || [ "$w" = fancy-index ]; then
+    elif [ "$w" = delayed-10k ] || [ "$w" = rechunk ] || [ "$w" = rechunk-computed ] || [ "$w" = fancy-index ]; then
         "${PY[@]}" workloads.py dask "$w" --repeat 3 | tee -a "$OUT"
     else
         "${PY[@]}" workloads.py dask "$w" --repeat 5 | tee -a "$OUT"

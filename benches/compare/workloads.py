@@ -89,6 +89,13 @@ def run(impl, workload, repeat):
         import dask.array as da
         y = da.random.random((20000, 20000), chunks=(20000, 100)).rechunk((100, 20000)).sum()
         secs = timed(lambda: y.compute(), repeat)
+    elif workload == "rechunk-computed":
+        if impl == "numpy":
+            return
+        import dask.array as da
+        x = da.random.random((20000, 20000), chunks=(20000, 100)).map_blocks(lambda b: b * 2.0)
+        y = x.rechunk((100, 20000)).sum()
+        secs = timed(lambda: y.compute(), repeat)
     elif workload == "fancy-index":
         if impl == "numpy":
             return  # the input alone is 3.2 GB

@@ -12,7 +12,7 @@ use crate::dtype::Element;
 use crate::error::Result;
 use crate::graph::TaskGraph;
 use crate::graph::node::Node;
-use crate::graph::plan::plan;
+use crate::graph::plan::{plan, plan_for};
 use crate::scheduler::{ComputeOptions, OutputSink, RunReport, execute, execute_into};
 use crate::with_dtype;
 
@@ -53,7 +53,7 @@ pub fn compute_many_report(
 
 /// Plan and run `nodes`, copying each output block into its node's result as it arrives.
 fn run_assembled(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<HostArray>, RunReport)> {
-    let graph = plan(nodes);
+    let graph = plan_for(nodes, opts);
     let sink = ManyAssembler { nodes, outs: nodes.iter().map(|_| Mutex::new(None)).collect() };
     let report = execute_into(&graph, &CpuBackend, opts, &sink)?;
     let mut results = Vec::with_capacity(nodes.len());
@@ -139,7 +139,7 @@ impl<T: Element> Array<T> {
     /// Compute every block, in C order of the block grid, without assembling them. Each
     /// block is checked against the shape its chunks declare.
     pub fn compute_blocks(&self, opts: &ComputeOptions) -> Result<Vec<HostArray>> {
-        let graph = plan(std::slice::from_ref(self.node()));
+        let graph = plan_for(std::slice::from_ref(self.node()), opts);
         let (mut outs, _) = execute(&graph, &CpuBackend, opts)?;
         let blocks = outs.pop().unwrap_or_default();
         check_blocks(self.node(), &blocks)?;
@@ -165,6 +165,11 @@ impl<T: Element> Array<T> {
     /// planner did and `.to_dot()` draws it.
     pub fn plan(&self) -> TaskGraph {
         plan(std::slice::from_ref(self.node()))
+    }
+    /// The task graph `compute_with(opts)` would run (the memory budget in `opts` bounds
+    /// the rechunk planner's stages).
+    pub fn plan_with(&self, opts: &ComputeOptions) -> TaskGraph {
+        plan_for(std::slice::from_ref(self.node()), opts)
     }
     /// The task graph in Graphviz DOT.
     pub fn to_dot(&self) -> String {

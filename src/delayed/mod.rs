@@ -137,7 +137,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
 
 /// Plan several nodes together and return one value per node (arrays: their single block).
 pub(crate) fn compute_values(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<Vec<Value>> {
-    let graph = plan(nodes);
+    let graph = crate::graph::plan::plan_for(nodes, opts);
     let (outs, _) = execute(&graph, &CpuBackend, opts)?;
     outs.into_iter()
         .map(|mut blocks| blocks.pop().ok_or_else(|| Error::invalid("output without blocks")))

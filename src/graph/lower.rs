@@ -1,13 +1,10 @@
 //! The planner's lowering of the nodes that become more than one task per block: tree
-//! reductions, groupby cohorts, rechunk assembly and scans (see [`super::plan`]).
+//! reductions, groupby cohorts and scans (see [`super::plan`]; rechunks: [`super::rechunk`]).
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use crate::array::chunks::{linear_index, unravel};
-use crate::backend::kernel::{
-    AssembleKernel, FusedKernel, Kernel, Leaf, PartialStep, ScanKernel, ScanOp, ScanStep,
-};
+use crate::backend::kernel::{FusedKernel, Kernel, Leaf, PartialStep, ScanKernel, ScanOp, ScanStep};
 use crate::graph::expr::Expr;
 use crate::graph::node::{Node, ReduceSpec};
 use crate::graph::plan::Planner;
@@ -127,45 +124,6 @@ impl Planner {
         let top = self.tree(level, spec.split_every, || Kernel::Closure(spec.combine(rest)), node, idx);
         let f = spec.finalize(shape);
         self.push(Kernel::Closure(f), top, node, idx)
-    }
-
-    pub(super) fn rechunk_block(&mut self, node: &Arc<Node>, idx: &[usize]) -> TaskId {
-        let input = &node.inputs[0];
-        let region = node.chunks.block_region(idx);
-        // Per axis: the input blocks overlapping the region, with the overlap.
-        let mut per_axis: Vec<Vec<(usize, Range<usize>)>> = Vec::with_capacity(region.len());
-        for (ax, r) in region.iter().enumerate() {
-            let offs = input.chunks.offsets(ax);
-            let mut v = Vec::new();
-            for b in 0..offs.len() - 1 {
-                let (s, e) = (offs[b].max(r.start), offs[b + 1].min(r.end));
-                if s < e || (r.start == r.end && b == 0) {
-                    v.push((b, s..e.max(s)));
-                }
-            }
-            per_axis.push(v);
-        }
-        let counts: Vec<usize> = per_axis.iter().map(|v| v.len()).collect();
-        let total: usize = counts.iter().product();
-        let mut deps = Vec::with_capacity(total);
-        let mut pieces = Vec::with_capacity(total);
-        for lin in 0..total {
-            let c = unravel(lin, &counts);
-            let in_idx: Vec<usize> = c.iter().enumerate().map(|(ax, &k)| per_axis[ax][k].0).collect();
-            let in_region = input.chunks.block_region(&in_idx);
-            let mut src = Vec::with_capacity(c.len());
-            let mut dst = Vec::with_capacity(c.len());
-            for (ax, &k) in c.iter().enumerate() {
-                let g = &per_axis[ax][k].1;
-                src.push(g.start - in_region[ax].start..g.end - in_region[ax].start);
-                dst.push(g.start - region[ax].start..g.end - region[ax].start);
-            }
-            let t = self.task_for(input, &in_idx);
-            pieces.push((deps.len(), src, dst));
-            deps.push(t);
-        }
-        let k = AssembleKernel { dtype: node.dtype, out_shape: node.chunks.block_shape(idx), pieces };
-        self.push(Kernel::Assemble(k), deps, node, idx)
     }
 
     /// The task of block `idx` of a blocked scan: the block's local scan combined with the

@@ -6,6 +6,7 @@ pub mod halo;
 mod lower;
 pub mod node;
 pub mod plan;
+pub mod rechunk;
 pub mod task;
 pub mod tiled;
 

@@ -15,10 +15,19 @@ use crate::backend::kernel::{BlockInfo, FusedKernel, Kernel, Leaf, MapBlocksKern
 use crate::graph::expr::Expr;
 use crate::graph::node::{Node, Op};
 use crate::graph::task::{PlanStats, Task, TaskGraph, TaskId};
+use crate::scheduler::ComputeOptions;
 
-/// Plan the given output nodes (all their blocks) into one task graph.
+/// Plan the given output nodes (all their blocks) into one task graph, for the default
+/// [`ComputeOptions`] (their memory budget bounds the rechunk planner).
 pub fn plan(outputs: &[Arc<Node>]) -> TaskGraph {
-    let p = Planner::new(outputs);
+    plan_for(outputs, &ComputeOptions::default())
+}
+
+/// Plan the given output nodes for a run with `opts`: a rechunk task's working set is kept
+/// within the budget's share of one worker ([`rechunk_limit`]).
+pub fn plan_for(outputs: &[Arc<Node>], opts: &ComputeOptions) -> TaskGraph {
+    let limit = rechunk_limit(opts);
+    let p = Planner::new(outputs, limit);
     // Lowering recurses along the DAG's depth; deep graphs (long delayed chains) get a thread
     // with a stack to match (reserved, not committed, until used).
     if p.stats.nodes > DEEP_GRAPH_NODES {
@@ -32,9 +41,15 @@ pub fn plan(outputs: &[Arc<Node>]) -> TaskGraph {
         if let Ok(Ok(g)) = r {
             return g;
         }
-        return Planner::new(outputs).lower(outputs);
+        return Planner::new(outputs, limit).lower(outputs);
     }
     p.lower(outputs)
+}
+
+/// The most bytes one rechunk task may hold: the memory budget shared between the workers
+/// and one more share for the results waiting between stages.
+pub fn rechunk_limit(opts: &ComputeOptions) -> usize {
+    opts.budget_bytes() / (opts.worker_count() + 1)
 }
 
 /// Bytes of block `block` of `node` (0 when `block` is not an index of its grid).
@@ -107,10 +122,15 @@ pub(crate) struct Planner {
     pub(super) stats: PlanStats,
     /// The output block tasks of each tiled op lowered so far, by group.
     pub(super) tiled: HashMap<u64, Vec<Vec<TaskId>>>,
+    /// For each rechunk node lowered so far, the node it assembles from (its input, or an
+    /// intermediate stage the rechunk planner put in; the stages are kept alive here).
+    pub(super) staged: HashMap<u64, Arc<Node>>,
+    /// The most bytes one rechunk task may hold.
+    pub(super) rechunk_limit: usize,
 }
 
 impl Planner {
-    fn new(outputs: &[Arc<Node>]) -> Self {
+    fn new(outputs: &[Arc<Node>], rechunk_limit: usize) -> Self {
         let mut uses: HashMap<u64, usize> = HashMap::new();
         let mut seen = std::collections::HashSet::new();
         let mut stack: Vec<&Arc<Node>> = outputs.iter().collect();
@@ -138,6 +158,8 @@ impl Planner {
             fused: Default::default(),
             stats,
             tiled: HashMap::new(),
+            staged: HashMap::new(),
+            rechunk_limit,
         }
     }
 

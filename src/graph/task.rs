@@ -52,6 +52,8 @@ pub struct PlanStats {
     pub fused_nodes: usize,
     /// Tasks after culling and fusion.
     pub tasks: usize,
+    /// Intermediate chunkings the rechunk planner put in to keep within the memory bound.
+    pub rechunk_stages: usize,
 }
 
 /// Tasks in a topological order (inputs before consumers), and the output blocks.

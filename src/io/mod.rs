@@ -75,7 +75,7 @@ pub fn store_many(
     opts: &ComputeOptions,
 ) -> Result<RunReport> {
     let nodes: Vec<_> = items.iter().map(|(a, _)| a.any_node().clone()).collect();
-    let graph = crate::graph::plan::plan(&nodes);
+    let graph = crate::graph::plan::plan_for(&nodes, opts);
     let targets = items.iter().map(|(a, s)| (&a.any_node().chunks, *s)).collect();
     let report = crate::scheduler::execute_into(
         &graph,

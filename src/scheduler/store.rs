@@ -140,15 +140,27 @@ impl Store {
 
     /// The result of task `t`, read back from disk if it was spilled.
     pub(crate) fn get(&self, t: TaskId, pinned: &[TaskId]) -> Result<Value> {
-        let path = {
-            let g = self.slots[t].lock().map_err(|_| poisoned())?;
-            match &*g {
-                Slot::Held(v) => return Ok(v.clone()),
-                Slot::Empty => return Err(Error::invalid("an input result was lost")),
-                Slot::Spilled(path) => path.clone(),
+        let v = loop {
+            let path = {
+                let g = self.slots[t].lock().map_err(|_| poisoned())?;
+                match &*g {
+                    Slot::Held(v) => return Ok(v.clone()),
+                    Slot::Empty => return Err(Error::invalid("an input result was lost")),
+                    Slot::Spilled(path) => path.clone(),
+                }
+            };
+            match read_block(&path) {
+                Ok(a) => break Value::Array(a),
+                // Another consumer read it back first and removed the file (the slot now
+                // holds the value, or a newer spill file): look again.
+                Err(e) => {
+                    let g = self.slots[t].lock().map_err(|_| poisoned())?;
+                    if matches!(&*g, Slot::Spilled(p) if *p == path) {
+                        return Err(e);
+                    }
+                }
             }
         };
-        let v = Value::Array(read_block(&path)?);
         let mut g = self.slots[t].lock().map_err(|_| poisoned())?;
         if let Slot::Held(v) = &*g {
             // Another worker read it back meanwhile.
@@ -249,10 +261,11 @@ pub(crate) fn write_block(path: &Path, a: &HostArray) -> Result<()> {
     map_host!(a, x => {
         let c = x.as_standard_layout();
         let s = c.as_slice().expect("standard layout");
-        write_elems(&mut w, s).map_err(err)?;
+        crate::dtype::Element::write_slice_le(s, &mut w).map_err(err)?;
     });
+    // No fsync: a spill file lives only while the graph runs, and the page cache may keep
+    // it (outside the process's memory) until it is read back.
     w.flush().map_err(err)?;
-    w.into_inner().map_err(|e| err(e.into_error()))?.sync_data().ok();
     Ok(())
 }
 
@@ -274,7 +287,7 @@ pub(crate) fn read_block(path: &Path) -> Result<HostArray> {
     }
     let n: usize = shape.iter().product();
     crate::with_dtype!(dtype, T => {
-        let v = read_elems::<T>(&mut r, n).map_err(err)?;
+        let v = T::read_vec_le(&mut r, n).map_err(err)?;
         let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&shape), v)
             .map_err(|e| Error::format(path, e.to_string()))?;
         Ok(HostArray::new(a))
@@ -300,34 +313,6 @@ fn dtype_from_code(c: u8) -> Option<DType> {
         4 => DType::F64,
         _ => return None,
     })
-}
-
-/// Elements as little-endian bytes, in pieces so no second full-size buffer is made.
-fn write_elems<T: Element>(w: &mut impl Write, s: &[T]) -> std::io::Result<()> {
-    let size = T::DTYPE.size();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    for piece in s.chunks(64 * 1024 / size) {
-        buf.clear();
-        for &x in piece {
-            x.write_le(&mut buf);
-        }
-        w.write_all(&buf)?;
-    }
-    Ok(())
-}
-
-fn read_elems<T: Element>(r: &mut impl Read, n: usize) -> std::io::Result<Vec<T>> {
-    let size = T::DTYPE.size();
-    let mut out = Vec::with_capacity(n);
-    let mut buf = vec![0u8; 64 * 1024 / size * size];
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(buf.len() / size);
-        r.read_exact(&mut buf[..k * size])?;
-        out.extend(buf[..k * size].chunks_exact(size).map(T::read_le));
-        left -= k;
-    }
-    Ok(out)
 }
 
 fn poisoned() -> Error {
