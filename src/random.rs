@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::array::Array;
 use crate::array::chunks::ChunkSpec;
-use crate::array::creation::{gen_region, source_array};
+use crate::array::creation::{gen_indexed, source_array};
 use crate::block::HostArray;
 use crate::dtype::{DType, Element, Float, Number};
 use crate::error::{Error, Result};
@@ -92,15 +92,25 @@ impl BlockSource for RandomSource {
         &self.shape
     }
     fn read(&self, region: &[Range<usize>]) -> Result<HostArray> {
+        self.generate(region, None)
+    }
+    /// Each picked slab is generated directly (every element is a function of its index).
+    fn read_take(&self, region: &[Range<usize>], axis: usize, indices: &[usize]) -> Result<HostArray> {
+        self.generate(region, Some((axis, indices)))
+    }
+}
+
+impl RandomSource {
+    fn generate(&self, region: &[Range<usize>], take: Option<(usize, &[usize])>) -> Result<HostArray> {
         crate::with_dtype!(self.dtype, T => Ok(match self.dist {
             Dist::Integers(lo, hi) => {
                 let span = (hi - lo) as u64 as u128;
-                gen_region::<T>(&self.shape, region, |i| {
+                gen_indexed::<T>(&self.shape, region, take, |i| {
                     let r = ((keyed_bits(self.keys[0], i) as u128 * span) >> 64) as i64;
                     T::cast_from(lo + r)
                 })
             }
-            _ => gen_region::<T>(&self.shape, region, |i| T::cast_from(self.value(i))),
+            _ => gen_indexed::<T>(&self.shape, region, take, |i| T::cast_from(self.value(i))),
         }))
     }
 }

@@ -117,7 +117,15 @@ proptest! {
         let valid: Vec<isize> = idx.iter().copied().filter(|&i| i >= -n && i < n).collect();
         let y = x.take(&valid, ax as isize).unwrap();
         let pos: Vec<usize> = valid.iter().map(|&i| if i < 0 { (i + n) as usize } else { i as usize }).collect();
-        prop_assert!(same_f64(&compute_checked(&y), &a.select(Axis(ax), &pos)));
+        let want = a.select(Axis(ax), &pos);
+        prop_assert!(same_f64(&compute_checked(&y), &want));
+        // The same take pushed through an elementwise op, and on a computed array (a take
+        // task over whole input blocks): all three paths agree.
+        let pushed = (&x * 2.0).take(&valid, ax as isize).unwrap();
+        prop_assert!(same_f64(&compute_checked(&pushed), &want.mapv(|v| v * 2.0)));
+        let computed = x.map_blocks(|b| b.to_owned()).unwrap().take(&valid, ax as isize).unwrap();
+        prop_assert!(computed.plan().tasks.iter().any(|t| t.kernel.name() == "take"));
+        prop_assert!(same_f64(&compute_checked(&computed), &want));
         let biggest = x.chunks().axis(ax).iter().copied().max().unwrap_or(0).max(1);
         prop_assert!(y.chunks().axis(ax).iter().all(|&b| b <= biggest));
         if idx.iter().any(|&i| i < -n || i >= n) {
@@ -206,7 +214,12 @@ proptest! {
             let keep: Vec<bool> = (0..n).map(|i| i % 3 != 1).collect();
             let mask = tessera::from_array(ndarray::Array1::from(keep.clone()), [2]).unwrap();
             let pos: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
-            prop_assert!(same_f64(&compute_checked(&x.compress(&mask, ax as isize).unwrap()), &a.select(Axis(ax), &pos)));
+            let y = x.compress(&mask, ax as isize).unwrap();
+            prop_assert!(same_f64(&compute_checked(&y), &a.select(Axis(ax), &pos)));
+            // Known chunks, none larger than the input block it comes from.
+            let biggest = x.chunks().axis(ax).iter().copied().max().unwrap_or(0);
+            prop_assert!(y.chunks().axis(ax).iter().all(|&b| b <= biggest));
+            prop_assert_eq!(y.chunks().axis(ax).iter().sum::<usize>(), pos.len());
         }
     }
 }
@@ -244,4 +257,37 @@ fn block_matches_numpy_block() {
     assert!(tessera::block::<f64>(&[]).is_err());
     let bad = tessera::from_array(ndarray::Array2::<f64>::zeros((2, 5)), [2, 5]).unwrap();
     assert!(tessera::block(&[&[&xa, &xb], &[&bad]]).is_err());
+}
+
+#[test]
+fn a_take_of_a_source_reads_only_the_picked_slabs() {
+    let x = tessera::random::uniform::<f64>(4, &[300, 400], [100, 100]).unwrap();
+    let idx = [399isize, 3, 4, 5, 3, 250, 0, 398];
+    let y = (&x + 1.0).take(&idx, 1).unwrap();
+    let g = y.plan();
+    assert!(g.tasks.iter().all(|t| t.kernel.name() != "take"), "pushed into the reads");
+    assert_eq!(g.tasks.len(), 3, "one read per output block");
+    let full = x.compute().unwrap();
+    let pos: Vec<usize> = idx.iter().map(|&i| i.rem_euclid(400) as usize).collect();
+    assert_eq!(y.compute().unwrap(), full.select(Axis(1), &pos).mapv(|v| v + 1.0));
+    // Along the first axis too (the generator's outer loop), and for a 3-d normal source.
+    let rows = [299isize, 0, 150, 150];
+    let pos: Vec<usize> = rows.iter().map(|&i| i as usize).collect();
+    assert_eq!(x.take(&rows, 0).unwrap().compute().unwrap(), full.select(Axis(0), &pos));
+    let z = tessera::random::normal::<f32>(9, &[5, 6, 7], [2, 3, 4], 0.0, 1.0).unwrap();
+    let zf = z.compute().unwrap();
+    assert_eq!(z.take(&[5, 0, 3], 1).unwrap().compute().unwrap(), zf.select(Axis(1), &[5, 0, 3]));
+}
+
+#[test]
+fn a_mask_from_the_data_selects_in_c_order_with_known_chunks() {
+    let a = ndarray::Array2::from_shape_fn((7, 9), |(i, j)| ((i * 31 + j * 17) % 11) as f64 - 5.0).into_dyn();
+    let x = tessera::from_array(a.clone(), [3, 4]).unwrap().map_blocks(|b| b.to_owned()).unwrap();
+    let y = x.mask_select(&x.gt(0.0).unwrap()).unwrap();
+    let want: Vec<f64> = a.iter().copied().filter(|&v| v > 0.0).collect();
+    assert_eq!(y.shape(), &[want.len()]);
+    assert_eq!(y.compute_vec().unwrap(), want);
+    let none = x.mask_select(&x.gt(100.0).unwrap()).unwrap();
+    assert_eq!(none.shape(), &[0]);
+    assert!(none.compute_vec().unwrap().is_empty());
 }

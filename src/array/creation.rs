@@ -32,13 +32,33 @@ pub fn source_array<T: Element>(src: Arc<dyn BlockSource>, chunks: ChunkSpec) ->
     Ok(Array::from_node(Node::new(name, T::DTYPE, c, Op::Source(src), vec![])))
 }
 
-/// Fill a region of a generated array: `f(flat C-order index in the whole array)`.
+/// A block of generated values: element `i` (C-order index into `shape`) is `f(i)`, for
+/// the elements of `region`.
 pub(crate) fn gen_region<T: Element>(
     shape: &[usize],
     region: &[Range<usize>],
     f: impl Fn(u64) -> T,
 ) -> HostArray {
-    let rshape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+    gen_indexed(shape, region, None, f)
+}
+
+/// [`gen_region`], except that along `take.0` the elements are those at the global indices
+/// `take.1` (the region's range on that axis is ignored).
+pub(crate) fn gen_indexed<T: Element>(
+    shape: &[usize],
+    region: &[Range<usize>],
+    take: Option<(usize, &[usize])>,
+    f: impl Fn(u64) -> T,
+) -> HostArray {
+    let mut rshape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+    if let Some((ax, list)) = take {
+        rshape[ax] = list.len();
+    }
+    // Global index along axis d of local position k.
+    let at = |d: usize, k: usize| match take {
+        Some((ax, list)) if ax == d => list[k],
+        _ => region[d].start + k,
+    };
     let n: usize = rshape.iter().product();
     let mut out = Vec::with_capacity(n);
     let nd = shape.len();
@@ -51,13 +71,20 @@ pub(crate) fn gen_region<T: Element>(
                 gstride[d] = gstride[d + 1] * shape[d + 1] as u64;
             }
             let outer: usize = rshape[..nd - 1].iter().product();
+            let last = nd - 1;
             let mut idx = vec![0usize; nd - 1];
             for _ in 0..outer {
-                let mut base = region[nd - 1].start as u64;
-                for d in 0..nd - 1 {
-                    base += (region[d].start + idx[d]) as u64 * gstride[d];
+                let mut base = 0u64;
+                for (d, &i) in idx.iter().enumerate() {
+                    base += at(d, i) as u64 * gstride[d];
                 }
-                out.extend((0..rshape[nd - 1] as u64).map(|j| f(base + j)));
+                match take {
+                    Some((ax, list)) if ax == last => out.extend(list.iter().map(|&j| f(base + j as u64))),
+                    _ => {
+                        let start = base + region[last].start as u64;
+                        out.extend((0..rshape[last] as u64).map(|j| f(start + j)));
+                    }
+                }
                 for d in (0..nd - 1).rev() {
                     idx[d] += 1;
                     if idx[d] < rshape[d] {

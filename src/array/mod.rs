@@ -9,6 +9,7 @@ pub mod chunks;
 mod compute;
 pub mod creation;
 pub(crate) mod elementwise;
+pub(crate) mod index;
 mod map_blocks;
 mod reduce;
 mod shape;

@@ -127,6 +127,15 @@ pub enum Op {
         /// Per output block along the axis, the input element each position reads.
         picks: Vec<Vec<(usize, usize)>>,
     },
+    /// The slabs along `axis` where a 1-d boolean mask (the second input, cut like the
+    /// first along the axis) is true: output block `k` along the axis is the selection from
+    /// input block `blocks[k]`.
+    Compress {
+        /// The axis.
+        axis: usize,
+        /// Per output block along the axis, the input (and mask) block it selects from.
+        blocks: Vec<usize>,
+    },
     /// Single elements picked anywhere (pointwise indexing): a 1-d result whose block `j`
     /// holds `picks[j]`, each `(input block, C-order index inside that block)`.
     Points {

@@ -320,6 +320,17 @@ impl Planner {
                 };
                 self.push(Kernel::Take(Arc::new(k)), deps, node, idx)
             }
+            Op::Compress { axis, blocks } => {
+                let mut in_idx = idx.to_vec();
+                in_idx[*axis] = blocks[idx[*axis]];
+                let x = self.task_for(&node.inputs[0], &in_idx);
+                let m = self.task_for(&node.inputs[1], &in_idx[*axis..=*axis]);
+                let (axis, dtype) = (*axis, node.dtype);
+                let f = move |inputs: &[crate::block::Value]| {
+                    crate::array::index::compress_block(axis, dtype, inputs)
+                };
+                self.push(Kernel::Closure(Arc::new(f)), vec![x, m], node, idx)
+            }
             Op::Points { picks } => {
                 let input = &node.inputs[0];
                 let mut deps = Deps::default();

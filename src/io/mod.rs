@@ -43,6 +43,13 @@ pub trait BlockSource: Send + Sync + Debug {
     fn is_cheap(&self) -> bool {
         false
     }
+    /// The elements of `region`, except that along `axis` they are the slabs at `indices`
+    /// (global, in range, any order, repeats allowed) instead of `region[axis]`. The default
+    /// reads runs of neighbouring indices with [`BlockSource::read`] and copies the slabs
+    /// into place; a source that can make single slabs cheaply overrides it.
+    fn read_take(&self, region: &[Range<usize>], axis: usize, indices: &[usize]) -> Result<HostArray> {
+        crate::array::index::read_take_in_runs(self, region, axis, indices)
+    }
 }
 
 /// A destination for computed blocks.

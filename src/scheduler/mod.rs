@@ -194,7 +194,8 @@ pub struct RunReport {
     /// Tasks executed.
     pub tasks_run: usize,
     /// Most bytes of task results held in memory at once (never above the budget unless
-    /// one task's own working set is).
+    /// the running tasks' working sets and the reduction states, which are never spilled,
+    /// are).
     pub peak_bytes: usize,
     /// Bytes written to spill files.
     pub spilled_bytes: usize,

@@ -28,6 +28,8 @@ enum Slot {
     Empty,
     Held(Value),
     Spilled(PathBuf),
+    /// Being read back from its spill file by one consumer.
+    Loading,
 }
 
 /// Results of a running graph, with the budget and the spill files.
@@ -138,46 +140,39 @@ impl Store {
         Ok(())
     }
 
-    /// The result of task `t`, read back from disk if it was spilled.
+    /// The result of task `t`, read back from disk if it was spilled. One consumer reads a
+    /// spilled result back; others asking for it meanwhile wait for that read (the bytes
+    /// are counted once).
     pub(crate) fn get(&self, t: TaskId, pinned: &[TaskId]) -> Result<Value> {
-        let v = loop {
-            let path = {
-                let g = self.slots[t].lock().map_err(|_| poisoned())?;
-                match &*g {
-                    Slot::Held(v) => return Ok(v.clone()),
-                    Slot::Empty => return Err(Error::invalid("an input result was lost")),
-                    Slot::Spilled(path) => path.clone(),
+        let path = loop {
+            let mut g = self.slots[t].lock().map_err(|_| poisoned())?;
+            match std::mem::replace(&mut *g, Slot::Loading) {
+                Slot::Held(v) => {
+                    *g = Slot::Held(v.clone());
+                    return Ok(v);
                 }
-            };
-            match read_block(&path) {
-                Ok(a) => break Value::Array(a),
-                // Another consumer read it back first and removed the file (the slot now
-                // holds the value, or a newer spill file): look again.
-                Err(e) => {
-                    let g = self.slots[t].lock().map_err(|_| poisoned())?;
-                    if matches!(&*g, Slot::Spilled(p) if *p == path) {
-                        return Err(e);
-                    }
+                Slot::Spilled(path) => break path,
+                Slot::Loading => {
+                    drop(g);
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+                Slot::Empty => {
+                    *g = Slot::Empty;
+                    return Err(Error::invalid("an input result was lost"));
                 }
             }
         };
-        let mut g = self.slots[t].lock().map_err(|_| poisoned())?;
-        if let Slot::Held(v) = &*g {
-            // Another worker read it back meanwhile.
-            return Ok(v.clone());
-        }
-        drop(g);
-        self.reserve(v.nbytes(), pinned)?;
-        g = self.slots[t].lock().map_err(|_| poisoned())?;
-        match &*g {
-            Slot::Spilled(path) => {
-                let _ = std::fs::remove_file(path);
-                *g = Slot::Held(v.clone());
+        let v = match read_block(&path) {
+            Ok(a) => Value::Array(a),
+            Err(e) => {
+                *self.slots[t].lock().map_err(|_| poisoned())? = Slot::Spilled(path);
+                return Err(e);
             }
-            _ => {
-                self.held.fetch_sub(v.nbytes(), Ordering::Relaxed);
-            }
-        }
+        };
+        let reserved = self.reserve(v.nbytes(), pinned);
+        *self.slots[t].lock().map_err(|_| poisoned())? = Slot::Held(v.clone());
+        let _ = std::fs::remove_file(&path);
+        reserved?;
         Ok(v)
     }
 
@@ -191,7 +186,7 @@ impl Store {
                 Slot::Spilled(path) => {
                     let _ = std::fs::remove_file(path);
                 }
-                Slot::Empty => {}
+                Slot::Empty | Slot::Loading => {}
             }
         }
     }

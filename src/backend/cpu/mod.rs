@@ -1,6 +1,6 @@
 //! The CPU backend: executes every [`Kernel`] with ndarray (and faer where matrices appear).
 
-mod blocks;
+pub(crate) mod blocks;
 pub(crate) mod elementwise;
 pub(crate) mod pool;
 pub mod reduce;
