@@ -61,8 +61,8 @@ pub mod scheduler;
 pub use array::chunks::{ChunkSpec, Chunks, DEFAULT_CHUNK_BYTES};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::{
-    AnyArray, Array, Axes, IntoOperand, Operand, ReduceOptions, SliceArg, block, compute_many,
-    compute_many_report, concatenate, stack, where_,
+    AnyArray, Array, Axes, IntoOperand, Nested, Operand, ReduceOptions, SliceArg, block, block_nested,
+    compute_many, compute_many_report, concatenate, stack, where_,
 };
 pub use backend::cpu::reduce::ReduceKind;
 pub use block::HostArray;

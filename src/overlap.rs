@@ -54,12 +54,44 @@ impl<T: Element> Array<T> {
     }
 
     /// Remove the halos `overlap(depth, boundary)` added: `depth` on both sides of every
-    /// block, except the outer side of the first and last blocks of a [`Boundary::None`] axis.
-    /// (With `None` and a depth larger than the first or last block, `overlap` clips halos at
-    /// the array's edges in a way the overlapped chunks no longer show; use
-    /// [`Array::map_overlap`], which trims exactly, in that case.)
+    /// block, except where a [`Boundary::None`] halo stopped at the array's edges. When this
+    /// array was made from `overlap(depth, boundary)` by block-preserving ops (elementwise,
+    /// `map_blocks`), the halos are known exactly, even for a `None` depth larger than the
+    /// first or last block; `trim` of the overlap itself is the original array. Otherwise a
+    /// `None` axis is taken to have no outer halo on its first and last blocks only.
+    ///
+    /// ```
+    /// use tessera::overlap::Boundary;
+    /// // Blocks of 2, 5, 5 and a depth of 4: block 1's left halo stops after 2 elements.
+    /// let c = tessera::Chunks::new(vec![vec![2, 5, 5]]).unwrap();
+    /// let x = tessera::arange(0i64, 12, 1, c).unwrap();
+    /// let y = x.overlap(&[4], &[Boundary::None]).unwrap().map_blocks(|b| b.mapv(|v| v * 10)).unwrap();
+    /// assert_eq!(y.trim(&[4], &[Boundary::None]).unwrap().compute_vec().unwrap(), (0..12).map(|v| v * 10).collect::<Vec<_>>());
+    /// ```
     pub fn trim(&self, depth: &[usize], boundary: &[Boundary]) -> Result<Array<T>> {
         check("trim", self.ndim(), depth, boundary)?;
+        // The overlap this array's blocks come from, if any: its input's chunks give each
+        // block's halos exactly.
+        let mut n = self.node();
+        let original = loop {
+            match &n.op {
+                Op::Overlap { depth: d, boundary: b } if d == depth && b == boundary => {
+                    break Some(&n.inputs[0]);
+                }
+                Op::Elementwise(_) | Op::MapBlocks(_)
+                    if n.inputs.first().is_some_and(|i| i.chunks == self.node().chunks) =>
+                {
+                    n = &n.inputs[0];
+                }
+                _ => break None,
+            }
+        };
+        if let Some(x) = original
+            && Arc::ptr_eq(n, self.node())
+            && x.dtype == T::DTYPE
+        {
+            return Ok(Array::from_node(x.clone()));
+        }
         let mut axes: Vec<Vec<SliceBlock>> = Vec::with_capacity(self.ndim());
         let mut out = Vec::with_capacity(self.ndim());
         for (a, blocks) in self.chunks().axes().iter().enumerate() {
@@ -67,8 +99,13 @@ impl<T: Element> Array<T> {
             let mut lens = Vec::with_capacity(blocks.len());
             for (i, &len) in blocks.iter().enumerate() {
                 let none = boundary[a] == Boundary::None;
-                let l = if none && i == 0 { 0 } else { depth[a] };
-                let r = if none && i + 1 == blocks.len() { 0 } else { depth[a] };
+                let (l, r) = match original {
+                    Some(x) => crate::graph::halo::halo(x.chunks.offsets(a), i, depth[a], boundary[a]),
+                    None => (
+                        if none && i == 0 { 0 } else { depth[a] },
+                        if none && i + 1 == blocks.len() { 0 } else { depth[a] },
+                    ),
+                };
                 if len < l + r || (len == l + r && blocks.len() > 1) {
                     return Err(Error::InvalidChunks(format!(
                         "trim: block {i} of axis {a} has {len} elements, fewer than its halos {l} + {r}"

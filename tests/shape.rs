@@ -291,3 +291,32 @@ fn a_mask_from_the_data_selects_in_c_order_with_known_chunks() {
     assert_eq!(none.shape(), &[0]);
     assert!(none.compute_vec().unwrap().is_empty());
 }
+
+#[test]
+fn block_nested_matches_numpy_at_depth_three() {
+    use ndarray::{Array3, concatenate};
+    use tessera::Nested::{Array as A, List as L};
+    let mk = |shape: (usize, usize, usize), base: f64| {
+        Array3::from_shape_fn(shape, |(i, j, k)| base + (i * 100 + j * 10 + k) as f64)
+    };
+    let (a, b, c, d) =
+        (mk((2, 3, 2), 0.0), mk((2, 3, 1), 1000.0), mk((2, 1, 3), 2000.0), mk((1, 4, 3), 3000.0));
+    let t = |x: &Array3<f64>, ch: [usize; 3]| tessera::from_array(x.clone().into_dyn(), ch).unwrap();
+    let (xa, xb, xc, xd) = (t(&a, [1, 2, 2]), t(&b, [2, 2, 1]), t(&c, [1, 1, 2]), t(&d, [1, 3, 2]));
+    // [[[a, b], [c]], [[d]]]: innermost along axis 2, then axis 1, then axis 0.
+    let tree = L(vec![L(vec![L(vec![A(&xa), A(&xb)]), L(vec![A(&xc)])]), L(vec![L(vec![A(&xd)])])]);
+    let got = tessera::block_nested(&tree).unwrap();
+    let ab = concatenate(ndarray::Axis(2), &[a.view(), b.view()]).unwrap();
+    let top = concatenate(ndarray::Axis(1), &[ab.view(), c.view()]).unwrap();
+    let want = concatenate(ndarray::Axis(0), &[top.view(), d.view()]).unwrap().into_dyn();
+    assert_eq!(got.compute().unwrap(), want);
+    // Leaves with fewer dimensions than the depth get leading length-1 axes.
+    let v = tessera::arange(0.0f64, 3.0, 1.0, [2]).unwrap();
+    let flat = L(vec![L(vec![L(vec![A(&v), A(&v)])])]);
+    let r = tessera::block_nested(&flat).unwrap();
+    assert_eq!(r.shape(), &[1, 1, 6]);
+    assert_eq!(r.compute_vec().unwrap(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
+    // Mismatched depths and empty lists are errors.
+    assert!(tessera::block_nested(&L(vec![A(&v), L(vec![A(&v)])])).is_err());
+    assert!(tessera::block_nested::<f64>(&L(vec![])).is_err());
+}

@@ -26,7 +26,7 @@ use chunks::Chunks;
 pub use compute::{AnyArray, compute_many, compute_many_report};
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use reduce::{Axes, ReduceOptions};
-pub use shape::{block, concatenate, stack};
+pub use shape::{Nested, block, block_nested, concatenate, stack};
 pub use slice::SliceArg;
 
 /// A lazy chunked n-dimensional array of `T`.

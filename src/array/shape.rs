@@ -409,7 +409,7 @@ impl<T: Element> Array<T> {
 /// Assemble an array from a grid of arrays (NumPy's `np.block` for two levels of nesting):
 /// each row of `rows` is concatenated along the last axis, then the rows along the
 /// second-to-last. Arrays of fewer than two dimensions are treated as having leading length-1
-/// axes, as in NumPy.
+/// axes, as in NumPy. Deeper nesting: [`block_nested`].
 ///
 /// ```
 /// let a = tessera::ones::<i32>(&[2, 2], [1, 2]).unwrap();
@@ -420,23 +420,82 @@ impl<T: Element> Array<T> {
 /// assert_eq!(m.compute_vec().unwrap(), vec![1, 1, 0, 1, 1, 0, 7, 7, 7]);
 /// ```
 pub fn block<T: Element>(rows: &[&[&Array<T>]]) -> Result<Array<T>> {
-    if rows.is_empty() || rows.iter().any(|r| r.is_empty()) {
-        return Err(Error::invalid("block: every row needs at least one array"));
-    }
-    let nd = rows.iter().flat_map(|r| r.iter()).map(|a| a.ndim()).max().unwrap_or(0).max(2);
-    let lift = |a: &Array<T>| -> Result<Array<T>> {
-        let mut a = a.clone();
-        while a.ndim() < nd {
-            a = a.expand_dims(0)?;
+    let tree = Nested::List(
+        rows.iter().map(|r| Nested::List(r.iter().map(|&a| Nested::Array(a)).collect())).collect(),
+    );
+    block_nested(&tree)
+}
+
+/// A nested list of arrays for [`block_nested`] (NumPy's nested lists in `np.block`).
+#[derive(Debug)]
+pub enum Nested<'a, T: Element> {
+    /// An array (a leaf).
+    Array(&'a Array<T>),
+    /// A list of nested lists, all of the same depth.
+    List(Vec<Nested<'a, T>>),
+}
+
+impl<T: Element> Nested<'_, T> {
+    /// List depth to the leaves, if every leaf is at the same depth.
+    fn depth(&self) -> Result<usize> {
+        match self {
+            Nested::Array(_) => Ok(0),
+            Nested::List(items) => {
+                let mut d = None;
+                for it in items {
+                    let k = it.depth()?;
+                    if d.is_some_and(|d| d != k) {
+                        return Err(Error::invalid("block: list depths are mismatched"));
+                    }
+                    d = Some(k);
+                }
+                d.map(|d| d + 1).ok_or_else(|| Error::invalid("block: an empty list"))
+            }
         }
-        Ok(a)
-    };
-    let mut joined = Vec::with_capacity(rows.len());
-    for r in rows {
-        let parts: Vec<Array<T>> = r.iter().map(|a| lift(a)).collect::<Result<_>>()?;
-        let refs: Vec<&Array<T>> = parts.iter().collect();
-        joined.push(concatenate(&refs, -1)?);
     }
-    let refs: Vec<&Array<T>> = joined.iter().collect();
-    concatenate(&refs, -2)
+    fn max_ndim(&self) -> usize {
+        match self {
+            Nested::Array(a) => a.ndim(),
+            Nested::List(items) => items.iter().map(Nested::max_ndim).max().unwrap_or(0),
+        }
+    }
+}
+
+/// NumPy's `np.block` for any depth of nesting: with lists nested `d` deep, the innermost
+/// lists are concatenated along the last axis, the next level along the second-to-last, and
+/// so on; the result has `max(d, largest ndim)` dimensions, and arrays with fewer get leading
+/// length-1 axes. Every leaf must be at the same depth.
+///
+/// ```
+/// use tessera::Nested::{Array as A, List as L};
+/// let a = tessera::ones::<i32>(&[1, 1, 2], [1, 1, 2]).unwrap();
+/// let b = tessera::zeros::<i32>(&[1, 1, 2], [1, 1, 1]).unwrap();
+/// // Depth 3: [[[a, b]], [[b, a]]] → shape (2, 1, 4).
+/// let t = L(vec![L(vec![L(vec![A(&a), A(&b)])]), L(vec![L(vec![A(&b), A(&a)])])]);
+/// let m = tessera::block_nested(&t).unwrap();
+/// assert_eq!(m.shape(), &[2, 1, 4]);
+/// assert_eq!(m.compute_vec().unwrap(), vec![1, 1, 0, 0, 0, 0, 1, 1]);
+/// ```
+pub fn block_nested<T: Element>(tree: &Nested<'_, T>) -> Result<Array<T>> {
+    let depth = tree.depth()?;
+    let nd = depth.max(tree.max_ndim());
+    fn join<T: Element>(t: &Nested<'_, T>, level: usize, depth: usize, nd: usize) -> Result<Array<T>> {
+        match t {
+            Nested::Array(a) => {
+                let mut a = (*a).clone();
+                while a.ndim() < nd {
+                    a = a.expand_dims(0)?;
+                }
+                Ok(a)
+            }
+            Nested::List(items) => {
+                let parts: Vec<Array<T>> =
+                    items.iter().map(|it| join(it, level + 1, depth, nd)).collect::<Result<_>>()?;
+                let refs: Vec<&Array<T>> = parts.iter().collect();
+                // The outermost list (level 0) joins along axis -depth, the innermost along -1.
+                concatenate(&refs, level as isize - depth as isize)
+            }
+        }
+    }
+    join(tree, 0, depth, nd)
 }
