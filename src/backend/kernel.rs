@@ -348,8 +348,9 @@ pub struct GatherKernel {
 /// `map_overlap` of one block: gather, call, trim.
 #[derive(Clone)]
 pub struct MapOverlapKernel {
-    /// How to gather the block with its halo.
-    pub gather: GatherKernel,
+    /// How to gather the block with its halo (`None`: the task's one input already is the
+    /// extended block, read directly from an in-memory source).
+    pub gather: Option<GatherKernel>,
     /// The user's function of the extended block.
     pub func: Arc<BlockFn>,
     /// Where the (untrimmed) block sits.

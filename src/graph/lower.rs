@@ -1,12 +1,17 @@
 //! The planner's lowering of the nodes that become more than one task per block: tree
-//! reductions, groupby cohorts and scans (see [`super::plan`]; rechunks: [`super::rechunk`]).
+//! reductions, groupby cohorts, scans and halos (see [`super::plan`]; rechunks:
+//! [`super::rechunk`]).
 
 use std::sync::Arc;
 
 use crate::array::chunks::{linear_index, unravel};
-use crate::backend::kernel::{FusedKernel, Kernel, Leaf, PartialStep, ScanKernel, ScanOp, ScanStep};
+use crate::backend::kernel::{
+    BlockFn, BlockInfo, FusedKernel, Kernel, Leaf, MapOverlapKernel, PartialStep, ScanKernel, ScanOp,
+    ScanStep,
+};
 use crate::graph::expr::Expr;
-use crate::graph::node::{Node, ReduceSpec};
+use crate::graph::halo::{self, Boundary};
+use crate::graph::node::{Node, Op, ReduceSpec};
 use crate::graph::plan::Planner;
 use crate::graph::task::TaskId;
 
@@ -180,5 +185,86 @@ impl Planner {
         let t = self.push(k, vec![x], node, &bi);
         self.aux.insert(key, t);
         t
+    }
+
+    /// Block `idx` of `overlap(depth, boundary)` of `node`'s input.
+    pub(super) fn overlap_block(
+        &mut self,
+        node: &Arc<Node>,
+        depth: &[usize],
+        boundary: &[Boundary],
+        idx: &[usize],
+    ) -> TaskId {
+        let input = &node.inputs[0];
+        if let Some(t) = self.extended_read(input, depth, boundary, idx) {
+            return t;
+        }
+        let (k, blocks) = halo::gather_block(&input.chunks, node.dtype, idx, depth, boundary);
+        let deps = blocks.iter().map(|b| self.task_for(input, b)).collect();
+        self.push(Kernel::Gather(Arc::new(k)), deps, node, idx)
+    }
+
+    /// Block `idx` of `map_overlap`: the extended block (gathered, or read directly), the
+    /// function, the trim, in one task.
+    pub(super) fn map_overlap_block(
+        &mut self,
+        node: &Arc<Node>,
+        depth: &[usize],
+        boundary: &[Boundary],
+        func: &Arc<BlockFn>,
+        idx: &[usize],
+    ) -> TaskId {
+        let input = &node.inputs[0];
+        let trim = (0..idx.len())
+            .map(|a| halo::halo(input.chunks.offsets(a), idx[a], depth[a], boundary[a]))
+            .collect();
+        let (gather, deps) = match self.extended_read(input, depth, boundary, idx) {
+            Some(t) => (None, vec![t]),
+            None => {
+                let (g, blocks) = halo::gather_block(&input.chunks, input.dtype, idx, depth, boundary);
+                (Some(g), blocks.iter().map(|b| self.task_for(input, b)).collect())
+            }
+        };
+        let k = MapOverlapKernel {
+            gather,
+            func: func.clone(),
+            info: BlockInfo { index: idx.to_vec(), region: node.chunks.block_region(idx) },
+            trim,
+            dtype: node.dtype,
+        };
+        self.push(Kernel::MapOverlap(Arc::new(k)), deps, node, idx)
+    }
+
+    /// A task reading block `idx` of `input` with its halo straight from `input`'s source,
+    /// when the source is in memory (the read is a view: nothing is copied) and the halo lies
+    /// inside the array (no boundary values to make).
+    fn extended_read(
+        &mut self,
+        input: &Arc<Node>,
+        depth: &[usize],
+        boundary: &[Boundary],
+        idx: &[usize],
+    ) -> Option<TaskId> {
+        let Op::Source(src) = &input.op else { return None };
+        if !src.is_cheap() {
+            return None;
+        }
+        let mut region = Vec::with_capacity(idx.len());
+        for (a, &i) in idx.iter().enumerate() {
+            let offs = input.chunks.offsets(a);
+            let (l, r) = halo::halo(offs, i, depth[a], boundary[a]);
+            let (s, e) = (offs[i].checked_sub(l)?, offs[i + 1] + r);
+            if e > input.shape[a] {
+                return None;
+            }
+            region.push(s..e);
+        }
+        let out_shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+        let leaves = vec![Leaf::Source { source: src.clone(), region }];
+        let expr = Arc::new(Expr::input(input.dtype));
+        let k = FusedKernel { leaves, expr, out_shape, reduce: None };
+        let t = self.push(Kernel::Fused(k), vec![], input, idx);
+        self.tasks[t].out_bytes = 0; // a view of memory the source holds
+        Some(t)
     }
 }

@@ -284,13 +284,7 @@ impl Planner {
                 self.push(Kernel::MapBlocks(k), deps, node, idx)
             }
             Op::Scan { op, axis } => self.scan_block(node, *op, *axis, idx),
-            Op::Overlap { depth, boundary } => {
-                let input = &node.inputs[0];
-                let (k, blocks) =
-                    crate::graph::halo::gather_block(&input.chunks, node.dtype, idx, depth, boundary);
-                let deps = blocks.iter().map(|b| self.task_for(input, b)).collect();
-                self.push(Kernel::Gather(Arc::new(k)), deps, node, idx)
-            }
+            Op::Overlap { depth, boundary } => self.overlap_block(node, depth, boundary, idx),
             Op::Pad { width, boundary } => {
                 let input = &node.inputs[0];
                 let grid = input.chunks.numblocks();
@@ -356,21 +350,7 @@ impl Planner {
                 self.push(Kernel::Closure(Arc::new(f)), deps, node, idx)
             }
             Op::MapOverlap { depth, boundary, func } => {
-                let input = &node.inputs[0];
-                let (gather, blocks) =
-                    crate::graph::halo::gather_block(&input.chunks, input.dtype, idx, depth, boundary);
-                let deps = blocks.iter().map(|b| self.task_for(input, b)).collect();
-                let trim = (0..idx.len())
-                    .map(|a| crate::graph::halo::halo(input.chunks.offsets(a), idx[a], depth[a], boundary[a]))
-                    .collect();
-                let k = crate::backend::kernel::MapOverlapKernel {
-                    gather,
-                    func: func.clone(),
-                    info: BlockInfo { index: idx.to_vec(), region: node.chunks.block_region(idx) },
-                    trim,
-                    dtype: node.dtype,
-                };
-                self.push(Kernel::MapOverlap(Arc::new(k)), deps, node, idx)
+                self.map_overlap_block(node, depth, boundary, func, idx)
             }
             Op::Relayout { drop, perm, insert } => {
                 let input = &node.inputs[0];

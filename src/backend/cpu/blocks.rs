@@ -141,15 +141,20 @@ pub(crate) fn relayout(k: &RelayoutKernel, input: &HostArray) -> Result<HostArra
 
 /// Gather a block with its halo, run the user's function, trim the halo.
 pub(crate) fn map_overlap(k: &MapOverlapKernel, inputs: &[Value]) -> Result<HostArray> {
-    let ext = gather(&k.gather, inputs)?;
+    let ext = match &k.gather {
+        Some(g) => gather(g, inputs)?,
+        None => inputs.first().ok_or_else(|| Error::invalid("map_overlap: no input"))?.array()?.clone(),
+    };
     let out = (k.func)(std::slice::from_ref(&ext), &k.info);
     let ext_shape = ext.shape().to_vec();
-    // The extended block goes back to the pool unless the function kept a reference to it.
-    crate::map_host!(ext, a => {
-        if let Ok(a) = a.try_into_owned_nocopy() {
-            crate::backend::cpu::pool::give(a.into_raw_vec_and_offset().0);
-        }
-    });
+    // A gathered block goes back to the pool unless the function kept a reference to it.
+    if k.gather.is_some() {
+        crate::map_host!(ext, a => {
+            if let Ok(a) = a.try_into_owned_nocopy() {
+                crate::backend::cpu::pool::give(a.into_raw_vec_and_offset().0);
+            }
+        });
+    }
     let out = out?;
     if out.dtype() != k.dtype || out.shape() != ext_shape.as_slice() {
         return Err(Error::ShapeMismatch {
