@@ -133,10 +133,11 @@ fn stencil(repeat: usize) -> tessera::Result<(f64, String)> {
 }
 
 /// Random (20000, 20000) f64 in (20000, 100) column blocks rechunked to (100, 20000) row
-/// blocks, then summed.
+/// blocks, then summed, with a 1 GB memory budget.
 fn rechunk() -> tessera::Result<()> {
     let x = tessera::random::uniform::<f64>(11, &[20_000, 20_000], [20_000, 100])?;
-    let s = x.rechunk([100, 20_000])?.sum(Axes::All)?.compute_scalar()?;
+    let opts = tessera::ComputeOptions::default().memory_budget(1_000_000_000);
+    let s = x.rechunk([100, 20_000])?.sum(Axes::All)?.compute_with(&opts)?.sum();
     assert!((s / 4e8 - 0.5).abs() < 1e-3);
     Ok(())
 }
