@@ -22,6 +22,7 @@
 // Tile algorithms index several tile grids by (i, j) at once; index loops say it best.
 #![allow(clippy::needless_range_loop)]
 
+mod block_qr;
 mod cholesky;
 mod extra;
 mod lu;

@@ -148,16 +148,18 @@ fn whole_rows<T: Float>(op: &str, a: &Array<T>) -> Result<Array<T>> {
 }
 
 /// The thin QR of `a` (`m × n`): `Q` (`m × k`, orthonormal columns, in `a`'s row chunks)
-/// and `R` (`k × n`, upper triangular), `k = min(m, n)`, by TSQR: a QR of each row block,
-/// then a reduction tree of QRs of the stacked `R` factors (16 per node), then each block's
-/// `Q` multiplied by its share of the `Q`s above it. Suited to tall-skinny matrices: each
-/// row block is factored whole, so `a` is first rechunked to one column of blocks if it has
-/// several. Signs follow faer's Householder QR (R's diagonal may be negative, as LAPACK's).
+/// and `R` (`k × n`, upper triangular), `k = min(m, n)`.
 ///
-/// Limits: one task factors a whole row block (`rows × n`) and the tree's nodes stack up to
-/// 16 `R`s (`16 min(rows, n) × n`), so `n` columns must fit a task's memory; a square
-/// 10000² matrix in 1000-row blocks works (80 MB blocks, an 800 MB `R`), a 100,000²
-/// one does not (a communication-avoiding tiled QR for that is still to come).
+/// Tall-skinny matrices (one column of blocks, or `n` no larger than the largest row block)
+/// go through TSQR: a QR of each row block (rechunked to whole rows first), a reduction tree
+/// of QRs of the stacked `R` factors (16 per node), then each block's `Q` multiplied by its
+/// share of the `Q`s above it. Other shapes (square, wide, or tall with wide column blocks)
+/// go through block Gram-Schmidt over `a`'s column blocks with one reorthogonalisation pass
+/// (BCGS2), each panel factored by TSQR: no task holds more than a row block times a column
+/// block, so a matrix of any size works; it costs about twice the flops of Householder QR,
+/// and keeps `QᵀQ − I` at rounding level for numerically full-rank matrices (rank-deficient
+/// ones still reconstruct, with orthonormal `Q`). Signs follow faer's Householder QR
+/// (`R`'s diagonal may be negative, as LAPACK's).
 ///
 /// ```
 /// use tessera::prelude::*;
@@ -169,6 +171,17 @@ fn whole_rows<T: Float>(op: &str, a: &Array<T>) -> Result<Array<T>> {
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn qr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
+    check_matrix("qr", a)?;
+    let c = a.chunks();
+    let tallest = c.axis(0).iter().copied().max().unwrap_or(0);
+    if c.axis(1).len() > 1 && a.shape()[1] > tallest && !a.shape().contains(&0) {
+        return crate::linalg::block_qr::qr(a, tsqr);
+    }
+    tsqr(a)
+}
+
+/// [`qr`] by TSQR (`a` rechunked to whole rows).
+fn tsqr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
     let a = whole_rows("qr", a)?;
     let (m, n) = (a.shape()[0], a.shape()[1]);
     let k = m.min(n);
