@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::error::{Error, Result};
@@ -127,6 +127,7 @@ pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
         evicted: AtomicU64::new(0),
         kept: Mutex::new(Vec::new()),
         fail_submits: Mutex::new((0, 0)),
+        binding_cap: AtomicU64::new(0),
     });
     opened[index] = Some(gpu.clone());
     Ok(gpu)
@@ -168,6 +169,8 @@ pub(crate) struct Gpu {
     kept: Mutex<Vec<Weak<GpuBlock>>>,
     /// Test hook: (submissions to let through, then submissions to fail as out of memory).
     fail_submits: Mutex<(usize, usize)>,
+    /// Test hook: a smaller storage-binding limit than the adapter's (0: none).
+    binding_cap: AtomicU64,
 }
 
 /// Free buffers by (size class, usage).
@@ -306,6 +309,19 @@ impl Gpu {
             p.bytes = 0;
         }
         freed
+    }
+
+    /// The most bytes one storage binding may hold here (the adapter's limit, or the test
+    /// hook's smaller one).
+    pub(crate) fn max_binding(&self) -> u64 {
+        let cap = self.binding_cap.load(Ordering::Relaxed);
+        let limit = self.limits.max_storage_buffer_binding_size;
+        if cap == 0 { limit } else { limit.min(cap) }
+    }
+
+    /// Test hook: pretend one binding holds at most `bytes` (0: the adapter's limit).
+    pub(crate) fn cap_binding(&self, bytes: u64) {
+        self.binding_cap.store(bytes, Ordering::Relaxed);
     }
 
     /// Test hook: let `after` submissions through, then fail `count` as out of memory.

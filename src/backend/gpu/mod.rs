@@ -44,6 +44,8 @@ mod resident;
 #[cfg(feature = "gpu")]
 mod run;
 #[cfg(feature = "gpu")]
+mod split;
+#[cfg(feature = "gpu")]
 mod tiles;
 
 use crate::backend::Backend;
@@ -89,7 +91,7 @@ pub struct DeviceInfo {
     pub driver: String,
     /// Largest buffer, in bytes.
     pub max_buffer_size: u64,
-    /// Largest storage binding, in bytes: bigger blocks run on the CPU.
+    /// Largest storage binding, in bytes: bigger blocks are split into pieces that fit.
     pub max_binding_size: u64,
     /// Most workgroups per dispatch dimension.
     pub max_workgroups_per_dimension: u32,
@@ -299,12 +301,13 @@ impl<'a> GpuBackend<'a> {
         !self.auto || prefers_gpu(self.gpu.info.kind, out, flops / out.max(1), host_bytes)
     }
 
-    /// Whether this fused task goes to the GPU.
-    fn takes(&self, f: &FusedKernel, inputs: &[crate::block::Value]) -> bool {
+    /// Whether this fused task goes to the GPU (`whole`: as one kernel; else split into
+    /// pieces that each fit a binding).
+    fn takes(&self, f: &FusedKernel, inputs: &[crate::block::Value], whole: bool) -> bool {
         if f.reduce.is_none() && f.expr.is_identity() {
             return false;
         }
-        if run::refuse(&self.gpu, f).is_some() {
+        if run::refuse(&self.gpu, f, whole).is_some() {
             return false;
         }
         if !self.auto {
@@ -368,7 +371,18 @@ impl Backend for GpuBackend<'_> {
             }
         }
         if let Kernel::Fused(f) = kernel
-            && self.takes(f, inputs)
+            && let Some(pieces) = split::pieces(&self.gpu, f)
+            && self.takes(f, inputs, false)
+        {
+            let leaves = self.leaves(f, inputs)?;
+            if let Some(r) = self.on_gpu(|| split::run_pieces(&self.gpu, f, &leaves, &pieces)) {
+                return r;
+            }
+            let host = leaves.iter().map(run::LeafData::to_host).collect::<Result<Vec<_>>>()?;
+            return cpu::fused_on_leaves(f, host);
+        }
+        if let Kernel::Fused(f) = kernel
+            && self.takes(f, inputs, true)
         {
             let leaves = self.leaves(f, inputs)?;
             let out_bytes =
@@ -387,6 +401,15 @@ impl Backend for GpuBackend<'_> {
     fn offloaded(&self) -> usize {
         self.offloaded.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// Test hook: GPU `index` pretends one storage binding holds at most `bytes` (0: the
+/// adapter's own limit), so tests can split blocks without allocating 128 MiB of them.
+#[cfg(feature = "gpu")]
+#[doc(hidden)]
+pub fn cap_binding(index: usize, bytes: u64) -> Result<()> {
+    context::open_gpu(index)?.cap_binding(bytes);
+    Ok(())
 }
 
 /// Test hook: GPU `index` lets `after` submissions through, then fails `count` of them as

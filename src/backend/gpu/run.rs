@@ -32,8 +32,9 @@ pub(crate) struct Meta {
     strides: [[u32; 8]; MAX_LEAVES],
 }
 
-/// Why this task cannot run on `gpu`, judged before its leaves are read.
-pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
+/// Why this task cannot run on `gpu`, judged before its leaves are read. With `whole`
+/// false the block's size is not judged (the task is to be split, see `split.rs`).
+pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel, whole: bool) -> Option<String> {
     if f.leaves.len() > MAX_LEAVES {
         return Some(format!("{} leaves (the GPU kernels read at most {MAX_LEAVES})", f.leaves.len()));
     }
@@ -44,15 +45,14 @@ pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
     if n == 0 {
         return Some("an empty block".into());
     }
-    if n >= u32::MAX as usize {
+    if whole && n >= u32::MAX as usize {
         return Some("a block of 2³² elements or more".into());
     }
-    let widest = f.expr.dtypes.iter().map(|&d| codegen::store_size(d)).max().unwrap_or(4) as u64;
-    if n as u64 * widest > gpu.limits.max_storage_buffer_binding_size {
+    if whole && too_large(gpu, f) {
         return Some(format!(
             "a block of {} bytes (one binding holds at most {} on {})",
-            n as u64 * widest,
-            gpu.limits.max_storage_buffer_binding_size,
+            n as u64 * widest_value(f),
+            gpu.max_binding(),
             gpu.info.name
         ));
     }
@@ -68,6 +68,17 @@ pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel) -> Option<String> {
         }
     }
     None
+}
+
+/// Bytes of the widest value the task's expression stores per element.
+pub(crate) fn widest_value(f: &FusedKernel) -> u64 {
+    f.expr.dtypes.iter().map(|&d| codegen::store_size(d)).max().unwrap_or(4) as u64
+}
+
+/// Whether the task's block is larger than one storage binding (so it is split, or runs on
+/// the CPU).
+pub(crate) fn too_large(gpu: &Gpu, f: &FusedKernel) -> bool {
+    f.out_shape.iter().product::<usize>() as u64 * widest_value(f) > gpu.max_binding()
 }
 
 /// C-order strides of `shape`.

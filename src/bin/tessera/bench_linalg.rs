@@ -39,6 +39,28 @@ pub fn cholesky_bench(repeat: usize) -> tessera::Result<(f64, String)> {
     Ok((secs, format!(", \"faer_seconds\": {faer_secs}, \"faer_ratio\": {}", secs / faer_secs)))
 }
 
+/// `qr-square`: the thin QR (Q and R) of a random 4000² f64 matrix in 1000² chunks (block
+/// Gram-Schmidt with TSQR panels), beside faer's Householder QR of the whole matrix with
+/// its thin Q in the same run.
+pub fn qr_square(repeat: usize) -> tessera::Result<(f64, String)> {
+    let n = 4000;
+    let a = random(9, n, n)?;
+    let x = tessera::from_array(a.clone(), [1000, 1000])?;
+    let (q, r) = tessera::linalg::qr(&x)?;
+    let secs = time_it(repeat, || {
+        std::hint::black_box(tessera::compute_many(&[&q, &r], &tessera::ComputeOptions::default())?);
+        Ok(())
+    })?;
+    let fa = faer::Mat::<f64>::from_fn(n, n, |i, j| a[[i, j]]);
+    drop(a);
+    let faer_secs = time_it(repeat, || {
+        let f = fa.qr();
+        std::hint::black_box((f.compute_thin_Q(), f.thin_R().to_owned()));
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"faer_seconds\": {faer_secs}, \"faer_ratio\": {}", secs / faer_secs)))
+}
+
 /// `xxT-sum`: `(a @ a.T).sum(axis=0)`, `a = arange(9e6).reshape(3000, 3000)` in 750² chunks.
 pub fn xxt_sum(repeat: usize) -> tessera::Result<(f64, String)> {
     let a = tessera::arange(0.0f64, 9e6, 1.0, [750 * 3000])?.reshape(&[3000, 3000])?.rechunk([750, 750])?;
