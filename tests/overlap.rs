@@ -232,3 +232,42 @@ fn interior_blocks_of_an_in_memory_array_are_read_with_their_halo_not_gathered()
     assert_eq!(direct.compute().unwrap(), a);
     assert_eq!(computed.compute().unwrap(), a);
 }
+
+#[test]
+fn a_reduction_of_a_map_overlap_reduces_each_block_in_the_same_task() {
+    let a = tessera::random::normal::<f64>(8, &[60, 45], [20, 15], 0.0, 1.0).unwrap().compute().unwrap();
+    let x = tessera::from_array(a.clone(), [20, 15]).unwrap();
+    let bnd = [Boundary::Reflect, Boundary::Periodic];
+    let f = |b: ndarray::ArrayViewD<'_, f64>| b.mapv(|v| v * v + 1.0);
+    let y = x.map_overlap(&[2, 3], &bnd, f).unwrap();
+    let want = y.compute().unwrap();
+    for (s, axes) in [
+        (y.sum(Axes::All).unwrap(), "all"),
+        (y.max(0).unwrap(), "0"),
+        (y.argmin(Some(1)).unwrap().astype::<f64>(), "arg 1"),
+    ] {
+        let g = s.plan();
+        let names: Vec<&str> = g.tasks.iter().map(|t| t.kernel.name()).collect();
+        assert_eq!(names.iter().filter(|n| **n == "map_overlap").count(), 9, "{axes}: {names:?}");
+        assert!(
+            !names.iter().any(|n| n.contains("partial")),
+            "{axes}: the partials ride in the map_overlap tasks"
+        );
+        let got = s.compute().unwrap();
+        let reference = match axes {
+            "all" => ndarray::arr0(want.sum()).into_dyn(),
+            "0" => want.fold_axis(ndarray::Axis(0), f64::NEG_INFINITY, |m, &v| m.max(v)),
+            _ => want.map_axis(ndarray::Axis(1), |r| {
+                r.iter().enumerate().fold((0, f64::INFINITY), |b, (i, &v)| if v < b.1 { (i, v) } else { b }).0
+                    as f64
+            }),
+        };
+        assert!(
+            got.iter().zip(reference.iter()).all(|(p, q)| (p - q).abs() <= 1e-9 * (1.0 + q.abs())),
+            "{axes}"
+        );
+    }
+    // Used twice, the map_overlap keeps its own tasks.
+    let two = tessera::compute_many(&[&y.sum(Axes::All).unwrap(), &y], &ComputeOptions::default()).unwrap();
+    assert_eq!(two[1].clone().into_typed::<f64>().unwrap(), want);
+}

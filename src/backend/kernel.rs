@@ -359,6 +359,9 @@ pub struct MapOverlapKernel {
     pub trim: Vec<(usize, usize)>,
     /// Result dtype.
     pub dtype: DType,
+    /// A reduction's partial step applied to the trimmed block in the same task (the
+    /// map_overlap's only consumer is that reduction): the task's result is the partial.
+    pub reduce: Option<PartialStep>,
 }
 
 impl fmt::Debug for MapOverlapKernel {

@@ -51,6 +51,18 @@ impl Planner {
                 global_shape: global_shape.clone(),
             };
             let in_shape = input.chunks.block_shape(&in_idx);
+            let in_bytes = in_shape.iter().product::<usize>() * input.dtype.size();
+            let reduced: usize = spec.axes.iter().map(|&a| in_shape[a]).product();
+            if let Op::MapOverlap { depth, boundary, func } = &input.op
+                && self.uses.get(&input.id).copied().unwrap_or(0) <= 1
+            {
+                // The stencil and the partial in one task: the block is reduced while hot.
+                let t = self.map_overlap_block(input, depth, boundary, func, &in_idx, Some(step));
+                self.tasks[t].out_bytes = 2 * in_bytes / reduced.max(1);
+                self.tasks[t].scratch_bytes = in_bytes;
+                level.push(t);
+                continue;
+            }
             let mut leaves = Vec::new();
             let mut deps = Vec::new();
             let expr = if self.inlinable(input, &input.shape) {
@@ -63,8 +75,6 @@ impl Planner {
                 deps.push(t);
                 identity.get_or_insert_with(|| Arc::new(Expr::input(input.dtype))).clone()
             };
-            let in_bytes = in_shape.iter().product::<usize>() * input.dtype.size();
-            let reduced: usize = spec.axes.iter().map(|&a| in_shape[a]).product();
             let reads = leaves.iter().any(|l| matches!(l, Leaf::Source { .. }));
             let k = FusedKernel { leaves, expr, out_shape: in_shape, reduce: Some(step) };
             let t = self.push(Kernel::Fused(k), deps, node, &in_idx);
@@ -205,7 +215,8 @@ impl Planner {
     }
 
     /// Block `idx` of `map_overlap`: the extended block (gathered, or read directly), the
-    /// function, the trim, in one task.
+    /// function, the trim, in one task; with `reduce`, also the partial of the reduction
+    /// that is the map_overlap's only consumer (the task's result is then the partial).
     pub(super) fn map_overlap_block(
         &mut self,
         node: &Arc<Node>,
@@ -213,6 +224,7 @@ impl Planner {
         boundary: &[Boundary],
         func: &Arc<BlockFn>,
         idx: &[usize],
+        reduce: Option<PartialStep>,
     ) -> TaskId {
         let input = &node.inputs[0];
         let trim = (0..idx.len())
@@ -231,6 +243,7 @@ impl Planner {
             info: BlockInfo { index: idx.to_vec(), region: node.chunks.block_region(idx) },
             trim,
             dtype: node.dtype,
+            reduce,
         };
         self.push(Kernel::MapOverlap(Arc::new(k)), deps, node, idx)
     }

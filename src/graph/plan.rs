@@ -350,7 +350,7 @@ impl Planner {
                 self.push(Kernel::Closure(Arc::new(f)), deps, node, idx)
             }
             Op::MapOverlap { depth, boundary, func } => {
-                self.map_overlap_block(node, depth, boundary, func, idx)
+                self.map_overlap_block(node, depth, boundary, func, idx, None)
             }
             Op::Relayout { drop, perm, insert } => {
                 let input = &node.inputs[0];

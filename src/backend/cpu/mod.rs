@@ -36,7 +36,13 @@ impl Backend for CpuBackend {
             Kernel::Gather(k) => Value::Array(blocks::gather(k, inputs)?),
             Kernel::Take(k) => Value::Array(blocks::take(k, inputs)?),
             Kernel::Relayout(k) => Value::Array(blocks::relayout(k, first_array(inputs)?)?),
-            Kernel::MapOverlap(k) => Value::Array(blocks::map_overlap(k, inputs)?),
+            Kernel::MapOverlap(k) => {
+                let block = blocks::map_overlap(k, inputs)?;
+                match &k.reduce {
+                    Some(step) => return step.kernel.partial(&block, step),
+                    None => Value::Array(block),
+                }
+            }
             Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
             Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
             Kernel::Closure(f) => return f(inputs),
