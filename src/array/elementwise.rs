@@ -104,25 +104,19 @@ pub(crate) fn rechunk_node(node: &Arc<Node>, chunks: Chunks) -> Arc<Node> {
             return Node::new(node.name.clone(), node.dtype, chunks, Op::Source(src.clone()), vec![]);
         }
         Op::Elementwise(_) => {
-            let nd = node.shape.len();
-            let inputs: Vec<Arc<Node>> = node
-                .inputs
-                .iter()
-                .map(|input| {
-                    let off = nd - input.shape.len();
-                    let axes: Vec<Vec<usize>> = (0..input.shape.len())
-                        .map(|d| {
-                            if input.shape[d] == node.shape[d + off] {
-                                chunks.axis(d + off).to_vec()
-                            } else {
-                                input.chunks.axis(d).to_vec()
-                            }
-                        })
-                        .collect();
-                    rechunk_node(input, Chunks::from_axes(axes))
-                })
-                .collect();
-            if let Ok(n) = rebuild(node, inputs)
+            let rebuilt = rebuild_over(node, |input, off| {
+                let axes: Vec<Vec<usize>> = (0..input.shape.len())
+                    .map(|d| {
+                        if input.shape[d] == node.shape[d + off] {
+                            chunks.axis(d + off).to_vec()
+                        } else {
+                            input.chunks.axis(d).to_vec()
+                        }
+                    })
+                    .collect();
+                Ok(rechunk_node(input, Chunks::from_axes(axes)))
+            });
+            if let Ok(n) = rebuilt
                 && n.chunks == chunks
             {
                 return n;
@@ -216,6 +210,18 @@ pub(crate) fn rebuild(node: &Node, inputs: Vec<Arc<Node>>) -> Result<Arc<Node>> 
     };
     let (inputs, chunks) = unify(&node.name, &inputs)?;
     Ok(Node::new(node.name.clone(), node.dtype, chunks, Op::Elementwise(expr.clone()), inputs))
+}
+
+/// `node` (elementwise) rebuilt over `f(input, lead)` for each of its inputs, `lead` being
+/// the leading axes of `node` the input lacks (inputs broadcast from the right): how
+/// slices, rechunks and takes are pushed through elementwise ops.
+pub(crate) fn rebuild_over(
+    node: &Node,
+    mut f: impl FnMut(&Arc<Node>, usize) -> Result<Arc<Node>>,
+) -> Result<Arc<Node>> {
+    let nd = node.shape.len();
+    let inputs = node.inputs.iter().map(|i| f(i, nd - i.shape.len())).collect::<Result<Vec<_>>>()?;
+    rebuild(node, inputs)
 }
 
 fn binary_node(name: &str, op: BinaryOp, a: Arg, b: Arg) -> Result<Arc<Node>> {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use ndarray::{ArrayD, Axis, IxDyn};
 
 use crate::array::chunks::Chunks;
-use crate::array::elementwise::rebuild;
+use crate::array::elementwise::rebuild_over;
 use crate::array::{Array, norm_axis};
 use crate::backend::kernel::TakeKernel;
 use crate::block::{HostArray, Value};
@@ -221,20 +221,14 @@ pub(crate) fn take_node(node: &Arc<Node>, axis: usize, indices: &[usize], size: 
             return Node::new(node.name.clone(), node.dtype, chunks, Op::Source(Arc::new(s)), vec![]);
         }
         Op::Elementwise(_) => {
-            let nd = node.shape.len();
-            let inputs: Vec<Arc<Node>> = node
-                .inputs
-                .iter()
-                .map(|input| {
-                    let off = nd - input.shape.len();
-                    if axis < off || input.shape[axis - off] != node.shape[axis] {
-                        input.clone() // broadcast along the axis: every index reads the same
-                    } else {
-                        take_node(input, axis - off, indices, size)
-                    }
+            let rebuilt = rebuild_over(node, |input, off| {
+                Ok(if axis < off || input.shape[axis - off] != node.shape[axis] {
+                    input.clone() // broadcast along the axis: every index reads the same
+                } else {
+                    take_node(input, axis - off, indices, size)
                 })
-                .collect();
-            if let Ok(n) = rebuild(node, inputs)
+            });
+            if let Ok(n) = rebuilt
                 && n.chunks == chunks
             {
                 return n;

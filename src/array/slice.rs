@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::array::Array;
 use crate::array::chunks::Chunks;
-use crate::array::elementwise::rebuild;
+use crate::array::elementwise::rebuild_over;
 use crate::backend::cpu::blocks_slice_view;
 use crate::block::HostArray;
 use crate::dtype::{DType, Element};
@@ -241,24 +241,18 @@ pub(crate) fn slice_node(node: &Arc<Node>, sels: &[AxisSel]) -> Result<Arc<Node>
         return Ok(node.clone());
     }
     match &node.op {
-        Op::Elementwise(_) => {
-            let nd = node.shape.len();
-            let mut inputs = Vec::with_capacity(node.inputs.len());
-            for input in &node.inputs {
-                let off = nd - input.shape.len();
-                let mut isels = Vec::with_capacity(input.shape.len());
-                for (d, &n) in input.shape.iter().enumerate() {
-                    let s = sels[d + off];
-                    if n == 1 && node.shape[d + off] != 1 {
-                        isels.push(AxisSel { start: 0, step: 1, len: 1, drop: s.drop });
-                    } else {
-                        isels.push(s);
-                    }
+        Op::Elementwise(_) => rebuild_over(node, |input, off| {
+            let mut isels = Vec::with_capacity(input.shape.len());
+            for (d, &n) in input.shape.iter().enumerate() {
+                let s = sels[d + off];
+                if n == 1 && node.shape[d + off] != 1 {
+                    isels.push(AxisSel { start: 0, step: 1, len: 1, drop: s.drop });
+                } else {
+                    isels.push(s);
                 }
-                inputs.push(slice_node(input, &isels)?);
             }
-            rebuild(node, inputs)
-        }
+            slice_node(input, &isels)
+        }),
         Op::Source(src) => {
             let shape: Vec<usize> = sels.iter().filter(|s| !s.drop).map(|s| s.len).collect();
             let chunks = sliced_chunks(&node.chunks, sels);

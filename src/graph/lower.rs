@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::array::chunks::{linear_index, unravel};
 use crate::backend::kernel::{
-    BlockFn, BlockInfo, FusedKernel, Kernel, Leaf, MapOverlapKernel, PartialStep, ScanKernel, ScanOp,
-    ScanStep,
+    BlockFn, BlockInfo, FusedKernel, GatherKernel, Kernel, Leaf, MapOverlapKernel, PartialStep, ScanKernel,
+    ScanOp, ScanStep,
 };
 use crate::graph::expr::Expr;
 use crate::graph::halo::{self, Boundary};
@@ -205,13 +205,10 @@ impl Planner {
         boundary: &[Boundary],
         idx: &[usize],
     ) -> TaskId {
-        let input = &node.inputs[0];
-        if let Some(t) = self.extended_read(input, depth, boundary, idx) {
-            return t;
+        match self.extended_block(&node.inputs[0], depth, boundary, idx) {
+            (Some(k), deps) => self.push(Kernel::Gather(Arc::new(k)), deps, node, idx),
+            (None, deps) => deps[0],
         }
-        let (k, blocks) = halo::gather_block(&input.chunks, node.dtype, idx, depth, boundary);
-        let deps = blocks.iter().map(|b| self.task_for(input, b)).collect();
-        self.push(Kernel::Gather(Arc::new(k)), deps, node, idx)
     }
 
     /// Block `idx` of `map_overlap`: the extended block (gathered, or read directly), the
@@ -230,13 +227,7 @@ impl Planner {
         let trim = (0..idx.len())
             .map(|a| halo::halo(input.chunks.offsets(a), idx[a], depth[a], boundary[a]))
             .collect();
-        let (gather, deps) = match self.extended_read(input, depth, boundary, idx) {
-            Some(t) => (None, vec![t]),
-            None => {
-                let (g, blocks) = halo::gather_block(&input.chunks, input.dtype, idx, depth, boundary);
-                (Some(g), blocks.iter().map(|b| self.task_for(input, b)).collect())
-            }
-        };
+        let (gather, deps) = self.extended_block(input, depth, boundary, idx);
         let k = MapOverlapKernel {
             gather,
             func: func.clone(),
@@ -246,6 +237,22 @@ impl Planner {
             reduce,
         };
         self.push(Kernel::MapOverlap(Arc::new(k)), deps, node, idx)
+    }
+
+    /// Block `idx` of `input` extended by its halo: the gather kernel and the input blocks
+    /// it reads, or (no kernel) the one task that reads the extended block directly.
+    fn extended_block(
+        &mut self,
+        input: &Arc<Node>,
+        depth: &[usize],
+        boundary: &[Boundary],
+        idx: &[usize],
+    ) -> (Option<GatherKernel>, Vec<TaskId>) {
+        if let Some(t) = self.extended_read(input, depth, boundary, idx) {
+            return (None, vec![t]);
+        }
+        let (g, blocks) = halo::gather_block(&input.chunks, input.dtype, idx, depth, boundary);
+        (Some(g), blocks.iter().map(|b| self.task_for(input, b)).collect())
     }
 
     /// A task reading block `idx` of `input` with its halo straight from `input`'s source,

@@ -54,27 +54,36 @@ pub fn working_set(from: &Chunks, to: &Chunks, itemsize: usize) -> usize {
     cover + block
 }
 
+/// A bound on the working set of one task of a rechunk from `from` through `stages` to
+/// `to`: the largest [`working_set`] of its steps.
+pub fn staged_working_set(from: &Chunks, stages: &[Chunks], to: &Chunks, itemsize: usize) -> usize {
+    let mut prev = from;
+    let mut worst = 0;
+    for c in stages.iter().chain([to]) {
+        worst = worst.max(working_set(prev, c, itemsize));
+        prev = c;
+    }
+    worst
+}
+
 /// The intermediate chunkings (none: direct) of a rechunk from `from` to `to` whose every
 /// stage's working set is at most `limit` bytes, with the fewest stages; if no plan of up to
 /// [`MAX_STAGES`] stages fits, the plan with the smallest working set.
 ///
 /// ```
 /// use tessera::Chunks;
-/// use tessera::graph::rechunk::{rechunk_stages, working_set};
+/// use tessera::graph::rechunk::{rechunk_stages, staged_working_set, working_set};
 /// let cols = Chunks::uniform(&[20000, 20000], &[20000, 100]).unwrap();
 /// let rows = Chunks::uniform(&[20000, 20000], &[100, 20000]).unwrap();
 /// assert!(working_set(&cols, &rows, 8) > 3_000_000_000);
 /// let stages = rechunk_stages(&cols, &rows, 8, 300_000_000);
 /// assert!(!stages.is_empty());
-/// let mut prev = &cols;
-/// for c in stages.iter().chain([&rows]) {
-///     assert!(working_set(prev, c, 8) <= 300_000_000);
-///     prev = c;
-/// }
+/// assert!(staged_working_set(&cols, &stages, &rows, 8) <= 300_000_000);
 /// ```
 pub fn rechunk_stages(from: &Chunks, to: &Chunks, itemsize: usize, limit: usize) -> Vec<Chunks> {
     let shape = to.shape();
-    if shape.contains(&0) || working_set(from, to, itemsize) <= limit {
+    let direct = working_set(from, to, itemsize);
+    if shape.contains(&0) || direct <= limit {
         return Vec::new();
     }
     let (a, b) = (from.max_block_shape(), to.max_block_shape());
@@ -99,12 +108,7 @@ pub fn rechunk_stages(from: &Chunks, to: &Chunks, itemsize: usize, limit: usize)
                 stages.push(c);
             }
         }
-        let mut prev = from;
-        let mut worst = 0;
-        for c in stages.iter().chain([to]) {
-            worst = worst.max(working_set(prev, c, itemsize));
-            prev = c;
-        }
+        let worst = staged_working_set(from, &stages, to, itemsize);
         if worst <= limit {
             return stages;
         }
@@ -112,7 +116,6 @@ pub fn rechunk_stages(from: &Chunks, to: &Chunks, itemsize: usize, limit: usize)
             best = Some((worst, stages));
         }
     }
-    let direct = working_set(from, to, itemsize);
     match best {
         Some((w, stages)) if w < direct => stages,
         _ => Vec::new(),
@@ -206,12 +209,6 @@ mod tests {
         assert!(working_set(&stages[0], &rows, 8) <= limit);
         // A bound nothing can meet still gives the smallest working set found.
         let tight = rechunk_stages(&cols, &rows, 8, 1000);
-        let mut prev = &cols;
-        let mut worst = 0;
-        for c in tight.iter().chain([&rows]) {
-            worst = worst.max(working_set(prev, c, 8));
-            prev = c;
-        }
-        assert!(worst < working_set(&cols, &rows, 8));
+        assert!(staged_working_set(&cols, &tight, &rows, 8) < working_set(&cols, &rows, 8));
     }
 }

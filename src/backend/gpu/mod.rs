@@ -370,25 +370,25 @@ impl Backend for GpuBackend<'_> {
                 return r;
             }
         }
+        // A block larger than one binding runs in pieces that each fit (`split.rs`).
+        let pieces = match kernel {
+            Kernel::Fused(f) => split::pieces(&self.gpu, f),
+            _ => None,
+        };
         if let Kernel::Fused(f) = kernel
-            && let Some(pieces) = split::pieces(&self.gpu, f)
-            && self.takes(f, inputs, false)
+            && self.takes(f, inputs, pieces.is_none())
         {
             let leaves = self.leaves(f, inputs)?;
-            if let Some(r) = self.on_gpu(|| split::run_pieces(&self.gpu, f, &leaves, &pieces)) {
-                return r;
-            }
-            let host = leaves.iter().map(run::LeafData::to_host).collect::<Result<Vec<_>>>()?;
-            return cpu::fused_on_leaves(f, host);
-        }
-        if let Kernel::Fused(f) = kernel
-            && self.takes(f, inputs, true)
-        {
-            let leaves = self.leaves(f, inputs)?;
-            let out_bytes =
-                (f.out_shape.iter().product::<usize>() * codegen::store_size(f.expr.dtype())) as u64;
-            let keep = room(out_bytes);
-            if let Some(r) = self.on_gpu(|| run::fused(&self.gpu, f, &leaves, keep)) {
+            let r = match &pieces {
+                Some(p) => self.on_gpu(|| split::run_pieces(&self.gpu, f, &leaves, p)),
+                None => {
+                    let out_bytes =
+                        (f.out_shape.iter().product::<usize>() * codegen::store_size(f.expr.dtype())) as u64;
+                    let keep = room(out_bytes);
+                    self.on_gpu(|| run::fused(&self.gpu, f, &leaves, keep))
+                }
+            };
+            if let Some(r) = r {
                 return r;
             }
             // The leaves are read: the CPU evaluates them rather than reading the sources again.
