@@ -49,3 +49,24 @@ fn fma_peak(@builtin(global_invocation_id) id: vec3<u32>) {
         dst[i] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     }
 }
+
+// The simplest partial sum: each of `n` threads adds every n-th vec4 of `src` (`iters` of
+// them) and writes its partial, so a reduction's first pass has a ceiling to compare with.
+@compute @workgroup_size(256)
+fn sum_plain(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.y * p.grid + id.x;
+    if (i >= p.n) {
+        return;
+    }
+    var a = vec4<f32>(0.0);
+    var b = vec4<f32>(0.0);
+    var k = 0u;
+    for (; k + 1u < p.iters; k = k + 2u) {
+        a = a + src[i + k * p.n];
+        b = b + src[i + (k + 1u) * p.n];
+    }
+    if (k < p.iters) {
+        a = a + src[i + k * p.n];
+    }
+    dst[i] = a + b;
+}

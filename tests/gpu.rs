@@ -214,13 +214,27 @@ fn same_reduction<T: Element + Into<f64>>(y: &Array<T>, g: &ComputeOptions, rtol
 #[test]
 fn reductions_over_any_axes_match_the_cpu() {
     let Some((_lock, g)) = gpu() else { return };
-    let cases: [(Vec<usize>, Vec<Vec<usize>>); 6] = [
+    // Both layouts of a reduction's first pass: segments merged in workgroup memory (hardware
+    // GPUs' default) and by combine passes alone (software adapters').
+    for merge in [true, false] {
+        tessera::gpu::merge_reductions(0, merge).unwrap();
+        reductions_match_the_cpu(&g);
+    }
+    tessera::gpu::merge_reductions(0, tessera::gpu::devices()[0].kind != tessera::gpu::DeviceKind::Software)
+        .unwrap();
+}
+
+fn reductions_match_the_cpu(opts: &tessera::ComputeOptions) {
+    let g = opts.clone();
+    let cases: [(Vec<usize>, Vec<Vec<usize>>); 7] = [
         (vec![1], vec![vec![1]]),
         (vec![257], vec![vec![100, 1, 156]]),
         (vec![65537], vec![vec![40000, 25537]]),
         (vec![31, 127], vec![vec![10, 21], vec![127]]),
         (vec![5, 33, 7], vec![vec![2, 3], vec![1, 32], vec![7]]),
         (vec![2, 1, 70000], vec![vec![1, 1], vec![1], vec![70000]]),
+        // Few outputs of many strided elements: neighbouring threads take neighbouring outputs.
+        (vec![9000, 3], vec![vec![9000], vec![3]]),
     ];
     for (shape, chunks) in cases {
         let n: usize = shape.iter().product();

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::error::{Error, Result};
@@ -24,7 +24,9 @@ pub(crate) const HOW_TO_GET_ONE: &str = "for a software Vulkan adapter on Debian
 const PRIMARY: wgpu::Backends =
     wgpu::Backends::VULKAN.union(wgpu::Backends::METAL).union(wgpu::Backends::DX12);
 
-/// Pooled bytes kept for reuse at most.
+/// Pooled bytes kept for reuse at most: this, or two of the largest bindings where that is
+/// more (so a stream of tasks on blocks that size reuses their buffers instead of allocating,
+/// and zero-filling, new ones: 49 ms instead of 3 for a 1 GiB task on an H100).
 const POOL_CAP: u64 = 512 << 20;
 
 struct Adapters {
@@ -104,6 +106,11 @@ pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
     if info.shader_f64 {
         features |= wgpu::Features::SHADER_F64;
     }
+    // Timestamps, for `tessera bench gpu-kernels` to time kernels on the GPU's own clock.
+    let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+    if timestamps {
+        features |= wgpu::Features::TIMESTAMP_QUERY;
+    }
     let desc = wgpu::DeviceDescriptor {
         label: Some("tessera"),
         required_features: features,
@@ -128,7 +135,26 @@ pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
         kept: Mutex::new(Vec::new()),
         fail_submits: Mutex::new((0, 0)),
         binding_cap: AtomicU64::new(0),
+        merge_reductions: AtomicBool::new(info.kind != super::DeviceKind::Software),
+        stamps: Mutex::new(None),
+        timing: AtomicBool::new(false),
     });
+    if timestamps {
+        let set = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("tessera timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let usage = wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC;
+        let resolve = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera timestamps"),
+            size: 16,
+            usage,
+            mapped_at_creation: false,
+        });
+        *gpu.stamps.lock().map_err(|_| Error::invalid("GPU timestamps poisoned"))? =
+            Some(Stamps { set, resolve, recording: None });
+    }
     opened[index] = Some(gpu.clone());
     Ok(gpu)
 }
@@ -158,7 +184,7 @@ pub(crate) struct Gpu {
     pub(crate) queue: wgpu::Queue,
     /// Compiled pipelines by source, then entry point (looked up without copying the source).
     pipelines: Mutex<HashMap<String, HashMap<&'static str, Arc<wgpu::ComputePipeline>>>>,
-    pool: Mutex<Pool>,
+    pool: Mutex<Pool<wgpu::Buffer>>,
     /// Bytes of blocks kept on the device between tasks.
     pub(crate) resident: AtomicU64,
     /// Bytes of leaves uploaded from the host so far.
@@ -171,13 +197,70 @@ pub(crate) struct Gpu {
     fail_submits: Mutex<(usize, usize)>,
     /// Test hook: a smaller storage-binding limit than the adapter's (0: none).
     binding_cap: AtomicU64,
+    /// Whether a reduction's first pass merges neighbouring segments in workgroup memory
+    /// (a barrier per level of a tree): on hardware GPUs; software adapters, where barriers are
+    /// slow, leave the merging to combine passes.
+    merge_reductions: AtomicBool,
+    /// Timestamp queries, where the adapter has them (for the probe's kernel timings).
+    pub(crate) stamps: Mutex<Option<Stamps>>,
+    /// Whether submissions are being timed (checked before `stamps` is locked).
+    pub(crate) timing: AtomicBool,
 }
 
-/// Free buffers by (size class, usage).
-#[derive(Default)]
-struct Pool {
-    free: HashMap<(u64, u32), Vec<wgpu::Buffer>>,
+/// A query set of two timestamps and the buffer they are resolved into; `recording` holds
+/// the GPU seconds of each submission while the probe records them.
+pub(crate) struct Stamps {
+    pub(crate) set: wgpu::QuerySet,
+    pub(crate) resolve: wgpu::Buffer,
+    pub(crate) recording: Option<Vec<f64>>,
+}
+
+/// Free buffers (`B`: a wgpu buffer; anything in tests) by (size class, usage), each with
+/// when it was returned; at most `cap` bytes, the least recently returned dropped first.
+struct Pool<B> {
+    free: HashMap<(u64, u32), Vec<(u64, B)>>,
     bytes: u64,
+    /// Returns so far (the clock of `free`).
+    returned: u64,
+}
+
+impl<B> Default for Pool<B> {
+    fn default() -> Self {
+        Pool { free: HashMap::new(), bytes: 0, returned: 0 }
+    }
+}
+
+impl<B> Pool<B> {
+    /// A free buffer of `size` bytes and `usage`, if one is pooled.
+    fn take(&mut self, size: u64, usage: u32) -> Option<B> {
+        let (_, b) = self.free.get_mut(&(size, usage))?.pop()?;
+        self.bytes -= size;
+        Some(b)
+    }
+
+    /// Keep `b` (of `size` bytes), dropping the least recently returned buffers to make room
+    /// within `cap`; a buffer larger than `cap` is dropped.
+    fn put(&mut self, size: u64, usage: u32, b: B, cap: u64) {
+        if size > cap {
+            return;
+        }
+        while self.bytes + size > cap && self.drop_oldest() {}
+        self.bytes += size;
+        self.returned += 1;
+        let t = self.returned;
+        self.free.entry((size, usage)).or_default().push((t, b));
+    }
+
+    /// Drop the least recently returned buffer; false when there is none.
+    fn drop_oldest(&mut self) -> bool {
+        let oldest = self.free.iter().filter_map(|(k, v)| v.first().map(|(t, _)| (*t, *k))).min();
+        let Some((_, key)) = oldest else { return false };
+        if let Some(v) = self.free.get_mut(&key) {
+            v.remove(0);
+            self.bytes -= key.0;
+        }
+        true
+    }
 }
 
 /// Buffer sizes are rounded up to a class: 4 significant bits (at most 1/8 wasted), ≥ 256 B.
@@ -262,9 +345,8 @@ impl Gpu {
     pub(crate) fn buffer(&self, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
         let class = size_class(size);
         if let Ok(mut p) = self.pool.lock()
-            && let Some(b) = p.free.get_mut(&(class, usage.bits())).and_then(|v| v.pop())
+            && let Some(b) = p.take(class, usage.bits())
         {
-            p.bytes -= class;
             return b;
         }
         self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -275,13 +357,12 @@ impl Gpu {
         })
     }
 
-    /// Return a buffer to the pool (dropped when the pool is full).
+    /// Return a buffer to the pool, dropping the least recently returned ones to make room
+    /// (a buffer larger than the whole pool is dropped).
     pub(crate) fn recycle(&self, b: wgpu::Buffer) {
-        if let Ok(mut p) = self.pool.lock()
-            && p.bytes + b.size() <= POOL_CAP
-        {
-            p.bytes += b.size();
-            p.free.entry((b.size(), b.usage().bits())).or_default().push(b);
+        let cap = POOL_CAP.max(2 * self.limits.max_storage_buffer_binding_size);
+        if let Ok(mut p) = self.pool.lock() {
+            p.put(b.size(), b.usage().bits(), b, cap);
         }
     }
 
@@ -317,6 +398,26 @@ impl Gpu {
         let cap = self.binding_cap.load(Ordering::Relaxed);
         let limit = self.limits.max_storage_buffer_binding_size;
         if cap == 0 { limit } else { limit.min(cap) }
+    }
+
+    /// Whether reductions merge segments in workgroup memory (see `reduce_run::pass_plan`).
+    pub(crate) fn merges_reductions(&self) -> bool {
+        self.merge_reductions.load(Ordering::Relaxed)
+    }
+
+    /// Test and probe hook: merge reduction segments in workgroup memory, or not.
+    pub(crate) fn set_merge_reductions(&self, on: bool) {
+        self.merge_reductions.store(on, Ordering::Relaxed);
+    }
+
+    /// Start (`true`) or stop recording each submission's GPU time; what was recorded since
+    /// the last call. Err when the adapter has no timestamp queries.
+    pub(crate) fn record_gpu_times(&self, on: bool) -> Result<Vec<f64>> {
+        let mut st = self.stamps.lock().map_err(|_| Error::invalid("GPU timestamps poisoned"))?;
+        let st = st.as_mut().ok_or_else(|| Error::BackendUnavailable("no timestamp queries".into()))?;
+        let was = std::mem::replace(&mut st.recording, on.then(Vec::new));
+        self.timing.store(on, Ordering::Relaxed);
+        Ok(was.unwrap_or_default())
     }
 
     /// Test hook: pretend one binding holds at most `bytes` (0: the adapter's limit).
@@ -357,7 +458,30 @@ fn poisoned() -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::size_class;
+    use super::{Pool, size_class};
+
+    #[test]
+    fn the_pool_drops_the_least_recently_returned_buffers_to_make_room() {
+        let mut p: Pool<&str> = Pool::default();
+        p.put(200, 1, "a", 500);
+        p.put(100, 2, "b", 500);
+        p.put(200, 1, "c", 500);
+        assert_eq!(p.bytes, 500);
+        // A 300-byte buffer displaces "a" and "b" (the oldest), not itself.
+        p.put(300, 1, "d", 500);
+        assert_eq!(p.bytes, 500);
+        assert_eq!(p.take(100, 2), None);
+        assert_eq!(p.take(200, 1), Some("c"));
+        assert_eq!(p.take(200, 1), None);
+        assert_eq!(p.take(300, 1), Some("d"));
+        assert_eq!(p.bytes, 0);
+        // Larger than the whole pool: not kept.
+        p.put(600, 1, "e", 500);
+        assert_eq!((p.bytes, p.take(600, 1)), (0, None));
+        // Usage is part of the key.
+        p.put(100, 1, "f", 500);
+        assert_eq!((p.take(100, 2), p.take(100, 1)), (None, Some("f")));
+    }
 
     #[test]
     fn size_classes_round_up_by_at_most_an_eighth() {

@@ -412,6 +412,16 @@ pub fn cap_binding(index: usize, bytes: u64) -> Result<()> {
     Ok(())
 }
 
+/// Test hook: GPU `index`'s reductions merge neighbouring segments in workgroup memory (the
+/// default on hardware GPUs) or leave that to combine passes (software adapters' default), so
+/// tests run both layouts on any adapter.
+#[cfg(feature = "gpu")]
+#[doc(hidden)]
+pub fn merge_reductions(index: usize, on: bool) -> Result<()> {
+    context::open_gpu(index)?.set_merge_reductions(on);
+    Ok(())
+}
+
 /// Test hook: GPU `index` lets `after` submissions through, then fails `count` of them as
 /// out of memory (to exercise eviction and the CPU fallback).
 #[cfg(feature = "gpu")]

@@ -37,8 +37,13 @@ struct ProbeMeta {
 pub struct KernelRate {
     /// What ran.
     pub name: String,
-    /// Median seconds per run.
+    /// Median seconds per run: on the GPU's clock (timestamps before its first dispatch and
+    /// after its last) where the adapter has timestamp queries, else wall-clock seconds of
+    /// back-to-back runs.
     pub seconds: f64,
+    /// Median wall-clock seconds per run of back-to-back runs (the host's cost of a task
+    /// included, where it exceeds the GPU's).
+    pub wall_seconds: f64,
     /// Bytes moved through device memory per run (each input read once, the output written
     /// once), or 0.
     pub bytes: f64,
@@ -65,9 +70,36 @@ fn wait(gpu: &Gpu) -> Result<()> {
         .map_err(|e| Error::invalid(format!("GPU wait failed: {e}")))
 }
 
+/// One run's seconds: on the GPU's clock where it can be read (the sum over the run's
+/// submissions, median of `repeat` × `inner` runs, each waited for), and wall-clock (see
+/// [`wall`]).
+fn time(gpu: &Gpu, repeat: usize, inner: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
+    let w = wall(gpu, repeat, inner, &mut f)?;
+    if gpu.record_gpu_times(true).is_err() {
+        return Ok((w, w));
+    }
+    let mut runs = Vec::with_capacity(repeat * inner);
+    let mut res = Ok(());
+    for _ in 0..(repeat * inner).max(1) {
+        res = f();
+        let times = gpu.record_gpu_times(true)?;
+        if res.is_err() || times.is_empty() {
+            break;
+        }
+        runs.push(times.iter().sum::<f64>());
+    }
+    gpu.record_gpu_times(false)?;
+    res?;
+    if runs.is_empty() {
+        return Ok((w, w));
+    }
+    runs.sort_by(f64::total_cmp);
+    Ok((runs[runs.len() / 2], w))
+}
+
 /// Median seconds of one `f` over `repeat` samples of `inner` back-to-back runs each (one
 /// warm-up first), waiting for the GPU at the end of each sample.
-fn time(gpu: &Gpu, repeat: usize, inner: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+fn wall(gpu: &Gpu, repeat: usize, inner: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     f()?;
     wait(gpu)?;
     let mut times = Vec::with_capacity(repeat);
@@ -166,7 +198,8 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
     })?;
     out.push(KernelRate {
         name: "buffer copy (copy_buffer_to_buffer)".into(),
-        seconds: secs,
+        seconds: secs.0,
+        wall_seconds: secs.1,
         bytes: 2.0 * fbytes,
         flops: 0.0,
     });
@@ -196,13 +229,14 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
             submit(&gpu, &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }], &[])
         })?;
         let name = format!("WGSL copy kernel (vec4, checks {checks:?})");
-        out.push(KernelRate { name, seconds: secs, bytes: 2.0 * fbytes, flops: 0.0 });
+        out.push(KernelRate { name, seconds: secs.0, wall_seconds: secs.1, bytes: 2.0 * fbytes, flops: 0.0 });
     }
     // The same, ten dispatches per submission: what one submission per task costs.
     let secs = time(&gpu, repeat, 1, || submit(&gpu, &(0..10).map(|_| dispatch()).collect::<Vec<_>>(), &[]))?;
     out.push(KernelRate {
         name: "WGSL copy kernel, 10 per submission".into(),
-        seconds: secs / 10.0,
+        seconds: secs.0 / 10.0,
+        wall_seconds: secs.1 / 10.0,
         bytes: 2.0 * fbytes,
         flops: 0.0,
     });
@@ -219,7 +253,13 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         submit(&gpu, &[Dispatch { pipeline: peak.clone(), bindings, threads, groups: None }], &[])
     })?;
     let flops = threads as f64 * iters as f64 * 32.0 * 2.0;
-    out.push(KernelRate { name: "WGSL f32 FMA loop".into(), seconds: secs, bytes: 0.0, flops });
+    out.push(KernelRate {
+        name: "WGSL f32 FMA loop".into(),
+        seconds: secs.0,
+        wall_seconds: secs.1,
+        bytes: 0.0,
+        flops,
+    });
 
     // tessera's fused elementwise kernel, generated from the expression IR.
     let axpy =
@@ -228,7 +268,8 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
     let secs = time(&gpu, repeat, 10, || fused(&gpu, &axpy, &leaves, true).map(drop))?;
     out.push(KernelRate {
         name: "fused x * 2 + y (f32)".into(),
-        seconds: secs,
+        seconds: secs.0,
+        wall_seconds: secs.1,
         bytes: 3.0 * fbytes,
         flops: 2.0 * len as f64,
     });
@@ -239,7 +280,8 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
     let secs = time(&gpu, repeat, 100, || fused(&gpu, &tiny, &small, true).map(drop))?;
     out.push(KernelRate {
         name: "one tiny task (x * 2 + y, 1024 f32)".into(),
-        seconds: secs,
+        seconds: secs.0,
+        wall_seconds: secs.1,
         bytes: 0.0,
         flops: 0.0,
     });
@@ -256,19 +298,54 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
     for (what, kind, nan, shape, axis) in cases {
         let task = reduce_task(kind, nan, &shape, &[axis]);
         let one = [resident(&gpu, &shape, 3, nan)];
-        let secs = time(&gpu, repeat, 10, || fused(&gpu, &task, &one, true).map(drop))?;
         let outputs = (len / shape[axis]) as f64;
         let name = if shape[0] == 1 { format!("{what} (f32)") } else { format!("{what} {shape:?} (f32)") };
-        out.push(KernelRate { name, seconds: secs, bytes: fbytes + 4.0 * outputs, flops: len as f64 });
+        // Both layouts of pass 1 side by side: segments merged in workgroup memory (hardware
+        // GPUs' default) or by combine passes only (software adapters').
+        let default = gpu.merges_reductions();
+        for (merge, how) in [(true, ", workgroup merge"), (false, ", no workgroup merge")] {
+            gpu.set_merge_reductions(merge);
+            let secs = time(&gpu, repeat, 10, || fused(&gpu, &task, &one, true).map(drop))?;
+            gpu.set_merge_reductions(default);
+            let name = format!("{name}{how}");
+            out.push(KernelRate {
+                name,
+                seconds: secs.0,
+                wall_seconds: secs.1,
+                bytes: fbytes + 4.0 * outputs,
+                flops: len as f64,
+            });
+        }
     }
+    // A reduction's ceiling: plain vec4 partial sums, no compensation, no combine.
+    let threads = (1usize << 17).min(vecs);
+    let meta =
+        ProbeMeta { n: threads as u32, grid: grid(&gpu, threads).2, iters: (vecs / threads) as u32, pad: 0 };
+    let sbuf = gpu.buffer(16, UNIFORM);
+    gpu.queue.write_buffer(&sbuf, 0, bytemuck::bytes_of(&meta));
+    let plain = gpu.pipeline(PROBE, "sum_plain")?;
+    let xs = leaf_buf(&gpu, &resident(&gpu, &[len], 4, false))?;
+    let secs = time(&gpu, repeat, 10, || {
+        let bindings = vec![(0, &sbuf), (1, &dst), (2, &xs)];
+        submit(&gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
+    })?;
+    let bytes = (threads * (vecs / threads) * 16) as f64;
+    out.push(KernelRate {
+        name: "WGSL plain partial sums (vec4)".into(),
+        seconds: secs.0,
+        wall_seconds: secs.1,
+        bytes,
+        flops: 0.0,
+    });
 
     // The gemm tile.
     let gemm = TileKernel::Gemm { ta: false, tb: false, alpha: 1.0, accumulate: false };
     let ab = [resident(&gpu, &[n, n], 5, false), resident(&gpu, &[n, n], 6, false)];
     let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab, true).map(drop))?;
-    let rate = |name: String, seconds: f64| KernelRate {
+    let rate = |name: String, (seconds, wall_seconds): (f64, f64)| KernelRate {
         name,
         seconds,
+        wall_seconds,
         bytes: 3.0 * (n * n * 4) as f64,
         flops: 2.0 * (n as f64).powi(3),
     };
@@ -310,7 +387,8 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab64, true).map(drop))?;
         out.push(KernelRate {
             name: format!("gemm tile {half}² (f64)"),
-            seconds: secs,
+            seconds: secs.0,
+            wall_seconds: secs.1,
             bytes: 3.0 * (half * half * 8) as f64,
             flops: 2.0 * (half as f64).powi(3),
         });

@@ -28,6 +28,56 @@ const MIN_SEGMENT: usize = 64;
 /// Segment states one thread of a combine pass merges.
 const COMBINE_FAN: usize = 32;
 
+/// How pass 1 of a reduction of `m` outputs of `k` elements each is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PassPlan {
+    /// Segments per output (threads of pass 1 per output).
+    pub g: usize,
+    /// Neighbouring segments merged in workgroup memory before writing (1: none); divides `g`.
+    pub merged: usize,
+    /// Neighbouring threads take neighbouring outputs (else neighbouring segments of one).
+    pub across: bool,
+}
+
+/// Pass 1's layout. Segments: enough threads to fill the device, each folding at least
+/// MIN_SEGMENT values. Where the reduced elements are contiguous, neighbouring threads share
+/// an output and read its neighbouring elements (a warp's loads coalesce); with `merge`, up to
+/// 32 threads of at least 4 elements each per output, their states merged by one thread of
+/// their workgroup (so the states written stay few). Where they are not, neighbouring threads
+/// take neighbouring outputs, whose elements are neighbours in memory.
+pub(crate) fn pass_plan(m: usize, k: usize, contiguous: bool, merge: bool) -> PassPlan {
+    let (target, per_thread) = tuning();
+    let g = target.div_ceil(m.max(1)).min(k.div_ceil(MIN_SEGMENT)).max(1);
+    if !merge {
+        let g = if contiguous { g.max((k / 16).min(32)) } else { g };
+        return PassPlan { g, merged: 1, across: false };
+    }
+    let pow2_below = |x: usize| if x <= 1 { 1 } else { 1 << (usize::BITS - 1 - x.leading_zeros()) };
+    if !contiguous {
+        return PassPlan { g, merged: 1, across: true };
+    }
+    let g = pow2_below(g).max(pow2_below((k / per_thread).min(32)));
+    PassPlan { g, merged: g.min(super::codegen::WORKGROUP as usize), across: false }
+}
+
+/// TARGET_THREADS and the fewest elements per thread of a merged contiguous pass, unless
+/// `TESSERA_PROBE_REDUCE_THREADS` / `TESSERA_PROBE_REDUCE_PER_THREAD` say otherwise (read
+/// once; for sweeping them with `tessera bench gpu-kernels` on a real GPU).
+fn tuning() -> (usize, usize) {
+    static T: std::sync::OnceLock<(usize, usize)> = std::sync::OnceLock::new();
+    *T.get_or_init(|| {
+        let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d).max(1);
+        (
+            env("TESSERA_PROBE_REDUCE_THREADS", TARGET_THREADS),
+            env("TESSERA_PROBE_REDUCE_PER_THREAD", PER_THREAD),
+        )
+    })
+}
+
+/// Fewest elements one thread of a merged contiguous pass folds (16 measured best on an H100:
+/// 4, 8, 16 gave 946, 2062, 2507 GB/s for 64-element rows).
+const PER_THREAD: usize = 16;
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn reduction(
     gpu: &Arc<Gpu>,
@@ -43,17 +93,13 @@ pub(crate) fn reduction(
 ) -> Result<Value> {
     let dt = step.kernel.in_dtype();
     let lay = reduce_wgsl::layout(kind, dt);
-    // Segments: enough threads to fill the device, each folding at least MIN_SEGMENT values.
-    let mut g = TARGET_THREADS.div_ceil(m.max(1)).min(k.div_ceil(MIN_SEGMENT)).max(1);
-    if contiguous {
-        // Neighbouring threads share an output and read its neighbouring elements: up to 32
-        // threads per output (a warp's loads coalesce), each folding at least 16 elements.
-        g = g.max((k / 16).min(32));
-    }
+    let plan = pass_plan(m, k, contiguous, gpu.merges_reductions());
     let mut meta = meta;
-    (meta.m, meta.k, meta.g) = (m as u32, k as u32, g as u32);
-    let main = gpu.pipeline(source, "main")?;
-    let u1 = held.upload(bytemuck::bytes_of(&meta_for(meta, m * g, gpu)), UNIFORM);
+    (meta.m, meta.k, meta.g, meta.seg, meta.across) =
+        (m as u32, k as u32, plan.g as u32, plan.merged as u32, plan.across as u32);
+    let main = gpu.pipeline(source, if plan.merged > 1 { "main_wg" } else { "main" })?;
+    let u1 = held.upload(bytemuck::bytes_of(&meta_for(meta, m * plan.g, gpu)), UNIFORM);
+    let g = plan.g / plan.merged;
     let out_bytes = (m * lay.stride) as u64;
     let out = gpu.buffer(out_bytes, STORAGE_OUT);
     // The states of pass 1, then of each combine pass (COMBINE_FAN merged per thread) until
@@ -77,7 +123,7 @@ pub(crate) fn reduction(
     for (j, b) in ins.iter().enumerate() {
         first.push((3 + j as u32, b));
     }
-    let mut passes = vec![Dispatch { pipeline: main, bindings: first, threads: m * g, groups: None }];
+    let mut passes = vec![Dispatch { pipeline: main, bindings: first, threads: m * plan.g, groups: None }];
     if levels.len() > 1 {
         let combine = gpu.pipeline(source, "combine")?;
         for (i, u) in uniforms.iter().enumerate() {

@@ -1,14 +1,17 @@
-//! WGSL of the reductions: a per-output state, its fold and merge, and the two passes.
+//! WGSL of the reductions: a per-output state, its fold and merge, and the passes.
 //!
-//! Pass 1 (`main`): thread `t` takes output `m = t / G` and segment `g = t % G` of the `K`
-//! reduced elements: elements `g, g + G, g + 2G, …` (so neighbouring threads read neighbouring
-//! elements of one output), folded in index order, eight loads in flight, into a state written
-//! to `dst[g·M + m]`. Then `combine` passes merge the `G` states of each output in segment
-//! order, up to `F` (`md.seg`) per thread per pass (four loads in flight), until one is left. No workgroup barriers
-//! (they are slow on software adapters) and a fixed combine order: the result does not depend
-//! on scheduling. Arg-reductions break ties by the smaller index, so interleaved segments
-//! still report the first occurrence. States are plain structs; [`StateLayout`] is their
-//! byte layout for reading them back into the CPU reducers' states.
+//! Pass 1 folds segment `h` of output `m` (`fold_seg`): of the `K` reduced elements, `h, h + G,
+//! h + 2G, …`, in index order, eight loads in flight. Where the reduced elements are contiguous
+//! in memory, neighbouring threads take neighbouring segments of one output (their loads
+//! coalesce); `main_wg` then merges the states of `md.seg` neighbouring segments in workgroup
+//! memory (a tree of fan-in 4 in segment order, a barrier per level), `main` writes each one.
+//! Where they are not (`md.across`), neighbouring threads take neighbouring outputs. The states
+//! go to `dst[h·M + m]`; `combine` passes merge the states of each output in segment order, up
+//! to `F` (`md.seg`) per thread per pass (four loads in flight), until one is left. Software
+//! adapters, where barriers are slow, use `main` and combine passes only. The combine order is
+//! fixed: the result does not depend on scheduling. Arg-reductions break ties by the smaller
+//! index, so interleaved segments still report the first occurrence. States are plain structs;
+//! [`StateLayout`] is their byte layout for reading them back into the CPU reducers' states.
 
 use std::fmt::Write;
 
@@ -318,23 +321,53 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
     for j in 0..UNROLL {
         let _ = writeln!(body, "        st_acc(&s, x{j}, {});", at_k(j).1);
     }
+    // `fold_seg(m, h)`: segment `h` of output `m` (its elements h, h + G, h + 2G, …).
+    // `main` writes each thread's state; `main_wg` merges the states of `md.seg` neighbouring
+    // segments of one output in workgroup memory, four at a time in segment order (threads at
+    // multiples of 4, then of 16, …; a barrier per level), and writes one per group.
     let _ = write!(
         s,
         "\
-         @compute @workgroup_size({WORKGROUP})\n\
-         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
-         let t = gid.x + gid.y * md.grid;\n    \
-         if (t >= md.n) {{ return; }}\n    \
-         let m = t / md.g;\n    \
+         fn fold_seg(m: u32, h: u32) -> St {{\n    \
          let step = md.g;\n    \
          var s = st_init();\n    \
-         {base}var k = t % md.g;\n    \
+         {base}var k = h;\n    \
          loop {{\n        \
          if (k + {last}u * step >= md.k) {{ break; }}\n\
          {body}        \
          k = k + {UNROLL}u * step;\n    }}\n    \
          for (; k < md.k; k = k + step) {{\n        st_acc(&s, {x0}, k);\n    }}\n    \
-         dst[(t % md.g) * md.m + m] = s;\n}}\n\n",
+         return s;\n}}\n\n\
+         @compute @workgroup_size({WORKGROUP})\n\
+         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
+         let t = gid.x + gid.y * md.grid;\n    \
+         if (t >= md.n) {{ return; }}\n    \
+         var m = t / md.g;\n    \
+         var h = t % md.g;\n    \
+         if (md.across != 0u) {{\n        m = t % md.m;\n        h = t / md.m;\n    }}\n    \
+         dst[h * md.m + m] = fold_seg(m, h);\n}}\n\n\
+         var<workgroup> wst: array<St, {WORKGROUP}>;\n\n\
+         @compute @workgroup_size({WORKGROUP})\n\
+         fn main_wg(@builtin(global_invocation_id) gid: vec3<u32>, \
+         @builtin(local_invocation_index) li: u32) {{\n    \
+         let t = gid.x + gid.y * md.grid;\n    \
+         let m = t / md.g;\n    \
+         let h = t % md.g;\n    \
+         var s = st_init();\n    \
+         if (t < md.n) {{\n        s = fold_seg(m, h);\n    }}\n    \
+         wst[li] = s;\n    \
+         workgroupBarrier();\n    \
+         var span = 1u;\n    \
+         loop {{\n        \
+         if (span >= md.seg) {{ break; }}\n        \
+         let next = min(span * 4u, md.seg);\n        \
+         if (h % next == 0u) {{\n            \
+         for (var j = span; j < next; j = j + span) {{\n                st_merge(&s, wst[li + j]);\n            }}\n            \
+         wst[li] = s;\n        }}\n        \
+         workgroupBarrier();\n        \
+         span = next;\n    }}\n    \
+         if (t < md.n && h % md.seg == 0u) {{\n        \
+         dst[(h / md.seg) * md.m + m] = s;\n    }}\n}}\n\n",
         last = UNROLL - 1,
         x0 = at_k(0).0,
     );

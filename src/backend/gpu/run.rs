@@ -27,7 +27,7 @@ pub(crate) struct Meta {
     pub(crate) g: u32,
     pub(crate) seg: u32,
     zero: u32,
-    pad: u32,
+    pub(crate) across: u32,
     shape: [u32; 8],
     strides: [[u32; 8]; MAX_LEAVES],
 }
@@ -342,7 +342,12 @@ pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<
     for c in copies {
         enc.copy_buffer_to_buffer(c.from, 0, c.to, c.at, c.bytes);
     }
-    for d in passes {
+    // While the probe records GPU times: a timestamp before the first pass and after the last.
+    let stamps =
+        if gpu.timing.load(std::sync::atomic::Ordering::Relaxed) { gpu.stamps.lock().ok() } else { None };
+    let timing = stamps.as_ref().and_then(|s| s.as_ref()).filter(|s| s.recording.is_some());
+    let last = passes.len().saturating_sub(1);
+    for (i, d) in passes.iter().enumerate() {
         let layout = d.pipeline.get_bind_group_layout(0);
         let entries: Vec<wgpu::BindGroupEntry> = d
             .bindings
@@ -358,11 +363,20 @@ pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<
             let (x, y, _) = grid(gpu, d.threads);
             (x, y)
         });
-        let mut pass =
-            enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+        let timestamp_writes =
+            timing.filter(|_| i == 0 || i == last).map(|s| wgpu::ComputePassTimestampWrites {
+                query_set: &s.set,
+                beginning_of_pass_write_index: (i == 0).then_some(0),
+                end_of_pass_write_index: (i == last).then_some(1),
+            });
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
         pass.set_pipeline(&d.pipeline);
         pass.set_bind_group(0, &group, &[]);
         pass.dispatch_workgroups(x, y, 1);
+    }
+    let timed = timing.is_some() && !passes.is_empty();
+    if let Some(s) = timing.filter(|_| timed) {
+        enc.resolve_query_set(&s.set, 0..2, &s.resolve, 0);
     }
     gpu.queue.submit([enc.finish()]);
     let val_err = pollster::block_on(val.pop());
@@ -371,6 +385,16 @@ pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<
     }
     if let Some(e) = val_err {
         return Err(Error::invalid(format!("GPU task rejected: {e}")));
+    }
+    if let Some(mut stamps) = stamps.filter(|_| timed)
+        && let Some(s) = stamps.as_mut()
+    {
+        let t = read_back(gpu, &s.resolve, 16)?;
+        let tick = |i: usize| u64::from_le_bytes(t[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let secs = tick(1).saturating_sub(tick(0)) as f64 * gpu.queue.get_timestamp_period() as f64 * 1e-9;
+        if let Some(r) = s.recording.as_mut() {
+            r.push(secs);
+        }
     }
     Ok(())
 }

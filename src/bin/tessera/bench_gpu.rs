@@ -94,7 +94,8 @@ pub fn matmul_f32(repeat: usize, on_gpu: bool) -> tessera::Result<(f64, String)>
     Ok((secs, extra(2.0 * (n as f64).powi(3) / secs / 1e9, "GFLOP/s", &device)))
 }
 
-/// Kernel-only rates on the chosen adapter (data already in GPU memory): the device's own
+/// Kernel-only rates on the chosen adapter (data already in GPU memory; on the GPU's clock
+/// where it has timestamp queries, with the wall-clock time of back-to-back tasks beside): the device's own
 /// ceilings (buffer copy, a WGSL copy kernel, an FMA loop) beside tessera's fused elementwise,
 /// reduction and gemm kernels. `TESSERA_PROBE_ELEMENTS` (default 2²⁶ f32) and
 /// `TESSERA_PROBE_GEMM` (default 4096) set the sizes.
@@ -112,17 +113,19 @@ pub fn kernels(repeat: usize, json: bool) -> tessera::Result<()> {
     for r in rates {
         if json {
             println!(
-                "{{\"workload\": \"gpu-kernels\", \"kernel\": \"{}\", \"seconds\": {}, \"gb_per_s\": {:.1}, \"gflop_per_s\": {:.1}}}",
+                "{{\"workload\": \"gpu-kernels\", \"kernel\": \"{}\", \"seconds\": {}, \"wall_seconds\": {}, \"gb_per_s\": {:.1}, \"gflop_per_s\": {:.1}}}",
                 r.name,
                 r.seconds,
+                r.wall_seconds,
                 r.gb_per_s(),
                 r.gflop_per_s()
             );
         } else {
             println!(
-                "{:<44} {:>10.3} ms {:>9.1} GB/s {:>10.1} GFLOP/s",
+                "{:<44} {:>10.3} ms (wall {:>8.3} ms) {:>9.1} GB/s {:>10.1} GFLOP/s",
                 r.name,
                 r.seconds * 1e3,
+                r.wall_seconds * 1e3,
                 r.gb_per_s(),
                 r.gflop_per_s()
             );
