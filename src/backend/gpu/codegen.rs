@@ -75,12 +75,6 @@ pub(crate) fn unsupported(expr: &Expr, f64_ok: bool) -> Option<String> {
                 if float_fn && !arg_dt.is_float() {
                     return Some(format!("{op:?} of {arg_dt} runs on the CPU"));
                 }
-                // WGSL's sin, cos and tan are accurate only near [-π, π] (drivers reduce large
-                // arguments badly: sin(-1e30) came back as 1.0 on lavapipe) and the f32 range
-                // reduction (Payne–Hanek) is not written yet.
-                if matches!(op, UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tan) {
-                    return Some(format!("{op:?} runs on the CPU (no full-range reduction on the GPU yet)"));
-                }
                 let exact_f64 = matches!(
                     op,
                     UnaryOp::Neg
@@ -313,9 +307,10 @@ fn unary(op: UnaryOp, dt: DType, a: &str) -> String {
         (UnaryOp::Log, _) => format!("log({a})"),
         (UnaryOp::Log1p, _) => format!("log1p_f32({a})"),
         (UnaryOp::Expm1, _) => format!("expm1_f32({a})"),
-        (UnaryOp::Sin, _) => format!("sin({a})"),
-        (UnaryOp::Cos, _) => format!("cos({a})"),
-        (UnaryOp::Tan, _) => format!("tan({a})"),
+        // Full-range argument reduction (shaders/prelude.wgsl); f64 ones run on the CPU.
+        (UnaryOp::Sin, _) => format!("sin_f32({a})"),
+        (UnaryOp::Cos, _) => format!("cos_f32({a})"),
+        (UnaryOp::Tan, _) => format!("tan_f32({a})"),
         (UnaryOp::Tanh, _) => format!("tanh_f32({a})"),
         (UnaryOp::Floor, _) => format!("floor({a})"),
         (UnaryOp::Ceil, _) => format!("ceil({a})"),
