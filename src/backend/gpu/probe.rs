@@ -274,6 +274,31 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         flops: 2.0 * len as f64,
     });
     let [x, _] = leaves;
+    // sin(x) of values up to 1e4 (the argument reduced in integers: Payne–Hanek above 2).
+    let sin = FusedKernel {
+        leaves: Vec::new(),
+        expr: Arc::new(Expr {
+            instrs: vec![
+                Instr::Input(0),
+                Instr::Const(Scalar::F32(1e4)),
+                Instr::Binary(BinaryOp::Mul, 0, 1),
+                Instr::Unary(crate::graph::expr::UnaryOp::Sin, 2),
+            ],
+            dtypes: vec![DType::F32; 4],
+        }),
+        out_shape: vec![len],
+        reduce: None,
+    };
+    let one = [x];
+    let secs = time(&gpu, repeat, 10, || fused(&gpu, &sin, &one, true).map(drop))?;
+    out.push(KernelRate {
+        name: "fused sin(x * 1e4) (f32)".into(),
+        seconds: secs.0,
+        wall_seconds: secs.1,
+        bytes: 2.0 * fbytes,
+        flops: 0.0,
+    });
+    let [x] = one;
     // What one task costs beyond its kernel: a tiny fused task, back to back.
     let small = [resident(&gpu, &[1024], 7, false), resident(&gpu, &[1024], 8, false)];
     let tiny = FusedKernel { out_shape: vec![1024], ..axpy };
