@@ -385,7 +385,7 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         sources.push((path.to_string(), source));
     }
     for (i, (what, source)) in sources.iter().enumerate() {
-        for checks in [Checks::Bounds, Checks::All] {
+        for checks in [Checks::Bounds, Checks::All, Checks::None] {
             if i == 0 && checks == Checks::Bounds {
                 continue;
             }
