@@ -44,9 +44,15 @@ fn assert_product_close(g: &ArrayD<f32>, c: &ArrayD<f32>, bound: &ArrayD<f32>, k
 fn matmul_tiles_match_faer() {
     let Some((_lock, g)) = gpu() else { return };
     use tessera::linalg::matmul;
-    for (m, k, n, ch) in
-        [(1usize, 1usize, 1usize, 1usize), (130, 70, 257, 64), (65, 200, 63, 50), (256, 33, 128, 128)]
-    {
+    // The last case has tiles with a 128 × 128 interior and deep slices: the kernel's
+    // unguarded path, in every layout (transposed operands, syrk).
+    for (m, k, n, ch) in [
+        (1usize, 1usize, 1usize, 1usize),
+        (130, 70, 257, 64),
+        (65, 200, 63, 50),
+        (256, 33, 128, 128),
+        (300, 260, 270, 150),
+    ] {
         let a = tessera::random::normal::<f32>(m as u64, &[m, k], [ch, ch], 0.0, 1.0).unwrap();
         let b = tessera::random::normal::<f32>(n as u64 + 1, &[k, n], [ch, ch], 0.0, 1.0).unwrap();
         let bound = matmul(&a.abs(), &b.abs()).unwrap().compute_with(&cpu()).unwrap();

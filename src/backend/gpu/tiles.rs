@@ -111,7 +111,15 @@ pub(crate) fn run(gpu: &Arc<Gpu>, t: &TileKernel, inputs: &[LeafData], keep: boo
     if let TileKernel::Trsm { .. } = t {
         return trsm(gpu, t, inputs, keep);
     }
-    product_with(gpu, GEMM, Checks::Bounds, t, inputs, keep)
+    product_with(gpu, GEMM, Checks::None, t, inputs, keep)
+}
+
+/// Elements a buffer must hold for a `rows × cols` matrix read with these element strides.
+fn extent(rows: usize, cols: usize, row_stride: u32, col_stride: u32) -> u64 {
+    if rows == 0 || cols == 0 {
+        return 0;
+    }
+    ((rows - 1) * row_stride as usize + (cols - 1) * col_stride as usize + 1) as u64
 }
 
 /// A product tile with the GEMM kernel `template` (shaders/gemm.wgsl, or a variant being
@@ -157,6 +165,22 @@ pub(crate) fn product_with(
     let out = gpu.buffer((m * n * dt.size()) as u64, STORAGE_OUT);
     let (a, b) = (&bufs[off], if syrk { &bufs[off] } else { &bufs[off + 1] });
     let cin = if acc { &bufs[0] } else { a };
+    // Every element the kernel may touch lies inside its buffer (it may run unchecked).
+    let es = dt.size() as u64;
+    let fits = [
+        (a, extent(m, k, a_row, a_col)),
+        (b, extent(k, n, b_row, b_col)),
+        (cin, if acc { extent(m, n, n as u32, 1) } else { 0 }),
+        (&out, extent(m, n, n as u32, 1)),
+        (&alpha_buf, 1),
+    ]
+    .iter()
+    .all(|(buf, elems)| buf.size() >= elems * es);
+    if !fits {
+        return Err(Error::invalid(format!(
+            "GPU product tile {m}×{k}·{k}×{n}: a buffer is smaller than its shape"
+        )));
+    }
     let bindings = vec![(0, &ubuf), (1, &out), (2, a), (3, b), (4, cin), (5, &alpha_buf)];
     let block = GpuBlock::new(gpu.clone(), out.clone(), dt, vec![m, n]);
     let groups = Some((n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32));
