@@ -414,12 +414,11 @@ pub fn cap_binding(index: usize, bytes: u64) -> Result<()> {
 
 /// Test hook: GPU `index`'s reductions merge neighbouring segments in workgroup memory (the
 /// default on hardware GPUs) or leave that to combine passes (software adapters' default), so
-/// tests run both layouts on any adapter.
+/// tests run both layouts on any adapter; returns the setting it replaces.
 #[cfg(feature = "gpu")]
 #[doc(hidden)]
-pub fn merge_reductions(index: usize, on: bool) -> Result<()> {
-    context::open_gpu(index)?.set_merge_reductions(on);
-    Ok(())
+pub fn merge_reductions(index: usize, on: bool) -> Result<bool> {
+    Ok(context::open_gpu(index)?.set_merge_reductions(on))
 }
 
 /// Test hook: GPU `index` lets `after` submissions through, then fails `count` of them as

@@ -52,6 +52,10 @@ pub struct KernelRate {
 }
 
 impl KernelRate {
+    /// A kernel measured by [`time`]: (GPU-clock or wall seconds, wall seconds).
+    fn new(name: impl Into<String>, (seconds, wall_seconds): (f64, f64), bytes: f64, flops: f64) -> Self {
+        KernelRate { name: name.into(), seconds, wall_seconds, bytes, flops }
+    }
     /// GB/s (bytes / seconds / 1e9), when the kernel moves bytes.
     pub fn gb_per_s(&self) -> f64 {
         self.bytes / self.seconds / 1e9
@@ -158,6 +162,20 @@ fn axpy_expr() -> Expr {
     }
 }
 
+/// `sin(x * 1e4)` over one f32 input.
+fn sin_expr() -> Expr {
+    use Instr::*;
+    Expr {
+        instrs: vec![
+            Input(0),
+            Const(Scalar::F32(1e4)),
+            Binary(BinaryOp::Mul, 0, 1),
+            Unary(crate::graph::expr::UnaryOp::Sin, 2),
+        ],
+        dtypes: vec![DType::F32; 4],
+    }
+}
+
 fn reduce_task(kind: ReduceKind, nan: bool, shape: &[usize], axes: &[usize]) -> FusedKernel {
     FusedKernel {
         leaves: Vec::new(),
@@ -196,13 +214,7 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         gpu.queue.submit([enc.finish()]);
         Ok(())
     })?;
-    out.push(KernelRate {
-        name: "buffer copy (copy_buffer_to_buffer)".into(),
-        seconds: secs.0,
-        wall_seconds: secs.1,
-        bytes: 2.0 * fbytes,
-        flops: 0.0,
-    });
+    out.push(KernelRate::new("buffer copy (copy_buffer_to_buffer)", secs, 2.0 * fbytes, 0.0));
 
     // The simplest WGSL copy: one vec4 per thread.
     let vecs = len / 4;
@@ -229,17 +241,12 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
             submit(&gpu, &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }], &[])
         })?;
         let name = format!("WGSL copy kernel (vec4, checks {checks:?})");
-        out.push(KernelRate { name, seconds: secs.0, wall_seconds: secs.1, bytes: 2.0 * fbytes, flops: 0.0 });
+        out.push(KernelRate::new(name, secs, 2.0 * fbytes, 0.0));
     }
     // The same, ten dispatches per submission: what one submission per task costs.
     let secs = time(&gpu, repeat, 1, || submit(&gpu, &(0..10).map(|_| dispatch()).collect::<Vec<_>>(), &[]))?;
-    out.push(KernelRate {
-        name: "WGSL copy kernel, 10 per submission".into(),
-        seconds: secs.0 / 10.0,
-        wall_seconds: secs.1 / 10.0,
-        bytes: 2.0 * fbytes,
-        flops: 0.0,
-    });
+    let per_dispatch = (secs.0 / 10.0, secs.1 / 10.0);
+    out.push(KernelRate::new("WGSL copy kernel, 10 per submission", per_dispatch, 2.0 * fbytes, 0.0));
 
     // FMA throughput: 8 vec4 chains per thread.
     let threads = (1usize << 21).min(vecs);
@@ -253,63 +260,27 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         submit(&gpu, &[Dispatch { pipeline: peak.clone(), bindings, threads, groups: None }], &[])
     })?;
     let flops = threads as f64 * iters as f64 * 32.0 * 2.0;
-    out.push(KernelRate {
-        name: "WGSL f32 FMA loop".into(),
-        seconds: secs.0,
-        wall_seconds: secs.1,
-        bytes: 0.0,
-        flops,
-    });
+    out.push(KernelRate::new("WGSL f32 FMA loop", secs, 0.0, flops));
 
     // tessera's fused elementwise kernel, generated from the expression IR.
     let axpy =
         FusedKernel { leaves: Vec::new(), expr: Arc::new(axpy_expr()), out_shape: vec![len], reduce: None };
     let leaves = [x, y];
     let secs = time(&gpu, repeat, 10, || fused(&gpu, &axpy, &leaves, true).map(drop))?;
-    out.push(KernelRate {
-        name: "fused x * 2 + y (f32)".into(),
-        seconds: secs.0,
-        wall_seconds: secs.1,
-        bytes: 3.0 * fbytes,
-        flops: 2.0 * len as f64,
-    });
+    out.push(KernelRate::new("fused x * 2 + y (f32)", secs, 3.0 * fbytes, 2.0 * len as f64));
     let [x, _] = leaves;
     // sin(x) of values up to 1e4 (the argument reduced in integers: Payne–Hanek above 2).
-    let sin = FusedKernel {
-        leaves: Vec::new(),
-        expr: Arc::new(Expr {
-            instrs: vec![
-                Instr::Input(0),
-                Instr::Const(Scalar::F32(1e4)),
-                Instr::Binary(BinaryOp::Mul, 0, 1),
-                Instr::Unary(crate::graph::expr::UnaryOp::Sin, 2),
-            ],
-            dtypes: vec![DType::F32; 4],
-        }),
-        out_shape: vec![len],
-        reduce: None,
-    };
+    let sin =
+        FusedKernel { leaves: Vec::new(), expr: Arc::new(sin_expr()), out_shape: vec![len], reduce: None };
     let one = [x];
     let secs = time(&gpu, repeat, 10, || fused(&gpu, &sin, &one, true).map(drop))?;
-    out.push(KernelRate {
-        name: "fused sin(x * 1e4) (f32)".into(),
-        seconds: secs.0,
-        wall_seconds: secs.1,
-        bytes: 2.0 * fbytes,
-        flops: 0.0,
-    });
+    out.push(KernelRate::new("fused sin(x * 1e4) (f32)", secs, 2.0 * fbytes, 0.0));
     let [x] = one;
     // What one task costs beyond its kernel: a tiny fused task, back to back.
     let small = [resident(&gpu, &[1024], 7, false), resident(&gpu, &[1024], 8, false)];
     let tiny = FusedKernel { out_shape: vec![1024], ..axpy };
     let secs = time(&gpu, repeat, 100, || fused(&gpu, &tiny, &small, true).map(drop))?;
-    out.push(KernelRate {
-        name: "one tiny task (x * 2 + y, 1024 f32)".into(),
-        seconds: secs.0,
-        wall_seconds: secs.1,
-        bytes: 0.0,
-        flops: 0.0,
-    });
+    out.push(KernelRate::new("one tiny task (x * 2 + y, 1024 f32)", secs, 0.0, 0.0));
 
     // Reductions: the whole block; nanmean over the leading axis (sst-nanmean's shape); over
     // short and long rows. The NaN-skipping ones see every 97th value NaN.
@@ -327,19 +298,13 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         let name = if shape[0] == 1 { format!("{what} (f32)") } else { format!("{what} {shape:?} (f32)") };
         // Both layouts of pass 1 side by side: segments merged in workgroup memory (hardware
         // GPUs' default) or by combine passes only (software adapters').
-        let default = gpu.merges_reductions();
         for (merge, how) in [(true, ", workgroup merge"), (false, ", no workgroup merge")] {
-            gpu.set_merge_reductions(merge);
-            let secs = time(&gpu, repeat, 10, || fused(&gpu, &task, &one, true).map(drop))?;
+            let default = gpu.set_merge_reductions(merge);
+            let secs = time(&gpu, repeat, 10, || fused(&gpu, &task, &one, true).map(drop));
             gpu.set_merge_reductions(default);
+            let secs = secs?;
             let name = format!("{name}{how}");
-            out.push(KernelRate {
-                name,
-                seconds: secs.0,
-                wall_seconds: secs.1,
-                bytes: fbytes + 4.0 * outputs,
-                flops: len as f64,
-            });
+            out.push(KernelRate::new(name, secs, fbytes + 4.0 * outputs, len as f64));
         }
     }
     // A reduction's ceiling: plain vec4 partial sums, no compensation, no combine.
@@ -355,25 +320,14 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         submit(&gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
     })?;
     let bytes = (threads * (vecs / threads) * 16) as f64;
-    out.push(KernelRate {
-        name: "WGSL plain partial sums (vec4)".into(),
-        seconds: secs.0,
-        wall_seconds: secs.1,
-        bytes,
-        flops: 0.0,
-    });
+    out.push(KernelRate::new("WGSL plain partial sums (vec4)", secs, bytes, 0.0));
 
     // The gemm tile.
     let gemm = TileKernel::Gemm { ta: false, tb: false, alpha: 1.0, accumulate: false };
     let ab = [resident(&gpu, &[n, n], 5, false), resident(&gpu, &[n, n], 6, false)];
     let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab, true).map(drop))?;
-    let rate = |name: String, (seconds, wall_seconds): (f64, f64)| KernelRate {
-        name,
-        seconds,
-        wall_seconds,
-        bytes: 3.0 * (n * n * 4) as f64,
-        flops: 2.0 * (n as f64).powi(3),
-    };
+    let rate =
+        |name: String, secs| KernelRate::new(name, secs, 3.0 * (n * n * 4) as f64, 2.0 * (n as f64).powi(3));
     out.push(rate(format!("gemm tile {n}² (f32)"), secs));
     // Candidate kernels being tuned, from files named in TESSERA_PROBE_GEMM_SHADERS.
     let variants = std::env::var("TESSERA_PROBE_GEMM_SHADERS").unwrap_or_default();
@@ -410,13 +364,12 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         };
         let ab64 = [up(&a64), up(&a64)];
         let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab64, true).map(drop))?;
-        out.push(KernelRate {
-            name: format!("gemm tile {half}² (f64)"),
-            seconds: secs.0,
-            wall_seconds: secs.1,
-            bytes: 3.0 * (half * half * 8) as f64,
-            flops: 2.0 * (half as f64).powi(3),
-        });
+        out.push(KernelRate::new(
+            format!("gemm tile {half}² (f64)"),
+            secs,
+            3.0 * (half * half * 8) as f64,
+            2.0 * (half as f64).powi(3),
+        ));
     }
     Ok(out)
 }

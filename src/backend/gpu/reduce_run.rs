@@ -41,10 +41,12 @@ pub(crate) struct PassPlan {
 
 /// Pass 1's layout. Segments: enough threads to fill the device, each folding at least
 /// MIN_SEGMENT values. Where the reduced elements are contiguous, neighbouring threads share
-/// an output and read its neighbouring elements (a warp's loads coalesce); with `merge`, up to
-/// 32 threads of at least 4 elements each per output, their states merged by one thread of
-/// their workgroup (so the states written stay few). Where they are not, neighbouring threads
-/// take neighbouring outputs, whose elements are neighbours in memory.
+/// an output and read its neighbouring elements (a warp's loads coalesce); with `merge`, a
+/// power of two of them, up to 32 of at least PER_THREAD elements each, whose states are merged
+/// in workgroup memory (so the states written stay few). Without `merge` (software adapters),
+/// the barrier-free layout: up to 32 threads of at least 16 elements per contiguous output,
+/// every state written. With `merge` and strided elements, neighbouring threads take
+/// neighbouring outputs, whose elements are neighbours in memory.
 pub(crate) fn pass_plan(m: usize, k: usize, contiguous: bool, merge: bool) -> PassPlan {
     let (target, per_thread) = tuning();
     let g = target.div_ceil(m.max(1)).min(k.div_ceil(MIN_SEGMENT)).max(1);

@@ -343,8 +343,8 @@ pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<
         enc.copy_buffer_to_buffer(c.from, 0, c.to, c.at, c.bytes);
     }
     // While the probe records GPU times: a timestamp before the first pass and after the last.
-    let stamps =
-        if gpu.timing.load(std::sync::atomic::Ordering::Relaxed) { gpu.stamps.lock().ok() } else { None };
+    let timed = !passes.is_empty() && gpu.timing.load(std::sync::atomic::Ordering::Relaxed);
+    let stamps = if timed { gpu.stamps.lock().ok() } else { None };
     let timing = stamps.as_ref().and_then(|s| s.as_ref()).filter(|s| s.recording.is_some());
     let last = passes.len().saturating_sub(1);
     for (i, d) in passes.iter().enumerate() {
@@ -374,8 +374,7 @@ pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<
         pass.set_bind_group(0, &group, &[]);
         pass.dispatch_workgroups(x, y, 1);
     }
-    let timed = timing.is_some() && !passes.is_empty();
-    if let Some(s) = timing.filter(|_| timed) {
+    if let Some(s) = timing {
         enc.resolve_query_set(&s.set, 0..2, &s.resolve, 0);
     }
     gpu.queue.submit([enc.finish()]);
@@ -386,15 +385,13 @@ pub(crate) fn submit(gpu: &Gpu, passes: &[Dispatch], copies: &[Copy]) -> Result<
     if let Some(e) = val_err {
         return Err(Error::invalid(format!("GPU task rejected: {e}")));
     }
-    if let Some(mut stamps) = stamps.filter(|_| timed)
+    if let Some(mut stamps) = stamps
         && let Some(s) = stamps.as_mut()
+        && let Some(r) = s.recording.as_mut()
     {
         let t = read_back(gpu, &s.resolve, 16)?;
         let tick = |i: usize| u64::from_le_bytes(t[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-        let secs = tick(1).saturating_sub(tick(0)) as f64 * gpu.queue.get_timestamp_period() as f64 * 1e-9;
-        if let Some(r) = s.recording.as_mut() {
-            r.push(secs);
-        }
+        r.push(tick(1).saturating_sub(tick(0)) as f64 * gpu.queue.get_timestamp_period() as f64 * 1e-9);
     }
     Ok(())
 }
