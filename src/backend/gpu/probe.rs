@@ -66,6 +66,11 @@ impl KernelRate {
     }
 }
 
+/// A whole number from the environment variable `key`, else `default`.
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Wait until the GPU has finished everything submitted.
 fn wait(gpu: &Gpu) -> Result<()> {
     gpu.device
@@ -202,19 +207,25 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
     let len = elements.min(limit).max(1024) / 1024 * 1024;
     let fbytes = (len * 4) as f64;
     let mut out = Vec::new();
+    // TESSERA_PROBE_KERNELS: which groups to measure (comma-separated: copy, fma, fused,
+    // reduce, gemm, placement; all but placement by default). The warm-up copies run regardless.
+    let groups = std::env::var("TESSERA_PROBE_KERNELS").unwrap_or_default();
+    let group = |g: &str| (groups.is_empty() && g != "placement") || groups.split(',').any(|x| x.trim() == g);
     let x = resident(&gpu, &[len], 1, false);
     let y = resident(&gpu, &[len], 2, false);
     let xb = leaf_buf(&gpu, &x)?;
     let dst = gpu.buffer(len as u64 * 4, STORAGE_OUT | STORAGE_IN);
 
-    // The copy engine (or the driver's copy kernel).
-    let secs = time(&gpu, repeat, 10, || {
-        let mut enc = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        enc.copy_buffer_to_buffer(&xb, 0, &dst, 0, len as u64 * 4);
-        gpu.queue.submit([enc.finish()]);
-        Ok(())
-    })?;
-    out.push(KernelRate::new("buffer copy (copy_buffer_to_buffer)", secs, 2.0 * fbytes, 0.0));
+    if group("copy") {
+        // The copy engine (or the driver's copy kernel).
+        let secs = time(&gpu, repeat, 10, || {
+            let mut enc = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            enc.copy_buffer_to_buffer(&xb, 0, &dst, 0, len as u64 * 4);
+            gpu.queue.submit([enc.finish()]);
+            Ok(())
+        })?;
+        out.push(KernelRate::new("buffer copy (copy_buffer_to_buffer)", secs, 2.0 * fbytes, 0.0));
+    }
 
     // The simplest WGSL copy: one vec4 per thread.
     let vecs = len / 4;
@@ -234,64 +245,82 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         submit(&gpu, &[dispatch(), dispatch(), dispatch(), dispatch()], &[])?;
         wait(&gpu)?;
     }
-    for checks in [Checks::All, Checks::Bounds, Checks::None] {
-        let copy = gpu.pipeline_with(PROBE, "copy", checks)?;
-        let secs = time(&gpu, repeat, 10, || {
-            let bindings = vec![(0, &ubuf), (1, &dst), (2, &xb)];
-            submit(&gpu, &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }], &[])
-        })?;
-        let name = format!("WGSL copy kernel (vec4, checks {checks:?})");
-        out.push(KernelRate::new(name, secs, 2.0 * fbytes, 0.0));
+    if group("copy") {
+        for checks in [Checks::All, Checks::Bounds, Checks::None] {
+            let copy = gpu.pipeline_with(PROBE, "copy", checks)?;
+            let secs = time(&gpu, repeat, 10, || {
+                let bindings = vec![(0, &ubuf), (1, &dst), (2, &xb)];
+                submit(
+                    &gpu,
+                    &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }],
+                    &[],
+                )
+            })?;
+            let name = format!("WGSL copy kernel (vec4, checks {checks:?})");
+            out.push(KernelRate::new(name, secs, 2.0 * fbytes, 0.0));
+        }
+        // The same, ten dispatches per submission: what one submission per task costs.
+        let secs =
+            time(&gpu, repeat, 1, || submit(&gpu, &(0..10).map(|_| dispatch()).collect::<Vec<_>>(), &[]))?;
+        let per_dispatch = (secs.0 / 10.0, secs.1 / 10.0);
+        out.push(KernelRate::new("WGSL copy kernel, 10 per submission", per_dispatch, 2.0 * fbytes, 0.0));
     }
-    // The same, ten dispatches per submission: what one submission per task costs.
-    let secs = time(&gpu, repeat, 1, || submit(&gpu, &(0..10).map(|_| dispatch()).collect::<Vec<_>>(), &[]))?;
-    let per_dispatch = (secs.0 / 10.0, secs.1 / 10.0);
-    out.push(KernelRate::new("WGSL copy kernel, 10 per submission", per_dispatch, 2.0 * fbytes, 0.0));
 
-    // FMA throughput: 8 vec4 chains per thread.
-    let threads = (1usize << 21).min(vecs);
-    let iters = 1024u32;
-    let meta = ProbeMeta { n: threads as u32, grid: grid(&gpu, threads).2, iters, pad: 0 };
-    let fbuf = gpu.buffer(16, UNIFORM);
-    gpu.queue.write_buffer(&fbuf, 0, bytemuck::bytes_of(&meta));
-    let peak = gpu.pipeline(PROBE, "fma_peak")?;
-    let secs = time(&gpu, repeat, 5, || {
-        let bindings = vec![(0, &fbuf), (1, &dst)];
-        submit(&gpu, &[Dispatch { pipeline: peak.clone(), bindings, threads, groups: None }], &[])
-    })?;
-    let flops = threads as f64 * iters as f64 * 32.0 * 2.0;
-    out.push(KernelRate::new("WGSL f32 FMA loop", secs, 0.0, flops));
+    if group("fma") {
+        // FMA throughput: 8 vec4 chains per thread.
+        let threads = (1usize << 21).min(vecs);
+        let iters = 1024u32;
+        let meta = ProbeMeta { n: threads as u32, grid: grid(&gpu, threads).2, iters, pad: 0 };
+        let fbuf = gpu.buffer(16, UNIFORM);
+        gpu.queue.write_buffer(&fbuf, 0, bytemuck::bytes_of(&meta));
+        let peak = gpu.pipeline(PROBE, "fma_peak")?;
+        let secs = time(&gpu, repeat, 5, || {
+            let bindings = vec![(0, &fbuf), (1, &dst)];
+            submit(&gpu, &[Dispatch { pipeline: peak.clone(), bindings, threads, groups: None }], &[])
+        })?;
+        let flops = threads as f64 * iters as f64 * 32.0 * 2.0;
+        out.push(KernelRate::new("WGSL f32 FMA loop", secs, 0.0, flops));
+    }
 
-    // tessera's fused elementwise kernel, generated from the expression IR.
-    let axpy =
-        FusedKernel { leaves: Vec::new(), expr: Arc::new(axpy_expr()), out_shape: vec![len], reduce: None };
-    let leaves = [x, y];
-    let secs = time(&gpu, repeat, 10, || fused(&gpu, &axpy, &leaves, true).map(drop))?;
-    out.push(KernelRate::new("fused x * 2 + y (f32)", secs, 3.0 * fbytes, 2.0 * len as f64));
-    let [x, _] = leaves;
-    // sin(x) of values up to 1e4 (the argument reduced in integers: Payne–Hanek above 2).
-    let sin =
-        FusedKernel { leaves: Vec::new(), expr: Arc::new(sin_expr()), out_shape: vec![len], reduce: None };
-    let one = [x];
-    let secs = time(&gpu, repeat, 10, || fused(&gpu, &sin, &one, true).map(drop))?;
-    out.push(KernelRate::new("fused sin(x * 1e4) (f32)", secs, 2.0 * fbytes, 0.0));
-    let [x] = one;
-    // What one task costs beyond its kernel: a tiny fused task, back to back.
-    let small = [resident(&gpu, &[1024], 7, false), resident(&gpu, &[1024], 8, false)];
-    let tiny = FusedKernel { out_shape: vec![1024], ..axpy };
-    let secs = time(&gpu, repeat, 100, || fused(&gpu, &tiny, &small, true).map(drop))?;
-    out.push(KernelRate::new("one tiny task (x * 2 + y, 1024 f32)", secs, 0.0, 0.0));
+    if group("fused") {
+        // tessera's fused elementwise kernel, generated from the expression IR.
+        let axpy = FusedKernel {
+            leaves: Vec::new(),
+            expr: Arc::new(axpy_expr()),
+            out_shape: vec![len],
+            reduce: None,
+        };
+        let leaves = [x, y];
+        let secs = time(&gpu, repeat, 10, || fused(&gpu, &axpy, &leaves, true).map(drop))?;
+        out.push(KernelRate::new("fused x * 2 + y (f32)", secs, 3.0 * fbytes, 2.0 * len as f64));
+        let [x, _] = leaves;
+        // sin(x) of values up to 1e4 (the argument reduced in integers: Payne–Hanek above 2).
+        let sin = FusedKernel {
+            leaves: Vec::new(),
+            expr: Arc::new(sin_expr()),
+            out_shape: vec![len],
+            reduce: None,
+        };
+        let one = [x];
+        let secs = time(&gpu, repeat, 10, || fused(&gpu, &sin, &one, true).map(drop))?;
+        out.push(KernelRate::new("fused sin(x * 1e4) (f32)", secs, 2.0 * fbytes, 0.0));
+        drop(one);
+        // What one task costs beyond its kernel: a tiny fused task, back to back.
+        let small = [resident(&gpu, &[1024], 7, false), resident(&gpu, &[1024], 8, false)];
+        let tiny = FusedKernel { out_shape: vec![1024], ..axpy };
+        let secs = time(&gpu, repeat, 100, || fused(&gpu, &tiny, &small, true).map(drop))?;
+        out.push(KernelRate::new("one tiny task (x * 2 + y, 1024 f32)", secs, 0.0, 0.0));
+    }
 
     // Reductions: the whole block; nanmean over the leading axis (sst-nanmean's shape); over
     // short and long rows. The NaN-skipping ones see every 97th value NaN.
-    drop(x);
     let cases: [(&str, ReduceKind, bool, [usize; 2], usize); 4] = [
         ("sum of all", ReduceKind::Sum, false, [1, len], 1),
         ("nanmean over axis 0 of", ReduceKind::Mean, true, [64, len / 64], 0),
         ("nanmean over axis 1 of", ReduceKind::Mean, true, [len / 64, 64], 1),
         ("nanmean over axis 1 of", ReduceKind::Mean, true, [len / 1024, 1024], 1),
     ];
-    for (what, kind, nan, shape, axis) in cases {
+    for (what, kind, nan, shape, axis) in cases.into_iter().filter(|_| group("reduce")) {
         let task = reduce_task(kind, nan, &shape, &[axis]);
         let one = [resident(&gpu, &shape, 3, nan)];
         let outputs = (len / shape[axis]) as f64;
@@ -307,69 +336,145 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
             out.push(KernelRate::new(name, secs, fbytes + 4.0 * outputs, len as f64));
         }
     }
-    // A reduction's ceiling: plain vec4 partial sums, no compensation, no combine.
-    let threads = (1usize << 17).min(vecs);
-    let meta =
-        ProbeMeta { n: threads as u32, grid: grid(&gpu, threads).2, iters: (vecs / threads) as u32, pad: 0 };
-    let sbuf = gpu.buffer(16, UNIFORM);
-    gpu.queue.write_buffer(&sbuf, 0, bytemuck::bytes_of(&meta));
-    let plain = gpu.pipeline(PROBE, "sum_plain")?;
-    let xs = leaf_buf(&gpu, &resident(&gpu, &[len], 4, false))?;
-    let secs = time(&gpu, repeat, 10, || {
-        let bindings = vec![(0, &sbuf), (1, &dst), (2, &xs)];
-        submit(&gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
-    })?;
-    let bytes = (threads * (vecs / threads) * 16) as f64;
-    out.push(KernelRate::new("WGSL plain partial sums (vec4)", secs, bytes, 0.0));
-
-    // The gemm tile.
-    let gemm = TileKernel::Gemm { ta: false, tb: false, alpha: 1.0, accumulate: false };
-    let ab = [resident(&gpu, &[n, n], 5, false), resident(&gpu, &[n, n], 6, false)];
-    let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab, true).map(drop))?;
-    let rate =
-        |name: String, secs| KernelRate::new(name, secs, 3.0 * (n * n * 4) as f64, 2.0 * (n as f64).powi(3));
-    out.push(rate(format!("gemm tile {n}² (f32)"), secs));
-    // Candidate kernels being tuned, from files named in TESSERA_PROBE_GEMM_SHADERS.
-    let variants = std::env::var("TESSERA_PROBE_GEMM_SHADERS").unwrap_or_default();
-    let reference = tiles::run(&gpu, &gemm, &ab, false)?.array()?.clone();
-    let mut sources = vec![("built-in".to_string(), super::tiles::GEMM.to_string())];
-    for path in variants.split(',').filter(|p| !p.is_empty()) {
-        let source =
-            std::fs::read_to_string(path).map_err(|e| Error::invalid(format!("gemm variant {path}: {e}")))?;
-        sources.push((path.to_string(), source));
+    if group("placement") {
+        let copies = env_usize("TESSERA_PROBE_BUFFERS", 4).max(1);
+        placement(&gpu, len, repeat, copies, &mut out)?;
     }
-    for (i, (what, source)) in sources.iter().enumerate() {
-        for checks in [Checks::Bounds, Checks::All, Checks::None] {
-            if i == 0 && checks == Checks::None {
-                continue;
+    if group("reduce") {
+        // A reduction's ceiling: plain vec4 partial sums, no compensation, no combine.
+        let threads = (1usize << 17).min(vecs);
+        let meta = ProbeMeta {
+            n: threads as u32,
+            grid: grid(&gpu, threads).2,
+            iters: (vecs / threads) as u32,
+            pad: 0,
+        };
+        let sbuf = gpu.buffer(16, UNIFORM);
+        gpu.queue.write_buffer(&sbuf, 0, bytemuck::bytes_of(&meta));
+        let plain = gpu.pipeline(PROBE, "sum_plain")?;
+        let xs = leaf_buf(&gpu, &resident(&gpu, &[len], 4, false))?;
+        let secs = time(&gpu, repeat, 10, || {
+            let bindings = vec![(0, &sbuf), (1, &dst), (2, &xs)];
+            submit(&gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
+        })?;
+        let bytes = (threads * (vecs / threads) * 16) as f64;
+        out.push(KernelRate::new("WGSL plain partial sums (vec4)", secs, bytes, 0.0));
+    }
+
+    if group("gemm") {
+        // The gemm tile.
+        let gemm = TileKernel::Gemm { ta: false, tb: false, alpha: 1.0, accumulate: false };
+        let ab = [resident(&gpu, &[n, n], 5, false), resident(&gpu, &[n, n], 6, false)];
+        let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab, true).map(drop))?;
+        let rate = |name: String, secs| {
+            KernelRate::new(name, secs, 3.0 * (n * n * 4) as f64, 2.0 * (n as f64).powi(3))
+        };
+        out.push(rate(format!("gemm tile {n}² (f32)"), secs));
+        // Candidate kernels being tuned, from files named in TESSERA_PROBE_GEMM_SHADERS.
+        let variants = std::env::var("TESSERA_PROBE_GEMM_SHADERS").unwrap_or_default();
+        let reference = tiles::run(&gpu, &gemm, &ab, false)?.array()?.clone();
+        let mut sources = vec![("built-in".to_string(), super::tiles::GEMM.to_string())];
+        for path in variants.split(',').filter(|p| !p.is_empty()) {
+            let source = std::fs::read_to_string(path)
+                .map_err(|e| Error::invalid(format!("gemm variant {path}: {e}")))?;
+            sources.push((path.to_string(), source));
+        }
+        for (i, (what, source)) in sources.iter().enumerate() {
+            for checks in [Checks::Bounds, Checks::All, Checks::None] {
+                if i == 0 && checks == Checks::None {
+                    continue;
+                }
+                let run = |keep| tiles::product_with(&gpu, source, checks, &gemm, &ab, keep);
+                let secs = time(&gpu, repeat, 3, || run(true).map(drop))?;
+                // The same products as the built-in kernel's?
+                let got = run(false)?.array()?.clone();
+                let (p, q) = (got.typed::<f32>()?, reference.typed::<f32>()?);
+                let diff = p.iter().zip(q).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0.0, f32::max);
+                out.push(rate(format!("gemm {n}² f32 {what} {checks:?} (diff {diff:.0e})"), secs));
             }
-            let run = |keep| tiles::product_with(&gpu, source, checks, &gemm, &ab, keep);
-            let secs = time(&gpu, repeat, 3, || run(true).map(drop))?;
-            // The same products as the built-in kernel's?
-            let got = run(false)?.array()?.clone();
-            let (p, q) = (got.typed::<f32>()?, reference.typed::<f32>()?);
-            let diff = p.iter().zip(q).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0.0, f32::max);
-            out.push(rate(format!("gemm {n}² f32 {what} {checks:?} (diff {diff:.0e})"), secs));
+        }
+        if gpu.info.shader_f64 {
+            let half = n / 2;
+            let a64: Vec<f64> = (0..half * half).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+            let up = |v: &[f64]| {
+                let buf = gpu.buffer((v.len() * 8) as u64, STORAGE_IN | STORAGE_OUT);
+                gpu.queue.write_buffer(&buf, 0, bytemuck::cast_slice(v));
+                let b: Arc<dyn DeviceBlock> =
+                    Arc::new(GpuBlock::new(gpu.clone(), buf, DType::F64, vec![half, half]));
+                LeafData::Device(b)
+            };
+            let ab64 = [up(&a64), up(&a64)];
+            let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab64, true).map(drop))?;
+            out.push(KernelRate::new(
+                format!("gemm tile {half}² (f64)"),
+                secs,
+                3.0 * (half * half * 8) as f64,
+                2.0 * (half as f64).powi(3),
+            ));
         }
     }
-    if gpu.info.shader_f64 {
-        let half = n / 2;
-        let a64: Vec<f64> = (0..half * half).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
-        let up = |v: &[f64]| {
-            let buf = gpu.buffer((v.len() * 8) as u64, STORAGE_IN | STORAGE_OUT);
-            gpu.queue.write_buffer(&buf, 0, bytemuck::cast_slice(v));
-            let b: Arc<dyn DeviceBlock> =
-                Arc::new(GpuBlock::new(gpu.clone(), buf, DType::F64, vec![half, half]));
-            LeafData::Device(b)
-        };
-        let ab64 = [up(&a64), up(&a64)];
-        let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab64, true).map(drop))?;
-        out.push(KernelRate::new(
-            format!("gemm tile {half}² (f64)"),
-            secs,
-            3.0 * (half * half * 8) as f64,
-            2.0 * (half as f64).powi(3),
-        ));
-    }
+
     Ok(out)
+}
+
+/// The same kernels on `copies` fresh allocations of one input, each kept while the next is
+/// made (`TESSERA_PROBE_KERNELS=placement`, `TESSERA_PROBE_BUFFERS` copies): on an H100 the
+/// rate of some access patterns moved with the buffer, not the kernel or the process.
+fn placement(
+    gpu: &Arc<Gpu>,
+    len: usize,
+    repeat: usize,
+    copies: usize,
+    out: &mut Vec<KernelRate>,
+) -> Result<()> {
+    let fbytes = (len * 4) as f64;
+    let vecs = len / 4;
+    let dst = gpu.buffer(len as u64 * 4, STORAGE_OUT | STORAGE_IN);
+    let uniform = |meta: ProbeMeta| {
+        let u = gpu.buffer(16, UNIFORM);
+        gpu.queue.write_buffer(&u, 0, bytemuck::bytes_of(&meta));
+        u
+    };
+    let ucopy = uniform(ProbeMeta { n: vecs as u32, grid: grid(gpu, vecs).2, iters: 0, pad: 0 });
+    let threads = (1usize << 17).min(vecs);
+    let uplain = uniform(ProbeMeta {
+        n: threads as u32,
+        grid: grid(gpu, threads).2,
+        iters: (vecs / threads) as u32,
+        pad: 0,
+    });
+    let copy = gpu.pipeline(PROBE, "copy")?;
+    let plain = gpu.pipeline(PROBE, "sum_plain")?;
+    let rows = [len / 1024, 1024];
+    let sum_all = reduce_task(ReduceKind::Sum, false, &[1, len], &[1]);
+    let row_means = reduce_task(ReduceKind::Mean, true, &rows, &[1]);
+    let mut kept = Vec::new();
+    for c in 0..copies {
+        let input = resident(gpu, &[len], 3, true);
+        let buf = leaf_buf(gpu, &input)?;
+        let as_shape = |shape: &[usize]| {
+            let b: Arc<dyn DeviceBlock> =
+                Arc::new(GpuBlock::new(gpu.clone(), buf.clone(), DType::F32, shape.to_vec()));
+            [LeafData::Device(b)]
+        };
+        let secs = time(gpu, repeat, 10, || {
+            let bindings = vec![(0, &ucopy), (1, &dst), (2, &buf)];
+            submit(gpu, &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }], &[])
+        })?;
+        out.push(KernelRate::new(format!("buffer {c}: WGSL copy kernel (vec4)"), secs, 2.0 * fbytes, 0.0));
+        let secs = time(gpu, repeat, 10, || {
+            let bindings = vec![(0, &uplain), (1, &dst), (2, &buf)];
+            submit(gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
+        })?;
+        out.push(KernelRate::new(format!("buffer {c}: WGSL plain partial sums (vec4)"), secs, fbytes, 0.0));
+        let whole = as_shape(&[1, len]);
+        let secs = time(gpu, repeat, 10, || fused(gpu, &sum_all, &whole, true).map(drop))?;
+        out.push(KernelRate::new(format!("buffer {c}: sum of all"), secs, fbytes, len as f64));
+        let by_rows = as_shape(&rows);
+        let secs = time(gpu, repeat, 10, || fused(gpu, &row_means, &by_rows, true).map(drop))?;
+        let name = format!("buffer {c}: nanmean over axis 1 of {rows:?}");
+        out.push(KernelRate::new(name, secs, fbytes + 4.0 * rows[0] as f64, len as f64));
+        kept.push(input);
+    }
+    Ok(())
 }

@@ -98,7 +98,9 @@ pub fn matmul_f32(repeat: usize, on_gpu: bool) -> tessera::Result<(f64, String)>
 /// where it has timestamp queries, with the wall-clock time of back-to-back tasks beside): the device's own
 /// ceilings (buffer copy, a WGSL copy kernel, an FMA loop) beside tessera's fused elementwise,
 /// reduction and gemm kernels. `TESSERA_PROBE_ELEMENTS` (default 2²⁶ f32) and
-/// `TESSERA_PROBE_GEMM` (default 4096) set the sizes.
+/// `TESSERA_PROBE_GEMM` (default 4096) set the sizes; `TESSERA_PROBE_KERNELS` picks groups
+/// (`copy,fma,fused,reduce,gemm`, or `placement`: a few kernels on several fresh allocations
+/// of one input, `TESSERA_PROBE_BUFFERS` of them).
 #[cfg(feature = "gpu")]
 pub fn kernels(repeat: usize, json: bool) -> tessera::Result<()> {
     let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
