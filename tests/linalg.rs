@@ -135,6 +135,18 @@ fn a_times_its_transpose_does_half_the_work() {
 }
 
 #[test]
+fn a_times_its_transpose_with_diagonal_tiles_over_many_mirror_blocks() {
+    // A 150-row diagonal tile spans 3 × 3 of the 64 × 64 blocks its upper triangle is
+    // mirrored in (the last ragged); two column blocks make the second product accumulate.
+    let a = arr2(9, 200, 90);
+    let x = chunked(&a, Chunks::new(vec![vec![150, 50], vec![40, 50]]).unwrap());
+    let got = get2(&matmul(&x, &x.transpose()).unwrap());
+    let want = a.dot(&a.t());
+    assert!(max_abs(&(&got - &want)) < 1e-10);
+    assert_eq!(got, got.t());
+}
+
+#[test]
 fn matmul_of_vectors_and_errors() {
     let a = arr2(1, 5, 7);
     let v = ndarray::Array1::from_shape_fn(7, |i| i as f64);
