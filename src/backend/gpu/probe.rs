@@ -139,8 +139,7 @@ fn resident(gpu: &Arc<Gpu>, shape: &[usize], seed: u64, nans: bool) -> LeafData 
         .collect();
     let buf = gpu.buffer((n * 4).max(4) as u64, STORAGE_IN | STORAGE_OUT);
     gpu.queue.write_buffer(&buf, 0, bytemuck::cast_slice(&data));
-    let block: Arc<dyn DeviceBlock> = Arc::new(GpuBlock::new(gpu.clone(), buf, DType::F32, shape.to_vec()));
-    LeafData::Device(block)
+    device_leaf(gpu, buf, DType::F32, shape)
 }
 
 fn leaf_buf(gpu: &Gpu, l: &LeafData) -> Result<wgpu::Buffer> {
@@ -150,6 +149,72 @@ fn leaf_buf(gpu: &Gpu, l: &LeafData) -> Result<wgpu::Buffer> {
             .ok_or_else(|| Error::invalid("probe block not on the GPU")),
         LeafData::Host(_) => Err(Error::invalid("probe block not on the GPU")),
     }
+}
+
+/// A block of `shape` and `dt` held in `buf` on the GPU, as a task's leaf.
+fn device_leaf(gpu: &Arc<Gpu>, buf: wgpu::Buffer, dt: DType, shape: &[usize]) -> LeafData {
+    let block: Arc<dyn DeviceBlock> = Arc::new(GpuBlock::new(gpu.clone(), buf, dt, shape.to_vec()));
+    LeafData::Device(block)
+}
+
+/// A uniform buffer holding `meta`.
+fn uniform(gpu: &Gpu, meta: ProbeMeta) -> wgpu::Buffer {
+    let u = gpu.buffer(16, UNIFORM);
+    gpu.queue.write_buffer(&u, 0, bytemuck::bytes_of(&meta));
+    u
+}
+
+/// shaders/probe.wgsl's vec4 copy of `vecs` vec4s from `src` into `dst` (`meta` from
+/// [`copy_meta`]), as one dispatch.
+fn copy_dispatch<'a>(
+    pipeline: &Arc<wgpu::ComputePipeline>,
+    meta: &'a wgpu::Buffer,
+    dst: &'a wgpu::Buffer,
+    src: &'a wgpu::Buffer,
+    vecs: usize,
+) -> Dispatch<'a> {
+    Dispatch {
+        pipeline: pipeline.clone(),
+        bindings: vec![(0, meta), (1, dst), (2, src)],
+        threads: vecs,
+        groups: None,
+    }
+}
+
+/// The uniform of a copy of `vecs` vec4s.
+fn copy_meta(gpu: &Gpu, vecs: usize) -> wgpu::Buffer {
+    uniform(gpu, ProbeMeta { n: vecs as u32, grid: grid(gpu, vecs).2, iters: 0, pad: 0 })
+}
+
+/// A reduction's ceiling, timed: plain vec4 partial sums of the `vecs` vec4s of `src` into
+/// `dst` (no compensation, no combine).
+fn plain_sums(
+    gpu: &Gpu,
+    repeat: usize,
+    name: String,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+    vecs: usize,
+) -> Result<KernelRate> {
+    let threads = (1usize << 17).min(vecs);
+    let iters = vecs / threads;
+    let meta = uniform(
+        gpu,
+        ProbeMeta { n: threads as u32, grid: grid(gpu, threads).2, iters: iters as u32, pad: 0 },
+    );
+    let plain = gpu.pipeline(PROBE, "sum_plain")?;
+    let secs = time(gpu, repeat, 10, || {
+        let bindings = vec![(0, &meta), (1, dst), (2, src)];
+        submit(gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
+    })?;
+    Ok(KernelRate::new(name, secs, (threads * iters * 16) as f64, 0.0))
+}
+
+/// Bytes a reduction of an f32 block of `shape` over `axis` moves: every element read, one
+/// f32 per output written.
+fn reduced_bytes(shape: &[usize], axis: usize) -> f64 {
+    let n: usize = shape.iter().product();
+    (4 * n + 4 * (n / shape[axis].max(1))) as f64
 }
 
 /// `x * 2 + y` over two f32 inputs.
@@ -229,17 +294,10 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
 
     // The simplest WGSL copy: one vec4 per thread.
     let vecs = len / 4;
-    let meta = ProbeMeta { n: vecs as u32, grid: grid(&gpu, vecs).2, iters: 0, pad: 0 };
-    let ubuf = gpu.buffer(16, UNIFORM);
-    gpu.queue.write_buffer(&ubuf, 0, bytemuck::bytes_of(&meta));
+    let ubuf = copy_meta(&gpu, vecs);
     // Warm the GPU up (clocks rise under load) with a second of copies before measuring.
     let copy = gpu.pipeline_with(PROBE, "copy", Checks::Bounds)?;
-    let dispatch = || Dispatch {
-        pipeline: copy.clone(),
-        bindings: vec![(0, &ubuf), (1, &dst), (2, &xb)],
-        threads: vecs,
-        groups: None,
-    };
+    let dispatch = || copy_dispatch(&copy, &ubuf, &dst, &xb, vecs);
     let start = Instant::now();
     while start.elapsed().as_secs_f64() < 1.0 {
         submit(&gpu, &[dispatch(), dispatch(), dispatch(), dispatch()], &[])?;
@@ -249,12 +307,7 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         for checks in [Checks::All, Checks::Bounds, Checks::None] {
             let copy = gpu.pipeline_with(PROBE, "copy", checks)?;
             let secs = time(&gpu, repeat, 10, || {
-                let bindings = vec![(0, &ubuf), (1, &dst), (2, &xb)];
-                submit(
-                    &gpu,
-                    &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }],
-                    &[],
-                )
+                submit(&gpu, &[copy_dispatch(&copy, &ubuf, &dst, &xb, vecs)], &[])
             })?;
             let name = format!("WGSL copy kernel (vec4, checks {checks:?})");
             out.push(KernelRate::new(name, secs, 2.0 * fbytes, 0.0));
@@ -270,9 +323,7 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         // FMA throughput: 8 vec4 chains per thread.
         let threads = (1usize << 21).min(vecs);
         let iters = 1024u32;
-        let meta = ProbeMeta { n: threads as u32, grid: grid(&gpu, threads).2, iters, pad: 0 };
-        let fbuf = gpu.buffer(16, UNIFORM);
-        gpu.queue.write_buffer(&fbuf, 0, bytemuck::bytes_of(&meta));
+        let fbuf = uniform(&gpu, ProbeMeta { n: threads as u32, grid: grid(&gpu, threads).2, iters, pad: 0 });
         let peak = gpu.pipeline(PROBE, "fma_peak")?;
         let secs = time(&gpu, repeat, 5, || {
             let bindings = vec![(0, &fbuf), (1, &dst)];
@@ -323,7 +374,6 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
     for (what, kind, nan, shape, axis) in cases.into_iter().filter(|_| group("reduce")) {
         let task = reduce_task(kind, nan, &shape, &[axis]);
         let one = [resident(&gpu, &shape, 3, nan)];
-        let outputs = (len / shape[axis]) as f64;
         let name = if shape[0] == 1 { format!("{what} (f32)") } else { format!("{what} {shape:?} (f32)") };
         // Both layouts of pass 1 side by side: segments merged in workgroup memory (hardware
         // GPUs' default) or by combine passes only (software adapters').
@@ -333,7 +383,7 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
             gpu.set_merge_reductions(default);
             let secs = secs?;
             let name = format!("{name}{how}");
-            out.push(KernelRate::new(name, secs, fbytes + 4.0 * outputs, len as f64));
+            out.push(KernelRate::new(name, secs, reduced_bytes(&shape, axis), len as f64));
         }
     }
     if group("placement") {
@@ -341,24 +391,8 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
         placement(&gpu, len, repeat, copies, &mut out)?;
     }
     if group("reduce") {
-        // A reduction's ceiling: plain vec4 partial sums, no compensation, no combine.
-        let threads = (1usize << 17).min(vecs);
-        let meta = ProbeMeta {
-            n: threads as u32,
-            grid: grid(&gpu, threads).2,
-            iters: (vecs / threads) as u32,
-            pad: 0,
-        };
-        let sbuf = gpu.buffer(16, UNIFORM);
-        gpu.queue.write_buffer(&sbuf, 0, bytemuck::bytes_of(&meta));
-        let plain = gpu.pipeline(PROBE, "sum_plain")?;
         let xs = leaf_buf(&gpu, &resident(&gpu, &[len], 4, false))?;
-        let secs = time(&gpu, repeat, 10, || {
-            let bindings = vec![(0, &sbuf), (1, &dst), (2, &xs)];
-            submit(&gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
-        })?;
-        let bytes = (threads * (vecs / threads) * 16) as f64;
-        out.push(KernelRate::new("WGSL plain partial sums (vec4)", secs, bytes, 0.0));
+        out.push(plain_sums(&gpu, repeat, "WGSL plain partial sums (vec4)".into(), &xs, &dst, vecs)?);
     }
 
     if group("gemm") {
@@ -399,9 +433,7 @@ pub fn kernel_rates(index: usize, elements: usize, n: usize, repeat: usize) -> R
             let up = |v: &[f64]| {
                 let buf = gpu.buffer((v.len() * 8) as u64, STORAGE_IN | STORAGE_OUT);
                 gpu.queue.write_buffer(&buf, 0, bytemuck::cast_slice(v));
-                let b: Arc<dyn DeviceBlock> =
-                    Arc::new(GpuBlock::new(gpu.clone(), buf, DType::F64, vec![half, half]));
-                LeafData::Device(b)
+                device_leaf(&gpu, buf, DType::F64, &[half, half])
             };
             let ab64 = [up(&a64), up(&a64)];
             let secs = time(&gpu, repeat, 3, || tiles::run(&gpu, &gemm, &ab64, true).map(drop))?;
@@ -430,21 +462,8 @@ fn placement(
     let fbytes = (len * 4) as f64;
     let vecs = len / 4;
     let dst = gpu.buffer(len as u64 * 4, STORAGE_OUT | STORAGE_IN);
-    let uniform = |meta: ProbeMeta| {
-        let u = gpu.buffer(16, UNIFORM);
-        gpu.queue.write_buffer(&u, 0, bytemuck::bytes_of(&meta));
-        u
-    };
-    let ucopy = uniform(ProbeMeta { n: vecs as u32, grid: grid(gpu, vecs).2, iters: 0, pad: 0 });
-    let threads = (1usize << 17).min(vecs);
-    let uplain = uniform(ProbeMeta {
-        n: threads as u32,
-        grid: grid(gpu, threads).2,
-        iters: (vecs / threads) as u32,
-        pad: 0,
-    });
+    let ucopy = copy_meta(gpu, vecs);
     let copy = gpu.pipeline(PROBE, "copy")?;
-    let plain = gpu.pipeline(PROBE, "sum_plain")?;
     let rows = [len / 1024, 1024];
     let sum_all = reduce_task(ReduceKind::Sum, false, &[1, len], &[1]);
     let row_means = reduce_task(ReduceKind::Mean, true, &rows, &[1]);
@@ -452,28 +471,29 @@ fn placement(
     for c in 0..copies {
         let input = resident(gpu, &[len], 3, true);
         let buf = leaf_buf(gpu, &input)?;
-        let as_shape = |shape: &[usize]| {
-            let b: Arc<dyn DeviceBlock> =
-                Arc::new(GpuBlock::new(gpu.clone(), buf.clone(), DType::F32, shape.to_vec()));
-            [LeafData::Device(b)]
-        };
-        let secs = time(gpu, repeat, 10, || {
-            let bindings = vec![(0, &ucopy), (1, &dst), (2, &buf)];
-            submit(gpu, &[Dispatch { pipeline: copy.clone(), bindings, threads: vecs, groups: None }], &[])
-        })?;
+        let secs =
+            time(gpu, repeat, 10, || submit(gpu, &[copy_dispatch(&copy, &ucopy, &dst, &buf, vecs)], &[]))?;
         out.push(KernelRate::new(format!("buffer {c}: WGSL copy kernel (vec4)"), secs, 2.0 * fbytes, 0.0));
-        let secs = time(gpu, repeat, 10, || {
-            let bindings = vec![(0, &uplain), (1, &dst), (2, &buf)];
-            submit(gpu, &[Dispatch { pipeline: plain.clone(), bindings, threads, groups: None }], &[])
-        })?;
-        out.push(KernelRate::new(format!("buffer {c}: WGSL plain partial sums (vec4)"), secs, fbytes, 0.0));
-        let whole = as_shape(&[1, len]);
+        out.push(plain_sums(
+            gpu,
+            repeat,
+            format!("buffer {c}: WGSL plain partial sums (vec4)"),
+            &buf,
+            &dst,
+            vecs,
+        )?);
+        let whole = [device_leaf(gpu, buf.clone(), DType::F32, &[1, len])];
         let secs = time(gpu, repeat, 10, || fused(gpu, &sum_all, &whole, true).map(drop))?;
-        out.push(KernelRate::new(format!("buffer {c}: sum of all"), secs, fbytes, len as f64));
-        let by_rows = as_shape(&rows);
+        out.push(KernelRate::new(
+            format!("buffer {c}: sum of all"),
+            secs,
+            reduced_bytes(&[1, len], 1),
+            len as f64,
+        ));
+        let by_rows = [device_leaf(gpu, buf.clone(), DType::F32, &rows)];
         let secs = time(gpu, repeat, 10, || fused(gpu, &row_means, &by_rows, true).map(drop))?;
         let name = format!("buffer {c}: nanmean over axis 1 of {rows:?}");
-        out.push(KernelRate::new(name, secs, fbytes + 4.0 * rows[0] as f64, len as f64));
+        out.push(KernelRate::new(name, secs, reduced_bytes(&rows, 1), len as f64));
         kept.push(input);
     }
     Ok(())
