@@ -116,8 +116,9 @@ impl HostArray {
         })
     }
     /// Consume into a typed owned array (copies only if the buffer is shared or strided).
-    pub fn into_typed<T: Element>(self) -> Result<ArrayD<T>> {
-        Ok(self.typed::<T>()?.clone().into_owned())
+    pub fn into_typed<T: Element>(mut self) -> Result<ArrayD<T>> {
+        let a = std::mem::replace(self.typed_mut::<T>()?, ArcArray::from_elem(IxDyn(&[0]), T::zero()));
+        Ok(a.into_owned())
     }
     /// A block of `shape` filled with zeros of `dtype`.
     pub fn zeros(dtype: DType, shape: &[usize]) -> Self {

@@ -5,6 +5,9 @@
 # the per-round ratios does not.
 # Usage: benches/compare/pairs.sh WORKLOAD [ROUNDS] [numpy|dask]
 #        (default 5 rounds against NumPy; run.sh sets up .venv)
+#        TESSERA_FEATURES=blas benches/compare/pairs.sh compound   (tessera built with features)
+# Both sides run without this machine's OPENBLAS_CORETYPE=Haswell, which turns off OpenBLAS's
+# AVX-512 kernels (NumPy's, and tessera's under the `blas` feature).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT="$(cd ../.. && pwd)"
@@ -12,14 +15,16 @@ w="$1"
 rounds="${2:-5}"
 other="${3:-numpy}"
 [ -x .venv/bin/python ] || { echo "run benches/compare/run.sh once first (it makes .venv)" >&2; exit 1; }
-cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
+FEATURES="${TESSERA_FEATURES:-}"
+cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" ${FEATURES:+--features "$FEATURES"} >&2
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
-PY=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python)
+CLEAN=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+PY=("${CLEAN[@]}" .venv/bin/python)
 mkdir -p results
-OUT="results/pairs-$w-$other-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+OUT="results/pairs-$w${FEATURES:+-$FEATURES}-$other-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 for r in $(seq "$rounds"); do
     "${PY[@]}" workloads.py "$other" "$w" --repeat 1 | tee -a "$OUT"
-    "$ROOT/target/release/tessera" bench "$w" --repeat 1 --json | tee -a "$OUT"
+    "${CLEAN[@]}" "$ROOT/target/release/tessera" bench "$w" --repeat 1 --json | tee -a "$OUT"
 done
 echo
 .venv/bin/python - "$OUT" "$other" <<'PY'

@@ -152,7 +152,31 @@ pub struct Factors(pub Vec<HostArray>);
 /// A function from task inputs to a task output: the kernel of delayed tasks.
 pub type ValueFn = dyn Fn(&[Value]) -> Result<Value> + Send + Sync;
 
+impl TileKernel {
+    /// The input this tile kernel overwrites with its result (see [`Kernel::in_place_input`]).
+    pub fn in_place_input(&self) -> Option<usize> {
+        match self {
+            TileKernel::Gemm { accumulate: true, .. } | TileKernel::Syrk { accumulate: true, .. } => Some(0),
+            TileKernel::Potrf { .. } => Some(0),
+            TileKernel::Trsm { .. } => Some(1),
+            _ => None,
+        }
+    }
+}
+
 impl Kernel {
+    /// The input this kernel overwrites with its result, if it has one: the running sum of an
+    /// accumulating gemm or syrk, the tile potrf factors, the right-hand side trsm solves.
+    /// When the task is that input's last consumer, the scheduler hands it over
+    /// ([`crate::backend::Backend::execute_owned`]) and the kernel reuses its buffer instead
+    /// of copying it.
+    pub fn in_place_input(&self) -> Option<usize> {
+        match self {
+            Kernel::Tile(t) => t.in_place_input(),
+            _ => None,
+        }
+    }
+
     /// A short name for labels and profiles.
     pub fn name(&self) -> &'static str {
         match self {

@@ -19,6 +19,12 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> &str;
     /// Run one kernel on its inputs (in the task's input order).
     fn execute(&self, kernel: &Kernel, inputs: &[Value]) -> Result<Value>;
+    /// Run one kernel on inputs it owns: a kernel that overwrites an input
+    /// ([`Kernel::in_place_input`]) may reuse that input's buffer when no one else holds it.
+    /// The default lends the inputs to [`Backend::execute`].
+    fn execute_owned(&self, kernel: &Kernel, inputs: Vec<Value>) -> Result<Value> {
+        self.execute(kernel, &inputs)
+    }
     /// Tasks this backend ran on a GPU so far.
     fn offloaded(&self) -> usize {
         0

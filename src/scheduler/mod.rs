@@ -314,9 +314,21 @@ pub fn execute(
     Ok((outs, report))
 }
 
-/// Run one task's kernel, turning an error or a panic into [`Error::TaskFailed`].
-pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: &[Value]) -> Result<Value> {
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| backend.execute(&task.kernel, inputs)));
+/// Whether input position `p` of `task` may be handed over to it ([`Store::take`]): the
+/// kernel overwrites that input, the task names it once, and `left` (the input's consumers
+/// still to run, this task included) is 1.
+pub(crate) fn hand_over(task: &Task, p: usize, left: u32) -> bool {
+    task.kernel.in_place_input() == Some(p)
+        && left == 1
+        && task.inputs.iter().filter(|&&i| i == task.inputs[p]).count() == 1
+}
+
+/// Run one task's kernel on the inputs it now owns, turning an error or a panic into
+/// [`Error::TaskFailed`].
+pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: Vec<Value>) -> Result<Value> {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        backend.execute_owned(&task.kernel, inputs)
+    }));
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(match e {

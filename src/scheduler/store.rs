@@ -176,6 +176,14 @@ impl Store {
         Ok(v)
     }
 
+    /// The result of task `t`, taken out of the store: its last consumer is about to run and
+    /// may reuse the buffer (see [`crate::backend::kernel::Kernel::in_place_input`]).
+    pub(crate) fn take(&self, t: TaskId, pinned: &[TaskId]) -> Result<Value> {
+        let v = self.get(t, pinned)?;
+        self.release(t);
+        Ok(v)
+    }
+
     /// Drop the result of task `t` (its last consumer has read it).
     pub(crate) fn release(&self, t: TaskId) {
         if let Ok(mut g) = self.slots[t].lock() {

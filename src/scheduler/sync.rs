@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::scheduler::diagnostics::RawRecord;
-use crate::scheduler::{Run, run_task};
+use crate::scheduler::{Run, hand_over, run_task};
 
 /// Run every task on this thread; `cores` is how many cores a task may spread over (the
 /// workers asked for: a lone task of a one-task graph may use them all).
@@ -21,17 +21,19 @@ fn run_all(r: &Run) -> Result<(usize, Vec<RawRecord>)> {
     order.sort_unstable_by_key(|&t| r.prio[t]);
     let mut consumers = graph.consumer_counts();
     let slots = graph.output_slots();
-    let mut inputs = Vec::new();
     let mut raw = Vec::new();
     for &t in &order {
         let task = &graph.tasks[t];
         let start = r.start.elapsed();
-        inputs.clear();
-        for &i in &task.inputs {
-            inputs.push(r.store.get(i, &task.inputs)?);
+        let mut inputs = Vec::with_capacity(task.inputs.len());
+        for (p, &i) in task.inputs.iter().enumerate() {
+            inputs.push(if hand_over(task, p, consumers[i]) {
+                r.store.take(i, &task.inputs)?
+            } else {
+                r.store.get(i, &task.inputs)?
+            });
         }
-        let v = run_task(task, r.backend, &inputs)?;
-        inputs.clear();
+        let v = run_task(task, r.backend, inputs)?;
         for &(o, b) in &slots[t] {
             r.sink.put(o, b, &v)?;
         }

@@ -14,12 +14,11 @@ use std::time::Duration;
 
 use crossbeam_deque::{Steal, Stealer, Worker};
 
-use crate::block::Value;
 use crate::error::{Error, Result};
 use crate::graph::TaskId;
 use crate::scheduler::cores::{self, Cores};
 use crate::scheduler::diagnostics::RawRecord;
-use crate::scheduler::{Run, run_task};
+use crate::scheduler::{Run, hand_over, run_task};
 
 struct Shared<'a> {
     run: &'a Run<'a>,
@@ -168,7 +167,6 @@ fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<TaskId> {
 fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
     cores::set_current(Some(sh.cores.clone()));
     let mut ready: Vec<TaskId> = Vec::new();
-    let mut inputs: Vec<Value> = Vec::new();
     let mut raw: Vec<RawRecord> = Vec::new();
     let run = sh.run;
     loop {
@@ -188,7 +186,7 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
         };
         sh.cores.acquire();
         let began = run.start.elapsed();
-        let r = execute(sh, t, &mut inputs);
+        let r = execute(sh, t);
         sh.cores.release(1);
         sh.running.fetch_sub(1, Ordering::AcqRel);
         sh.running_need.fetch_sub(run.need(t), Ordering::AcqRel);
@@ -242,22 +240,19 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
 
 /// Run task `t`: fetch its inputs, run the kernel, hand outputs to the sink, release the
 /// inputs and store the result. Returns the result's bytes.
-fn execute(sh: &Shared, t: TaskId, inputs: &mut Vec<Value>) -> Result<usize> {
+fn execute(sh: &Shared, t: TaskId) -> Result<usize> {
     let run = sh.run;
     let task = &run.graph.tasks[t];
-    inputs.clear();
-    for &i in &task.inputs {
-        match run.store.get(i, &task.inputs) {
-            Ok(v) => inputs.push(v),
-            Err(e) => {
-                inputs.clear();
-                return Err(Error::TaskFailed { task: task.label(), cause: e.to_string() });
-            }
-        }
+    let mut inputs = Vec::with_capacity(task.inputs.len());
+    for (p, &i) in task.inputs.iter().enumerate() {
+        let got = if hand_over(task, p, sh.consumers_left[i].load(Ordering::Acquire)) {
+            run.store.take(i, &task.inputs)
+        } else {
+            run.store.get(i, &task.inputs)
+        };
+        inputs.push(got.map_err(|e| Error::TaskFailed { task: task.label(), cause: e.to_string() })?);
     }
-    let r = run_task(task, run.backend, inputs);
-    inputs.clear();
-    let v = r?;
+    let v = run_task(task, run.backend, inputs)?;
     for &(o, b) in &sh.slots[t] {
         run.sink.put(o, b, &v)?;
     }

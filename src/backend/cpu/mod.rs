@@ -1,5 +1,10 @@
 //! The CPU backend: executes every [`Kernel`] with ndarray (and faer where matrices appear).
 
+#[cfg(feature = "blas")]
+pub(crate) mod blas;
+#[cfg(not(feature = "blas"))]
+#[path = "blas_off.rs"]
+pub(crate) mod blas;
 pub(crate) mod blocks;
 pub(crate) mod elementwise;
 pub(crate) mod pool;
@@ -10,6 +15,13 @@ use crate::backend::Backend;
 use crate::backend::kernel::{FusedKernel, Kernel, Leaf};
 use crate::block::{HostArray, Value};
 use crate::error::{Error, Result};
+
+/// Tile products OpenBLAS ran in this process (feature `blas`), for tests.
+#[cfg(feature = "blas")]
+#[doc(hidden)]
+pub fn blas_products() -> usize {
+    blas::PRODUCTS.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// The CPU backend. Stateless; kernels run on the calling worker thread.
 #[derive(Debug, Default, Clone, Copy)]
@@ -46,8 +58,15 @@ impl Backend for CpuBackend {
             Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
             Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
             Kernel::Closure(f) => return f(inputs),
-            Kernel::Tile(k) => return tiles::execute(k, inputs),
+            Kernel::Tile(k) => return tiles::execute(k, inputs.to_vec()),
         })
+    }
+
+    fn execute_owned(&self, kernel: &Kernel, inputs: Vec<Value>) -> Result<Value> {
+        match kernel {
+            Kernel::Tile(k) => tiles::execute(k, inputs),
+            _ => self.execute(kernel, &inputs),
+        }
     }
 }
 

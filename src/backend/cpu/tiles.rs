@@ -11,6 +11,7 @@ use faer::linalg::{cholesky, householder, lu, matmul, qr, triangular_solve};
 use faer::{Accum, Conj, Mat, MatMut, MatRef, Par};
 use ndarray::{ArcArray, Array2, ArrayD, IxDyn};
 
+use crate::backend::cpu::blas;
 use crate::backend::kernel::{Factors, TileKernel};
 use crate::block::{HostArray, Value};
 use crate::dtype::{DType, Element};
@@ -25,10 +26,8 @@ impl TileFloat for f64 {}
 /// more than it saves).
 const SPLIT_ELEMENTS: usize = 512 * 512;
 
-/// Run `kernel` with the cores it may borrow.
-fn with_cores<R: Send>(inputs: &[Value], kernel: impl FnOnce(Par) -> R + Send) -> R {
-    let elements: usize =
-        inputs.iter().filter_map(|v| v.array().ok()).map(|a| a.shape().iter().product::<usize>()).sum();
+/// Run `kernel`, over inputs of `elements` elements in all, with the cores it may borrow.
+fn with_cores<R: Send>(elements: usize, kernel: impl FnOnce(Par) -> R + Send) -> R {
     if elements < SPLIT_ELEMENTS {
         return kernel(Par::Seq);
     }
@@ -39,8 +38,9 @@ fn with_cores<R: Send>(inputs: &[Value], kernel: impl FnOnce(Par) -> R + Send) -
     }
 }
 
-/// Run one tile kernel.
-pub(crate) fn execute(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
+/// Run one tile kernel. The input a kernel overwrites ([`crate::backend::kernel::Kernel::in_place_input`])
+/// becomes its result without a copy when `inputs` holds the only reference to it.
+pub(crate) fn execute(k: &TileKernel, mut inputs: Vec<Value>) -> Result<Value> {
     if let TileKernel::Zeros { shape, dtype } = k {
         return Ok(Value::Array(HostArray::zeros(*dtype, shape)));
     }
@@ -55,27 +55,39 @@ pub(crate) fn execute(k: &TileKernel, inputs: &[Value]) -> Result<Value> {
         }));
     }
     match k {
-        TileKernel::PermuteRows { rows } => return permute_rows(*rows, inputs),
-        TileKernel::ComposePerm { offset } => return compose_perm(*offset, inputs),
+        TileKernel::PermuteRows { rows } => return permute_rows(*rows, &inputs),
+        TileKernel::ComposePerm { offset } => return compose_perm(*offset, &inputs),
         _ => {}
     }
     let first = inputs.first().ok_or_else(|| Error::invalid("tile kernel: no input"))?.array()?;
     if let TileKernel::Transpose = k {
         return Ok(Value::Array(crate::map_host!(first, a => HostArray::new(a.clone().reversed_axes()))));
     }
-    match first.dtype() {
-        DType::F32 => with_cores(inputs, |par| run::<f32>(k, inputs, par)),
-        DType::F64 => with_cores(inputs, |par| run::<f64>(k, inputs, par)),
+    let dtype = first.dtype();
+    let elements: usize =
+        inputs.iter().filter_map(|v| v.array().ok()).map(|a| a.shape().iter().product::<usize>()).sum();
+    let inputs = &mut inputs;
+    match dtype {
+        DType::F32 => with_cores(elements, |par| run::<f32>(k, inputs, par)),
+        DType::F64 => with_cores(elements, |par| run::<f64>(k, inputs, par)),
         d => Err(Error::invalid(format!("linear algebra needs f32 or f64 blocks, not {d}"))),
     }
 }
 
-fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value> {
+fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<Value> {
     if let TileKernel::Gemm { alpha, accumulate, .. } = k
         && inputs.iter().any(|v| v.array().is_ok_and(|a| a.shape().len() > 2))
     {
         return batched_gemm::<T>(inputs, *alpha, *accumulate, par);
     }
+    // The input overwritten with the result, taken out of `inputs` (its slot is left empty).
+    let taken = match k.in_place_input() {
+        Some(i) => Some(take_owned::<T>(
+            inputs.get_mut(i).ok_or_else(|| Error::invalid("tile kernel: missing input"))?,
+        )?),
+        None => None,
+    };
+    let inputs = &*inputs;
     let arr = |i: usize| -> Result<&ArcArray<T, IxDyn>> {
         let a = inputs
             .get(i)
@@ -98,21 +110,40 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value
                     right: vec![b.nrows(), b.ncols()],
                 });
             }
-            let mut out = if *accumulate { owned(arr(0)?) } else { Array2::zeros((a.nrows(), b.ncols())) };
-            let beta = if *accumulate { Accum::Add } else { Accum::Replace };
-            matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par);
+            let mut out = taken.unwrap_or_else(|| Array2::zeros((a.nrows(), b.ncols())));
+            if out.dim() != (a.nrows(), b.ncols()) {
+                return Err(Error::ShapeMismatch {
+                    op: "gemm (running sum)".into(),
+                    left: vec![a.nrows(), b.ncols()],
+                    right: out.shape().to_vec(),
+                });
+            }
+            // One core: OpenBLAS when the `blas` feature is on (see `blas.rs`), else faer.
+            let sequential = matches!(par, Par::Seq);
+            if !(sequential
+                && blas::gemm(&mut out, *accumulate, (arr(off)?, *ta), (arr(off + 1)?, *tb), *alpha))
+            {
+                let beta = if *accumulate { Accum::Add } else { Accum::Replace };
+                matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par);
+            }
             Ok(array(out))
         }
         TileKernel::Syrk { alpha, accumulate } => {
-            let a = view(arr(usize::from(*accumulate))?, false);
+            let a_block = arr(usize::from(*accumulate))?;
+            let a = view(a_block, false);
             let n = a.nrows();
-            let mut out = if *accumulate { owned(arr(0)?) } else { Array2::zeros((n, n)) };
+            let mut out = taken.unwrap_or_else(|| Array2::zeros((n, n)));
             if out.dim() != (n, n) {
                 return Err(Error::ShapeMismatch {
                     op: "syrk".into(),
                     left: vec![n, a.ncols()],
                     right: out.shape().to_vec(),
                 });
+            }
+            let sequential = matches!(par, Par::Seq);
+            if sequential && blas::syrk_lower(&mut out, *accumulate, a_block, *alpha) {
+                mirror_lower(&mut out);
+                return Ok(array(out));
             }
             let beta = if *accumulate { Accum::Add } else { Accum::Replace };
             use matmul::triangular::{BlockStructure, matmul as tri_matmul};
@@ -131,7 +162,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value
             Ok(array(out))
         }
         TileKernel::Potrf { tile, offset } => {
-            let mut l = owned(arr(0)?);
+            let mut l = given(taken)?;
             let n = l.nrows();
             let req = cholesky::llt::factor::cholesky_in_place_scratch::<T>(n, par, Default::default());
             let mut buf = MemBuffer::new(req);
@@ -168,7 +199,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &[Value], par: Par) -> Result<Value
         }
         TileKernel::Trsm { right, lower, trans, unit } => {
             let t = arr(0)?;
-            let mut x = owned(arr(1)?);
+            let mut x = given(taken)?;
             // X op(T) = B  ⇔  op(T)ᵀ Xᵀ = Bᵀ: solve from the left with the transposed system.
             let flip = *trans ^ *right;
             let m = view(t, flip);
@@ -402,13 +433,28 @@ fn view<T: TileFloat>(a: &ArcArray<T, IxDyn>, trans: bool) -> MatRef<'_, T> {
     if trans { m.transpose() } else { m }
 }
 
-/// A C-order copy of a 2-d block (one memcpy when the block is C-order already; an
-/// element-by-element copy through indices cost 4 % of xxT-sum, whose accumulating products
-/// each copy their running sum).
-fn owned<T: TileFloat>(a: &ArcArray<T, IxDyn>) -> Array2<T> {
+/// The 2-d block in `v` as a C-order array, taken out of `v` (left holding an empty block).
+/// No copy when `v` held the only reference to a C-order buffer, which is how the scheduler
+/// hands a running sum to the next product of its chain; otherwise one copy (one memcpy when
+/// the block is C-order: an element-by-element copy through indices cost 4 % of xxT-sum).
+fn take_owned<T: TileFloat>(v: &mut Value) -> Result<Array2<T>> {
+    let a = match v {
+        Value::Array(h) => {
+            std::mem::replace(h.typed_mut::<T>()?, ArcArray::from_elem(IxDyn(&[0]), <T as Element>::zero()))
+        }
+        _ => v.array()?.typed::<T>()?.clone(),
+    };
+    if a.ndim() != 2 {
+        return Err(Error::invalid(format!("tile kernel: a {}-d block, expected 2-d", a.ndim())));
+    }
     let (m, n) = (a.shape()[0], a.shape()[1]);
-    let out = a.as_standard_layout().into_owned();
-    out.into_shape_with_order((m, n)).expect("a 2-d block keeps its shape")
+    let out = if a.is_standard_layout() { a.into_owned() } else { a.as_standard_layout().into_owned() };
+    Ok(out.into_shape_with_order((m, n)).expect("a C-order 2-d block keeps its shape"))
+}
+
+/// The input a kernel overwrites, which [`run`] took for it.
+fn given<T>(taken: Option<Array2<T>>) -> Result<Array2<T>> {
+    taken.ok_or_else(|| Error::invalid("tile kernel: the input it overwrites is missing"))
 }
 
 /// Copy the lower triangle of a C-order square tile onto its upper one, in 64 × 64 blocks

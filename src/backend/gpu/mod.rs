@@ -398,6 +398,20 @@ impl Backend for GpuBackend<'_> {
         self.cpu.execute(kernel, inputs)
     }
 
+    fn execute_owned(
+        &self,
+        kernel: &crate::backend::kernel::Kernel,
+        inputs: Vec<crate::block::Value>,
+    ) -> Result<crate::block::Value> {
+        // A tile kernel staying on the CPU may reuse the input it overwrites.
+        if let crate::backend::kernel::Kernel::Tile(t) = kernel
+            && !self.takes_tile(t, &inputs)
+        {
+            return self.cpu.execute_owned(kernel, inputs);
+        }
+        self.execute(kernel, &inputs)
+    }
+
     fn offloaded(&self) -> usize {
         self.offloaded.load(std::sync::atomic::Ordering::Relaxed)
     }
