@@ -9,15 +9,7 @@ use tessera::linalg::{cholesky, matmul, qr, svd, tensordot};
 use tessera::prelude::*;
 use tessera::{Chunks, Error};
 
-fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    Array2::from_shape_fn((m, n), |_| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    })
-}
+use common::arr2;
 
 fn chunked(a: &Array2<f64>, c: Chunks) -> tessera::Array<f64> {
     tessera::from_array(a.clone(), ChunkSpec::Explicit(c)).unwrap()

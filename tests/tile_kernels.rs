@@ -1,6 +1,8 @@
 //! Tile kernels called directly through the CPU backend: a kernel that overwrites an input
 //! reuses its buffer when it owns the only reference, and leaves a shared input untouched.
 
+mod common;
+
 use std::sync::Arc;
 
 use ndarray::{Array2, ArrayD, Ix2};
@@ -9,18 +11,10 @@ use tessera::backend::cpu::CpuBackend;
 use tessera::backend::kernel::{Kernel, TileKernel};
 use tessera::block::{HostArray, Value};
 
+use common::arr2;
+
 fn block(a: Array2<f64>) -> Value {
     Value::Array(HostArray::new(a.into_dyn().into_shared()))
-}
-
-fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    Array2::from_shape_fn((m, n), |_| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    })
 }
 
 fn data_ptr(v: &Value) -> *const f64 {

@@ -2,7 +2,7 @@
 //! infinities, eager ndarray references and comparisons.
 #![allow(dead_code)]
 
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use proptest::prelude::*;
 use tessera::{Chunks, ComputeOptions, Element, SchedulerKind};
 
@@ -141,4 +141,15 @@ pub fn ref_reduce<T: Copy, U: Clone>(
 pub fn axes_subset(nd: usize) -> impl Strategy<Value = Vec<usize>> {
     proptest::collection::vec(any::<bool>(), nd)
         .prop_map(|m| m.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i).collect())
+}
+
+/// A reproducible `m × n` matrix of values in [-1, 1) (xorshift from `seed`).
+pub fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    Array2::from_shape_fn((m, n), |_| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    })
 }
