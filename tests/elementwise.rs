@@ -213,3 +213,16 @@ fn integer_division_of_min_by_minus_one_wraps() {
     assert_eq!((&a / &b).compute_vec().unwrap(), vec![i32::MIN, i32::MIN / 2, -7]);
     assert_eq!((&a % &b).compute_vec().unwrap(), vec![0, 0, 0]);
 }
+
+#[test]
+fn a_transposed_operand_is_laid_out_exactly() {
+    // A transposed operand is read through its strides and laid out in C order block by
+    // block (irregular blocks, ragged edges); a sum would not notice elements out of place.
+    let a = common::arr2(3, 130, 201).into_dyn();
+    let b = common::arr2(4, 201, 130).into_dyn();
+    let x = tessera::from_array(a.clone(), [45, 70]).unwrap();
+    let y = tessera::from_array(b.clone(), [70, 45]).unwrap();
+    let got = compute_checked(&x.transpose().try_add(&y).unwrap().try_mul(2.0).unwrap());
+    let want = (a.reversed_axes() + &b) * 2.0;
+    assert!(same_f64(&got, &want));
+}

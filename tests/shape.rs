@@ -45,6 +45,7 @@ proptest! {
             prop_assert!(same_f64(&s, &a.clone().permuted_axes(IxDyn(&sp))));
         }
         // Elementwise and reductions see through the views.
+        prop_assert!(same_f64(&compute_checked(&(&x.transpose() * 2.0)), &(a.clone().reversed_axes() * 2.0)));
         let y = (&x.transpose() * 2.0).sum(Axes::All).unwrap().compute_scalar().unwrap();
         prop_assert!(close_f64(&ndarray::arr0(y).into_dyn(), &ndarray::arr0(a.iter().map(|v| v * 2.0).sum::<f64>()).into_dyn(), 1e-9));
     }
