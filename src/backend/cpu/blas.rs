@@ -15,6 +15,7 @@ use cblas_sys::{
     CBLAS_TRANSPOSE, CblasLower, CblasNoTrans, CblasRowMajor, CblasTrans, cblas_dgemm, cblas_dsyrk,
     cblas_sgemm, cblas_ssyrk,
 };
+use faer::Par;
 use ndarray::{ArcArray, Array2, IxDyn};
 
 use crate::backend::cpu::tiles::TileFloat;
@@ -57,14 +58,19 @@ fn operand<T>(a: &ArcArray<T, IxDyn>, trans: bool) -> Option<(*const T, CBLAS_TR
 }
 
 /// `out = alpha · op(a) · op(b) + (out if accumulate)` on a C-order `out` of the right shape.
-/// False (nothing done) when an operand's layout does not suit CBLAS or the sizes are empty.
+/// False (nothing done) when the task borrowed cores (`par` is not `Par::Seq`: faer runs it
+/// on them), an operand's layout does not suit CBLAS or the sizes are empty.
 pub(crate) fn gemm<T: TileFloat>(
     out: &mut Array2<T>,
     accumulate: bool,
     (a, ta): (&ArcArray<T, IxDyn>, bool),
     (b, tb): (&ArcArray<T, IxDyn>, bool),
     alpha: f64,
+    par: Par,
 ) -> bool {
+    if par != Par::Seq {
+        return false;
+    }
     let (m, n) = out.dim();
     let k = if ta { a.shape()[0] } else { a.shape()[1] };
     let (Some((pa, opa, lda)), Some((pb, opb, ldb))) = (operand(a, ta), operand(b, tb)) else {
@@ -129,7 +135,11 @@ pub(crate) fn syrk_lower<T: TileFloat>(
     accumulate: bool,
     a: &ArcArray<T, IxDyn>,
     alpha: f64,
+    par: Par,
 ) -> bool {
+    if par != Par::Seq {
+        return false;
+    }
     let (n, k) = (a.shape()[0], a.shape()[1]);
     let Some((pa, op, lda)) = operand(a, false) else {
         return false;

@@ -1,5 +1,6 @@
 //! Without the `blas` feature every tile product runs on faer: these say "not done".
 
+use faer::Par;
 use ndarray::{ArcArray, Array2, IxDyn};
 
 use crate::backend::cpu::tiles::TileFloat;
@@ -11,6 +12,7 @@ pub(crate) fn gemm<T: TileFloat>(
     _a: (&ArcArray<T, IxDyn>, bool),
     _b: (&ArcArray<T, IxDyn>, bool),
     _alpha: f64,
+    _par: Par,
 ) -> bool {
     false
 }
@@ -21,6 +23,7 @@ pub(crate) fn syrk_lower<T: TileFloat>(
     _accumulate: bool,
     _a: &ArcArray<T, IxDyn>,
     _alpha: f64,
+    _par: Par,
 ) -> bool {
     false
 }

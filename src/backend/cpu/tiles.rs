@@ -102,7 +102,8 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
     match k {
         TileKernel::Gemm { ta, tb, alpha, accumulate } => {
             let off = usize::from(*accumulate);
-            let (a, b) = (view(arr(off)?, *ta), view(arr(off + 1)?, *tb));
+            let (a_block, b_block) = (arr(off)?, arr(off + 1)?);
+            let (a, b) = (view(a_block, *ta), view(b_block, *tb));
             if a.ncols() != b.nrows() {
                 return Err(Error::ShapeMismatch {
                     op: "gemm".into(),
@@ -118,11 +119,8 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
                     right: out.shape().to_vec(),
                 });
             }
-            // One core: OpenBLAS when the `blas` feature is on (see `blas.rs`), else faer.
-            let sequential = matches!(par, Par::Seq);
-            if !(sequential
-                && blas::gemm(&mut out, *accumulate, (arr(off)?, *ta), (arr(off + 1)?, *tb), *alpha))
-            {
+            // OpenBLAS when the `blas` feature is on and the task runs on one core, else faer.
+            if !blas::gemm(&mut out, *accumulate, (a_block, *ta), (b_block, *tb), *alpha, par) {
                 let beta = if *accumulate { Accum::Add } else { Accum::Replace };
                 matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par);
             }
@@ -140,8 +138,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
                     right: out.shape().to_vec(),
                 });
             }
-            let sequential = matches!(par, Par::Seq);
-            if sequential && blas::syrk_lower(&mut out, *accumulate, a_block, *alpha) {
+            if blas::syrk_lower(&mut out, *accumulate, a_block, *alpha, par) {
                 mirror_lower(&mut out);
                 return Ok(array(out));
             }

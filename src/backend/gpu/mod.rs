@@ -273,6 +273,30 @@ impl<'a> GpuBackend<'a> {
             .collect()
     }
 
+    /// Run a tile step on the GPU if it goes there ([`Self::takes_tile`]); `None` when it
+    /// does not or the GPU gave it back (the CPU runs it then).
+    fn tile_on_gpu(
+        &self,
+        t: &crate::backend::kernel::TileKernel,
+        inputs: &[crate::block::Value],
+    ) -> Option<Result<crate::block::Value>> {
+        if !self.takes_tile(t, inputs) {
+            return None;
+        }
+        let leaves = match inputs.iter().map(|v| self.leaf(v)).collect::<Result<Vec<_>>>() {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        let shape: usize = leaves.iter().map(|l| l.shape().iter().product::<usize>()).max().unwrap_or(0);
+        let keep = self.room((shape * 8) as u64);
+        self.on_gpu(|| tiles::run(&self.gpu, t, &leaves, keep))
+    }
+
+    /// Whether `bytes` more would fit the GPU memory budget (results are kept there if so).
+    fn room(&self, bytes: u64) -> bool {
+        self.gpu.resident.load(std::sync::atomic::Ordering::Relaxed) + bytes <= self.budget
+    }
+
     /// Whether this tile step goes to the GPU.
     fn takes_tile(&self, t: &crate::backend::kernel::TileKernel, inputs: &[crate::block::Value]) -> bool {
         use crate::block::Value;
@@ -350,25 +374,18 @@ impl Backend for GpuBackend<'_> {
     ) -> Result<crate::block::Value> {
         use crate::backend::cpu;
         use crate::backend::kernel::Kernel;
-        use std::sync::atomic::Ordering;
-        let room = |bytes: u64| self.gpu.resident.load(Ordering::Relaxed) + bytes <= self.budget;
         if let Kernel::ReduceCombine(k) = kernel
             && let Some(parts) = self.device_partials(k, inputs)
         {
-            let keep = room(parts[0].bytes());
+            let keep = self.room(parts[0].bytes());
             if let Some(r) = self.on_gpu(|| reduce_run::combine(&self.gpu, k, &parts, keep)) {
                 return r;
             }
         }
         if let Kernel::Tile(t) = kernel
-            && self.takes_tile(t, inputs)
+            && let Some(r) = self.tile_on_gpu(t, inputs)
         {
-            let leaves = inputs.iter().map(|v| self.leaf(v)).collect::<Result<Vec<_>>>()?;
-            let shape: usize = leaves.iter().map(|l| l.shape().iter().product::<usize>()).max().unwrap_or(0);
-            let keep = room((shape * 8) as u64);
-            if let Some(r) = self.on_gpu(|| tiles::run(&self.gpu, t, &leaves, keep)) {
-                return r;
-            }
+            return r;
         }
         // A block larger than one binding runs in pieces that each fit (`split.rs`).
         let pieces = match kernel {
@@ -384,7 +401,7 @@ impl Backend for GpuBackend<'_> {
                 None => {
                     let out_bytes =
                         (f.out_shape.iter().product::<usize>() * codegen::store_size(f.expr.dtype())) as u64;
-                    let keep = room(out_bytes);
+                    let keep = self.room(out_bytes);
                     self.on_gpu(|| run::fused(&self.gpu, f, &leaves, keep))
                 }
             };
@@ -403,11 +420,13 @@ impl Backend for GpuBackend<'_> {
         kernel: &crate::backend::kernel::Kernel,
         inputs: Vec<crate::block::Value>,
     ) -> Result<crate::block::Value> {
-        // A tile kernel staying on the CPU may reuse the input it overwrites.
-        if let crate::backend::kernel::Kernel::Tile(t) = kernel
-            && !self.takes_tile(t, &inputs)
-        {
-            return self.cpu.execute_owned(kernel, inputs);
+        // A tile kernel the GPU does not run goes to the CPU with its inputs, where it may
+        // reuse the one it overwrites.
+        if let crate::backend::kernel::Kernel::Tile(t) = kernel {
+            return match self.tile_on_gpu(t, &inputs) {
+                Some(r) => r,
+                None => self.cpu.execute_owned(kernel, inputs),
+            };
         }
         self.execute(kernel, &inputs)
     }
