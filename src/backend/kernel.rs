@@ -129,6 +129,19 @@ pub enum TileKernel {
     Qr,
     /// Input `[A]` → a [`Factors`] state `[U, s, Vᵀ]`: the thin SVD, `s` 1-d, descending.
     Svd,
+    /// Inputs: the upper blocks of the Gram matrix of one or two column panels, row by row
+    /// (`[G_pp]` or `[G_pp, G_pq, G_qq]`) → a [`Factors`] state: the blocks of the rotation
+    /// `W`, split as `G` is (`[W]` or `[W_pp, W_pq, W_qp, W_qq]`), then a one-element array,
+    /// the largest `|g_ij| / (scale · max(‖x_i‖, ‖x_j‖))`, `i ≠ j`. `W` holds `G`'s
+    /// eigenvectors by descending eigenvalue, or is the identity when that largest value is
+    /// at most `tol` (the panels are orthogonal enough). One step of one-sided block Jacobi,
+    /// [`crate::linalg::svd_jacobi`].
+    JacobiRotation {
+        /// The matrix's Frobenius norm.
+        scale: f64,
+        /// Below this, no rotation.
+        tol: f64,
+    },
     /// Input a [`Factors`] state → factor `factor`, rows `rows` of it (all when `None`).
     Pick {
         /// Which factor.
@@ -204,6 +217,7 @@ impl Kernel {
                 TileKernel::ComposePerm { .. } => "compose-perm",
                 TileKernel::Qr => "qr",
                 TileKernel::Svd => "svd",
+                TileKernel::JacobiRotation { .. } => "jacobi-rotation",
                 TileKernel::Pick { .. } => "pick",
                 TileKernel::Zeros { .. } => "zeros",
             },

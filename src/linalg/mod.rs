@@ -25,12 +25,14 @@
 mod block_qr;
 mod cholesky;
 mod extra;
+mod jacobi;
 mod lu;
 mod product;
 mod qr;
 
 pub use cholesky::cholesky;
 pub use extra::{Norm, det, diagonal, lstsq, norm, outer, slogdet, trace, tril, triu, vdot};
+pub use jacobi::svd_jacobi;
 pub use lu::{inv, lu, solve, solve_spd, solve_triangular};
 pub use product::{einsum, matmul, tensordot};
 pub use qr::{qr, svd, svd_compressed};

@@ -15,6 +15,11 @@ use crate::linalg::{check_matrix, gemm, tile_bytes, tiled_nodes};
 /// Most R factors stacked into one QR of the reduction tree.
 const FAN_IN: usize = 16;
 
+/// Size of the smaller side's square (`n² · element size`) above which [`svd`] does not
+/// decompose it in one task but runs block Jacobi ([`crate::linalg::svd_jacobi`]): 512 MiB,
+/// 8192² `f64` elements.
+const JACOBI_ABOVE_BYTES: usize = 512 << 20;
+
 /// The tasks of a TSQR of input 0 (`m × n` in one column of row blocks): the `Q` block of
 /// each row block (`m_i × k`), the `R` task (`k × n`), and `k = min(m, n)`.
 fn tsqr_tasks(b: &mut TileBuilder<'_>, n: usize) -> (Vec<TaskId>, TaskId, usize) {
@@ -195,12 +200,14 @@ fn tsqr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
 
 /// The thin SVD of `a` (`m × n`): `(U, s, Vᵀ)` with `a = U · diag(s) · Vᵀ`, `s` descending,
 /// `k = min(m, n)` singular triplets. Tall matrices go through [`qr`] (TSQR), then the SVD of
-/// the small `R`, then `U = Q · U_R` block by block; a short-fat matrix (one row of blocks,
-/// several column blocks) is done as the SVD of its transpose. `U` has `a`'s row chunks.
+/// the small `R`, then `U = Q · U_R` block by block; a wide matrix is done as the SVD of its
+/// transpose. `U` has `a`'s row chunks.
 ///
-/// Limits: the SVD of `R` (`k × n`, `k = min(m, n)`) runs in one task, so the smaller side
-/// must fit one task's memory (as for [`qr`]); for large square matrices where it does not,
-/// use [`svd_compressed`] for the leading triplets.
+/// The SVD of `R` (`k × k`, `k = min(m, n)`) runs in one task. Where that square would
+/// exceed 512 MiB (`k` above 8192 for `f64`, 11585 for `f32`), [`crate::linalg::svd_jacobi`]
+/// is used instead: block Jacobi over `a`'s column chunks, no task larger than a row block
+/// times two column chunks, several times the flops; its sweeps run when `svd` is called.
+/// For the leading triplets only, [`svd_compressed`] is far cheaper.
 ///
 /// ```
 /// use tessera::prelude::*;
@@ -213,10 +220,13 @@ fn tsqr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
 /// ```
 pub fn svd<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>, Array<T>)> {
     check_matrix("svd", a)?;
-    let c = a.chunks();
-    if c.axis(0).len() == 1 && c.axis(1).len() > 1 {
+    let (m, n) = (a.shape()[0], a.shape()[1]);
+    if m < n {
         let (u, s, vt) = svd(&a.transpose())?;
         return Ok((vt.transpose(), s, u.transpose()));
+    }
+    if n * n * T::DTYPE.size() > JACOBI_ABOVE_BYTES {
+        return crate::linalg::svd_jacobi(a, &crate::ComputeOptions::default());
     }
     let a = whole_rows("svd", a)?;
     let (m, n) = (a.shape()[0], a.shape()[1]);

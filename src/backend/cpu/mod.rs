@@ -9,6 +9,7 @@ pub(crate) mod blocks;
 pub(crate) mod elementwise;
 pub(crate) mod pool;
 pub mod reduce;
+pub(crate) mod rotation;
 pub(crate) mod tiles;
 
 use crate::backend::Backend;

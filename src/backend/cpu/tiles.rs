@@ -273,6 +273,12 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
             let bytes = u.nbytes() + vt.nbytes() + s.len() * T::DTYPE.size();
             Ok(Value::state(Factors(vec![u, HostArray::new(s.into_shared()), vt]), bytes))
         }
+        TileKernel::JacobiRotation { scale, tol } => {
+            let views = (0..inputs.len())
+                .map(|i| Ok(arr(i)?.view().into_dimensionality::<ndarray::Ix2>().expect("checked 2-d")))
+                .collect::<Result<Vec<_>>>()?;
+            crate::backend::cpu::rotation::jacobi_rotation(&views, *scale, *tol, par)
+        }
         TileKernel::Pick { .. }
         | TileKernel::Zeros { .. }
         | TileKernel::Transpose

@@ -71,6 +71,7 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
             "cholesky" => crate::bench_linalg::cholesky_bench(repeat)?,
             "xxT-sum" => crate::bench_linalg::xxt_sum(repeat)?,
             "qr-square" => crate::bench_linalg::qr_square(repeat)?,
+            "svd-square" => crate::bench_linalg::svd_square(repeat)?,
             "compound" => crate::bench_linalg::compound(repeat)?,
             "tsqr-svd" => crate::bench_linalg::tsqr_svd(repeat)?,
             "gemm-tile" => crate::bench_linalg::gemm_tile(repeat)?,

@@ -61,6 +61,28 @@ pub fn qr_square(repeat: usize) -> tessera::Result<(f64, String)> {
     Ok((secs, format!(", \"faer_seconds\": {faer_secs}, \"faer_ratio\": {}", secs / faer_secs)))
 }
 
+/// `svd-square`: the SVD of a random 4000² f64 matrix in 1000² chunks by block Jacobi
+/// (`svd_jacobi`: no task holds more than two 1000-column panels' Gram matrix or a tile
+/// product), beside faer's SVD of the whole matrix in the same run.
+pub fn svd_square(repeat: usize) -> tessera::Result<(f64, String)> {
+    let n = 4000;
+    let a = random(11, n, n)?;
+    let x = tessera::from_array(a.clone(), [1000, 1000])?;
+    let secs = time_it(repeat, || {
+        let (u, s, vt) = tessera::linalg::svd_jacobi(&x, &ComputeOptions::default())?;
+        let outs: [&dyn tessera::AnyArray; 3] = [&u, &s, &vt];
+        std::hint::black_box(tessera::compute_many(&outs, &ComputeOptions::default())?);
+        Ok(())
+    })?;
+    let fa = faer::Mat::<f64>::from_fn(n, n, |i, j| a[[i, j]]);
+    drop(a);
+    let faer_secs = time_it(repeat, || {
+        std::hint::black_box(fa.thin_svd().map_err(|e| Error::invalid(format!("{e:?}")))?);
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"faer_seconds\": {faer_secs}, \"faer_ratio\": {}", secs / faer_secs)))
+}
+
 /// `xxT-sum`: `(a @ a.T).sum(axis=0)`, `a = arange(9e6).reshape(3000, 3000)` in 750² chunks.
 pub fn xxt_sum(repeat: usize) -> tessera::Result<(f64, String)> {
     let a = tessera::arange(0.0f64, 9e6, 1.0, [750 * 3000])?.reshape(&[3000, 3000])?.rechunk([750, 750])?;

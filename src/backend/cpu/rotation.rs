@@ -1,0 +1,102 @@
+//! The rotation step of one-sided block Jacobi ([`TileKernel::JacobiRotation`]): the
+//! eigenvectors of the Gram matrix of one or two column panels, with faer.
+//!
+//! [`TileKernel::JacobiRotation`]: crate::backend::kernel::TileKernel::JacobiRotation
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::evd::{self, ComputeEigenvectors};
+use faer::{Mat, Par};
+use ndarray::{Array1, Array2, ArrayView2};
+
+use crate::backend::cpu::tiles::TileFloat;
+use crate::backend::kernel::Factors;
+use crate::block::{HostArray, Value};
+use crate::dtype::Element;
+use crate::error::{Error, Result};
+
+/// Inputs: the upper blocks of a symmetric Gram matrix `G = [X_p X_q]ᵀ [X_p X_q]`, row by
+/// row (`[G_pp]` for one panel, `[G_pp, G_pq, G_qq]` for two). Output: a [`Factors`] state
+/// holding the blocks of the rotation `W`, row by row (`[W]`, or `[W_pp, W_pq, W_qp, W_qq]`
+/// split where `G` is), then a one-element array: the largest `|g_ij| / (scale · max(‖x_i‖,
+/// ‖x_j‖))` over `i ≠ j`, how far the panels are from orthogonal relative to the matrix
+/// (what a backward-stable SVD needs; cosines between columns far below `scale` cannot be
+/// resolved from a Gram matrix, and need not be). `W` is the identity when that is at most
+/// `tol`, else `G`'s eigenvectors by descending eigenvalue: rotating panels that are
+/// already orthogonal enough would only scramble their small columns.
+pub(crate) fn jacobi_rotation<T: TileFloat>(
+    blocks: &[ArrayView2<'_, T>],
+    scale: f64,
+    tol: f64,
+    par: Par,
+) -> Result<Value> {
+    let (gpp, gpq) = match blocks {
+        [g] => (g, None),
+        [g, h, _] => (g, Some(h)),
+        _ => {
+            return Err(Error::invalid(format!(
+                "jacobi rotation: {} Gram blocks, expected 1 or 3",
+                blocks.len()
+            )));
+        }
+    };
+    let split = gpp.nrows();
+    let n = split + gpq.map_or(0, |h| h.ncols());
+    let g = Mat::<T>::from_fn(n, n, |i, j| {
+        let (i, j) = if i <= j { (i, j) } else { (j, i) };
+        match (i < split, j < split) {
+            (true, true) => gpp[(i, j)],
+            (true, false) => gpq.map_or(<T as Element>::zero(), |h| h[(i, j - split)]),
+            _ => blocks[2][(i - split, j - split)],
+        }
+    });
+    let at = |i: usize, j: usize| Element::to_f64(g[(i, j)]);
+    let mut off = 0.0f64;
+    for j in 0..n {
+        if !at(j, j).is_finite() {
+            return Err(Error::invalid("svd: the matrix holds NaN or infinite values"));
+        }
+        for i in 0..j {
+            let d = scale * at(i, i).max(at(j, j)).sqrt();
+            if d > 0.0 {
+                off = off.max(at(i, j).abs() / d);
+            }
+        }
+    }
+    let mut u = Mat::<T>::identity(n, n);
+    let rotate = off > tol;
+    if rotate {
+        let params = Default::default();
+        let req = evd::self_adjoint_evd_scratch::<T>(n, ComputeEigenvectors::Yes, par, params);
+        let mut s = faer::diag::Diag::<T>::zeros(n);
+        let mut stack = MemBuffer::new(req);
+        evd::self_adjoint_evd(
+            g.as_ref(),
+            s.as_mut(),
+            Some(u.as_mut()),
+            par,
+            MemStack::new(&mut stack),
+            params,
+        )
+        .map_err(|e| Error::invalid(format!("svd: the eigendecomposition of a Gram block failed: {e:?}")))?;
+    }
+    // faer sorts eigenvalues up; the rotation puts the largest first.
+    let col = |j: usize| if rotate { n - 1 - j } else { j };
+    let block = |r: std::ops::Range<usize>, c: std::ops::Range<usize>| {
+        let a = Array2::from_shape_fn((r.len(), c.len()), |(i, j)| u[(r.start + i, col(c.start + j))]);
+        HostArray::new(a.into_dyn().into_shared())
+    };
+    let mut out = if split == n {
+        vec![block(0..n, 0..n)]
+    } else {
+        vec![
+            block(0..split, 0..split),
+            block(0..split, split..n),
+            block(split..n, 0..split),
+            block(split..n, split..n),
+        ]
+    };
+    let off = Array1::from_elem(1, <T as Element>::cast_from(off));
+    out.push(HostArray::new(off.into_dyn().into_shared()));
+    let bytes = (n * n + 1) * T::DTYPE.size();
+    Ok(Value::state(Factors(out), bytes))
+}

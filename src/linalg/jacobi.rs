@@ -1,0 +1,321 @@
+//! The exact SVD of matrices whose smaller side is too large for one task: one-sided block
+//! Jacobi (Hestenes' method on column panels; Bečka, Okša & Vajteršic's block form).
+//!
+//! `X` starts as `A` cut into its column panels and `V` as the identity. One step takes two
+//! panels `p`, `q`, forms the Gram matrix `G = [X_p X_q]ᵀ [X_p X_q]` (syrk and gemm chains
+//! over `X`'s row blocks), finds its eigenvectors `W` in one small task, and rotates both
+//! panels of `X` and of `V` by `W`: afterwards the columns of `p` and `q` are mutually
+//! orthogonal. A sweep pairs every panel with every other once, in rounds of disjoint
+//! pairs (the round-robin tournament), so each round's pairs run in parallel. Sweeps repeat
+//! until the largest cosine between two columns seen in a sweep is at rounding level; then
+//! `A V = X` has orthogonal columns, so `σ_j = ‖x_j‖`, `u_j = x_j / σ_j` and `A = U Σ Vᵀ`.
+//!
+//! No task holds more than a row block times a panel, or one pair's Gram matrix. `X` and
+//! `V` are computed into memory between sweeps (the number of sweeps depends on the data).
+//! A tall matrix is first reduced by QR (`A = Q R`, Jacobi on the square `R`, `U = Q U_R`),
+//! which also makes the sweeps converge faster.
+
+use std::sync::Arc;
+
+use crate::array::Array;
+use crate::array::chunks::Chunks;
+use crate::backend::kernel::TileKernel;
+use crate::block::HostArray;
+use crate::dtype::{DType, Element, Float};
+use crate::error::{Error, Result};
+use crate::graph::task::TaskId;
+use crate::graph::tiled::{TileBuilder, TiledOp};
+use crate::linalg::{check_matrix, gemm, matmul, qr, tile_bytes, tiled_nodes};
+use crate::scheduler::ComputeOptions;
+use crate::{Axes, ChunkSpec, compute_many};
+
+/// Sweeps after which block Jacobi gives up (it converges quadratically once close; random
+/// matrices take 6–10).
+const MAX_SWEEPS: usize = 40;
+
+/// The rounds of a sweep over `nb` panels: every pair `(p, q)`, `p < q`, once, in rounds of
+/// disjoint pairs (the circle method; one panel alone is paired with itself).
+fn rounds(nb: usize) -> Vec<Vec<(usize, usize)>> {
+    if nb == 1 {
+        return vec![vec![(0, 0)]];
+    }
+    let n = nb + nb % 2;
+    let mut ids: Vec<usize> = (0..n).collect();
+    let mut out = Vec::with_capacity(n - 1);
+    for _ in 0..n - 1 {
+        let round = (0..n / 2)
+            .map(|i| (ids[i], ids[n - 1 - i]))
+            .filter(|&(p, q)| p < nb && q < nb)
+            .map(|(p, q)| (p.min(q), p.max(q)))
+            .collect();
+        out.push(round);
+        let last = ids.pop().expect("n ≥ 2");
+        ids.insert(1, last);
+    }
+    out
+}
+
+/// One sweep. Inputs `X` (`m × n`, any row chunks, the panels as column chunks) and `V`
+/// (`n × n`, the panels as both row and column chunks); outputs the rotated `X` and `V` and
+/// each step's largest cosine (1-d, one block per step).
+struct Sweep {
+    panels: Vec<usize>,
+    /// `A`'s Frobenius norm and the rotation threshold ([`TileKernel::JacobiRotation`]).
+    scale: f64,
+    tol: f64,
+}
+
+impl Sweep {
+    fn steps(&self) -> usize {
+        rounds(self.panels.len()).iter().map(Vec::len).sum()
+    }
+}
+
+/// `Σ_i op(A_i)ᵀ B_i` over the row blocks in `a` and `b` (the Gram block of two panels), or
+/// `Σ_i A_iᵀ A_i` by syrk when `b` is `None`.
+fn gram(
+    b: &mut TileBuilder<'_>,
+    a: &[TaskId],
+    other: Option<&[TaskId]>,
+    at: &[usize],
+    bytes: usize,
+) -> TaskId {
+    let mut acc: Option<TaskId> = None;
+    for (i, &ai) in a.iter().enumerate() {
+        let (kernel, mut deps) = match other {
+            None => {
+                let t = b.push(TileKernel::Transpose, vec![ai], at, 0);
+                (TileKernel::Syrk { alpha: 1.0, accumulate: acc.is_some() }, vec![t])
+            }
+            Some(o) => (gemm(true, false, 1.0, acc.is_some()), vec![ai, o[i]]),
+        };
+        if let Some(c) = acc {
+            deps.insert(0, c);
+        }
+        acc = Some(b.push(kernel, deps, at, bytes));
+    }
+    acc.expect("at least one row block")
+}
+
+impl TiledOp for Sweep {
+    fn name(&self) -> &str {
+        "svd-jacobi"
+    }
+    fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
+        let dt = b.dtype(0);
+        let nb = self.panels.len();
+        let xrows = b.chunks(0).axis(0).to_vec();
+        let mut x: Vec<Vec<TaskId>> =
+            (0..xrows.len()).map(|i| (0..nb).map(|p| b.input(0, &[i, p])).collect()).collect();
+        let mut v: Vec<Vec<TaskId>> =
+            (0..nb).map(|i| (0..nb).map(|p| b.input(1, &[i, p])).collect()).collect();
+        let mut offs = Vec::new();
+        let w = &self.panels;
+        for (p, q) in rounds(nb).into_iter().flatten() {
+            let at = [p, q];
+            let col = |t: &[Vec<TaskId>], c: usize| t.iter().map(|r| r[c]).collect::<Vec<_>>();
+            let (xp, xq) = (col(&x, p), col(&x, q));
+            let gpp = gram(b, &xp, None, &at, tile_bytes(w[p], w[p], dt));
+            let grams = if p == q {
+                vec![gpp]
+            } else {
+                let gpq = gram(b, &xp, Some(&xq), &at, tile_bytes(w[p], w[q], dt));
+                let gqq = gram(b, &xq, None, &at, tile_bytes(w[q], w[q], dt));
+                vec![gpp, gpq, gqq]
+            };
+            let width = if p == q { w[p] } else { w[p] + w[q] };
+            let rot = b.push(
+                TileKernel::JacobiRotation { scale: self.scale, tol: self.tol },
+                grams,
+                &at,
+                tile_bytes(width, width, dt),
+            );
+            let pick = |b: &mut TileBuilder<'_>, factor, bytes| {
+                b.push(TileKernel::Pick { factor, rows: None }, vec![rot], &at, bytes)
+            };
+            if p == q {
+                let wpp = pick(b, 0, tile_bytes(w[p], w[p], dt));
+                offs.push(pick(b, 1, dt.size()));
+                for (t, rows) in [(&mut x, &xrows), (&mut v, w)] {
+                    for (row, &r) in t.iter_mut().zip(rows.iter()) {
+                        let bytes = tile_bytes(r, w[p], dt);
+                        row[p] = b.push(gemm(false, false, 1.0, false), vec![row[p], wpp], &at, bytes);
+                    }
+                }
+                continue;
+            }
+            let wb: Vec<TaskId> = (0..4).map(|f| pick(b, f, tile_bytes(w[p], w[q], dt))).collect();
+            offs.push(pick(b, 4, dt.size()));
+            // [X_p X_q] W: X_p' = X_p W_pp + X_q W_qp, X_q' = X_p W_pq + X_q W_qq.
+            for (t, rows) in [(&mut x, &xrows), (&mut v, w)] {
+                for (row, &r) in t.iter_mut().zip(rows.iter()) {
+                    let (op, oq) = (row[p], row[q]);
+                    let mut rotate = |first: TaskId, second: TaskId, width: usize| {
+                        let bytes = tile_bytes(r, width, dt);
+                        let c = b.push(gemm(false, false, 1.0, false), vec![op, first], &at, bytes);
+                        b.push(gemm(false, false, 1.0, true), vec![c, oq, second], &at, bytes)
+                    };
+                    row[p] = rotate(wb[0], wb[2], w[p]);
+                    row[q] = rotate(wb[1], wb[3], w[q]);
+                }
+            }
+        }
+        vec![x.concat(), v.concat(), offs]
+    }
+}
+
+/// A computed result kept in memory as an array of the given chunks.
+fn persist<T: Float>(h: HostArray, chunks: &Chunks) -> Result<Array<T>> {
+    crate::from_array(h.into_typed::<T>()?, ChunkSpec::Explicit(chunks.clone()))
+}
+
+/// The machine epsilon of `T`.
+fn eps<T: Float>() -> f64 {
+    match T::DTYPE {
+        DType::F32 => f32::EPSILON as f64,
+        _ => f64::EPSILON,
+    }
+}
+
+/// The thin SVD of `a` by one-sided block Jacobi over its column chunks (see the module
+/// documentation): `(U, s, Vᵀ)` as [`crate::linalg::svd`] gives them, `s` descending. The
+/// sweeps run when this is called (their number depends on the data), with `opts`; what
+/// is returned is lazy. Wide matrices go through their transpose, tall ones through QR
+/// first.
+///
+/// Use it for matrices whose smaller side is too large for the SVD of one task (which is
+/// what [`crate::linalg::svd`] does: it calls this one above 8192 × 8192 `f64` elements,
+/// or 11585 × 11585 `f32`); each task holds at most a row block times a column chunk, or a
+/// Gram matrix of two column chunks. It costs about `10 n³` flops per sweep on a square
+/// matrix, and typically 6–10 sweeps: several times a one-task SVD's work, in exchange for
+/// a bounded task size. Chunks of a few hundred to a thousand columns suit it. `U` comes
+/// from a QR of the rotated matrix, so it is orthonormal for rank-deficient and
+/// ill-conditioned matrices too.
+///
+/// ```
+/// use tessera::prelude::*;
+/// let a = tessera::random::uniform::<f64>(4, &[90, 90], [40, 25])?;
+/// let (u, s, vt) = tessera::linalg::svd_jacobi(&a, &ComputeOptions::default())?;
+/// let back = tessera::linalg::matmul(&u.try_mul(&s.expand_dims(0)?)?, &vt)?;
+/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.compute_scalar()?;
+/// assert!(err < 1e-12, "{err}");
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn svd_jacobi<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Array<T>, Array<T>, Array<T>)> {
+    check_matrix("svd_jacobi", a)?;
+    let (m, n) = (a.shape()[0], a.shape()[1]);
+    if m == 0 || n == 0 {
+        return Err(Error::invalid(format!("svd_jacobi: the matrix of shape {:?} is empty", a.shape())));
+    }
+    if m < n {
+        let (u, s, vt) = svd_jacobi(&a.transpose(), opts)?;
+        return Ok((vt.transpose(), s, u.transpose()));
+    }
+    if m == n {
+        return square(a, opts);
+    }
+    let (q, r) = qr(a)?;
+    let got = compute_many(&[&q, &r], opts)?;
+    let mut got = got.into_iter();
+    let q = persist::<T>(got.next().expect("q"), q.chunks())?;
+    let r = persist::<T>(got.next().expect("r"), r.chunks())?;
+    let (ur, s, vt) = square(&r, opts)?;
+    Ok((matmul(&q, &ur)?, s, vt))
+}
+
+/// [`svd_jacobi`] of a square matrix.
+fn square<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Array<T>, Array<T>, Array<T>)> {
+    let (m, n) = (a.shape()[0], a.shape()[1]);
+    let dt = T::DTYPE;
+    let cols = a.chunks().axis(1).to_vec();
+    let vc = Chunks::new(vec![cols.clone(), cols.clone()])?;
+    let mut x = a.clone();
+    let mut v = crate::eye::<T>(n, n, 0, ChunkSpec::Explicit(vc.clone()))?;
+    let tol = 8.0 * eps::<T>() * (m as f64).sqrt();
+    let scale = a.try_mul(a)?.sum(Axes::All)?.compute_scalar()?.to_f64().sqrt();
+    if !scale.is_finite() {
+        return Err(Error::invalid("svd_jacobi: the matrix holds NaN or infinite values"));
+    }
+    let (mut prev, mut last) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..MAX_SWEEPS {
+        let op = Sweep { panels: cols.clone(), scale, tol };
+        let steps = op.steps();
+        let outs = vec![
+            ("svd-jacobi-x", dt, x.chunks().clone()),
+            ("svd-jacobi-v", dt, vc.clone()),
+            ("svd-jacobi-off", dt, Chunks::new(vec![vec![1; steps]])?),
+        ];
+        let nodes = tiled_nodes(Arc::new(op), vec![x.node().clone(), v.node().clone()], outs);
+        let [xs, vs, off] = [0, 1, 2].map(|i| Array::<T>::from_node(nodes[i].clone()));
+        let off = off.max(Axes::All)?;
+        let mut got = compute_many(&[&xs, &vs, &off], opts)?.into_iter();
+        x = persist(got.next().expect("x"), xs.chunks())?;
+        v = persist(got.next().expect("v"), &vc)?;
+        last = got.next().expect("off").into_typed::<T>()?.iter().next().map_or(0.0, |c| c.to_f64());
+        // Done when every pair was orthogonal enough that no panel was rotated, or when the
+        // sweeps stop gaining within a few thousandths of that.
+        if last <= tol || (last > 0.9 * prev && last < 1e3 * tol) {
+            return finish(&x, &v, opts);
+        }
+        prev = last;
+    }
+    Err(Error::invalid(format!(
+        "svd_jacobi: no convergence after {MAX_SWEEPS} sweeps (the panels still {last:.2e} from orthogonal)"
+    )))
+}
+
+/// `U`, `s`, `Vᵀ` from converged `X` (orthogonal columns, relative to `A`'s norm) and `V`,
+/// ordered by descending `σ_j = ‖x_j‖`. `U` comes from a QR of the ordered `X`, `Q` with
+/// the signs of `R`'s diagonal: `x_j / σ_j` where `σ_j` is well above rounding, and
+/// orthonormal directions where it is not (columns whose mutual angles a Gram matrix
+/// cannot resolve, and a rank-deficient matrix's null space).
+fn finish<T: Float>(
+    x: &Array<T>,
+    v: &Array<T>,
+    opts: &ComputeOptions,
+) -> Result<(Array<T>, Array<T>, Array<T>)> {
+    let n = x.shape()[1];
+    let sq = x.try_mul(x)?.sum(0)?.compute_vec()?;
+    let norms: Vec<T> = sq.iter().map(|&v| <T as Element>::cast_from(v.to_f64().sqrt())).collect();
+    let mut perm: Vec<usize> = (0..n).collect();
+    perm.sort_by(|&i, &j| norms[j].partial_cmp(&norms[i]).unwrap_or(std::cmp::Ordering::Equal));
+    let s: Vec<T> = perm.iter().map(|&j| norms[j]).collect();
+    let idx: Vec<isize> = perm.iter().map(|&j| j as isize).collect();
+    let vt = v.take(&idx, 1)?.transpose();
+    let (q, r) = qr(&x.take(&idx, 1)?)?;
+    let d = crate::linalg::diagonal(&r)?;
+    let mut got = compute_many(&[&q, &d], opts)?.into_iter();
+    let q = persist::<T>(got.next().expect("q"), q.chunks())?;
+    let d = got.next().expect("d").into_typed::<T>()?;
+    let signs: Vec<T> =
+        d.iter().map(|&v| <T as Element>::cast_from(if v.to_f64() < 0.0 { -1.0 } else { 1.0 })).collect();
+    let signs = crate::from_array(ndarray::Array2::from_shape_vec((1, n), signs).expect("1 × n"), [1, n])?;
+    let u = q.try_mul(&signs)?;
+    let s = crate::from_array(ndarray::Array1::from(s), [n])?;
+    Ok((u, s, vt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounds;
+
+    #[test]
+    fn rounds_pair_every_panel_with_every_other_once_in_disjoint_rounds() {
+        for nb in 1..=9 {
+            let mut seen = std::collections::BTreeSet::new();
+            for round in rounds(nb) {
+                let mut used = std::collections::BTreeSet::new();
+                for (p, q) in round {
+                    assert!(p <= q && q < nb);
+                    assert!(
+                        used.insert(p) && (p == q || used.insert(q)),
+                        "{nb}: {p} or {q} twice in a round"
+                    );
+                    assert!(seen.insert((p, q)), "{nb}: ({p}, {q}) twice");
+                }
+            }
+            let want = if nb == 1 { 1 } else { nb * (nb - 1) / 2 };
+            assert_eq!(seen.len(), want, "{nb} panels");
+        }
+    }
+}
