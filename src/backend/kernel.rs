@@ -130,17 +130,25 @@ pub enum TileKernel {
     /// Input `[A]` → a [`Factors`] state `[U, s, Vᵀ]`: the thin SVD, `s` 1-d, descending.
     Svd,
     /// Inputs: the upper blocks of the Gram matrix of one or two column panels, row by row
-    /// (`[G_pp]` or `[G_pp, G_pq, G_qq]`) → a [`Factors`] state: the blocks of the rotation
-    /// `W`, split as `G` is (`[W]` or `[W_pp, W_pq, W_qp, W_qq]`), then a one-element array,
-    /// the largest `|g_ij| / (scale · max(‖x_i‖, ‖x_j‖))`, `i ≠ j`. `W` holds `G`'s
-    /// eigenvectors by descending eigenvalue, or is the identity when that largest value is
-    /// at most `tol` (the panels are orthogonal enough). One step of one-sided block Jacobi,
+    /// (`[G_pp]` or `[G_pp, G_pq, G_qq]`) → a [`Factors`] state: first a one-element array,
+    /// the largest `|g_ij| / (scale · max(‖x_i‖, ‖x_j‖))`, `i ≠ j`; then, when that is above
+    /// `tol`, the blocks of the rotation `W` (`G`'s eigenvectors by descending eigenvalue),
+    /// split as `G` is (`[W]` or `[W_pp, W_pq, W_qp, W_qq]`); nothing more when the panels
+    /// are orthogonal enough. One step of one-sided block Jacobi,
     /// [`crate::linalg::svd_jacobi`].
     JacobiRotation {
         /// The matrix's Frobenius norm.
         scale: f64,
         /// Below this, no rotation.
         tol: f64,
+    },
+    /// Inputs `[B_p, B_q, rotation]` (or `[B_p, rotation]` for one panel): a row block of two
+    /// panels and a [`TileKernel::JacobiRotation`] state → that row block of the first
+    /// (`B_p W_pp + B_q W_qp`) or `second` (`B_p W_pq + B_q W_qq`) rotated panel; the input
+    /// block itself, uncopied, when there was no rotation.
+    JacobiApply {
+        /// The second panel's block.
+        second: bool,
     },
     /// Input a [`Factors`] state → factor `factor`, rows `rows` of it (all when `None`).
     Pick {
@@ -218,6 +226,7 @@ impl Kernel {
                 TileKernel::Qr => "qr",
                 TileKernel::Svd => "svd",
                 TileKernel::JacobiRotation { .. } => "jacobi-rotation",
+                TileKernel::JacobiApply { .. } => "jacobi-apply",
                 TileKernel::Pick { .. } => "pick",
                 TileKernel::Zeros { .. } => "zeros",
             },

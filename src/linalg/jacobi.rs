@@ -130,33 +130,21 @@ impl TiledOp for Sweep {
                 &at,
                 tile_bytes(width, width, dt),
             );
-            let pick = |b: &mut TileBuilder<'_>, factor, bytes| {
-                b.push(TileKernel::Pick { factor, rows: None }, vec![rot], &at, bytes)
-            };
-            if p == q {
-                let wpp = pick(b, 0, tile_bytes(w[p], w[p], dt));
-                offs.push(pick(b, 1, dt.size()));
-                for (t, rows) in [(&mut x, &xrows), (&mut v, w)] {
-                    for (row, &r) in t.iter_mut().zip(rows.iter()) {
-                        let bytes = tile_bytes(r, w[p], dt);
-                        row[p] = b.push(gemm(false, false, 1.0, false), vec![row[p], wpp], &at, bytes);
-                    }
-                }
-                continue;
-            }
-            let wb: Vec<TaskId> = (0..4).map(|f| pick(b, f, tile_bytes(w[p], w[q], dt))).collect();
-            offs.push(pick(b, 4, dt.size()));
-            // [X_p X_q] W: X_p' = X_p W_pp + X_q W_qp, X_q' = X_p W_pq + X_q W_qq.
+            offs.push(b.push(TileKernel::Pick { factor: 0, rows: None }, vec![rot], &at, dt.size()));
+            // [X_p X_q] W: X_p' = X_p W_pp + X_q W_qp, X_q' = X_p W_pq + X_q W_qq, for the row
+            // blocks of X and of V (one task per new block; no copy when nothing rotated).
             for (t, rows) in [(&mut x, &xrows), (&mut v, w)] {
                 for (row, &r) in t.iter_mut().zip(rows.iter()) {
-                    let (op, oq) = (row[p], row[q]);
-                    let mut rotate = |first: TaskId, second: TaskId, width: usize| {
-                        let bytes = tile_bytes(r, width, dt);
-                        let c = b.push(gemm(false, false, 1.0, false), vec![op, first], &at, bytes);
-                        b.push(gemm(false, false, 1.0, true), vec![c, oq, second], &at, bytes)
+                    let deps = if p == q { vec![row[p], rot] } else { vec![row[p], row[q], rot] };
+                    let mut apply = |second| {
+                        let bytes = tile_bytes(r, w[if second { q } else { p }], dt);
+                        b.push(TileKernel::JacobiApply { second }, deps.clone(), &at, bytes)
                     };
-                    row[p] = rotate(wb[0], wb[2], w[p]);
-                    row[q] = rotate(wb[1], wb[3], w[q]);
+                    let np = apply(false);
+                    if p != q {
+                        row[q] = apply(true);
+                    }
+                    row[p] = np;
                 }
             }
         }

@@ -8,7 +8,7 @@ use faer::linalg::evd::{self, ComputeEigenvectors};
 use faer::{Mat, Par};
 use ndarray::{Array1, Array2, ArrayView2};
 
-use crate::backend::cpu::tiles::TileFloat;
+use crate::backend::cpu::tiles::{TileFloat, product};
 use crate::backend::kernel::Factors;
 use crate::block::{HostArray, Value};
 use crate::dtype::Element;
@@ -85,18 +85,40 @@ pub(crate) fn jacobi_rotation<T: TileFloat>(
         let a = Array2::from_shape_fn((r.len(), c.len()), |(i, j)| u[(r.start + i, col(c.start + j))]);
         HostArray::new(a.into_dyn().into_shared())
     };
-    let mut out = if split == n {
-        vec![block(0..n, 0..n)]
-    } else {
-        vec![
-            block(0..split, 0..split),
-            block(0..split, split..n),
-            block(split..n, 0..split),
-            block(split..n, split..n),
-        ]
-    };
     let off = Array1::from_elem(1, <T as Element>::cast_from(off));
-    out.push(HostArray::new(off.into_dyn().into_shared()));
-    let bytes = (n * n + 1) * T::DTYPE.size();
+    let mut out = vec![HostArray::new(off.into_dyn().into_shared())];
+    if rotate && split == n {
+        out.push(block(0..n, 0..n));
+    } else if rotate {
+        out.extend([block(0..split, 0..split), block(0..split, split..n)]);
+        out.extend([block(split..n, 0..split), block(split..n, split..n)]);
+    }
+    let bytes = out.iter().map(HostArray::nbytes).sum();
     Ok(Value::state(Factors(out), bytes))
+}
+
+/// [`TileKernel::JacobiApply`]: inputs `[B_p, B_q, rotation]` or `[B_p, rotation]`.
+///
+/// [`TileKernel::JacobiApply`]: crate::backend::kernel::TileKernel::JacobiApply
+pub(crate) fn jacobi_apply<T: TileFloat>(inputs: &[Value], second: bool, par: Par) -> Result<Value> {
+    let (rot, blocks) = inputs.split_last().ok_or_else(|| Error::invalid("jacobi apply: no input"))?;
+    let w = &rot.get_state::<Factors>()?.0[1..];
+    let block = |i: usize| -> Result<&ndarray::ArcArray<T, ndarray::IxDyn>> {
+        blocks.get(i).ok_or_else(|| Error::invalid("jacobi apply: missing block"))?.array()?.typed::<T>()
+    };
+    if w.is_empty() {
+        return Ok(Value::Array(blocks[usize::from(second && blocks.len() == 2)].array()?.clone()));
+    }
+    let (first, other) = match (w.len(), second) {
+        (1, _) => (&w[0], None),
+        (_, false) => (&w[0], Some(&w[2])),
+        (_, true) => (&w[1], Some(&w[3])),
+    };
+    let (bp, w1) = (block(0)?, first.typed::<T>()?);
+    let mut out = Array2::<T>::zeros((bp.shape()[0], w1.shape()[1]));
+    product(&mut out, false, bp, w1, par);
+    if let Some(w2) = other {
+        product(&mut out, true, block(1)?, w2.typed::<T>()?, par);
+    }
+    Ok(Value::Array(HostArray::new(out.into_dyn().into_shared())))
 }

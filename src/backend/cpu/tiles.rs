@@ -279,6 +279,9 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
                 .collect::<Result<Vec<_>>>()?;
             crate::backend::cpu::rotation::jacobi_rotation(&views, *scale, *tol, par)
         }
+        TileKernel::JacobiApply { second } => {
+            crate::backend::cpu::rotation::jacobi_apply::<T>(inputs, *second, par)
+        }
         TileKernel::Pick { .. }
         | TileKernel::Zeros { .. }
         | TileKernel::Transpose
@@ -474,6 +477,21 @@ fn mirror_lower<T: Copy>(out: &mut Array2<T>) {
                 }
             }
         }
+    }
+}
+
+/// `out = a · b`, or `out += a · b` when `accumulate`: OpenBLAS with the `blas` feature on
+/// one core, else faer.
+pub(super) fn product<T: TileFloat>(
+    out: &mut Array2<T>,
+    accumulate: bool,
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+    par: Par,
+) {
+    if !blas::gemm(out, accumulate, (a, false), (b, false), 1.0, par) {
+        let beta = if accumulate { Accum::Add } else { Accum::Replace };
+        matmul::matmul(mat_mut(out), beta, view(a, false), view(b, false), <T as Element>::one(), par);
     }
 }
 
