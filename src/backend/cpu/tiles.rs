@@ -263,13 +263,32 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
             Ok(Value::state(f, bytes))
         }
         TileKernel::Svd => {
+            // The low-level call, with the task's `par`: `Mat::thin_svd` would take faer's
+            // global setting, every core of rayon's global pool, whatever else is running.
+            use faer::linalg::svd::{ComputeSvdVectors, svd as svd_in, svd_scratch};
             let a = view(arr(0)?, false);
-            let svd = a.thin_svd().map_err(|e| Error::invalid(format!("svd did not converge: {e:?}")))?;
-            let s: Vec<T> = (0..svd.S().dim()).map(|i| svd.S()[i]).collect();
+            let (m, n) = (a.nrows(), a.ncols());
+            let k = m.min(n);
+            let thin = ComputeSvdVectors::Thin;
+            let req = svd_scratch::<T>(m, n, thin, thin, par, Default::default());
+            let (mut sd, mut um, mut vm) =
+                (faer::diag::Diag::<T>::zeros(k), Mat::<T>::zeros(m, k), Mat::<T>::zeros(n, k));
+            let mut buf = MemBuffer::new(req);
+            svd_in(
+                a,
+                sd.as_mut(),
+                Some(um.as_mut()),
+                Some(vm.as_mut()),
+                par,
+                MemStack::new(&mut buf),
+                Default::default(),
+            )
+            .map_err(|e| Error::invalid(format!("svd did not converge: {e:?}")))?;
+            let s: Vec<T> = (0..k).map(|i| sd[i]).collect();
             let s =
                 ArrayD::from_shape_vec(IxDyn(&[s.len()]), s).map_err(|e| Error::invalid(e.to_string()))?;
-            let u = from_mat(svd.U());
-            let vt = from_mat(svd.V().transpose());
+            let u = from_mat(um.as_ref());
+            let vt = from_mat(vm.transpose());
             let bytes = u.nbytes() + vt.nbytes() + s.len() * T::DTYPE.size();
             Ok(Value::state(Factors(vec![u, HostArray::new(s.into_shared()), vt]), bytes))
         }
