@@ -185,6 +185,12 @@ pub fn qr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
     tsqr(a)
 }
 
+/// Whether the `n × n` square of [`svd`]'s one-task step would exceed
+/// [`JACOBI_ABOVE_BYTES`].
+fn too_large_for_one_task(n: usize, dtype: DType) -> bool {
+    n.saturating_mul(n).saturating_mul(dtype.size()) > JACOBI_ABOVE_BYTES
+}
+
 /// [`qr`] by TSQR (`a` rechunked to whole rows).
 fn tsqr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
     let a = whole_rows("qr", a)?;
@@ -225,7 +231,7 @@ pub fn svd<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>, Array<T>)> {
         let (u, s, vt) = svd(&a.transpose())?;
         return Ok((vt.transpose(), s, u.transpose()));
     }
-    if n * n * T::DTYPE.size() > JACOBI_ABOVE_BYTES {
+    if too_large_for_one_task(n, T::DTYPE) {
         return crate::linalg::svd_jacobi(a, &crate::ComputeOptions::default());
     }
     let a = whole_rows("svd", a)?;
@@ -303,4 +309,17 @@ pub fn svd_compressed<T: Float>(
         x.slice(&args)
     };
     Ok((keep(&u, 1)?, keep(&s, 0)?, keep(&vt, 0)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::too_large_for_one_task;
+    use crate::dtype::DType;
+
+    #[test]
+    fn svd_switches_to_block_jacobi_above_a_512_mib_square() {
+        assert!(!too_large_for_one_task(8192, DType::F64) && too_large_for_one_task(8193, DType::F64));
+        assert!(!too_large_for_one_task(11585, DType::F32) && too_large_for_one_task(11586, DType::F32));
+        assert!(too_large_for_one_task(usize::MAX, DType::F64));
+    }
 }
