@@ -263,17 +263,9 @@ mod lu {
     use super::*;
     use tessera::linalg::{inv, lu, solve, solve_spd, solve_triangular};
 
+    /// Tiles of an axis of length `n` cut at the `cuts` inside it.
     fn tiles(n: usize, cuts: Vec<usize>) -> Vec<usize> {
-        let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c > 0 && c < n).collect();
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut rows = Vec::new();
-        let mut prev = 0;
-        for c in cuts.into_iter().chain([n]) {
-            rows.push(c - prev);
-            prev = c;
-        }
-        rows
+        common::split(n, &cuts.into_iter().filter(|&c| c < n).collect::<Vec<_>>())
     }
 
     proptest! {

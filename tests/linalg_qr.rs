@@ -1,28 +1,14 @@
 //! QR of shapes that are not tall-skinny (block Gram-Schmidt with TSQR panels), against
 //! reconstruction, orthogonality and triangularity, and against faer's R up to signs.
 
+mod common;
+
 use ndarray::{Array2, Ix2};
 use proptest::prelude::*;
 use tessera::Chunks;
 use tessera::linalg::qr;
 
-fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
-    let x = tessera::random::normal::<f64>(seed, &[m, n], [m.max(1), n.max(1)], 0.0, 1.0).unwrap();
-    x.compute().unwrap().into_dimensionality::<Ix2>().unwrap()
-}
-
-fn split(n: usize, cuts: &[usize]) -> Vec<usize> {
-    let mut c: Vec<usize> = cuts.iter().map(|&x| x % n).filter(|&x| x > 0).collect();
-    c.sort_unstable();
-    c.dedup();
-    let mut out = Vec::new();
-    let mut prev = 0;
-    for x in c.into_iter().chain([n]) {
-        out.push(x - prev);
-        prev = x;
-    }
-    out
-}
+use common::{normal2 as arr2, split};
 
 fn max_abs(a: &Array2<f64>) -> f64 {
     a.iter().fold(0.0, |m, v| m.max(v.abs()))

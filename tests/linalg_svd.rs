@@ -3,30 +3,15 @@
 //! reconstruction, orthonormality of U and V, and against faer's singular values of the
 //! whole matrix; rank-deficient, ill-conditioned, f32 and bad input.
 
+mod common;
+
 use ndarray::{Array1, Array2, Ix2};
 use proptest::prelude::*;
 use tessera::linalg::{svd, svd_jacobi};
 use tessera::prelude::*;
 use tessera::{Chunks, Error};
 
-fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
-    let x = tessera::random::normal::<f64>(seed, &[m, n], [m.max(1), n.max(1)], 0.0, 1.0).unwrap();
-    x.compute().unwrap().into_dimensionality::<Ix2>().unwrap()
-}
-
-/// Chunk sizes of an axis of length `n` cut at `cuts` (mod `n`).
-fn split(n: usize, cuts: &[usize]) -> Vec<usize> {
-    let mut c: Vec<usize> = cuts.iter().map(|&x| x % n).filter(|&x| x > 0).collect();
-    c.sort_unstable();
-    c.dedup();
-    let mut out = Vec::new();
-    let mut prev = 0;
-    for x in c.into_iter().chain([n]) {
-        out.push(x - prev);
-        prev = x;
-    }
-    out
-}
+use common::{normal2 as arr2, split};
 
 fn max_abs(a: &Array2<f64>) -> f64 {
     a.iter().fold(0.0, |m, v| m.max(v.abs()))
@@ -59,6 +44,13 @@ fn chunked(a: &Array2<f64>, rows: Vec<usize>, cols: Vec<usize>) -> tessera::Arra
     tessera::from_array(a.clone(), ChunkSpec::Explicit(Chunks::new(vec![rows, cols]).unwrap())).unwrap()
 }
 
+/// A random `m × n` matrix, and the same chunked with rows cut at `rc` and columns at `cc`.
+fn case(m: usize, n: usize, rc: &[usize], cc: &[usize], seed: u64) -> (Array2<f64>, tessera::Array<f64>) {
+    let a = arr2(seed, m, n);
+    let x = chunked(&a, split(m, rc), split(n, cc));
+    (a, x)
+}
+
 fn jacobi(x: &tessera::Array<f64>) -> Triplets {
     svd_jacobi(x, &ComputeOptions::default()).unwrap()
 }
@@ -71,8 +63,7 @@ proptest! {
         m in 1usize..48, n in 1usize..48, rc in proptest::collection::vec(0usize..100, 0..5),
         cc in proptest::collection::vec(0usize..100, 0..5), seed in 0u64..1000,
     ) {
-        let a = arr2(seed, m, n);
-        let x = chunked(&a, split(m, &rc), split(n, &cc));
+        let (a, x) = case(m, n, &rc, &cc, seed);
         let (rec, uo, vo, sv) = check(&a, jacobi(&x));
         let scale = m.max(n) as f64;
         prop_assert!(rec <= 1e-13 * scale, "‖UΣVᵀ − A‖ = {rec}");
@@ -85,8 +76,7 @@ proptest! {
         m in 1usize..60, n in 1usize..60, rc in proptest::collection::vec(0usize..100, 0..5),
         cc in proptest::collection::vec(0usize..100, 0..5), seed in 0u64..1000,
     ) {
-        let a = arr2(seed, m, n);
-        let x = chunked(&a, split(m, &rc), split(n, &cc));
+        let (a, x) = case(m, n, &rc, &cc, seed);
         let (rec, uo, vo, sv) = check(&a, svd(&x).unwrap());
         let scale = m.max(n) as f64;
         prop_assert!(rec <= 1e-13 * scale && uo <= 1e-13 * scale && vo <= 1e-13 * scale, "{rec} {uo} {vo}");

@@ -153,3 +153,24 @@ pub fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
         (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
     })
 }
+
+/// Chunk sizes of an axis of length `n` cut at `cuts` (taken mod `n`; zeros and repeats
+/// ignored): irregular chunks for a proptest.
+pub fn split(n: usize, cuts: &[usize]) -> Vec<usize> {
+    let mut c: Vec<usize> = cuts.iter().map(|&x| x % n.max(1)).filter(|&x| x > 0).collect();
+    c.sort_unstable();
+    c.dedup();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for x in c.into_iter().chain([n]) {
+        out.push(x - prev);
+        prev = x;
+    }
+    out
+}
+
+/// A reproducible `m × n` matrix of standard normals (tessera's counter-based generator).
+pub fn normal2(seed: u64, m: usize, n: usize) -> Array2<f64> {
+    let x = tessera::random::normal::<f64>(seed, &[m, n], [m.max(1), n.max(1)], 0.0, 1.0).unwrap();
+    x.compute().unwrap().into_dimensionality::<ndarray::Ix2>().unwrap()
+}
