@@ -68,7 +68,7 @@ pub fn staged_working_set(from: &Chunks, stages: &[Chunks], to: &Chunks, itemsiz
 
 /// The intermediate chunkings (none: direct) of a rechunk from `from` to `to` whose every
 /// stage's working set is at most `limit` bytes, with the fewest stages; if no plan of up to
-/// [`MAX_STAGES`] stages fits, the plan with the smallest working set.
+/// `MAX_STAGES` (8) stages fits, the plan with the smallest working set.
 ///
 /// ```
 /// use tessera::Chunks;

@@ -8,8 +8,8 @@
 //! stop being started, running ones finish, and nothing hangs. Results are bit-identical on
 //! both schedulers and any number of workers: the graph fixes every combine order.
 //!
-//! Memory: results live in a [`store`] that accounts their bytes against the budget
-//! ([`ComputeOptions::memory_budget`]) and spills the ones needed last to disk when a new
+//! Memory: results live in a store (`scheduler::store`) that accounts their bytes against
+//! the budget ([`ComputeOptions::memory_budget`]) and spills the ones needed last to disk when a new
 //! result would not fit; the threaded scheduler starts new root tasks (reads) only while the
 //! budget has room for them, so loads never run far ahead of the reductions that consume
 //! them. Before running, a compute whose smallest working set (one task's inputs, scratch
