@@ -155,3 +155,32 @@ fn block_jacobi_rejects_bad_input() {
     let v = tessera::zeros::<f64>(&[5], [5]).unwrap();
     assert!(svd_jacobi(&v, &ComputeOptions::default()).unwrap_err().to_string().contains("2-d"));
 }
+
+#[test]
+fn block_jacobi_under_a_small_memory_budget_keeps_its_sweeps_on_disk() {
+    let a = arr2(10, 90, 60);
+    let x = chunked(&a, vec![30, 30, 30], vec![20, 20, 20]);
+    let dir = std::env::temp_dir().join(format!("tessera-test-jacobi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // X and V take 72 KB: a 64 KB budget sends them (and Q) to disk between steps.
+    let opts = ComputeOptions::default().memory_budget(64 << 10).spill_dir(&dir);
+    let on_disk = svd_jacobi(&x, &opts).unwrap();
+    let in_memory = svd_jacobi(&x, &ComputeOptions::default()).unwrap();
+    let host = |t: &Triplets| (t.0.compute().unwrap(), t.1.compute().unwrap(), t.2.compute().unwrap());
+    // The same graph on the same blocks: the same bits, whichever way they waited.
+    assert_eq!(host(&on_disk), host(&in_memory));
+    let (rec, uo, vo, sv) = check(&a, on_disk);
+    assert!(rec < 1e-12 && uo < 1e-12 && vo < 1e-12 && sv < 1e-12, "{rec} {uo} {vo} {sv}");
+    // The files were unlinked once open; with the arrays dropped, nothing is left.
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir(&dir).unwrap();
+    // Where the disk cannot be written, the error names the place (so the disk was used).
+    let gone = dir.join("missing");
+    let err =
+        svd_jacobi(&x, &ComputeOptions::default().memory_budget(64 << 10).spill_dir(&gone)).unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    // A budget twice the size keeps everything in memory: no directory needed.
+    let roomy = ComputeOptions::default().memory_budget(1 << 20).spill_dir(&gone);
+    assert!(svd_jacobi(&x, &roomy).is_ok());
+}

@@ -15,11 +15,15 @@
 //! `σ_j` is well above it, orthonormal directions where it is not).
 //!
 //! No task holds more than a row block times a panel, or one pair's Gram matrix. `X` and
-//! `V` are computed into memory between sweeps (the number of sweeps depends on the data).
+//! `V` are computed between sweeps (the number of sweeps depends on the data) and wait in
+//! memory, or, when the compute options' memory budget is less than twice their size, in
+//! unlinked .npy files in the spill directory, read back block by block by the next sweep.
 //! A tall matrix is first reduced by QR (`A = Q R`, Jacobi on the square `R`, `U = Q U_R`),
 //! which also makes the sweeps converge faster.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::array::Array;
 use crate::array::chunks::Chunks;
@@ -29,9 +33,12 @@ use crate::dtype::{DType, Element, Float};
 use crate::error::{Error, Result};
 use crate::graph::task::TaskId;
 use crate::graph::tiled::{TileBuilder, TiledOp};
+use crate::io::BlockSink;
+use crate::io::npy::{NpyWriter, open_npy};
+use crate::io::store_many;
 use crate::linalg::{check_matrix, gemm, matmul, qr, tile_bytes, tiled_nodes};
 use crate::scheduler::ComputeOptions;
-use crate::{Axes, ChunkSpec, compute_many};
+use crate::{AnyArray, Axes, ChunkSpec, compute_many};
 
 /// Sweeps after which block Jacobi gives up (it converges quadratically once close: the
 /// tests' matrices, ill-conditioned ones included, take 2–7).
@@ -161,6 +168,58 @@ fn persist<T: Float>(h: HostArray, chunks: &Chunks) -> Result<Array<T>> {
     crate::from_array(h.into_typed::<T>()?, ChunkSpec::Explicit(chunks.clone()))
 }
 
+/// Where the results of a step wait for the next: in memory, or on disk when `opts` sets a
+/// memory budget that `bytes` (what would wait) would take more than half of: .npy files in
+/// the spill directory (`opts.spill_dir`, else the system's temporary one), unlinked as soon
+/// as they are open, so their space goes when the arrays reading them are dropped.
+fn disk_for(bytes: usize, opts: &ComputeOptions) -> Option<PathBuf> {
+    let budget = opts.memory_budget?;
+    (bytes > budget / 2).then(|| opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir))
+}
+
+/// Compute `arrays` in one run and keep each as an array of its chunks: in memory, or in
+/// `disk` (see [`disk_for`]).
+fn persist_many<T: Float>(
+    arrays: &[&Array<T>],
+    disk: Option<&Path>,
+    opts: &ComputeOptions,
+) -> Result<Vec<Array<T>>> {
+    let Some(dir) = disk else {
+        let refs: Vec<&dyn AnyArray> = arrays.iter().map(|&a| a as &dyn AnyArray).collect();
+        let got = compute_many(&refs, opts)?;
+        return got.into_iter().zip(arrays).map(|(h, a)| persist(h, a.chunks())).collect();
+    };
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let paths: Vec<PathBuf> = arrays
+        .iter()
+        .map(|_| {
+            let k = NEXT.fetch_add(1, Ordering::Relaxed);
+            dir.join(format!("tessera-svd-jacobi-{}-{k}.npy", std::process::id()))
+        })
+        .collect();
+    let run = || -> Result<Vec<Array<T>>> {
+        let writers = paths
+            .iter()
+            .zip(arrays)
+            .map(|(p, a)| NpyWriter::create(p, T::DTYPE, a.shape()))
+            .collect::<Result<Vec<_>>>()?;
+        let items: Vec<(&dyn AnyArray, &dyn BlockSink)> =
+            arrays.iter().zip(&writers).map(|(&a, w)| (a as &dyn AnyArray, w as &dyn BlockSink)).collect();
+        store_many(&items, opts)?;
+        paths
+            .iter()
+            .zip(arrays)
+            .map(|(p, a)| open_npy::<T>(p, ChunkSpec::Explicit(a.chunks().clone())))
+            .collect()
+    };
+    let out = run();
+    for p in &paths {
+        // The open arrays hold their files; a file not made or already gone is no matter.
+        let _ = std::fs::remove_file(p);
+    }
+    out
+}
+
 /// The machine epsilon of `T`.
 fn eps<T: Float>() -> f64 {
     match T::DTYPE {
@@ -173,7 +232,9 @@ fn eps<T: Float>() -> f64 {
 /// documentation): `(U, s, Vᵀ)` as [`crate::linalg::svd`] gives them, `s` descending. The
 /// sweeps run when this is called (their number depends on the data), with `opts`; what
 /// is returned is lazy. Wide matrices go through their transpose, tall ones through QR
-/// first.
+/// first. With a memory budget in `opts` below twice the size of `a` and `V` together,
+/// what waits between sweeps goes to disk (see the module documentation), so neither the
+/// matrix nor its rotations need fit in memory.
 ///
 /// Use it for matrices whose smaller side is too large for the SVD of one task (which is
 /// what [`crate::linalg::svd`] does: it calls this one above 8192 × 8192 `f64` elements,
@@ -207,10 +268,8 @@ pub fn svd_jacobi<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Arra
         return square(a, opts);
     }
     let (q, r) = qr(a)?;
-    let got = compute_many(&[&q, &r], opts)?;
-    let mut got = got.into_iter();
-    let q = persist::<T>(got.next().expect("q"), q.chunks())?;
-    let r = persist::<T>(got.next().expect("r"), r.chunks())?;
+    let disk = disk_for((m * n + n * n) * T::DTYPE.size(), opts);
+    let [q, r]: [Array<T>; 2] = persist_many(&[&q, &r], disk.as_deref(), opts)?.try_into().expect("two");
     let (ur, s, vt) = square(&r, opts)?;
     Ok((matmul(&q, &ur)?, s, vt))
 }
@@ -228,6 +287,7 @@ fn square<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Array<T>, Ar
     if !scale.is_finite() {
         return Err(Error::invalid("svd_jacobi: the matrix holds NaN or infinite values"));
     }
+    let disk = disk_for((m * n + n * n) * dt.size(), opts);
     let (mut prev, mut last) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..MAX_SWEEPS {
         let op = Sweep { panels: cols.clone(), scale, tol };
@@ -239,15 +299,14 @@ fn square<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Array<T>, Ar
         ];
         let nodes = tiled_nodes(Arc::new(op), vec![x.node().clone(), v.node().clone()], outs);
         let [xs, vs, off] = [0, 1, 2].map(|i| Array::<T>::from_node(nodes[i].clone()));
-        let off = off.max(Axes::All)?;
-        let mut got = compute_many(&[&xs, &vs, &off], opts)?.into_iter();
-        x = persist(got.next().expect("x"), xs.chunks())?;
-        v = persist(got.next().expect("v"), &vc)?;
-        last = got.next().expect("off").into_typed::<T>()?.iter().next().map_or(0.0, |c| c.to_f64());
+        let [xn, vn, off]: [Array<T>; 3] =
+            persist_many(&[&xs, &vs, &off], disk.as_deref(), opts)?.try_into().expect("three");
+        (x, v) = (xn, vn);
+        last = off.compute_vec()?.iter().fold(0.0, |m, c| m.max(c.to_f64()));
         // Done when every pair was orthogonal enough that no panel was rotated, or when the
         // sweeps stop gaining within a few thousandths of that.
         if last <= tol || (last > 0.9 * prev && last < 1e3 * tol) {
-            return finish(&x, &v, opts);
+            return finish(&x, &v, disk.as_deref(), opts);
         }
         prev = last;
     }
@@ -264,6 +323,7 @@ fn square<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Array<T>, Ar
 fn finish<T: Float>(
     x: &Array<T>,
     v: &Array<T>,
+    disk: Option<&Path>,
     opts: &ComputeOptions,
 ) -> Result<(Array<T>, Array<T>, Array<T>)> {
     let n = x.shape()[1];
@@ -276,9 +336,8 @@ fn finish<T: Float>(
     let vt = v.take(&idx, 1)?.transpose();
     let (q, r) = qr(&x.take(&idx, 1)?)?;
     let d = crate::linalg::diagonal(&r)?;
-    let mut got = compute_many(&[&q, &d], opts)?.into_iter();
-    let q = persist::<T>(got.next().expect("q"), q.chunks())?;
-    let d = got.next().expect("d").into_typed::<T>()?;
+    let [q, d]: [Array<T>; 2] = persist_many(&[&q, &d], disk, opts)?.try_into().expect("two");
+    let d = d.compute_vec()?;
     let signs: Vec<T> =
         d.iter().map(|&v| <T as Element>::cast_from(if v.to_f64() < 0.0 { -1.0 } else { 1.0 })).collect();
     let signs = crate::from_array(ndarray::Array2::from_shape_vec((1, n), signs).expect("1 × n"), [1, n])?;
