@@ -46,7 +46,7 @@ const USAGE: &str = "usage:
           [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
           [--budget 2GiB] [--workers N] --out result.npy|result.zarr [--png map.png] [--trace trace.json]
   tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy|netcdf]
-  tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|qr-square|svd-square|lu-solve|gemm-tile|sst-nanmean-gpu|xxT-sum-gpu|matmul-f32|matmul-f32-gpu|gpu-kernels|all> [--repeat N] [--json]";
+  tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|qr-square|svd-square|svd-square-disk|lu-solve|gemm-tile|sst-nanmean-gpu|xxT-sum-gpu|matmul-f32|matmul-f32-gpu|gpu-kernels|all> [--repeat N] [--json]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
