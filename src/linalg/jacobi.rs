@@ -68,7 +68,8 @@ fn rounds(nb: usize) -> Vec<Vec<(usize, usize)>> {
 
 /// One sweep. Inputs `X` (`m × n`, any row chunks, the panels as column chunks) and `V`
 /// (`n × n`, the panels as both row and column chunks); outputs the rotated `X` and `V` and
-/// each step's largest cosine (1-d, one block per step).
+/// how far each step's pair was from orthogonal (1-d, one block per step; see
+/// [`TileKernel::JacobiRotation`]).
 struct Sweep {
     panels: Vec<usize>,
     /// `A`'s Frobenius norm and the rotation threshold ([`TileKernel::JacobiRotation`]).
@@ -82,8 +83,8 @@ impl Sweep {
     }
 }
 
-/// `Σ_i op(A_i)ᵀ B_i` over the row blocks in `a` and `b` (the Gram block of two panels), or
-/// `Σ_i A_iᵀ A_i` by syrk when `b` is `None`.
+/// `Σ_i A_iᵀ B_i` over the row blocks `a` and `other` (the Gram block of two panels), or
+/// `Σ_i A_iᵀ A_i` by syrk when `other` is `None`.
 fn gram(
     b: &mut TileBuilder<'_>,
     a: &[TaskId],
