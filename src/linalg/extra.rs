@@ -6,7 +6,7 @@ use crate::array::creation::indexed;
 use crate::array::{Array, Axes, where_};
 use crate::dtype::{Element, Float};
 use crate::error::{Error, Result};
-use crate::linalg::{check_matrix, lu, matmul, svd};
+use crate::linalg::{check_matrix, eps, lu, matmul, svd};
 
 /// A boolean mask over `x`'s shape and chunks, `f(row, column)` per element.
 fn mask2<T: Element>(
@@ -200,8 +200,7 @@ pub fn lstsq<T: Float + Element<Sum = T>>(
     }
     let b2 = if vector { b.expand_dims(1)? } else { b.clone() };
     let (m, n) = (a.shape()[0], a.shape()[1]);
-    let eps = if T::DTYPE == crate::DType::F32 { f32::EPSILON as f64 } else { f64::EPSILON };
-    let rcond = rcond.unwrap_or(eps * m.max(n) as f64);
+    let rcond = rcond.unwrap_or(eps::<T>() * m.max(n) as f64);
     let (u, s, vt) = svd(a)?;
     let keep = s.gt(&s.max(Axes::All)?.try_mul(T::cast_from(rcond))?)?;
     let safe = where_(&keep, &s, T::one())?;

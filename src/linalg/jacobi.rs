@@ -29,14 +29,14 @@ use crate::array::Array;
 use crate::array::chunks::Chunks;
 use crate::backend::kernel::TileKernel;
 use crate::block::HostArray;
-use crate::dtype::{DType, Element, Float};
+use crate::dtype::{Element, Float};
 use crate::error::{Error, Result};
 use crate::graph::task::TaskId;
 use crate::graph::tiled::{TileBuilder, TiledOp};
 use crate::io::BlockSink;
 use crate::io::npy::{NpyWriter, open_npy};
 use crate::io::store_many;
-use crate::linalg::{check_matrix, gemm, matmul, qr, tile_bytes, tiled_nodes};
+use crate::linalg::{check_matrix, eps, gemm, matmul, qr, tile_bytes, tiled_nodes};
 use crate::scheduler::ComputeOptions;
 use crate::{AnyArray, Axes, ChunkSpec, compute_many};
 
@@ -221,14 +221,6 @@ fn persist_many<T: Float>(
     out
 }
 
-/// The machine epsilon of `T`.
-fn eps<T: Float>() -> f64 {
-    match T::DTYPE {
-        DType::F32 => f32::EPSILON as f64,
-        _ => f64::EPSILON,
-    }
-}
-
 /// The thin SVD of `a` by one-sided block Jacobi over its column chunks (see the module
 /// documentation): `(U, s, Vᵀ)` as [`crate::linalg::svd`] gives them, `s` descending. The
 /// sweeps run when this is called (their number depends on the data), with `opts`; what
@@ -241,8 +233,8 @@ fn eps<T: Float>() -> f64 {
 /// what [`crate::linalg::svd`] does: it calls this one above 8192 × 8192 `f64` elements,
 /// or 11585 × 11585 `f32`); each task holds at most a row block times a column chunk, or a
 /// Gram matrix of two column chunks. It costs about `10 n³` flops per sweep on a square
-/// matrix, and typically 6–10 sweeps: several times a one-task SVD's work, in exchange for
-/// a bounded task size. Chunks of a few hundred to a thousand columns suit it. `U` comes
+/// matrix, and several sweeps (2–7 in the tests): 2.5–3× a one-task SVD's time at 4000²
+/// (BENCHMARKS.md), in exchange for a bounded task size. Chunks of a few hundred to a thousand columns suit it. `U` comes
 /// from a QR of the rotated matrix, so it is orthonormal for rank-deficient and
 /// ill-conditioned matrices too.
 ///

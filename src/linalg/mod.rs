@@ -92,6 +92,11 @@ fn square_tiles<T: Float>(op: &str, a: &Array<T>) -> Result<Array<T>> {
     a.rechunk(crate::ChunkSpec::Explicit(Chunks::new(vec![rows.clone(), rows])?))
 }
 
+/// The machine epsilon of `T`, as f64.
+fn eps<T: Float>() -> f64 {
+    if T::DTYPE == DType::F32 { f32::EPSILON as f64 } else { f64::EPSILON }
+}
+
 /// Estimated bytes of an `r × c` tile of `dtype`.
 fn tile_bytes(r: usize, c: usize, dtype: DType) -> usize {
     r * c * dtype.size()

@@ -235,7 +235,6 @@ pub fn svd<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>, Array<T>)> {
         return crate::linalg::svd_jacobi(a, &crate::ComputeOptions::default());
     }
     let a = whole_rows("svd", a)?;
-    let (m, n) = (a.shape()[0], a.shape()[1]);
     let k = m.min(n);
     let dt: DType = T::DTYPE;
     let outs = vec![

@@ -16,13 +16,14 @@ use crate::error::{Error, Result};
 
 /// Inputs: the upper blocks of a symmetric Gram matrix `G = [X_p X_q]ᵀ [X_p X_q]`, row by
 /// row (`[G_pp]` for one panel, `[G_pp, G_pq, G_qq]` for two). Output: a [`Factors`] state
-/// holding the blocks of the rotation `W`, row by row (`[W]`, or `[W_pp, W_pq, W_qp, W_qq]`
-/// split where `G` is), then a one-element array: the largest `|g_ij| / (scale · max(‖x_i‖,
-/// ‖x_j‖))` over `i ≠ j`, how far the panels are from orthogonal relative to the matrix
-/// (what a backward-stable SVD needs; cosines between columns far below `scale` cannot be
-/// resolved from a Gram matrix, and need not be). `W` is the identity when that is at most
-/// `tol`, else `G`'s eigenvectors by descending eigenvalue: rotating panels that are
-/// already orthogonal enough would only scramble their small columns.
+/// holding first a one-element array, the largest `|g_ij| / (scale · max(‖x_i‖, ‖x_j‖))`
+/// over `i ≠ j`: how far the panels are from orthogonal relative to the matrix (what a
+/// backward-stable SVD needs; cosines between columns far below `scale` cannot be resolved
+/// from a Gram matrix, and need not be). When that is above `tol`, the blocks of the
+/// rotation `W` follow, row by row (`[W]`, or `[W_pp, W_pq, W_qp, W_qq]` split where `G`
+/// is): `G`'s eigenvectors by descending eigenvalue. When it is not, nothing follows and
+/// the panels stay as they are: rotating panels already orthogonal enough would only
+/// scramble their small columns.
 pub(crate) fn jacobi_rotation<T: TileFloat>(
     blocks: &[ArrayView2<'_, T>],
     scale: f64,
