@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 
 /// Whether `year` is a leap year.
 pub fn is_leap(year: i32) -> bool {

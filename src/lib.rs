@@ -44,33 +44,34 @@
 pub mod array;
 pub mod backend;
 pub use backend::gpu;
-pub mod block;
 pub mod calendar;
+pub mod compute;
+pub mod core;
+pub use crate::core::{block, dtype, error};
 pub mod delayed;
-pub mod dtype;
-pub mod error;
 pub mod graph;
 pub mod groupby;
 pub mod io;
+pub mod ir;
 pub mod linalg;
 pub mod overlap;
 pub mod plot;
 pub mod random;
+pub mod runtime;
 pub mod scheduler;
 
-pub use array::chunks::{ChunkSpec, Chunks, DEFAULT_CHUNK_BYTES};
+pub use crate::core::block::HostArray;
+pub use crate::core::chunks::{ChunkSpec, Chunks, DEFAULT_CHUNK_BYTES};
+pub use crate::core::dtype::{DType, Element, Float, Number};
+pub use crate::core::error::{Error, Result};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::{
     AnyArray, Array, Axes, IntoOperand, Nested, Operand, ReduceOptions, SliceArg, block, block_nested,
     compute_many, compute_many_report, concatenate, stack, where_,
 };
-pub use backend::cpu::reduce::ReduceKind;
-pub use block::HostArray;
-pub use dtype::{DType, Element, Float, Number};
-pub use error::{Error, Result};
-pub use scheduler::{
-    ComputeOptions, Device, Profile, Progress, RunReport, SchedulerKind, set_default_options,
-};
+pub use ir::reduce::{ReduceKind, ReduceOp};
+pub use runtime::{ComputeOptions, Device, Progress, SchedulerKind, set_default_options};
+pub use scheduler::{Profile, RunReport};
 
 /// The names most programs need.
 pub mod prelude {

@@ -16,12 +16,12 @@ use ndarray::{ArrayD, ArrayViewD};
 pub use crate::graph::halo::Boundary;
 
 use crate::array::Array;
-use crate::backend::kernel::{BlockFn, BlockInfo};
-use crate::block::HostArray;
-use crate::dtype::Element;
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::dtype::Element;
+use crate::core::error::{Error, Result};
 use crate::graph::halo::extended_chunks;
 use crate::graph::node::{Node, Op, SliceBlock, SliceSpec};
+use crate::ir::kernel::{BlockFn, BlockInfo};
 
 fn check(op: &str, ndim: usize, depth: &[usize], boundary: &[Boundary]) -> Result<()> {
     if depth.len() != ndim || boundary.len() != ndim {
@@ -117,7 +117,7 @@ impl<T: Element> Array<T> {
             axes.push(v);
             out.push(lens);
         }
-        let chunks = crate::array::chunks::Chunks::from_axes(out);
+        let chunks = crate::core::chunks::Chunks::from_axes(out);
         let spec = SliceSpec { axes, drop: vec![] };
         Ok(Array::from_node(Node::new("trim", T::DTYPE, chunks, Op::Slice(spec), vec![self.node().clone()])))
     }

@@ -11,7 +11,7 @@ use ndarray::ArrayView2;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 

@@ -12,12 +12,12 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::ChunkSpec;
 use crate::array::creation::{gen_indexed, source_array};
-use crate::block::HostArray;
-use crate::dtype::{DType, Element, Float, Number};
-use crate::error::{Error, Result};
-use crate::io::BlockSource;
+use crate::core::block::HostArray;
+use crate::core::chunks::ChunkSpec;
+use crate::core::dtype::{DType, Element, Float, Number};
+use crate::core::error::{Error, Result};
+use crate::core::source::BlockSource;
 
 /// SplitMix64's finaliser: a bijective 64-bit mix.
 fn mix(mut z: u64) -> u64 {

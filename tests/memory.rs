@@ -135,7 +135,7 @@ fn computed(shape: &[usize], chunks: &[usize], seed: u64) -> Array<f64> {
 }
 
 /// Each assembly task's inputs and result, in bytes, and the most of them.
-fn worst_assembly(g: &tessera::graph::TaskGraph) -> usize {
+fn worst_assembly(g: &tessera::ir::TaskGraph) -> usize {
     g.tasks
         .iter()
         .filter(|t| t.kernel.name() == "assemble")

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use ndarray::{Array2, ArrayD, Ix2};
 use tessera::backend::Backend;
 use tessera::backend::cpu::CpuBackend;
-use tessera::backend::kernel::{Kernel, TileKernel};
 use tessera::block::{HostArray, Value};
+use tessera::ir::kernel::{Kernel, TileKernel};
 
 use common::arr2;
 

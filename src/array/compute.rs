@@ -5,15 +5,15 @@ use std::sync::{Arc, Mutex};
 use ndarray::{ArrayD, Slice};
 
 use crate::array::Array;
-use crate::array::chunks::unravel;
-use crate::backend::cpu::CpuBackend;
-use crate::block::{HostArray, Value};
-use crate::dtype::Element;
-use crate::error::Result;
+use crate::compute::{OutputSink, RunReport, run_blocks, run_into};
+use crate::core::block::{HostArray, Value};
+use crate::core::chunks::unravel;
+use crate::core::dtype::Element;
+use crate::core::error::Result;
 use crate::graph::TaskGraph;
 use crate::graph::node::Node;
 use crate::graph::plan::{plan, plan_for};
-use crate::scheduler::{ComputeOptions, OutputSink, RunReport, execute, execute_into};
+use crate::runtime::ComputeOptions;
 use crate::with_dtype;
 
 /// Any array, whatever its element type (for computing several at once).
@@ -53,9 +53,8 @@ pub fn compute_many_report(
 
 /// Plan and run `nodes`, copying each output block into its node's result as it arrives.
 fn run_assembled(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<HostArray>, RunReport)> {
-    let graph = plan_for(nodes, opts);
     let sink = ManyAssembler { nodes, outs: nodes.iter().map(|_| Mutex::new(None)).collect() };
-    let report = execute_into(&graph, &CpuBackend, opts, &sink)?;
+    let report = run_into(nodes, opts, &sink)?;
     let mut results = Vec::with_capacity(nodes.len());
     for (n, out) in nodes.iter().zip(sink.outs) {
         let out = out.into_inner().map_err(|_| crate::Error::invalid("result poisoned"))?;
@@ -139,8 +138,7 @@ impl<T: Element> Array<T> {
     /// Compute every block, in C order of the block grid, without assembling them. Each
     /// block is checked against the shape its chunks declare.
     pub fn compute_blocks(&self, opts: &ComputeOptions) -> Result<Vec<HostArray>> {
-        let graph = plan_for(std::slice::from_ref(self.node()), opts);
-        let (mut outs, _) = execute(&graph, &CpuBackend, opts)?;
+        let (mut outs, _) = run_blocks(std::slice::from_ref(self.node()), opts)?;
         let blocks = outs.pop().unwrap_or_default();
         check_blocks(self.node(), &blocks)?;
         blocks.into_iter().map(|v| v.array().cloned()).collect()

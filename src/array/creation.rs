@@ -11,12 +11,12 @@ use std::sync::Arc;
 use ndarray::{ArcArray, ArrayBase, ArrayD, Data, DataOwned, Dimension, IxDyn, Slice};
 
 use crate::array::Array;
-use crate::array::chunks::ChunkSpec;
-use crate::block::HostArray;
-use crate::dtype::{DType, Element, Float, Scalar};
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::chunks::ChunkSpec;
+use crate::core::dtype::{DType, Element, Float, Scalar};
+use crate::core::error::{Error, Result};
+use crate::core::source::BlockSource;
 use crate::graph::node::{Node, Op};
-use crate::io::BlockSource;
 
 /// Make an array whose blocks are read from `src`.
 pub fn source_array<T: Element>(src: Arc<dyn BlockSource>, chunks: ChunkSpec) -> Result<Array<T>> {

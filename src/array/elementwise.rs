@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::{Chunks, refine_axis};
-use crate::dtype::{DType, Element, Float, Number, Scalar};
-use crate::error::{Error, Result};
-use crate::graph::expr::{BinaryOp, Expr, Instr, UnaryOp};
+use crate::core::chunks::{Chunks, refine_axis};
+use crate::core::dtype::{DType, Element, Float, Number, Scalar};
+use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op};
+use crate::ir::expr::{BinaryOp, Expr, Instr, UnaryOp};
 
 /// An operand of an elementwise op: an array or a scalar.
 #[derive(Debug, Clone)]

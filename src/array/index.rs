@@ -12,21 +12,16 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 
-use crate::array::chunks::Chunks;
 use crate::array::elementwise::rebuild_over;
 use crate::array::{Array, norm_axis};
-use crate::backend::kernel::TakeKernel;
-use crate::block::{HostArray, Value};
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
+use crate::core::source::BlockSource;
 use crate::graph::node::{Node, Op};
-use crate::io::BlockSource;
-
-/// Indices closer than this are read as one run (the slabs between are read and dropped)
-/// when a take is pushed into a source.
-const RUN_GAP: usize = 4;
 
 impl<T: Element> Array<T> {
     /// The elements at `indices` along `axis` (NumPy's `x.take(indices, axis)`, i.e.
@@ -191,20 +186,6 @@ impl<T: Element> Array<T> {
     }
 }
 
-/// The kernel of one compress block: the slabs of `inputs[0]` along `axis` where the 1-d
-/// block `inputs[1]` is true.
-pub(crate) fn compress_block(axis: usize, dtype: DType, inputs: &[Value]) -> Result<Value> {
-    let mask = inputs.get(1).ok_or_else(|| Error::invalid("compress: no mask block"))?.array()?;
-    let mask = mask.typed::<bool>()?;
-    let x = inputs[0].array()?;
-    crate::with_dtype!(dtype, T => {
-        let a = x.typed::<T>()?;
-        let keep: Vec<usize> = mask.iter().enumerate().filter(|(_, v)| **v).map(|(i, _)| i).collect();
-        let out = a.select(Axis(axis), &keep);
-        Ok(Value::Array(HostArray::new(out.into_shared())))
-    })
-}
-
 /// A take node, pushed through elementwise ops and into sources where it can be: `indices`
 /// are in range, output blocks along `axis` hold `size` indices (the last fewer).
 pub(crate) fn take_node(node: &Arc<Node>, axis: usize, indices: &[usize], size: usize) -> Arc<Node> {
@@ -275,41 +256,4 @@ impl BlockSource for TakenSource {
     fn read(&self, region: &[Range<usize>]) -> Result<HostArray> {
         self.inner.read_take(region, self.axis, &self.indices[region[self.axis].clone()])
     }
-}
-
-/// [`BlockSource::read_take`] by runs: the distinct indices in runs (neighbours closer
-/// than [`RUN_GAP`] read together), one read per run, the slabs copied into place.
-pub(crate) fn read_take_in_runs<S: BlockSource + ?Sized>(
-    src: &S,
-    region: &[Range<usize>],
-    axis: usize,
-    want: &[usize],
-) -> Result<HostArray> {
-    let mut sorted = want.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut runs: Vec<Range<usize>> = Vec::new();
-    for &j in &sorted {
-        match runs.last_mut() {
-            Some(r) if j <= r.end + RUN_GAP => r.end = j + 1,
-            _ => runs.push(j..j + 1),
-        }
-    }
-    let mut pieces = Vec::with_capacity(runs.len());
-    for run in &runs {
-        let mut r = region.to_vec();
-        r[axis] = run.clone();
-        pieces.push(Value::Array(src.read(&r)?));
-    }
-    let picks = want
-        .iter()
-        .map(|&j| {
-            let k = runs.partition_point(|r| r.end <= j);
-            (k, j - runs[k].start)
-        })
-        .collect();
-    let mut out_shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
-    out_shape[axis] = want.len();
-    let k = TakeKernel { axis, dtype: src.dtype(), out_shape, picks };
-    crate::backend::cpu::blocks::take(&k, &pieces)
 }

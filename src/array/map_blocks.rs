@@ -6,13 +6,13 @@ use std::sync::Arc;
 use ndarray::{ArrayD, ArrayViewD};
 
 use crate::array::Array;
-use crate::array::chunks::{ChunkSpec, Chunks};
 use crate::array::elementwise::rechunk_node;
-use crate::backend::kernel::{BlockFn, BlockInfo};
-use crate::block::HostArray;
-use crate::dtype::Element;
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::chunks::{ChunkSpec, Chunks};
+use crate::core::dtype::Element;
+use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op};
+use crate::ir::kernel::{BlockFn, BlockInfo};
 
 impl<T: Element> Array<T> {
     /// Apply `f` to every block; the output has the same chunks. `f` sees each block as an

@@ -5,7 +5,6 @@
 //! [`Array::compute`] (or [`crate::compute_many`]). The impl blocks are split by concern:
 //! creation, elementwise math, reductions, slicing, block-level ops and computing.
 
-pub mod chunks;
 mod compute;
 pub mod creation;
 pub(crate) mod elementwise;
@@ -18,10 +17,10 @@ mod slice;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 use crate::graph::node::Node;
-use chunks::Chunks;
 
 pub use compute::{AnyArray, compute_many, compute_many_report};
 pub use elementwise::{IntoOperand, Operand, where_};
@@ -115,7 +114,9 @@ impl<T: Element> Array<T> {
     /// Shapes of all blocks, in C order of the block grid.
     pub fn block_shapes(&self) -> Vec<Vec<usize>> {
         let grid = self.numblocks();
-        (0..self.nblocks()).map(|l| self.node.chunks.block_shape(&chunks::unravel(l, &grid))).collect()
+        (0..self.nblocks())
+            .map(|l| self.node.chunks.block_shape(&crate::core::chunks::unravel(l, &grid)))
+            .collect()
     }
 }
 

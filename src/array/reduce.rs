@@ -9,13 +9,13 @@
 
 use std::sync::Arc;
 
-use crate::array::chunks::Chunks;
 use crate::array::{Array, norm_axis};
-use crate::backend::cpu::reduce::{ReduceKind, reduce_kernel};
-use crate::backend::kernel::ScanOp;
-use crate::dtype::{Element, Float};
-use crate::error::{Error, Result};
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{Element, Float};
+use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op, ReduceSpec};
+use crate::ir::kernel::ScanOp;
+use crate::ir::reduce::{ReduceKind, ReduceOp};
 
 /// Which axes a reduction runs over.
 ///
@@ -136,8 +136,8 @@ fn reduce_node(
     axes: &Axes,
     opts: &ReduceOptions,
 ) -> Result<Arc<Node>> {
-    let kernel = reduce_kernel(kind, node.dtype, nan);
-    let name = kernel.name();
+    let op = ReduceOp::new(kind, node.dtype, nan);
+    let name = op.name();
     let ndim = node.shape.len();
     let ax = norm_axes(name, axes, ndim)?;
     if kind.is_arg() && ax.len() > 1 && ax.len() != ndim {
@@ -168,13 +168,8 @@ fn reduce_node(
             out_axes.push(node.chunks.axis(d).to_vec());
         }
     }
-    let spec = ReduceSpec {
-        kernel: kernel.clone(),
-        axes: ax.into(),
-        keepdims: opts.keepdims,
-        split_every: opts.split_every,
-    };
-    Ok(Node::new(name, kernel.out_dtype(), Chunks::from_axes(out_axes), Op::Reduce(spec), vec![node.clone()]))
+    let spec = ReduceSpec { op, axes: ax.into(), keepdims: opts.keepdims, split_every: opts.split_every };
+    Ok(Node::new(name, op.out_dtype(), Chunks::from_axes(out_axes), Op::Reduce(spec), vec![node.clone()]))
 }
 
 impl<T: Element> Array<T> {

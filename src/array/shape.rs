@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
-use crate::array::chunks::{Chunks, refine_axis};
 use crate::array::elementwise::{broadcast_shapes, rechunk_node};
 use crate::array::slice::SliceArg;
 use crate::array::{Array, norm_axis};
-use crate::dtype::Element;
-use crate::error::{Error, Result};
-use crate::graph::expr::Expr;
+use crate::core::chunks::{Chunks, refine_axis};
+use crate::core::dtype::Element;
+use crate::core::error::{Error, Result};
 use crate::graph::halo::Boundary;
 use crate::graph::node::{Node, Op};
+use crate::ir::expr::Expr;
 
 fn relayout<T: Element>(
     x: &Array<T>,
@@ -342,7 +342,7 @@ fn reshape_chunks(
             input.axis(i0).to_vec()
         } else {
             let c = input.axis(i0).iter().copied().max().unwrap_or(1).div_ceil(m).max(1) * m;
-            crate::array::chunks::split_axis(ins[0], c)
+            crate::core::chunks::split_axis(ins[0], c)
         };
         out_axes.push(first.iter().map(|&c| c * inner_in / inner_out).collect());
         for &n in &outs[1..] {

@@ -11,14 +11,14 @@ use std::ops::{Range, RangeFrom, RangeFull, RangeTo};
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
 use crate::array::elementwise::rebuild_over;
-use crate::backend::cpu::blocks_slice_view;
-use crate::block::HostArray;
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
+use crate::core::host::slice_view;
+use crate::core::source::BlockSource;
 use crate::graph::node::{Node, Op, SliceBlock, SliceSpec};
-use crate::io::BlockSource;
 
 /// One axis of a slice: a range with a step, or an integer index (drops the axis).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +229,7 @@ impl BlockSource for SlicedSource {
             local.push(((first as usize) - lo, s.step, r.len()));
         }
         let block = self.inner.read(&inner_region)?;
-        blocks_slice_view(&block, &local, &drop)
+        slice_view(&block, &local, &drop)
     }
 }
 

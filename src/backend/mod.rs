@@ -2,16 +2,15 @@
 //!
 //! [`Backend`] is the seam every device plugs into: the CPU backend ([`cpu::CpuBackend`]) runs
 //! every kernel and is the reference; the GPU backend ([`gpu`]) will run the kernels it
-//! implements on wgpu with device-resident blocks ([`crate::block::Value`] gains a device
+//! implements on wgpu with device-resident blocks ([`crate::core::block::Value`] gains a device
 //! variant) and reports which kernels it supports so placement can choose per task.
 
 pub mod cpu;
 pub mod gpu;
-pub mod kernel;
 
-use crate::block::Value;
-use crate::error::Result;
-use kernel::Kernel;
+use crate::core::block::Value;
+use crate::core::error::Result;
+use crate::ir::kernel::Kernel;
 
 /// Something that executes kernels.
 pub trait Backend: Send + Sync {

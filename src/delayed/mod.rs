@@ -32,16 +32,15 @@ use ndarray::ArrayD;
 pub use spec::{AnyValue, GraphSpec};
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
-use crate::backend::cpu::CpuBackend;
-use crate::backend::kernel::ValueFn;
-use crate::block::{HostArray, Value};
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::block::{HostArray, Value};
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 use crate::graph::TaskGraph;
 use crate::graph::node::{Node, Op};
 use crate::graph::plan::plan;
-use crate::scheduler::{ComputeOptions, execute};
+use crate::ir::kernel::ValueFn;
+use crate::runtime::ComputeOptions;
 
 /// A lazy value of type `T`, computed by a task graph.
 #[must_use = "delayed values are lazy: call compute() to run them"]
@@ -137,8 +136,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
 
 /// Plan several nodes together and return one value per node (arrays: their single block).
 pub(crate) fn compute_values(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<Vec<Value>> {
-    let graph = crate::graph::plan::plan_for(nodes, opts);
-    let (outs, _) = execute(&graph, &CpuBackend, opts)?;
+    let (outs, _) = crate::compute::run_blocks(nodes, opts)?;
     outs.into_iter()
         .map(|mut blocks| blocks.pop().ok_or_else(|| Error::invalid("output without blocks")))
         .collect()
@@ -297,7 +295,7 @@ impl<T: Element> Array<T> {
         let grid = self.numblocks();
         (0..self.nblocks())
             .map(|lin| {
-                let idx = crate::array::chunks::unravel(lin, &grid);
+                let idx = crate::core::chunks::unravel(lin, &grid);
                 let func: Arc<ValueFn> = Arc::new(|inputs: &[Value]| {
                     let a = inputs[0].array()?.typed::<T>()?;
                     Ok(state(a.to_owned()))

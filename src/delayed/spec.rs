@@ -7,14 +7,14 @@ use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::backend::kernel::ValueFn;
-use crate::block::Value;
+use crate::core::block::Value;
+use crate::core::error::{Error, Result};
 use crate::delayed::{compute_values, delayed_node};
-use crate::error::{Error, Result};
 use crate::graph::TaskGraph;
 use crate::graph::node::Node;
 use crate::graph::plan::plan;
-use crate::scheduler::ComputeOptions;
+use crate::ir::kernel::ValueFn;
+use crate::runtime::ComputeOptions;
 
 /// A value of any type, as the tasks of a [`GraphSpec`] pass them.
 pub type AnyValue = Arc<dyn Any + Send + Sync>;

@@ -4,9 +4,9 @@
 
 use std::ops::Range;
 
-use crate::array::chunks::{Chunks, linear_index, unravel};
-use crate::backend::kernel::{AxisRun, GatherKernel};
-use crate::dtype::{DType, Scalar};
+use crate::core::chunks::{Chunks, linear_index, unravel};
+use crate::core::dtype::{DType, Scalar};
+use crate::ir::kernel::{AxisRun, GatherKernel};
 
 /// What lies beyond the edges of an array when a halo reaches past them.
 ///

@@ -4,16 +4,17 @@
 
 use std::sync::Arc;
 
-use crate::array::chunks::{linear_index, unravel};
-use crate::backend::kernel::{
-    BlockFn, BlockInfo, FusedKernel, GatherKernel, Kernel, Leaf, MapOverlapKernel, PartialStep, ScanKernel,
-    ScanOp, ScanStep,
-};
-use crate::graph::expr::Expr;
+use crate::core::chunks::{linear_index, unravel};
 use crate::graph::halo::{self, Boundary};
 use crate::graph::node::{Node, Op, ReduceSpec};
 use crate::graph::plan::Planner;
-use crate::graph::task::TaskId;
+use crate::ir::expr::Expr;
+use crate::ir::group::{GroupKernel, GroupSpec, GroupStep};
+use crate::ir::kernel::{
+    BlockFn, BlockInfo, FusedKernel, GatherKernel, Kernel, Leaf, MapOverlapKernel, PartialStep, ScanKernel,
+    ScanOp, ScanStep,
+};
+use crate::ir::task::TaskId;
 
 impl Planner {
     pub(super) fn reduce_block(&mut self, node: &Arc<Node>, spec: &ReduceSpec, idx: &[usize]) -> TaskId {
@@ -45,7 +46,7 @@ impl Planner {
             }
             let offset: Vec<usize> = input.chunks.block_region(&in_idx).iter().map(|r| r.start).collect();
             let step = PartialStep {
-                kernel: spec.kernel.clone(),
+                op: spec.op,
                 axes: spec.axes.clone(),
                 offset,
                 global_shape: global_shape.clone(),
@@ -83,10 +84,8 @@ impl Planner {
             self.tasks[t].scratch_bytes = if reads { in_bytes } else { 0 };
             level.push(t);
         }
-        let top =
-            self.tree(level, spec.split_every, || Kernel::ReduceCombine(spec.kernel.clone()), node, idx);
-        let k =
-            Kernel::ReduceFinalize { kernel: spec.kernel.clone(), out_shape: node.chunks.block_shape(idx) };
+        let top = self.tree(level, spec.split_every, || Kernel::ReduceCombine(spec.op), node, idx);
+        let k = Kernel::ReduceFinalize { op: spec.op, out_shape: node.chunks.block_shape(idx) };
         self.push(k, top, node, idx)
     }
 
@@ -117,12 +116,7 @@ impl Planner {
 
     /// A groupby-reduce block: a partial per input block of its cohort, a combine tree, a
     /// finalize.
-    pub(super) fn group_block(
-        &mut self,
-        node: &Arc<Node>,
-        spec: &Arc<crate::groupby::GroupSpec>,
-        idx: &[usize],
-    ) -> TaskId {
+    pub(super) fn group_block(&mut self, node: &Arc<Node>, spec: &Arc<GroupSpec>, idx: &[usize]) -> TaskId {
         let input = &node.inputs[0];
         let ax = spec.axis;
         let mut level = Vec::new();
@@ -131,14 +125,19 @@ impl Planner {
             in_idx[ax] = b;
             let dep = self.task_for(input, &in_idx);
             let start = input.chunks.block_region(&in_idx)[ax].start;
-            let f = spec.partial(idx[ax], start);
-            level.push(self.push(Kernel::Closure(f), vec![dep], node, idx));
+            let step = GroupStep::Partial { chunk: idx[ax], start };
+            level.push(self.push(
+                Kernel::Group(GroupKernel { spec: spec.clone(), step }),
+                vec![dep],
+                node,
+                idx,
+            ));
         }
         let shape = node.chunks.block_shape(idx);
         let rest: usize = shape.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &d)| d).product();
-        let top = self.tree(level, spec.split_every, || Kernel::Closure(spec.combine(rest)), node, idx);
-        let f = spec.finalize(shape);
-        self.push(Kernel::Closure(f), top, node, idx)
+        let group = |step| Kernel::Group(GroupKernel { spec: spec.clone(), step });
+        let top = self.tree(level, spec.split_every, || group(GroupStep::Combine { rest }), node, idx);
+        self.push(group(GroupStep::Finalize { shape }), top, node, idx)
     }
 
     /// The task of block `idx` of a blocked scan: the block's local scan combined with the

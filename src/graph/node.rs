@@ -8,11 +8,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::array::chunks::Chunks;
-use crate::backend::kernel::{BlockFn, ReduceKernel, ScanOp, ValueFn};
-use crate::dtype::DType;
-use crate::graph::expr::Expr;
-use crate::io::BlockSource;
+use crate::core::chunks::Chunks;
+use crate::core::dtype::DType;
+use crate::core::source::BlockSource;
+use crate::ir::expr::Expr;
+use crate::ir::kernel::{BlockFn, ScanOp, ValueFn};
+use crate::ir::reduce::ReduceOp;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -80,7 +81,7 @@ pub enum Op {
     /// Blocks read from a source (memory, a generator, a file).
     Source(Arc<dyn BlockSource>),
     /// A groupby-reduce along one axis (see [`crate::groupby`]).
-    GroupReduce(Arc<crate::groupby::GroupSpec>),
+    GroupReduce(Arc<crate::ir::group::GroupSpec>),
     /// A fusable elementwise expression over the inputs, which broadcast to this node's shape
     /// (NumPy rules) and share its chunks on every axis they do not broadcast.
     Elementwise(Arc<Expr>),
@@ -189,15 +190,13 @@ impl Op {
     }
 }
 
-/// Converts a delayed value into an array block of the given shape.
-pub type ConvertFn =
-    dyn Fn(&crate::block::Value, &[usize]) -> crate::error::Result<crate::block::Value> + Send + Sync;
+pub use crate::ir::kernel::ConvertFn;
 
 /// Parameters of a tree reduction.
 #[derive(Clone, Debug)]
 pub struct ReduceSpec {
-    /// The reduction kernel.
-    pub kernel: Arc<dyn ReduceKernel>,
+    /// The reduction.
+    pub op: ReduceOp,
     /// Reduced input axes, sorted.
     pub axes: Arc<[usize]>,
     /// Whether reduced axes stay with length 1.

@@ -10,12 +10,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::array::chunks::{linear_index, unravel};
-use crate::backend::kernel::{BlockInfo, FusedKernel, Kernel, Leaf, MapBlocksKernel, SliceKernel};
-use crate::graph::expr::Expr;
+use crate::core::chunks::{linear_index, unravel};
 use crate::graph::node::{Node, Op};
-use crate::graph::task::{PlanStats, Task, TaskGraph, TaskId};
-use crate::scheduler::ComputeOptions;
+use crate::ir::expr::Expr;
+use crate::ir::kernel::{
+    BlockInfo, FromDelayedKernel, FusedKernel, Kernel, Leaf, MapBlocksKernel, PointsKernel, SliceKernel,
+};
+use crate::ir::task::{PlanStats, Task, TaskGraph, TaskId};
+use crate::runtime::ComputeOptions;
 
 /// Plan the given output nodes (all their blocks) into one task graph, for the default
 /// [`ComputeOptions`] (their memory budget bounds the rechunk planner).
@@ -306,7 +308,7 @@ impl Planner {
                     sel.push((deps.position(self, input, &in_idx), local));
                 }
                 let deps = deps.tasks;
-                let k = crate::backend::kernel::TakeKernel {
+                let k = crate::ir::kernel::TakeKernel {
                     axis: *axis,
                     dtype: node.dtype,
                     out_shape: node.chunks.block_shape(idx),
@@ -319,11 +321,7 @@ impl Planner {
                 in_idx[*axis] = blocks[idx[*axis]];
                 let x = self.task_for(&node.inputs[0], &in_idx);
                 let m = self.task_for(&node.inputs[1], &in_idx[*axis..=*axis]);
-                let (axis, dtype) = (*axis, node.dtype);
-                let f = move |inputs: &[crate::block::Value]| {
-                    crate::array::index::compress_block(axis, dtype, inputs)
-                };
-                self.push(Kernel::Closure(Arc::new(f)), vec![x, m], node, idx)
+                self.push(Kernel::Compress { axis: *axis, dtype: node.dtype }, vec![x, m], node, idx)
             }
             Op::Points { picks } => {
                 let input = &node.inputs[0];
@@ -333,21 +331,8 @@ impl Planner {
                     sel.push((deps.position(self, input, b), *local));
                 }
                 let deps = deps.tasks;
-                let dtype = node.dtype;
-                let f = move |inputs: &[crate::block::Value]| -> crate::Result<crate::block::Value> {
-                    crate::with_dtype!(dtype, T => {
-                        let mut out: Vec<T> = Vec::with_capacity(sel.len());
-                        for &(p, local) in &sel {
-                            let a = inputs[p].array()?.typed::<T>()?;
-                            let i = unravel(local, a.shape());
-                            out.push(a[ndarray::IxDyn(&i)]);
-                        }
-                        let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[out.len()]), out)
-                            .map_err(|e| crate::Error::invalid(e.to_string()))?;
-                        Ok(crate::block::Value::Array(crate::block::HostArray::new(a.into_shared())))
-                    })
-                };
-                self.push(Kernel::Closure(Arc::new(f)), deps, node, idx)
+                let k = PointsKernel { dtype: node.dtype, picks: sel };
+                self.push(Kernel::Points(Arc::new(k)), deps, node, idx)
             }
             Op::MapOverlap { depth, boundary, func } => {
                 self.map_overlap_block(node, depth, boundary, func, idx, None)
@@ -368,7 +353,7 @@ impl Planner {
                     in_idx.push(if drop.contains(&a) { 0 } else { r.next().unwrap_or(0) });
                 }
                 let dep = self.task_for(input, &in_idx);
-                let k = crate::backend::kernel::RelayoutKernel {
+                let k = crate::ir::kernel::RelayoutKernel {
                     drop: drop.clone(),
                     perm: perm.clone(),
                     insert: insert.clone(),
@@ -380,22 +365,7 @@ impl Planner {
                 let lin = linear_index(idx, &node.chunks.numblocks());
                 let in_idx = unravel(lin, &input.chunks.numblocks());
                 let dep = self.task_for(input, &in_idx);
-                let shape = node.chunks.block_shape(idx);
-                let f = move |inputs: &[crate::block::Value]| -> crate::Result<crate::block::Value> {
-                    let a = inputs
-                        .first()
-                        .ok_or_else(|| crate::Error::invalid("reshape: missing input"))?
-                        .array()?;
-                    crate::map_host!(a, x => {
-                        let y = x
-                            .to_shape(ndarray::IxDyn(&shape))
-                            .map_err(|e| crate::Error::invalid(format!("reshape of a block: {e}")))?
-                            .into_owned()
-                            .into_shared();
-                        Ok(crate::block::Value::Array(crate::block::HostArray::new(y)))
-                    })
-                };
-                self.push(Kernel::Closure(Arc::new(f)), vec![dep], node, idx)
+                self.push(Kernel::Reshape { shape: node.chunks.block_shape(idx) }, vec![dep], node, idx)
             }
             Op::Concat { axis } => {
                 // Block j along the axis is block j' of input k: no task of its own.
@@ -424,12 +394,8 @@ impl Planner {
             Op::FromDelayed(conv) => {
                 let lin = linear_index(idx, &node.chunks.numblocks());
                 let dep = self.task_for(&node.inputs[lin], &[]);
-                let (conv, shape) = (conv.clone(), node.chunks.block_shape(idx));
-                let f = move |inputs: &[crate::block::Value]| match inputs.first() {
-                    Some(v) => conv(v, &shape),
-                    None => Err(crate::Error::invalid("from_delayed: missing input")),
-                };
-                self.push(Kernel::Closure(Arc::new(f)), vec![dep], node, idx)
+                let k = FromDelayedKernel { convert: conv.clone(), shape: node.chunks.block_shape(idx) };
+                self.push(Kernel::FromDelayed(Arc::new(k)), vec![dep], node, idx)
             }
         };
         self.memo.insert((node.id, lin), t);

@@ -18,11 +18,11 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::array::chunks::{Chunks, split_axis, unravel};
-use crate::backend::kernel::{AssembleKernel, Kernel};
+use crate::core::chunks::{Chunks, split_axis, unravel};
 use crate::graph::node::{Node, Op};
 use crate::graph::plan::Planner;
-use crate::graph::task::TaskId;
+use crate::ir::kernel::{AssembleKernel, Kernel};
+use crate::ir::task::TaskId;
 
 /// Most stages a rechunk is split into.
 const MAX_STAGES: usize = 8;

@@ -9,11 +9,11 @@
 
 use std::sync::Arc;
 
-use crate::array::chunks::Chunks;
-use crate::backend::kernel::{Kernel, TileKernel};
+use crate::core::chunks::Chunks;
 use crate::graph::node::Node;
 use crate::graph::plan::Planner;
-use crate::graph::task::TaskId;
+use crate::ir::kernel::{Kernel, TileKernel};
+use crate::ir::task::TaskId;
 
 /// An algorithm over blocks that emits its own tasks.
 pub trait TiledOp: Send + Sync {
@@ -49,7 +49,7 @@ impl TileBuilder<'_> {
     }
 
     /// The element type of input `k`.
-    pub fn dtype(&self, k: usize) -> crate::dtype::DType {
+    pub fn dtype(&self, k: usize) -> crate::core::dtype::DType {
         self.inputs[k].dtype
     }
 

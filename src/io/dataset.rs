@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::array::Array;
 use crate::calendar::{Day, days_from, days_from_cf, year_in_name};
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 use crate::io::{npy, zarr};
 
 /// The files a pattern names, sorted: a glob (`data/sst.*.npy`) or one path. An error if

@@ -15,56 +15,21 @@ pub mod raw;
 pub mod synthetic;
 pub mod zarr;
 
-use std::fmt::Debug;
 use std::fs::File;
-use std::ops::Range;
 use std::path::Path;
 
 use crate::array::Array;
-use crate::array::chunks::unravel;
-use crate::block::{HostArray, Value};
-use crate::dtype::{DType, Element};
-use crate::error::Result;
-use crate::scheduler::{ComputeOptions, OutputSink, RunReport};
+use crate::compute::{OutputSink, RunReport};
+use crate::core::block::Value;
+use crate::core::chunks::unravel;
+use crate::core::dtype::Element;
+use crate::core::error::Result;
+use crate::runtime::ComputeOptions;
 
-/// A lazily read array: produces any region on request.
-pub trait BlockSource: Send + Sync + Debug {
-    /// A short name for graphs and profiles (`"from_array"`, `"ones"`, …).
-    fn name(&self) -> &str;
-    /// Element type of the values it produces.
-    fn dtype(&self) -> DType;
-    /// Shape of the whole array.
-    fn shape(&self) -> &[usize];
-    /// The elements in `region` (one range per axis, within the shape), as a block of shape
-    /// `region.map(len)`.
-    fn read(&self, region: &[Range<usize>]) -> Result<HostArray>;
-    /// Whether reading is free (a view of memory), so reading the same region in several
-    /// tasks costs nothing and the planner may inline the read everywhere it is used.
-    fn is_cheap(&self) -> bool {
-        false
-    }
-    /// The elements of `region`, except that along `axis` they are the slabs at `indices`
-    /// (global, in range, any order, repeats allowed) instead of `region[axis]`. The default
-    /// reads runs of neighbouring indices with [`BlockSource::read`] and copies the slabs
-    /// into place; a source that can make single slabs cheaply overrides it.
-    fn read_take(&self, region: &[Range<usize>], axis: usize, indices: &[usize]) -> Result<HostArray> {
-        crate::array::index::read_take_in_runs(self, region, axis, indices)
-    }
-}
-
-/// A destination for computed blocks.
-pub trait BlockSink: Send + Sync {
-    /// Write `block`, the part of the array at `region` (called from worker threads, once per
-    /// block, in any order).
-    fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()>;
-    /// Called once after every block was written.
-    fn finish(&self) -> Result<()> {
-        Ok(())
-    }
-}
+pub use crate::core::source::{BlockSink, BlockSource};
 
 struct StoreSink<'a> {
-    targets: Vec<(&'a crate::array::chunks::Chunks, &'a dyn BlockSink)>,
+    targets: Vec<(&'a crate::core::chunks::Chunks, &'a dyn BlockSink)>,
 }
 
 impl OutputSink for StoreSink<'_> {
@@ -82,14 +47,8 @@ pub fn store_many(
     opts: &ComputeOptions,
 ) -> Result<RunReport> {
     let nodes: Vec<_> = items.iter().map(|(a, _)| a.any_node().clone()).collect();
-    let graph = crate::graph::plan::plan_for(&nodes, opts);
     let targets = items.iter().map(|(a, s)| (&a.any_node().chunks, *s)).collect();
-    let report = crate::scheduler::execute_into(
-        &graph,
-        &crate::backend::cpu::CpuBackend,
-        opts,
-        &StoreSink { targets },
-    )?;
+    let report = crate::compute::run_into(&nodes, opts, &StoreSink { targets })?;
     for (_, s) in items {
         s.finish()?;
     }

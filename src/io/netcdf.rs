@@ -16,13 +16,14 @@ use netcdf::AttributeValue;
 use netcdf::types::NcVariableType;
 
 use crate::array::Array;
-use crate::array::chunks::ChunkSpec;
 use crate::array::creation::source_array;
-use crate::block::HostArray;
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::compute::RunReport;
+use crate::core::block::HostArray;
+use crate::core::chunks::ChunkSpec;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 use crate::io::{BlockSink, BlockSource};
-use crate::scheduler::{ComputeOptions, RunReport};
+use crate::runtime::ComputeOptions;
 use crate::{map_host, with_dtype};
 
 /// How a variable's stored values become ours.

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::ChunkSpec;
 use crate::array::creation::source_array;
-use crate::block::HostArray;
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::chunks::ChunkSpec;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 use crate::io::raw::{ByteOrder, Layout, RawLayout, RawSource, for_each_run};
 use crate::io::{BlockSink, write_at};
 use crate::map_host;

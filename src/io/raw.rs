@@ -13,11 +13,11 @@ use std::sync::Arc;
 use ndarray::{ArcArray, IxDyn};
 
 use crate::array::Array;
-use crate::array::chunks::ChunkSpec;
 use crate::array::creation::source_array;
-use crate::block::HostArray;
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::chunks::ChunkSpec;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 use crate::io::BlockSource;
 
 /// Order of the elements in a file.

@@ -10,11 +10,11 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::ChunkSpec;
 use crate::array::creation::{gen_region, source_array};
-use crate::block::HostArray;
-use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::core::block::HostArray;
+use crate::core::chunks::ChunkSpec;
+use crate::core::dtype::DType;
+use crate::core::error::{Error, Result};
 use crate::io::BlockSource;
 use crate::random::bits;
 

@@ -15,13 +15,14 @@ use zarrs::array::{ArrayBuilder, CodecOptions, DataType, FillValue, data_type};
 use zarrs::filesystem::FilesystemStore;
 
 use crate::array::Array;
-use crate::array::chunks::{ChunkSpec, Chunks};
 use crate::array::creation::source_array;
-use crate::block::HostArray;
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::compute::RunReport;
+use crate::core::block::HostArray;
+use crate::core::chunks::{ChunkSpec, Chunks};
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 use crate::io::BlockSink;
-use crate::scheduler::{ComputeOptions, RunReport};
+use crate::runtime::ComputeOptions;
 use crate::{map_host, with_dtype};
 
 type ZArray = zarrs::array::Array<FilesystemStore>;

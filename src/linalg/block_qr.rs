@@ -12,9 +12,9 @@
 //! ever held by one task.
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
-use crate::dtype::Float;
-use crate::error::Result;
+use crate::core::chunks::Chunks;
+use crate::core::dtype::Float;
+use crate::core::error::Result;
 use crate::linalg::matmul;
 use crate::{SliceArg, concatenate};
 

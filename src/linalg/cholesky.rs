@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::backend::kernel::TileKernel;
-use crate::dtype::Float;
-use crate::error::Result;
-use crate::graph::task::TaskId;
+use crate::core::dtype::Float;
+use crate::core::error::Result;
 use crate::graph::tiled::{TileBuilder, TiledOp};
+use crate::ir::kernel::TileKernel;
+use crate::ir::task::TaskId;
 use crate::linalg::{gemm, square_tiles, tile_bytes, tiled_nodes};
 
 struct Cholesky;

@@ -1,11 +1,11 @@
 //! Matrix helpers built from array ops and the factorisations: triangles, the diagonal,
 //! trace, outer and inner products, norms, determinants and least squares.
 
-use crate::array::chunks::ChunkSpec;
 use crate::array::creation::indexed;
 use crate::array::{Array, Axes, where_};
-use crate::dtype::{Element, Float};
-use crate::error::{Error, Result};
+use crate::core::chunks::ChunkSpec;
+use crate::core::dtype::{Element, Float};
+use crate::core::error::{Error, Result};
 use crate::linalg::{check_matrix, eps, lu, matmul, svd};
 
 /// A boolean mask over `x`'s shape and chunks, `f(row, column)` per element.
@@ -104,7 +104,10 @@ pub enum Norm {
 /// assert!((norm(&x, Norm::Fro)?.compute_scalar()? - 30f64.sqrt()).abs() < 1e-15);
 /// # Ok::<(), tessera::Error>(())
 /// ```
-pub fn norm<T: Float + crate::dtype::Number + Element<Sum = T>>(x: &Array<T>, ord: Norm) -> Result<Array<T>> {
+pub fn norm<T: Float + crate::core::dtype::Number + Element<Sum = T>>(
+    x: &Array<T>,
+    ord: Norm,
+) -> Result<Array<T>> {
     let a = x.abs();
     match (x.ndim(), ord) {
         (_, Norm::Fro) | (1, Norm::Two) => a.try_mul(&a)?.sum(Axes::All).map(|s| s.sqrt()),

@@ -17,27 +17,25 @@
 //! No task holds more than a row block times a panel, or one pair's Gram matrix. `X` and
 //! `V` are computed between sweeps (the number of sweeps depends on the data) and wait in
 //! memory, or, when the compute options' memory budget is less than twice their size, in
-//! unlinked .npy files in the spill directory, read back block by block by the next sweep.
+//! unlinked block files in the spill directory (`compute::persist_on_disk`), read back block by
+//! block by the next sweep.
 //! A tall matrix is first reduced by QR (`A = Q R`, Jacobi on the square `R`, `U = Q U_R`),
 //! which also makes the sweeps converge faster.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
-use crate::backend::kernel::TileKernel;
-use crate::block::HostArray;
-use crate::dtype::{Element, Float};
-use crate::error::{Error, Result};
-use crate::graph::task::TaskId;
+use crate::array::creation::source_array;
+use crate::core::block::HostArray;
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{Element, Float};
+use crate::core::error::{Error, Result};
 use crate::graph::tiled::{TileBuilder, TiledOp};
-use crate::io::BlockSink;
-use crate::io::npy::{NpyWriter, open_npy};
-use crate::io::store_many;
+use crate::ir::kernel::TileKernel;
+use crate::ir::task::TaskId;
 use crate::linalg::{check_matrix, eps, gemm, matmul, qr, tile_bytes, tiled_nodes};
-use crate::scheduler::ComputeOptions;
+use crate::runtime::ComputeOptions;
 use crate::{AnyArray, Axes, ChunkSpec, compute_many};
 
 /// Sweeps after which block Jacobi gives up (it converges quadratically once close: the
@@ -170,7 +168,7 @@ fn persist<T: Float>(h: HostArray, chunks: &Chunks) -> Result<Array<T>> {
 }
 
 /// Where the results of a step wait for the next: in memory, or on disk when `opts` sets a
-/// memory budget that `bytes` (what would wait) would take more than half of: .npy files in
+/// memory budget that `bytes` (what would wait) would take more than half of: block files in
 /// the spill directory (`opts.spill_dir`, else the system's temporary one), unlinked as soon
 /// as they are open, so their space goes when the arrays reading them are dropped.
 fn disk_for(bytes: usize, opts: &ComputeOptions) -> Option<PathBuf> {
@@ -190,35 +188,13 @@ fn persist_many<T: Float>(
         let got = compute_many(&refs, opts)?;
         return got.into_iter().zip(arrays).map(|(h, a)| persist(h, a.chunks())).collect();
     };
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let paths: Vec<PathBuf> = arrays
-        .iter()
-        .map(|_| {
-            let k = NEXT.fetch_add(1, Ordering::Relaxed);
-            dir.join(format!("tessera-svd-jacobi-{}-{k}.npy", std::process::id()))
-        })
-        .collect();
-    let run = || -> Result<Vec<Array<T>>> {
-        let writers = paths
-            .iter()
-            .zip(arrays)
-            .map(|(p, a)| NpyWriter::create(p, T::DTYPE, a.shape()))
-            .collect::<Result<Vec<_>>>()?;
-        let items: Vec<(&dyn AnyArray, &dyn BlockSink)> =
-            arrays.iter().zip(&writers).map(|(&a, w)| (a as &dyn AnyArray, w as &dyn BlockSink)).collect();
-        store_many(&items, opts)?;
-        paths
-            .iter()
-            .zip(arrays)
-            .map(|(p, a)| open_npy::<T>(p, ChunkSpec::Explicit(a.chunks().clone())))
-            .collect()
-    };
-    let out = run();
-    for p in &paths {
-        // The open arrays hold their files; a file not made or already gone is no matter.
-        let _ = std::fs::remove_file(p);
-    }
-    out
+    let nodes: Vec<_> = arrays.iter().map(|a| a.node().clone()).collect();
+    let sources = crate::compute::persist_on_disk(&nodes, dir, opts)?;
+    sources
+        .into_iter()
+        .zip(arrays)
+        .map(|(src, a)| source_array::<T>(src, ChunkSpec::Explicit(a.chunks().clone())))
+        .collect()
 }
 
 /// The thin SVD of `a` by one-sided block Jacobi over its column chunks (see the module

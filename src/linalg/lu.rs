@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
-use crate::backend::kernel::TileKernel;
-use crate::dtype::{DType, Float};
-use crate::error::{Error, Result};
-use crate::graph::task::TaskId;
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{DType, Float};
+use crate::core::error::{Error, Result};
 use crate::graph::tiled::{TileBuilder, TiledOp};
+use crate::ir::kernel::TileKernel;
+use crate::ir::task::TaskId;
 use crate::linalg::{gemm, square_tiles, tile_bytes, tiled_nodes};
 
 /// Right-looking LU: per column of tiles `k`, one task factors the whole panel below the

@@ -40,12 +40,12 @@ pub use qr::{qr, svd, svd_compressed};
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
-use crate::backend::kernel::TileKernel;
-use crate::dtype::{DType, Float};
-use crate::error::{Error, Result};
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{DType, Float};
+use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op};
 use crate::graph::tiled::{TiledOp, TiledSpec, next_group};
+use crate::ir::kernel::TileKernel;
 
 /// The output nodes of a tiled op over `inputs`: one per `(name, dtype, chunks)`.
 fn tiled_nodes(

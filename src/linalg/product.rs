@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
-use crate::backend::kernel::TileKernel;
-use crate::dtype::Float;
-use crate::error::{Error, Result};
+use crate::core::chunks::Chunks;
+use crate::core::dtype::Float;
+use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op};
-use crate::graph::task::TaskId;
 use crate::graph::tiled::{TileBuilder, TiledOp};
+use crate::ir::kernel::TileKernel;
+use crate::ir::task::TaskId;
 use crate::linalg::{check_matrix, gemm, tile_bytes, tiled_nodes};
 
 /// `C = A · B` over blocks: output block `(i, j)` is a chain of gemm tasks over the
@@ -33,7 +33,7 @@ impl TiledOp for Matmul {
         let batches: usize = self.batch_grid.iter().product();
         let mut out = Vec::with_capacity(batches * ra.len() * ca.len());
         for lin in 0..batches {
-            let bi = crate::array::chunks::unravel(lin, &self.batch_grid);
+            let bi = crate::core::chunks::unravel(lin, &self.batch_grid);
             let batch_elems: usize = bi.iter().enumerate().map(|(d, &x)| b.chunks(0).axis(d)[x]).product();
             let at = |x: usize, y: usize| -> Vec<usize> { bi.iter().copied().chain([x, y]).collect() };
             for (i, &rows) in ra.iter().enumerate() {

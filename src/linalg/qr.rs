@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::chunks::Chunks;
-use crate::backend::kernel::TileKernel;
-use crate::dtype::{DType, Float};
-use crate::error::{Error, Result};
-use crate::graph::task::TaskId;
+use crate::core::chunks::Chunks;
+use crate::core::dtype::{DType, Float};
+use crate::core::error::{Error, Result};
 use crate::graph::tiled::{TileBuilder, TiledOp};
+use crate::ir::kernel::TileKernel;
+use crate::ir::task::TaskId;
 use crate::linalg::{check_matrix, gemm, tile_bytes, tiled_nodes};
 
 /// Most R factors stacked into one QR of the reduction tree.
@@ -313,7 +313,7 @@ pub fn svd_compressed<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::too_large_for_one_task;
-    use crate::dtype::DType;
+    use crate::core::dtype::DType;
 
     #[test]
     fn svd_switches_to_block_jacobi_above_a_512_mib_square() {

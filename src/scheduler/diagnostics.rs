@@ -7,19 +7,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::graph::{TaskGraph, TaskId};
-
-/// When a compute draws a progress bar (on stderr).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Progress {
-    /// When stderr is a terminal and the compute has run for more than a second.
-    #[default]
-    Auto,
-    /// Always (after the first second: short computes never flash a bar).
-    On,
-    /// Never.
-    Off,
-}
+use crate::ir::{TaskGraph, TaskId};
+use crate::runtime::Progress;
 
 /// Counts finished tasks on a bar that appears once a compute has run for a while.
 pub(crate) struct ProgressReporter {

@@ -15,178 +15,23 @@
 //! them. Before running, a compute whose smallest working set (one task's inputs, scratch
 //! and result) exceeds the budget is refused with [`Error::MemoryBudget`].
 
-pub(crate) mod cores;
 mod diagnostics;
+mod disk_array;
 mod store;
 mod sync;
 mod threaded;
 
-use std::path::PathBuf;
-use std::sync::{Mutex, RwLock};
+use std::sync::Mutex;
 use std::time::Instant;
 
-pub use diagnostics::{Profile, Progress, TaskRecord};
+pub use diagnostics::{Profile, TaskRecord};
+pub use disk_array::{DiskArray, DiskSink};
 
 use crate::backend::Backend;
-use crate::block::Value;
-use crate::error::{Error, Result};
-use crate::graph::{Task, TaskGraph};
-
-/// Which scheduler runs a compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SchedulerKind {
-    /// One thread, tasks in priority order: deterministic, easy to debug.
-    Sync,
-    /// A pool of worker threads with work stealing.
-    #[default]
-    Threaded,
-}
-
-/// Where tasks run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Device {
-    /// Every task on the CPU.
-    Cpu,
-    /// Tasks the GPU backend implements on GPU `index`; an error if there is no such GPU.
-    Gpu(usize),
-    /// Chosen per task by a cost model on the first hardware GPU (never a software adapter);
-    /// the CPU when there is none. See [`crate::gpu`].
-    #[default]
-    Auto,
-}
-
-/// Options of one `compute()` call. `Default` gives the process-wide defaults
-/// ([`set_default_options`]).
-///
-/// ```
-/// use tessera::{ComputeOptions, SchedulerKind};
-/// let opts = ComputeOptions::default().scheduler(SchedulerKind::Sync);
-/// assert_eq!(opts.scheduler, SchedulerKind::Sync);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComputeOptions {
-    /// The scheduler.
-    pub scheduler: SchedulerKind,
-    /// Worker threads for the threaded scheduler (`None`: all cores).
-    pub workers: Option<usize>,
-    /// Device placement policy.
-    pub device: Device,
-    /// Most bytes of task results held in memory at once (`None`: half the physical memory,
-    /// [`default_memory_budget`]). Above it, results are spilled to disk.
-    pub memory_budget: Option<usize>,
-    /// Where spill files go (`None`: a new directory under the system's temporary directory,
-    /// removed when the compute ends).
-    pub spill_dir: Option<PathBuf>,
-    /// When to draw a progress bar.
-    pub progress: Progress,
-    /// Record a [`Profile`] of every task in the [`RunReport`].
-    pub profile: bool,
-    /// Most bytes of blocks kept in GPU memory between tasks (`None`:
-    /// [`crate::gpu::DEFAULT_GPU_BUDGET`]); above it, GPU results go back to the host at once.
-    pub gpu_memory_budget: Option<usize>,
-}
-
-static DEFAULT_OPTIONS: RwLock<Option<ComputeOptions>> = RwLock::new(None);
-
-impl Default for ComputeOptions {
-    fn default() -> Self {
-        DEFAULT_OPTIONS.read().ok().and_then(|o| o.clone()).unwrap_or(ComputeOptions {
-            scheduler: SchedulerKind::Threaded,
-            workers: None,
-            device: Device::Auto,
-            memory_budget: None,
-            spill_dir: None,
-            progress: Progress::Auto,
-            profile: false,
-            gpu_memory_budget: None,
-        })
-    }
-}
-
-impl ComputeOptions {
-    /// These options with another scheduler.
-    #[must_use]
-    pub fn scheduler(mut self, kind: SchedulerKind) -> Self {
-        self.scheduler = kind;
-        self
-    }
-    /// These options with `n` workers (threaded scheduler).
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = Some(n);
-        self
-    }
-    /// These options with another device policy.
-    #[must_use]
-    pub fn device(mut self, device: Device) -> Self {
-        self.device = device;
-        self
-    }
-    /// These options keeping at most `bytes` of blocks in GPU memory between tasks.
-    #[must_use]
-    pub fn gpu_memory_budget(mut self, bytes: usize) -> Self {
-        self.gpu_memory_budget = Some(bytes);
-        self
-    }
-    /// These options with a memory budget of `bytes`.
-    #[must_use]
-    pub fn memory_budget(mut self, bytes: usize) -> Self {
-        self.memory_budget = Some(bytes);
-        self
-    }
-    /// These options with spill files under `dir`.
-    #[must_use]
-    pub fn spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.spill_dir = Some(dir.into());
-        self
-    }
-    /// These options with another progress-bar policy.
-    #[must_use]
-    pub fn progress(mut self, p: Progress) -> Self {
-        self.progress = p;
-        self
-    }
-    /// These options recording (or not) a task profile.
-    #[must_use]
-    pub fn profile(mut self, on: bool) -> Self {
-        self.profile = on;
-        self
-    }
-    /// The budget these options give on this machine.
-    pub fn budget_bytes(&self) -> usize {
-        self.memory_budget.unwrap_or_else(default_memory_budget)
-    }
-    /// The number of workers these options give on this machine.
-    pub fn worker_count(&self) -> usize {
-        match self.scheduler {
-            SchedulerKind::Sync => 1,
-            SchedulerKind::Threaded => self
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .max(1),
-        }
-    }
-}
-
-/// Set the options every `compute()` without explicit options uses.
-pub fn set_default_options(opts: ComputeOptions) {
-    if let Ok(mut d) = DEFAULT_OPTIONS.write() {
-        *d = Some(opts);
-    }
-}
-
-/// Physical memory of this machine in bytes (Linux: `/proc/meminfo`), if known.
-pub fn physical_memory() -> Option<usize> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// The default memory budget: half the physical memory (4 GiB where that is unknown).
-pub fn default_memory_budget() -> usize {
-    physical_memory().map_or(4 << 30, |m| m / 2)
-}
+use crate::core::block::Value;
+use crate::core::error::{Error, Result};
+use crate::ir::{Task, TaskGraph};
+use crate::runtime::ComputeOptions;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -18,10 +18,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{ArcArray, IxDyn};
 
-use crate::block::{HostArray, Value};
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
-use crate::graph::{TaskGraph, TaskId};
+use crate::core::block::{HostArray, Value};
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
+use crate::ir::{TaskGraph, TaskId};
 use crate::map_host;
 
 enum Slot {
@@ -177,7 +177,7 @@ impl Store {
     }
 
     /// The result of task `t`, taken out of the store: its last consumer is about to run and
-    /// may reuse the buffer (see [`crate::backend::kernel::Kernel::in_place_input`]).
+    /// may reuse the buffer (see [`crate::ir::kernel::Kernel::in_place_input`]).
     pub(crate) fn take(&self, t: TaskId, pinned: &[TaskId]) -> Result<Value> {
         let v = self.get(t, pinned)?;
         self.release(t);
@@ -256,26 +256,35 @@ const MAGIC: &[u8; 4] = b"TSB1";
 pub(crate) fn write_block(path: &Path, a: &HostArray) -> Result<()> {
     let err = |e: std::io::Error| Error::io(path, format!("cannot write spill file: {e}"));
     let mut w = BufWriter::new(File::create(path).map_err(err)?);
-    w.write_all(MAGIC).map_err(err)?;
-    w.write_all(&[dtype_code(a.dtype()), a.shape().len() as u8]).map_err(err)?;
+    write_block_to(&mut w, a).map_err(err)?;
+    // No fsync: a spill file lives only while the graph runs, and the page cache may keep
+    // it (outside the process's memory) until it is read back.
+    w.flush().map_err(err)
+}
+
+/// Write a block to `w`: magic, dtype, ndim, shape, then the elements in C order.
+pub(crate) fn write_block_to(w: &mut impl Write, a: &HostArray) -> std::io::Result<()> {
+    w.write_all(MAGIC)?;
+    w.write_all(&[dtype_code(a.dtype()), a.shape().len() as u8])?;
     for &d in a.shape() {
-        w.write_all(&(d as u64).to_le_bytes()).map_err(err)?;
+        w.write_all(&(d as u64).to_le_bytes())?;
     }
     map_host!(a, x => {
         let c = x.as_standard_layout();
         let s = c.as_slice().expect("standard layout");
-        crate::dtype::Element::write_slice_le(s, &mut w).map_err(err)?;
-    });
-    // No fsync: a spill file lives only while the graph runs, and the page cache may keep
-    // it (outside the process's memory) until it is read back.
-    w.flush().map_err(err)?;
-    Ok(())
+        crate::core::dtype::Element::write_slice_le(s, w)
+    })
 }
 
 /// Read a block written by [`write_block`].
 pub(crate) fn read_block(path: &Path) -> Result<HostArray> {
+    let f = File::open(path).map_err(|e| Error::io(path, format!("cannot read spill file: {e}")))?;
+    read_block_from(&mut BufReader::new(f), path)
+}
+
+/// Read a block written by [`write_block_to`] from `r` (`path` names it in errors).
+pub(crate) fn read_block_from(r: &mut impl Read, path: &Path) -> Result<HostArray> {
     let err = |e: std::io::Error| Error::io(path, format!("cannot read spill file: {e}"));
-    let mut r = BufReader::new(File::open(path).map_err(err)?);
     let mut head = [0u8; 6];
     r.read_exact(&mut head).map_err(err)?;
     if &head[..4] != MAGIC {
@@ -290,7 +299,7 @@ pub(crate) fn read_block(path: &Path) -> Result<HostArray> {
     }
     let n: usize = shape.iter().product();
     crate::with_dtype!(dtype, T => {
-        let v = T::read_vec_le(&mut r, n).map_err(err)?;
+        let v = T::read_vec_le(r, n).map_err(err)?;
         let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&shape), v)
             .map_err(|e| Error::format(path, e.to_string()))?;
         Ok(HostArray::new(a))

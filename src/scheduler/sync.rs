@@ -1,17 +1,17 @@
 //! The synchronous scheduler: every task on the calling thread, in priority order.
 
-use crate::error::Result;
+use crate::core::error::Result;
 use crate::scheduler::diagnostics::RawRecord;
 use crate::scheduler::{Run, hand_over, run_task};
 
 /// Run every task on this thread; `cores` is how many cores a task may spread over (the
 /// workers asked for: a lone task of a one-task graph may use them all).
 pub(crate) fn run(r: &Run, cores: usize) -> Result<(usize, Vec<RawRecord>)> {
-    let tokens = super::cores::Cores::new(cores);
+    let tokens = crate::runtime::cores::Cores::new(cores);
     tokens.acquire();
-    super::cores::set_current(Some(tokens));
+    crate::runtime::cores::set_current(Some(tokens));
     let out = run_all(r);
-    super::cores::set_current(None);
+    crate::runtime::cores::set_current(None);
     out
 }
 

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use crossbeam_deque::{Steal, Stealer, Worker};
 
-use crate::error::{Error, Result};
-use crate::graph::TaskId;
-use crate::scheduler::cores::{self, Cores};
+use crate::core::error::{Error, Result};
+use crate::ir::TaskId;
+use crate::runtime::cores::{self, Cores};
 use crate::scheduler::diagnostics::RawRecord;
 use crate::scheduler::{Run, hand_over, run_task};
 
@@ -42,7 +42,7 @@ struct Shared<'a> {
     idle: Mutex<()>,
     wake: Condvar,
     raw: Mutex<Vec<RawRecord>>,
-    /// One token per worker, held while it runs a task (see [`super::cores`]).
+    /// One token per worker, held while it runs a task (see [`crate::runtime::cores`]).
     cores: Arc<Cores>,
 }
 

@@ -19,7 +19,7 @@ use faer::Par;
 use ndarray::{ArcArray, Array2, IxDyn};
 
 use crate::backend::cpu::tiles::TileFloat;
-use crate::dtype::DType;
+use crate::core::dtype::DType;
 
 #[link(name = "openblas")]
 unsafe extern "C" {

@@ -3,66 +3,16 @@
 
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Slice};
 
-use crate::backend::kernel::{
-    AssembleKernel, GatherKernel, MapBlocksKernel, MapOverlapKernel, RelayoutKernel, ScanKernel, ScanOp,
-    ScanStep, SliceKernel, TakeKernel,
+use crate::core::block::{HostArray, Value};
+use crate::core::chunks::unravel;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
+use crate::core::host::{self, ndarray_slice, typed_input};
+use crate::ir::kernel::{
+    AssembleKernel, GatherKernel, MapBlocksKernel, MapOverlapKernel, PointsKernel, RelayoutKernel,
+    ScanKernel, ScanOp, ScanStep, SliceKernel, TakeKernel,
 };
-use crate::block::{HostArray, Value};
-use crate::dtype::Element;
-use crate::error::{Error, Result};
 use crate::with_dtype;
-
-/// A strided view of one block (no copy: the result shares the input's buffer).
-pub(crate) fn slice(k: &SliceKernel, input: &HostArray) -> Result<HostArray> {
-    crate::map_host!(input, a => {
-        let mut v = a.clone();
-        for (ax, &(start, step, len)) in k.axes.iter().enumerate() {
-            let n = a.shape()[ax];
-            let sl = ndarray_slice(start, step, len, n)?;
-            v.slice_axis_inplace(Axis(ax), sl);
-        }
-        for &ax in k.drop.iter().rev() {
-            v.index_axis_inplace(Axis(ax), 0);
-        }
-        Ok(HostArray::new(v))
-    })
-}
-
-/// NumPy-style `(start, step, len)` on an axis of length `n` as an ndarray [`Slice`].
-///
-/// ndarray applies a negative step from the end of the range, so a NumPy slice that starts
-/// at `start` and walks down is the range `[start - (len-1)*|step|, start]` with that step.
-pub(crate) fn ndarray_slice(start: usize, step: isize, len: usize, n: usize) -> Result<Slice> {
-    let oob = || Error::invalid(format!("slice start {start} step {step} len {len} outside {n}"));
-    if len == 0 {
-        return Ok(Slice::new(0, Some(0), 1));
-    }
-    let span = (len - 1) * step.unsigned_abs();
-    if step > 0 {
-        if start + span >= n {
-            return Err(oob());
-        }
-        Ok(Slice::new(start as isize, Some((start + span + 1) as isize), step))
-    } else {
-        if start >= n || span > start {
-            return Err(oob());
-        }
-        Ok(Slice::new((start - span) as isize, Some(start as isize + 1), step))
-    }
-}
-
-/// Input `pos` as a typed array, or an error naming the kernel.
-fn typed_input<'a, T: Element>(
-    inputs: &'a [Value],
-    pos: usize,
-    kernel: &str,
-) -> Result<&'a ArcArray<T, IxDyn>> {
-    inputs
-        .get(pos)
-        .ok_or_else(|| Error::invalid(format!("{kernel}: missing input {pos}")))?
-        .array()?
-        .typed::<T>()
-}
 
 /// A block assembled from pieces of the inputs.
 pub(crate) fn assemble(k: &AssembleKernel, inputs: &[Value]) -> Result<HostArray> {
@@ -109,16 +59,14 @@ pub(crate) fn gather(k: &GatherKernel, inputs: &[Value]) -> Result<HostArray> {
     })
 }
 
+/// A strided view of one block (no copy: the result shares the input's buffer).
+pub(crate) fn slice(k: &SliceKernel, input: &HostArray) -> Result<HostArray> {
+    host::slice_view(input, &k.axes, &k.drop)
+}
+
 /// Integer-list indexing: each position along the axis copies one slab of an input block.
 pub(crate) fn take(k: &TakeKernel, inputs: &[Value]) -> Result<HostArray> {
-    with_dtype!(k.dtype, T => {
-        let mut out = ArrayD::<T>::from_elem(IxDyn(&k.out_shape), T::zero());
-        for (p, &(pos, local)) in k.picks.iter().enumerate() {
-            let input = typed_input::<T>(inputs, pos, "take")?;
-            out.index_axis_mut(Axis(k.axis), p).assign(&input.index_axis(Axis(k.axis), local));
-        }
-        Ok(HostArray::new(out.into_shared()))
-    })
+    host::take(k.axis, k.dtype, &k.out_shape, &k.picks, inputs)
 }
 
 /// Drop length-1 axes, permute, insert length-1 axes: a view, no copy.
@@ -245,5 +193,43 @@ pub(crate) fn scan(k: &ScanKernel, inputs: &[Value]) -> Result<HostArray> {
                 Ok(HostArray::new(o))
             }
         }
+    })
+}
+
+/// Boolean-mask indexing of one block: the slabs of input 0 along `axis` where the 1-d mask
+/// block (input 1) is true.
+pub(crate) fn compress(axis: usize, dtype: DType, inputs: &[Value]) -> Result<HostArray> {
+    let mask = inputs.get(1).ok_or_else(|| Error::internal("compress: no mask block"))?.array()?;
+    let mask = mask.typed::<bool>()?;
+    let keep: Vec<usize> = mask.iter().enumerate().filter(|(_, v)| **v).map(|(i, _)| i).collect();
+    with_dtype!(dtype, T => {
+        let a = typed_input::<T>(inputs, 0, "compress")?;
+        Ok(HostArray::new(a.select(Axis(axis), &keep).into_shared()))
+    })
+}
+
+/// Point indexing: each output element copied from one element of an input block.
+pub(crate) fn points(k: &PointsKernel, inputs: &[Value]) -> Result<HostArray> {
+    with_dtype!(k.dtype, T => {
+        let mut out: Vec<T> = Vec::with_capacity(k.picks.len());
+        for &(p, flat) in &k.picks {
+            let a = typed_input::<T>(inputs, p, "points")?;
+            let i = unravel(flat, a.shape());
+            out.push(a[IxDyn(&i)]);
+        }
+        let a = ArrayD::from_shape_vec(IxDyn(&[out.len()]), out).map_err(|e| Error::internal(e.to_string()))?;
+        Ok(HostArray::new(a.into_shared()))
+    })
+}
+
+/// A block's elements, in C order, as a block of `shape`.
+pub(crate) fn reshape(shape: &[usize], input: &HostArray) -> Result<HostArray> {
+    crate::map_host!(input, x => {
+        let y = x
+            .to_shape(IxDyn(shape))
+            .map_err(|e| Error::internal(format!("reshape of a block of {:?} to {shape:?}: {e}", x.shape())))?
+            .into_owned()
+            .into_shared();
+        Ok(HostArray::new(y))
     })
 }

@@ -8,10 +8,10 @@
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
-use crate::block::HostArray;
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
-use crate::graph::expr::{BinaryOp, Expr, Instr, UnaryOp};
+use crate::core::block::HostArray;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
+use crate::ir::expr::{BinaryOp, Expr, Instr, UnaryOp};
 use crate::with_dtype;
 
 /// Elements per tile.

@@ -7,15 +7,16 @@ pub(crate) mod blas;
 pub(crate) mod blas;
 pub(crate) mod blocks;
 pub(crate) mod elementwise;
+pub(crate) mod groupby;
 pub(crate) mod pool;
 pub mod reduce;
 pub(crate) mod rotation;
 pub(crate) mod tiles;
 
 use crate::backend::Backend;
-use crate::backend::kernel::{FusedKernel, Kernel, Leaf};
-use crate::block::{HostArray, Value};
-use crate::error::{Error, Result};
+use crate::core::block::{HostArray, Value};
+use crate::core::error::{Error, Result};
+use crate::ir::kernel::{FusedKernel, Kernel, Leaf};
 
 /// Tile products OpenBLAS ran in this process (feature `blas`), for tests.
 #[cfg(feature = "blas")]
@@ -36,13 +37,13 @@ impl Backend for CpuBackend {
     fn execute(&self, kernel: &Kernel, inputs: &[Value]) -> Result<Value> {
         Ok(match kernel {
             Kernel::Fused(f) => return fused(f, inputs),
-            Kernel::ReduceCombine(k) => {
+            Kernel::ReduceCombine(op) => {
                 let parts: Vec<&Value> = inputs.iter().collect();
-                return k.combine(&parts);
+                return reduce::combine(op, &parts);
             }
-            Kernel::ReduceFinalize { kernel, out_shape } => {
-                let part = inputs.first().ok_or_else(|| Error::invalid("finalize: no input"))?;
-                Value::Array(kernel.finalize(part, out_shape)?)
+            Kernel::ReduceFinalize { op, out_shape } => {
+                let part = inputs.first().ok_or_else(|| Error::internal("finalize: no input"))?;
+                Value::Array(reduce::finalize(op, part, out_shape)?)
             }
             Kernel::Slice(k) => Value::Array(blocks::slice(k, first_array(inputs)?)?),
             Kernel::Assemble(k) => Value::Array(blocks::assemble(k, inputs)?),
@@ -52,13 +53,21 @@ impl Backend for CpuBackend {
             Kernel::MapOverlap(k) => {
                 let block = blocks::map_overlap(k, inputs)?;
                 match &k.reduce {
-                    Some(step) => return step.kernel.partial(&block, step),
+                    Some(step) => return reduce::partial(&block, step),
                     None => Value::Array(block),
                 }
             }
             Kernel::MapBlocks(k) => Value::Array(blocks::map_blocks(k, inputs)?),
             Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
             Kernel::Closure(f) => return f(inputs),
+            Kernel::Group(k) => return groupby::execute(k, inputs),
+            Kernel::Compress { axis, dtype } => Value::Array(blocks::compress(*axis, *dtype, inputs)?),
+            Kernel::Points(k) => Value::Array(blocks::points(k, inputs)?),
+            Kernel::Reshape { shape } => Value::Array(blocks::reshape(shape, first_array(inputs)?)?),
+            Kernel::FromDelayed(k) => {
+                let v = inputs.first().ok_or_else(|| Error::internal("from_delayed: no input"))?;
+                return (k.convert)(v, &k.shape);
+            }
             Kernel::Tile(k) => return tiles::execute(k, inputs.to_vec()),
         })
     }
@@ -69,16 +78,6 @@ impl Backend for CpuBackend {
             _ => self.execute(kernel, &inputs),
         }
     }
-}
-
-/// A strided view of a block: per axis `(start, step, len)`, then `drop` axes removed.
-pub(crate) fn blocks_slice_view(
-    block: &HostArray,
-    axes: &[(usize, isize, usize)],
-    drop: &[usize],
-) -> Result<HostArray> {
-    let k = crate::backend::kernel::SliceKernel { axes: axes.to_vec(), drop: drop.to_vec() };
-    blocks::slice(&k, block)
 }
 
 fn first_array(inputs: &[Value]) -> Result<&HostArray> {
@@ -114,6 +113,6 @@ pub(crate) fn fused_on_leaves(f: &FusedKernel, mut leaves: Vec<HostArray>) -> Re
     };
     match &f.reduce {
         None => Ok(Value::Array(block)),
-        Some(step) => step.kernel.partial(&block, step),
+        Some(step) => reduce::partial(&block, step),
     }
 }

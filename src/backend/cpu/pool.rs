@@ -8,7 +8,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 
-use crate::dtype::Element;
+use crate::core::dtype::Element;
 
 /// Buffers kept per thread.
 const KEEP: usize = 4;

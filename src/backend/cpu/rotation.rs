@@ -1,7 +1,7 @@
 //! The rotation step of one-sided block Jacobi ([`TileKernel::JacobiRotation`]): the
 //! eigenvectors of the Gram matrix of one or two column panels, with faer.
 //!
-//! [`TileKernel::JacobiRotation`]: crate::backend::kernel::TileKernel::JacobiRotation
+//! [`TileKernel::JacobiRotation`]: crate::ir::kernel::TileKernel::JacobiRotation
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd::{self, ComputeEigenvectors};
@@ -9,10 +9,10 @@ use faer::{Mat, Par};
 use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::backend::cpu::tiles::{TileFloat, product};
-use crate::backend::kernel::Factors;
-use crate::block::{HostArray, Value};
-use crate::dtype::Element;
-use crate::error::{Error, Result};
+use crate::core::block::{HostArray, Value};
+use crate::core::dtype::Element;
+use crate::core::error::{Error, Result};
+use crate::ir::kernel::Factors;
 
 /// Inputs: the upper blocks of a symmetric Gram matrix `G = [X_p X_q]ᵀ [X_p X_q]`, row by
 /// row (`[G_pp]` for one panel, `[G_pp, G_pq, G_qq]` for two). Output: a [`Factors`] state
@@ -100,7 +100,7 @@ pub(crate) fn jacobi_rotation<T: TileFloat>(
 
 /// [`TileKernel::JacobiApply`]: inputs `[B_p, B_q, rotation]` or `[B_p, rotation]`.
 ///
-/// [`TileKernel::JacobiApply`]: crate::backend::kernel::TileKernel::JacobiApply
+/// [`TileKernel::JacobiApply`]: crate::ir::kernel::TileKernel::JacobiApply
 pub(crate) fn jacobi_apply<T: TileFloat>(inputs: &[Value], second: bool, par: Par) -> Result<Value> {
     let (rot, blocks) = inputs.split_last().ok_or_else(|| Error::invalid("jacobi apply: no input"))?;
     let w = &rot.get_state::<Factors>()?.0[1..];

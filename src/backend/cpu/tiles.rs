@@ -3,7 +3,7 @@
 //! Blocks arrive as ndarray arrays in any layout (a transposed view is read in place through
 //! its strides); results are C-order blocks. A kernel runs on its worker's core, plus the
 //! cores of idle workers when its tiles are large enough to split (see
-//! [`crate::scheduler::cores`]): workers × faer threads never exceed the workers, and a lone
+//! [`crate::runtime::cores`]): workers × faer threads never exceed the workers, and a lone
 //! large task (a panel on the critical path, one big block) uses them all.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
@@ -12,10 +12,10 @@ use faer::{Accum, Conj, Mat, MatMut, MatRef, Par};
 use ndarray::{ArcArray, Array2, ArrayD, IxDyn};
 
 use crate::backend::cpu::blas;
-use crate::backend::kernel::{Factors, TileKernel};
-use crate::block::{HostArray, Value};
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::block::{HostArray, Value};
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
+use crate::ir::kernel::{Factors, TileKernel};
 
 /// Element types the tile kernels run on.
 pub(crate) trait TileFloat: Element + faer::traits::RealField + Copy {}
@@ -31,14 +31,14 @@ fn with_cores<R: Send>(elements: usize, kernel: impl FnOnce(Par) -> R + Send) ->
     if elements < SPLIT_ELEMENTS {
         return kernel(Par::Seq);
     }
-    let loan = crate::scheduler::cores::borrow(usize::MAX);
-    match (loan.threads(), crate::scheduler::cores::pool()) {
+    let loan = crate::runtime::cores::borrow(usize::MAX);
+    match (loan.threads(), crate::runtime::cores::pool()) {
         (n, Some(pool)) if n > 1 => pool.install(|| kernel(Par::rayon(n))),
         _ => kernel(Par::Seq),
     }
 }
 
-/// Run one tile kernel. The input a kernel overwrites ([`crate::backend::kernel::Kernel::in_place_input`])
+/// Run one tile kernel. The input a kernel overwrites ([`crate::ir::kernel::Kernel::in_place_input`])
 /// becomes its result without a copy when `inputs` holds the only reference to it.
 pub(crate) fn execute(k: &TileKernel, mut inputs: Vec<Value>) -> Result<Value> {
     if let TileKernel::Zeros { shape, dtype } = k {
@@ -49,9 +49,7 @@ pub(crate) fn execute(k: &TileKernel, mut inputs: Vec<Value>) -> Result<Value> {
         let a = f.0.get(*factor).ok_or_else(|| Error::invalid("pick: no such factor"))?;
         return Ok(Value::Array(match rows {
             None => a.clone(),
-            Some((r0, n)) => {
-                crate::backend::cpu::blocks_slice_view(a, &[(*r0, 1, *n), (0, 1, a.shape()[1])], &[])?
-            }
+            Some((r0, n)) => crate::core::host::slice_view(a, &[(*r0, 1, *n), (0, 1, a.shape()[1])], &[])?,
         }));
     }
     match k {

@@ -9,9 +9,9 @@
 
 use std::fmt::Write;
 
-use crate::backend::cpu::reduce::ReduceKind;
-use crate::dtype::{DType, Scalar};
-use crate::graph::expr::{BinaryOp, Expr, Instr, UnaryOp};
+use crate::core::dtype::{DType, Scalar};
+use crate::ir::expr::{BinaryOp, Expr, Instr, UnaryOp};
+use crate::ir::reduce::ReduceKind;
 
 use super::reduce_wgsl::Main;
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 
 use super::resident::GpuBlock;
 use super::{DeviceInfo, DeviceKind};

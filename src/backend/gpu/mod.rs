@@ -14,7 +14,7 @@
 //!   never chosen), per task by a cost model ([`prefers_gpu`]); the CPU when there is none.
 //!
 //! A GPU task's result (a block, or a reduction's partial states) stays in GPU memory
-//! ([`crate::block::Value::Device`]) while the blocks kept there fit the GPU memory budget
+//! ([`crate::core::block::Value::Device`]) while the blocks kept there fit the GPU memory budget
 //! ([`crate::ComputeOptions::gpu_memory_budget`], 4 GiB by default); the next GPU task reads
 //! it in place (a reduction's combine tree merges partials there), and nothing waits for the
 //! GPU until a CPU task or the result reads the value back (once). Leaves on the host are
@@ -49,55 +49,14 @@ mod split;
 mod tiles;
 
 use crate::backend::Backend;
+use crate::core::error::{Error, Result};
 #[cfg(feature = "gpu")]
-use crate::backend::kernel::FusedKernel;
-use crate::error::{Error, Result};
-use crate::scheduler::{ComputeOptions, Device};
+use crate::ir::kernel::FusedKernel;
+use crate::runtime::{ComputeOptions, Device};
+pub use crate::runtime::{DEFAULT_GPU_BUDGET, DeviceInfo, DeviceKind};
 
 #[cfg(feature = "gpu")]
 pub use probe::{KernelRate, kernel_rates};
-
-/// GPU memory that blocks kept between tasks may use, unless the options say otherwise.
-pub const DEFAULT_GPU_BUDGET: usize = 4 << 30;
-
-/// What kind of device an adapter is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceKind {
-    /// A discrete GPU with its own memory.
-    Discrete,
-    /// A GPU sharing the CPU's memory.
-    Integrated,
-    /// A virtual or hosted GPU.
-    Virtual,
-    /// A software rasteriser on the CPU (Mesa's lavapipe, WARP, SwiftShader): correct, slow;
-    /// never chosen by [`Device::Auto`].
-    Software,
-    /// Unknown.
-    Other,
-}
-
-/// One GPU adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceInfo {
-    /// Its index for [`Device::Gpu`].
-    pub index: usize,
-    /// Adapter name.
-    pub name: String,
-    /// Graphics API backend (Vulkan, Metal, Dx12).
-    pub backend: String,
-    /// Kind of device.
-    pub kind: DeviceKind,
-    /// Driver name and version.
-    pub driver: String,
-    /// Largest buffer, in bytes.
-    pub max_buffer_size: u64,
-    /// Largest storage binding, in bytes: bigger blocks are split into pieces that fit.
-    pub max_binding_size: u64,
-    /// Most workgroups per dispatch dimension.
-    pub max_workgroups_per_dimension: u32,
-    /// Whether the adapter offers 64-bit floats in shaders.
-    pub shader_f64: bool,
-}
 
 /// The GPU adapters tessera can use (Vulkan, Metal or DX12), in [`Device::Gpu`] index order.
 /// Empty when there is none, or when tessera was built without the `gpu` feature.
@@ -202,9 +161,9 @@ impl<'a> GpuBackend<'a> {
     }
 
     /// A task input as a GPU leaf: a block already on this GPU stays there.
-    fn leaf(&self, v: &crate::block::Value) -> Result<run::LeafData> {
+    fn leaf(&self, v: &crate::core::block::Value) -> Result<run::LeafData> {
         match v {
-            crate::block::Value::Device(d) if run::own_array(&self.gpu, d).is_some() => {
+            crate::core::block::Value::Device(d) if run::own_array(&self.gpu, d).is_some() => {
                 Ok(run::LeafData::Device(d.clone()))
             }
             v => Ok(run::LeafData::Host(v.array()?.clone())),
@@ -212,8 +171,8 @@ impl<'a> GpuBackend<'a> {
     }
 
     /// The leaves of a fused task.
-    fn leaves(&self, f: &FusedKernel, inputs: &[crate::block::Value]) -> Result<Vec<run::LeafData>> {
-        use crate::backend::kernel::Leaf;
+    fn leaves(&self, f: &FusedKernel, inputs: &[crate::core::block::Value]) -> Result<Vec<run::LeafData>> {
+        use crate::ir::kernel::Leaf;
         f.leaves
             .iter()
             .map(|leaf| match leaf {
@@ -228,7 +187,10 @@ impl<'a> GpuBackend<'a> {
     /// Run `task` on the GPU. On device out-of-memory, evict the blocks kept there to the
     /// host and try once more; `None` (with a warning) when it still fails: the caller runs
     /// the task on the CPU.
-    fn on_gpu(&self, task: impl Fn() -> Result<crate::block::Value>) -> Option<Result<crate::block::Value>> {
+    fn on_gpu(
+        &self,
+        task: impl Fn() -> Result<crate::core::block::Value>,
+    ) -> Option<Result<crate::core::block::Value>> {
         use std::sync::atomic::Ordering;
         let mut why = String::new();
         for attempt in 0..2 {
@@ -255,19 +217,18 @@ impl<'a> GpuBackend<'a> {
     /// The partials of a combine, when they are all states this GPU computed for `k`.
     fn device_partials<'v>(
         &self,
-        k: &std::sync::Arc<dyn crate::backend::kernel::ReduceKernel>,
-        inputs: &'v [crate::block::Value],
+        k: &crate::ir::reduce::ReduceOp,
+        inputs: &'v [crate::core::block::Value],
     ) -> Option<Vec<&'v resident::GpuBlock>> {
-        let (kind, _) = k.spec()?;
         inputs
             .iter()
             .map(|v| match v {
-                crate::block::Value::Device(d) => run::own_block(&self.gpu, d).filter(|b| match &b.content {
-                    resident::Content::States { kind: bk, .. } => {
-                        *bk == kind && crate::block::DeviceBlock::dtype(*b) == k.in_dtype()
-                    }
-                    resident::Content::Array => false,
-                }),
+                crate::core::block::Value::Device(d) => {
+                    run::own_block(&self.gpu, d).filter(|b| match &b.content {
+                        resident::Content::States { op } => op.kind == k.kind && op.dtype == k.dtype,
+                        resident::Content::Array => false,
+                    })
+                }
                 _ => None,
             })
             .collect()
@@ -277,9 +238,9 @@ impl<'a> GpuBackend<'a> {
     /// does not or the GPU gave it back (the CPU runs it then).
     fn tile_on_gpu(
         &self,
-        t: &crate::backend::kernel::TileKernel,
-        inputs: &[crate::block::Value],
-    ) -> Option<Result<crate::block::Value>> {
+        t: &crate::ir::kernel::TileKernel,
+        inputs: &[crate::core::block::Value],
+    ) -> Option<Result<crate::core::block::Value>> {
         if !self.takes_tile(t, inputs) {
             return None;
         }
@@ -298,8 +259,8 @@ impl<'a> GpuBackend<'a> {
     }
 
     /// Whether this tile step goes to the GPU.
-    fn takes_tile(&self, t: &crate::backend::kernel::TileKernel, inputs: &[crate::block::Value]) -> bool {
-        use crate::block::Value;
+    fn takes_tile(&self, t: &crate::ir::kernel::TileKernel, inputs: &[crate::core::block::Value]) -> bool {
+        use crate::core::block::Value;
         if !tiles::handles(t) {
             return false;
         }
@@ -327,7 +288,7 @@ impl<'a> GpuBackend<'a> {
 
     /// Whether this fused task goes to the GPU (`whole`: as one kernel; else split into
     /// pieces that each fit a binding).
-    fn takes(&self, f: &FusedKernel, inputs: &[crate::block::Value], whole: bool) -> bool {
+    fn takes(&self, f: &FusedKernel, inputs: &[crate::core::block::Value], whole: bool) -> bool {
         if f.reduce.is_none() && f.expr.is_identity() {
             return false;
         }
@@ -337,7 +298,7 @@ impl<'a> GpuBackend<'a> {
         if !self.auto {
             return true;
         }
-        use crate::graph::expr::{Instr, UnaryOp};
+        use crate::ir::expr::{Instr, UnaryOp};
         let ops: usize = f
             .expr
             .instrs
@@ -352,7 +313,7 @@ impl<'a> GpuBackend<'a> {
         // Inputs already on this GPU move nothing.
         let resident = inputs
             .iter()
-            .filter(|v| matches!(v, crate::block::Value::Device(d) if run::own_array(&self.gpu, d).is_some()))
+            .filter(|v| matches!(v, crate::core::block::Value::Device(d) if run::own_array(&self.gpu, d).is_some()))
             .count();
         let n: usize = f.out_shape.iter().product();
         let width = codegen::store_size(f.expr.dtype());
@@ -369,11 +330,11 @@ impl Backend for GpuBackend<'_> {
 
     fn execute(
         &self,
-        kernel: &crate::backend::kernel::Kernel,
-        inputs: &[crate::block::Value],
-    ) -> Result<crate::block::Value> {
+        kernel: &crate::ir::kernel::Kernel,
+        inputs: &[crate::core::block::Value],
+    ) -> Result<crate::core::block::Value> {
         use crate::backend::cpu;
-        use crate::backend::kernel::Kernel;
+        use crate::ir::kernel::Kernel;
         if let Kernel::ReduceCombine(k) = kernel
             && let Some(parts) = self.device_partials(k, inputs)
         {
@@ -417,12 +378,12 @@ impl Backend for GpuBackend<'_> {
 
     fn execute_owned(
         &self,
-        kernel: &crate::backend::kernel::Kernel,
-        inputs: Vec<crate::block::Value>,
-    ) -> Result<crate::block::Value> {
+        kernel: &crate::ir::kernel::Kernel,
+        inputs: Vec<crate::core::block::Value>,
+    ) -> Result<crate::core::block::Value> {
         // A tile kernel the GPU does not run goes to the CPU with its inputs, where it may
         // reuse the one it overwrites.
-        if let crate::backend::kernel::Kernel::Tile(t) = kernel {
+        if let crate::ir::kernel::Kernel::Tile(t) = kernel {
             return match self.tile_on_gpu(t, &inputs) {
                 Some(r) => r,
                 None => self.cpu.execute_owned(kernel, inputs),

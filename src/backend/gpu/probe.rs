@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::backend::cpu::reduce::{ReduceKind, reduce_kernel};
-use crate::backend::kernel::{FusedKernel, PartialStep, TileKernel};
-use crate::block::DeviceBlock;
-use crate::dtype::{DType, Scalar};
-use crate::error::{Error, Result};
-use crate::graph::expr::{BinaryOp, Expr, Instr};
+use crate::core::block::DeviceBlock;
+use crate::core::dtype::{DType, Scalar};
+use crate::core::error::{Error, Result};
+use crate::ir::expr::{BinaryOp, Expr, Instr};
+use crate::ir::kernel::{FusedKernel, PartialStep, TileKernel};
+use crate::ir::reduce::{ReduceKind, ReduceOp};
 
 use super::context::{Checks, Gpu, open_gpu};
 use super::resident::GpuBlock;
@@ -240,7 +240,7 @@ fn sin_expr() -> Expr {
             Input(0),
             Const(Scalar::F32(1e4)),
             Binary(BinaryOp::Mul, 0, 1),
-            Unary(crate::graph::expr::UnaryOp::Sin, 2),
+            Unary(crate::ir::expr::UnaryOp::Sin, 2),
         ],
         dtypes: vec![DType::F32; 4],
     }
@@ -252,7 +252,7 @@ fn reduce_task(kind: ReduceKind, nan: bool, shape: &[usize], axes: &[usize]) -> 
         expr: Arc::new(Expr::input(DType::F32)),
         out_shape: shape.to_vec(),
         reduce: Some(PartialStep {
-            kernel: reduce_kernel(kind, DType::F32, nan),
+            op: ReduceOp::new(kind, DType::F32, nan),
             axes: axes.into(),
             offset: vec![0; shape.len()],
             global_shape: shape.into(),

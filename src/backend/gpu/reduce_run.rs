@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use bytemuck::Zeroable;
 
-use crate::backend::cpu::reduce::ReduceKind;
-use crate::backend::kernel::{PartialStep, ReduceKernel};
-use crate::block::{DeviceBlock, Value};
-use crate::error::{Error, Result};
+use crate::core::block::{DeviceBlock, Value};
+use crate::core::error::{Error, Result};
+use crate::ir::kernel::PartialStep;
+use crate::ir::reduce::ReduceKind;
+use crate::ir::reduce::ReduceOp;
 
 use super::codegen;
 use super::context::Gpu;
@@ -93,7 +94,7 @@ pub(crate) fn reduction(
     kind: ReduceKind,
     shape: &[usize],
 ) -> Result<Value> {
-    let dt = step.kernel.in_dtype();
+    let dt = step.op.dtype;
     let lay = reduce_wgsl::layout(kind, dt);
     let plan = pass_plan(m, k, contiguous, gpu.merges_reductions());
     let mut meta = meta;
@@ -139,7 +140,7 @@ pub(crate) fn reduction(
     }
     let pshape: Vec<usize> =
         shape.iter().enumerate().map(|(d, &n)| if step.axes.contains(&d) { 1 } else { n }).collect();
-    let block = GpuBlock::states(gpu.clone(), out.clone(), step.kernel.clone(), kind, pshape.clone());
+    let block = GpuBlock::states(gpu.clone(), out.clone(), step.op, pshape.clone());
     submit(gpu, &passes, &[])?;
     // Arg-reductions' indices are made global on the host, so their partials come back now.
     if !kind.is_arg() {
@@ -147,13 +148,13 @@ pub(crate) fn reduction(
     }
     let mut states = reduce_wgsl::decode_all(kind, dt, &read_back(gpu, &out, out_bytes)?);
     globalize_arg_indices(&mut states, step, shape);
-    step.kernel.partial_from_gpu(&states, &pshape)
+    crate::backend::cpu::reduce::partial_from_gpu(&step.op, &states, &pshape)
 }
 
 /// Arg-reduction indices as the CPU reports them: along the one reduced axis from the
 /// array's start, or flat in the whole array when every axis is reduced.
 fn globalize_arg_indices(
-    states: &mut [crate::backend::cpu::reduce::GpuState],
+    states: &mut [crate::ir::reduce::PartialState],
     step: &PartialStep,
     shape: &[usize],
 ) {
@@ -185,15 +186,8 @@ fn globalize_arg_indices(
 /// Merge reduction partials that earlier tasks left on the GPU, in input order (one
 /// `combine` dispatch over the partials copied side by side); the result stays on the GPU
 /// when `keep`.
-pub(crate) fn combine(
-    gpu: &Arc<Gpu>,
-    kernel: &Arc<dyn ReduceKernel>,
-    parts: &[&GpuBlock],
-    keep: bool,
-) -> Result<Value> {
-    let (kind, nan) =
-        kernel.spec().ok_or_else(|| Error::invalid("combine of a reduction without a GPU form"))?;
-    let dt = kernel.in_dtype();
+pub(crate) fn combine(gpu: &Arc<Gpu>, op: &ReduceOp, parts: &[&GpuBlock], keep: bool) -> Result<Value> {
+    let (kind, nan, dt) = (op.kind, op.skip_nan, op.dtype);
     let first = parts.first().ok_or_else(|| Error::invalid("combine of no partials"))?;
     let shape = first.shape().to_vec();
     let m = first.len();
@@ -220,7 +214,7 @@ pub(crate) fn combine(
     (meta.m, meta.g, meta.seg) = (m as u32, parts.len() as u32, parts.len() as u32);
     let ubuf = held.upload(bytemuck::bytes_of(&meta), UNIFORM);
     let out = gpu.buffer(each, STORAGE_OUT);
-    let block = GpuBlock::states(gpu.clone(), out.clone(), kernel.clone(), kind, shape);
+    let block = GpuBlock::states(gpu.clone(), out.clone(), *op, shape);
     let bindings = vec![(0, &ubuf), (1, &out), (2, &stacked)];
     submit(gpu, &[Dispatch { pipeline, bindings, threads: m, groups: None }], &copies)?;
     keep_or_read(block, keep)

@@ -15,8 +15,8 @@
 
 use std::fmt::Write;
 
-use crate::backend::cpu::reduce::{GpuState, ReduceKind};
-use crate::dtype::DType;
+use crate::core::dtype::DType;
+use crate::ir::reduce::{PartialState, ReduceKind};
 
 use super::codegen::{WORKGROUP, store_ty, value_ty};
 
@@ -100,16 +100,16 @@ pub(crate) fn layout(kind: ReduceKind, dt: DType) -> StateLayout {
 }
 
 /// Read back every state of a buffer of them.
-pub(crate) fn decode_all(kind: ReduceKind, dt: DType, data: &[u8]) -> Vec<GpuState> {
+pub(crate) fn decode_all(kind: ReduceKind, dt: DType, data: &[u8]) -> Vec<PartialState> {
     let lay = layout(kind, dt);
     data.chunks_exact(lay.stride).map(|b| decode(kind, dt, &lay, b)).collect()
 }
 
 /// Read one state back (`idx` of arg-reductions is the index within the block's reduced
 /// elements; the caller makes it global).
-pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -> GpuState {
+pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -> PartialState {
     let wide = |b: &[u8]| ((lay.get_u32(b, "hi") as u64) << 32 | lay.get_u32(b, "lo") as u64) as i64;
-    let mut s = GpuState::default();
+    let mut s = PartialState::default();
     match kind {
         ReduceKind::Sum | ReduceKind::Prod if dt.is_float() => s.a = compensated(lay, b),
         ReduceKind::Sum | ReduceKind::Prod => s.i = wide(b),

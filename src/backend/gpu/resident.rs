@@ -11,11 +11,10 @@ use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::backend::cpu::reduce::ReduceKind;
-use crate::backend::kernel::ReduceKernel;
-use crate::block::{DeviceBlock, Value};
-use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::core::block::{DeviceBlock, Value};
+use crate::core::dtype::DType;
+use crate::core::error::{Error, Result};
+use crate::ir::reduce::ReduceOp;
 
 use super::context::Gpu;
 use super::reduce_wgsl;
@@ -28,9 +27,7 @@ pub(crate) enum Content {
     /// One reduction state per element of the partial's shape (see `reduce_wgsl::layout`).
     States {
         /// The reduction (its CPU form turns the read-back states into its own).
-        kernel: Arc<dyn ReduceKernel>,
-        /// Which reduction.
-        kind: ReduceKind,
+        op: ReduceOp,
     },
 }
 
@@ -53,15 +50,8 @@ impl GpuBlock {
     }
 
     /// Wrap a buffer of reduction states, one per element of the partial's `shape`.
-    pub(crate) fn states(
-        gpu: Arc<Gpu>,
-        buffer: wgpu::Buffer,
-        kernel: Arc<dyn ReduceKernel>,
-        kind: ReduceKind,
-        shape: Vec<usize>,
-    ) -> Self {
-        let dtype = kernel.in_dtype();
-        Self::with(gpu, buffer, dtype, shape, Content::States { kernel, kind })
+    pub(crate) fn states(gpu: Arc<Gpu>, buffer: wgpu::Buffer, op: ReduceOp, shape: Vec<usize>) -> Self {
+        Self::with(gpu, buffer, op.dtype, shape, Content::States { op })
     }
 
     fn with(gpu: Arc<Gpu>, buffer: wgpu::Buffer, dtype: DType, shape: Vec<usize>, content: Content) -> Self {
@@ -100,7 +90,7 @@ impl GpuBlock {
     pub(crate) fn bytes(&self) -> u64 {
         let each = match &self.content {
             Content::Array => super::codegen::store_size(self.dtype),
-            Content::States { kind, .. } => reduce_wgsl::layout(*kind, self.dtype).stride,
+            Content::States { op } => reduce_wgsl::layout(op.kind, self.dtype).stride,
         };
         (self.len() * each) as u64
     }
@@ -110,9 +100,11 @@ impl GpuBlock {
         let data = read_back(&self.gpu, &buf, self.bytes())?;
         match &self.content {
             Content::Array => Ok(Value::Array(host_from_bytes(self.dtype, &self.shape, &data)?)),
-            Content::States { kernel, kind } => {
-                kernel.partial_from_gpu(&reduce_wgsl::decode_all(*kind, self.dtype, &data), &self.shape)
-            }
+            Content::States { op } => crate::backend::cpu::reduce::partial_from_gpu(
+                op,
+                &reduce_wgsl::decode_all(op.kind, self.dtype, &data),
+                &self.shape,
+            ),
         }
     }
 }

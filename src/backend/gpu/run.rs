@@ -6,10 +6,10 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 use ndarray::{ArrayD, IxDyn};
 
-use crate::backend::kernel::FusedKernel;
-use crate::block::{DeviceBlock, HostArray, Value};
-use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::core::block::{DeviceBlock, HostArray, Value};
+use crate::core::dtype::DType;
+use crate::core::error::{Error, Result};
+use crate::ir::kernel::FusedKernel;
 
 use super::codegen::{self, KernelSpec, LeafIndex, MAX_LEAVES, MAX_RANK, WORKGROUP};
 use super::context::Gpu;
@@ -60,11 +60,9 @@ pub(crate) fn refuse(gpu: &Gpu, f: &FusedKernel, whole: bool) -> Option<String> 
         return Some(why);
     }
     if let Some(step) = &f.reduce {
-        let Some((kind, _)) = step.kernel.spec() else {
-            return Some(format!("reduction {} has no GPU kernel", step.kernel.name()));
-        };
+        let kind = step.op.kind;
         if !reduce_wgsl::supported(kind, f.expr.dtype()) {
-            return Some(format!("{} of {} runs on the CPU", step.kernel.name(), f.expr.dtype()));
+            return Some(format!("{} of {} runs on the CPU", step.op.name(), f.expr.dtype()));
         }
     }
     None
@@ -221,10 +219,7 @@ pub(crate) fn fused(gpu: &Arc<Gpu>, f: &FusedKernel, leaves: &[LeafData], keep: 
         });
     }
     let all_flat = leaf_index.iter().all(|&l| l == LeafIndex::Flat);
-    let reduce = match &f.reduce {
-        Some(step) => Some(step.kernel.spec().ok_or_else(|| Error::invalid("reduction without a GPU form"))?),
-        None => None,
-    };
+    let reduce = f.reduce.as_ref().map(|step| (step.op.kind, step.op.skip_nan));
     let spec = KernelSpec {
         expr: &f.expr,
         leaf_dtypes: leaves.iter().map(|l| l.dtype()).collect(),
@@ -469,7 +464,7 @@ pub(crate) fn keep_or_read(block: GpuBlock, keep: bool) -> Result<Value> {
 
 /// A host block from bytes the GPU wrote (bools as `u32`).
 pub(crate) fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result<HostArray> {
-    fn typed<T: Pod + crate::dtype::Element>(shape: &[usize], data: &[u8]) -> Result<HostArray> {
+    fn typed<T: Pod + crate::core::dtype::Element>(shape: &[usize], data: &[u8]) -> Result<HostArray> {
         let v: Vec<T> = bytemuck::pod_collect_to_vec(data);
         let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::invalid(e.to_string()))?;
         Ok(HostArray::new(a.into_shared()))

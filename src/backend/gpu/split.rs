@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
-use crate::backend::kernel::{FusedKernel, PartialStep};
-use crate::block::{HostArray, Value};
-use crate::error::Result;
+use crate::core::block::{HostArray, Value};
+use crate::core::error::Result;
+use crate::ir::kernel::{FusedKernel, PartialStep};
 
 use super::context::Gpu;
 use super::run::{self, LeafData};
@@ -69,7 +69,7 @@ pub(crate) fn run_pieces(
     match &f.reduce {
         Some(step) => {
             let parts: Vec<&Value> = outs.iter().collect();
-            step.kernel.combine(&parts)
+            crate::backend::cpu::reduce::combine(&step.op, &parts)
         }
         None => {
             let dtype = f.expr.dtype();

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::backend::kernel::TileKernel;
-use crate::block::Value;
-use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::core::block::Value;
+use crate::core::dtype::DType;
+use crate::core::error::{Error, Result};
+use crate::ir::kernel::TileKernel;
 
 use super::context::{Checks, Gpu};
 use super::resident::GpuBlock;

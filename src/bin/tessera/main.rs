@@ -88,11 +88,11 @@ fn info() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("tessera {}", env!("CARGO_PKG_VERSION"));
     println!("cores: {cores}");
-    match tessera::scheduler::physical_memory() {
+    match tessera::runtime::physical_memory() {
         Some(m) => println!("memory: {:.1} GiB", m as f64 / (1u64 << 30) as f64),
         None => println!("memory: unknown"),
     }
-    let budget = tessera::scheduler::default_memory_budget();
+    let budget = tessera::runtime::default_memory_budget();
     println!(
         "default memory budget: {:.1} GiB (half the memory; --budget or ComputeOptions::memory_budget)",
         budget as f64 / (1u64 << 30) as f64

@@ -3,7 +3,7 @@
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, Ix2, IxDyn, Zip};
 
 use crate::backend::cpu::reduce::Reducer;
-use crate::backend::kernel::PartialStep;
+use crate::ir::kernel::PartialStep;
 
 /// Reduce `step.axes` of one block to states, keeping the reduced axes with length 1.
 pub(crate) fn partial<R: Reducer>(r: &R, x: ArrayViewD<R::In>, step: &PartialStep) -> ArrayD<R::State> {

@@ -17,110 +17,70 @@ mod numeric;
 mod reducers;
 
 use std::fmt::Debug;
-use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn, Zip};
 
-use crate::backend::kernel::{PartialStep, ReduceKernel};
-use crate::block::{HostArray, Value};
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::block::{HostArray, Value};
+use crate::core::dtype::Element;
+use crate::core::error::{Error, Result};
+use crate::ir::kernel::PartialStep;
+use crate::ir::reduce::{PartialState, ReduceKind, ReduceOp};
 use crate::with_dtype;
 
 pub use numeric::{AccNum, Accumulate};
 use reducers::*;
 
-/// Which reduction.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ReduceKind {
-    /// Sum (`nan`: NaN counts as 0).
-    Sum,
-    /// Product (`nan`: NaN counts as 1).
-    Prod,
-    /// Arithmetic mean (`nan`: over the non-NaN values).
-    Mean,
-    /// Variance (`std`: its square root) with `ddof` delta degrees of freedom.
-    Var {
-        /// Delta degrees of freedom: the divisor is `n - ddof`.
-        ddof: f64,
-        /// Return the standard deviation instead.
-        std: bool,
-    },
-    /// Minimum (NaN propagates unless `nan`).
-    Min,
-    /// Maximum (NaN propagates unless `nan`).
-    Max,
-    /// Index of the minimum (first occurrence; a NaN counts as the minimum).
-    ArgMin,
-    /// Index of the maximum (first occurrence; a NaN counts as the maximum).
-    ArgMax,
-    /// Whether any element is non-zero.
-    Any,
-    /// Whether all elements are non-zero.
-    All,
-    /// Number of non-zero elements.
-    CountNonzero,
+/// A reduction as the CPU runs it: per-block partial, combine, finalize, over opaque states.
+///
+/// Partials ([`Value::State`]) always keep the reduced axes with length 1, so combining is
+/// elementwise.
+pub(crate) trait ReduceKernel {
+    /// Reduce `axes` of one block to a partial (reduced axes kept, length 1).
+    fn partial(&self, block: &HostArray, step: &PartialStep) -> Result<Value>;
+    /// A partial of `shape` from portable states (a GPU's, in C order).
+    fn partial_from_gpu(&self, states: &[PartialState], shape: &[usize]) -> Result<Value>;
+    /// Combine partials in the given order.
+    fn combine(&self, parts: &[&Value]) -> Result<Value>;
+    /// The final values of a partial, reshaped to `out_shape`.
+    fn finalize(&self, part: &Value, out_shape: &[usize]) -> Result<HostArray>;
 }
 
-impl ReduceKind {
-    /// Whether the result holds indices (then at most one axis, or all, may be reduced).
-    pub fn is_arg(self) -> bool {
-        matches!(self, ReduceKind::ArgMin | ReduceKind::ArgMax)
-    }
-    /// Whether reducing an empty axis is an error (no identity).
-    pub fn needs_elements(self) -> bool {
-        matches!(self, ReduceKind::Min | ReduceKind::Max | ReduceKind::ArgMin | ReduceKind::ArgMax)
-    }
-    /// The result dtype for an input dtype.
-    pub fn out_dtype(self, dtype: DType) -> DType {
-        match self {
-            ReduceKind::Sum | ReduceKind::Prod => with_dtype!(dtype, T => <T as Element>::Sum::DTYPE),
-            ReduceKind::Mean | ReduceKind::Var { .. } => {
-                with_dtype!(dtype, T => <T as Element>::Mean::DTYPE)
-            }
-            ReduceKind::Min | ReduceKind::Max => dtype,
-            ReduceKind::ArgMin | ReduceKind::ArgMax | ReduceKind::CountNonzero => DType::I64,
-            ReduceKind::Any | ReduceKind::All => DType::Bool,
-        }
-    }
-}
-
-/// Build the reduction kernel of `kind` over `dtype` (`nan`: skip NaN values).
-pub fn reduce_kernel(kind: ReduceKind, dtype: DType, nan: bool) -> Arc<dyn ReduceKernel> {
-    fn mk<R: Reducer>(r: R) -> Arc<dyn ReduceKernel> {
-        Arc::new(Kern(r))
-    }
-    with_dtype!(dtype, T => match kind {
-        ReduceKind::Sum => mk(SumR::<T> { nan, prod: false, _t: Default::default() }),
-        ReduceKind::Prod => mk(SumR::<T> { nan, prod: true, _t: Default::default() }),
-        ReduceKind::Mean => mk(MeanR::<T> { nan, _t: Default::default() }),
-        ReduceKind::Var { ddof, std } => mk(VarR::<T> { nan, ddof, std, _t: Default::default() }),
-        ReduceKind::Min => mk(MinMaxR::<T> { nan, max: false, _t: Default::default() }),
-        ReduceKind::Max => mk(MinMaxR::<T> { nan, max: true, _t: Default::default() }),
-        ReduceKind::ArgMin => mk(ArgR::<T> { max: false, _t: Default::default() }),
-        ReduceKind::ArgMax => mk(ArgR::<T> { max: true, _t: Default::default() }),
-        ReduceKind::Any => mk(AnyAllR::<T> { all: false, _t: Default::default() }),
-        ReduceKind::All => mk(AnyAllR::<T> { all: true, _t: Default::default() }),
-        ReduceKind::CountNonzero => mk(CountR::<T> { _t: Default::default() }),
+/// Run `f` on the CPU kernel of `op` (built on the stack: no allocation per task).
+pub(crate) fn with_kernel<O>(op: &ReduceOp, f: impl FnOnce(&dyn ReduceKernel) -> O) -> O {
+    let nan = op.skip_nan;
+    with_dtype!(op.dtype, T => match op.kind {
+        ReduceKind::Sum => f(&Kern(SumR::<T> { nan, prod: false, _t: Default::default() })),
+        ReduceKind::Prod => f(&Kern(SumR::<T> { nan, prod: true, _t: Default::default() })),
+        ReduceKind::Mean => f(&Kern(MeanR::<T> { nan, _t: Default::default() })),
+        ReduceKind::Var { ddof, std } => f(&Kern(VarR::<T> { nan, ddof, std, _t: Default::default() })),
+        ReduceKind::Min => f(&Kern(MinMaxR::<T> { nan, max: false, _t: Default::default() })),
+        ReduceKind::Max => f(&Kern(MinMaxR::<T> { nan, max: true, _t: Default::default() })),
+        ReduceKind::ArgMin => f(&Kern(ArgR::<T> { max: false, _t: Default::default() })),
+        ReduceKind::ArgMax => f(&Kern(ArgR::<T> { max: true, _t: Default::default() })),
+        ReduceKind::Any => f(&Kern(AnyAllR::<T> { all: false, _t: Default::default() })),
+        ReduceKind::All => f(&Kern(AnyAllR::<T> { all: true, _t: Default::default() })),
+        ReduceKind::CountNonzero => f(&Kern(CountR::<T> { _t: Default::default() })),
     })
 }
 
-/// One reduction state as a GPU reads it back, before it becomes a reducer's own state:
-/// `a`, `b`, `c` hold the float parts (sum; sum and count; count, mean and M2; a min/max
-/// value), `i` the integer ones (an integer sum, a count, an arg-reduction's global index),
-/// `found` whether a min/max/arg state has seen a value (or any/all's answer).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct GpuState {
-    /// First float part.
-    pub a: f64,
-    /// Second float part.
-    pub b: f64,
-    /// Third float part.
-    pub c: f64,
-    /// Integer part.
-    pub i: i64,
-    /// Flag part.
-    pub found: bool,
+/// The partial of one block for a reduction's per-block step.
+pub(crate) fn partial(block: &HostArray, step: &PartialStep) -> Result<Value> {
+    with_kernel(&step.op, |k| k.partial(block, step))
+}
+
+/// Combine partials of `op` in the given order.
+pub(crate) fn combine(op: &ReduceOp, parts: &[&Value]) -> Result<Value> {
+    with_kernel(op, |k| k.combine(parts))
+}
+
+/// The final values of a partial of `op`, reshaped to `out_shape`.
+pub(crate) fn finalize(op: &ReduceOp, part: &Value, out_shape: &[usize]) -> Result<HostArray> {
+    with_kernel(op, |k| k.finalize(part, out_shape))
+}
+
+/// A partial of `op` and `shape` from portable states (a GPU's, in C order).
+pub(crate) fn partial_from_gpu(op: &ReduceOp, states: &[PartialState], shape: &[usize]) -> Result<Value> {
+    with_kernel(op, |k| k.partial_from_gpu(states, shape))
 }
 
 /// A reduction's element-level definition.
@@ -136,7 +96,7 @@ pub trait Reducer: Send + Sync + Debug + 'static {
     /// Which reduction this is, and whether it skips NaN.
     fn kind(&self) -> (ReduceKind, bool);
     /// A state from the portable form a GPU reads back.
-    fn state_from_gpu(&self, s: &GpuState) -> Self::State;
+    fn state_from_gpu(&self, s: &PartialState) -> Self::State;
     /// Whether `accumulate` uses the element index.
     const NEEDS_INDEX: bool = false;
     /// The empty state.
@@ -181,23 +141,10 @@ pub(crate) fn fold_tile<R: Reducer>(r: &R, out: &mut [R::State], rows: &[&[R::In
 }
 
 /// The adaptor from a typed [`Reducer`] to the untyped [`ReduceKernel`].
-#[derive(Debug)]
 struct Kern<R>(R);
 
 impl<R: Reducer> ReduceKernel for Kern<R> {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-    fn in_dtype(&self) -> DType {
-        R::In::DTYPE
-    }
-    fn out_dtype(&self) -> DType {
-        R::Out::DTYPE
-    }
-    fn spec(&self) -> Option<(ReduceKind, bool)> {
-        Some(self.0.kind())
-    }
-    fn partial_from_gpu(&self, states: &[GpuState], shape: &[usize]) -> Result<Value> {
+    fn partial_from_gpu(&self, states: &[PartialState], shape: &[usize]) -> Result<Value> {
         let s: Vec<R::State> = states.iter().map(|g| self.0.state_from_gpu(g)).collect();
         let a = ArrayD::from_shape_vec(IxDyn(shape), s)
             .map_err(|e| Error::invalid(format!("gpu partial: {e}")))?;

@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use crate::dtype::Element;
+use crate::core::dtype::Element;
 
 /// Accumulator arithmetic: `f64` for floats, wrapping `i64` for integers and bools.
 pub trait AccNum: Copy + Send + Sync + Debug + PartialEq + 'static {

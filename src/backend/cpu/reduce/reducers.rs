@@ -3,8 +3,9 @@
 use crate::backend::cpu::reduce::numeric::{
     AccNum, Accumulate, FLUSH_PLANES, PREFETCH_ROWS, Ph, float_tile, lane_sum, prefetch_row,
 };
-use crate::backend::cpu::reduce::{GpuState, ReduceKind, Reducer, fold_tile};
-use crate::dtype::Element;
+use crate::backend::cpu::reduce::{Reducer, fold_tile};
+use crate::core::dtype::Element;
+use crate::ir::reduce::{PartialState, ReduceKind};
 
 /// Sum or product.
 #[derive(Debug)]
@@ -28,7 +29,7 @@ impl<T: Accumulate> Reducer for SumR<T> {
     fn kind(&self) -> (ReduceKind, bool) {
         (if self.prod { ReduceKind::Prod } else { ReduceKind::Sum }, self.nan)
     }
-    fn state_from_gpu(&self, s: &GpuState) -> T::Acc {
+    fn state_from_gpu(&self, s: &PartialState) -> T::Acc {
         T::Acc::from_gpu(s.a, s.i)
     }
     fn init(&self) -> T::Acc {
@@ -98,7 +99,7 @@ impl<T: Accumulate> Reducer for MeanR<T> {
     fn kind(&self) -> (ReduceKind, bool) {
         (ReduceKind::Mean, self.nan)
     }
-    fn state_from_gpu(&self, s: &GpuState) -> (f64, f64) {
+    fn state_from_gpu(&self, s: &PartialState) -> (f64, f64) {
         (s.a, s.b)
     }
     fn init(&self) -> (f64, f64) {
@@ -198,7 +199,7 @@ impl<T: Accumulate> Reducer for VarR<T> {
     fn kind(&self) -> (ReduceKind, bool) {
         (ReduceKind::Var { ddof: self.ddof, std: self.std }, self.nan)
     }
-    fn state_from_gpu(&self, s: &GpuState) -> (f64, f64, f64) {
+    fn state_from_gpu(&self, s: &PartialState) -> (f64, f64, f64) {
         (s.a, s.b, s.c)
     }
     fn init(&self) -> (f64, f64, f64) {
@@ -273,7 +274,7 @@ impl<T: Element> Reducer for MinMaxR<T> {
     fn kind(&self) -> (ReduceKind, bool) {
         (if self.max { ReduceKind::Max } else { ReduceKind::Min }, self.nan)
     }
-    fn state_from_gpu(&self, s: &GpuState) -> (T, bool) {
+    fn state_from_gpu(&self, s: &PartialState) -> (T, bool) {
         (T::cast_from(s.a), s.found)
     }
     fn init(&self) -> (T, bool) {
@@ -336,7 +337,7 @@ impl<T: Element> Reducer for ArgR<T> {
     fn kind(&self) -> (ReduceKind, bool) {
         (if self.max { ReduceKind::ArgMax } else { ReduceKind::ArgMin }, false)
     }
-    fn state_from_gpu(&self, s: &GpuState) -> (T, i64, bool) {
+    fn state_from_gpu(&self, s: &PartialState) -> (T, i64, bool) {
         (T::cast_from(s.a), s.i, s.found)
     }
     const NEEDS_INDEX: bool = true;
@@ -376,7 +377,7 @@ impl<T: Element> Reducer for AnyAllR<T> {
     fn kind(&self) -> (ReduceKind, bool) {
         (if self.all { ReduceKind::All } else { ReduceKind::Any }, false)
     }
-    fn state_from_gpu(&self, s: &GpuState) -> bool {
+    fn state_from_gpu(&self, s: &PartialState) -> bool {
         s.found
     }
     fn init(&self) -> bool {
@@ -410,7 +411,7 @@ impl<T: Element> Reducer for CountR<T> {
     fn kind(&self) -> (ReduceKind, bool) {
         (ReduceKind::CountNonzero, false)
     }
-    fn state_from_gpu(&self, s: &GpuState) -> i64 {
+    fn state_from_gpu(&self, s: &PartialState) -> i64 {
         s.i
     }
     fn init(&self) -> i64 {

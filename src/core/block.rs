@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::core::dtype::{DType, Element};
+use crate::core::error::{Error, Result};
 
 /// Run `$body` with the type alias `$T` bound to the Rust type of `$dtype`.
 #[macro_export]
@@ -21,23 +21,23 @@ use crate::error::{Error, Result};
 macro_rules! with_dtype {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            $crate::dtype::DType::Bool => {
+            $crate::core::dtype::DType::Bool => {
                 type $T = bool;
                 $body
             }
-            $crate::dtype::DType::I32 => {
+            $crate::core::dtype::DType::I32 => {
                 type $T = i32;
                 $body
             }
-            $crate::dtype::DType::I64 => {
+            $crate::core::dtype::DType::I64 => {
                 type $T = i64;
                 $body
             }
-            $crate::dtype::DType::F32 => {
+            $crate::core::dtype::DType::F32 => {
                 type $T = f32;
                 $body
             }
-            $crate::dtype::DType::F64 => {
+            $crate::core::dtype::DType::F64 => {
                 type $T = f64;
                 $body
             }
@@ -66,11 +66,11 @@ pub enum HostArray {
 macro_rules! map_host {
     ($h:expr, $a:ident => $body:expr) => {
         match $h {
-            $crate::block::HostArray::Bool($a) => $body,
-            $crate::block::HostArray::I32($a) => $body,
-            $crate::block::HostArray::I64($a) => $body,
-            $crate::block::HostArray::F32($a) => $body,
-            $crate::block::HostArray::F64($a) => $body,
+            $crate::core::block::HostArray::Bool($a) => $body,
+            $crate::core::block::HostArray::I32($a) => $body,
+            $crate::core::block::HostArray::I64($a) => $body,
+            $crate::core::block::HostArray::F32($a) => $body,
+            $crate::core::block::HostArray::F64($a) => $body,
         }
     };
 }

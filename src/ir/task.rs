@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::backend::kernel::Kernel;
+use crate::ir::kernel::Kernel;
 
 /// Index of a task in [`TaskGraph::tasks`].
 pub type TaskId = usize;
@@ -30,7 +30,7 @@ pub struct Task {
 impl Task {
     /// `"name-kernel (i, j)"`, used in error messages and exports.
     pub fn label(&self) -> String {
-        if let crate::backend::kernel::Kernel::Closure(_) = self.kernel
+        if let crate::ir::kernel::Kernel::Closure(_) = self.kernel
             && self.block.is_empty()
         {
             return self.node.to_string();

@@ -8,11 +8,13 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::block::{HostArray, Value};
-use crate::dtype::DType;
-use crate::error::Result;
-use crate::graph::expr::Expr;
-use crate::io::BlockSource;
+use crate::core::block::{HostArray, Value};
+use crate::core::dtype::DType;
+use crate::core::error::Result;
+use crate::core::source::BlockSource;
+use crate::ir::expr::Expr;
+use crate::ir::group::{GroupKernel, GroupStep};
+use crate::ir::reduce::ReduceOp;
 
 /// What a task computes.
 #[derive(Clone)]
@@ -21,11 +23,11 @@ pub enum Kernel {
     /// over them, and optionally reduce the result to a partial.
     Fused(FusedKernel),
     /// Combine reduction partials, in input order.
-    ReduceCombine(Arc<dyn ReduceKernel>),
+    ReduceCombine(ReduceOp),
     /// Turn one partial into the result block of `out_shape`.
     ReduceFinalize {
         /// The reduction.
-        kernel: Arc<dyn ReduceKernel>,
+        op: ReduceOp,
         /// Shape of the result block (keepdims applied or not).
         out_shape: Vec<usize>,
     },
@@ -49,7 +51,27 @@ pub enum Kernel {
     Relayout(Arc<RelayoutKernel>),
     /// One step of a blocked linear-algebra algorithm (see [`TileKernel`]).
     Tile(Arc<TileKernel>),
-    /// An arbitrary function of the input values (delayed tasks and their bridges to arrays).
+    /// One step of a groupby-reduce block (see [`GroupKernel`]).
+    Group(GroupKernel),
+    /// The elements of input 0 at the `true` positions of input 1 (a 1-d bool mask block)
+    /// along `axis` (boolean-mask indexing).
+    Compress {
+        /// The masked axis.
+        axis: usize,
+        /// Element type.
+        dtype: DType,
+    },
+    /// Single elements picked from several input blocks into a 1-d block (point indexing,
+    /// `vindex`).
+    Points(Arc<PointsKernel>),
+    /// Input 0's elements, in C order, as a block of `shape` (a reshape within one block).
+    Reshape {
+        /// Shape of the output block.
+        shape: Vec<usize>,
+    },
+    /// A delayed value (input 0) turned into an array block.
+    FromDelayed(Arc<FromDelayedKernel>),
+    /// A user's function of the input values (a delayed task).
     Closure(Arc<ValueFn>),
 }
 
@@ -213,6 +235,15 @@ impl Kernel {
             Kernel::Assemble(_) => "assemble",
             Kernel::MapBlocks(_) => "map_blocks",
             Kernel::Closure(_) => "call",
+            Kernel::Compress { .. } => "compress",
+            Kernel::Points(_) => "points",
+            Kernel::Reshape { .. } => "reshape",
+            Kernel::FromDelayed(_) => "from_delayed",
+            Kernel::Group(g) => match g.step {
+                GroupStep::Partial { .. } => "groupby-partial",
+                GroupStep::Combine { .. } => "groupby-combine",
+                GroupStep::Finalize { .. } => "groupby-finalize",
+            },
             Kernel::Tile(t) => match **t {
                 TileKernel::Gemm { .. } => "gemm",
                 TileKernel::Syrk { .. } => "syrk",
@@ -281,47 +312,13 @@ pub struct FusedKernel {
 #[derive(Clone, Debug)]
 pub struct PartialStep {
     /// The reduction.
-    pub kernel: Arc<dyn ReduceKernel>,
+    pub op: ReduceOp,
     /// Axes reduced (sorted).
     pub axes: Arc<[usize]>,
     /// Global offset of the block in the array (for arg-reductions' indices).
     pub offset: Vec<usize>,
     /// Shape of the whole reduced array (for arg-reductions' flat indices).
     pub global_shape: Arc<[usize]>,
-}
-
-/// A reduction as a kernel: per-block partial, combine, finalize.
-///
-/// Implementations keep their partial state opaque ([`Value::State`]); partials always keep
-/// the reduced axes with length 1, so combining is elementwise.
-pub trait ReduceKernel: Send + Sync + fmt::Debug {
-    /// The reduction's name (`"sum"`, `"nanmean"`, …).
-    fn name(&self) -> &'static str;
-    /// Input dtype.
-    fn in_dtype(&self) -> DType;
-    /// Result dtype.
-    fn out_dtype(&self) -> DType;
-    /// Reduce `axes` of one block to a partial (reduced axes kept, length 1).
-    fn partial(&self, block: &HostArray, step: &PartialStep) -> Result<Value>;
-    /// Which built-in reduction this is and whether it skips NaN, for backends that compute
-    /// it their own way (`None`: only [`ReduceKernel::partial`] can compute it).
-    fn spec(&self) -> Option<(crate::backend::cpu::reduce::ReduceKind, bool)> {
-        None
-    }
-    /// A partial of `shape` from states a GPU computed (in C order), see
-    /// [`crate::backend::cpu::reduce::GpuState`].
-    fn partial_from_gpu(
-        &self,
-        states: &[crate::backend::cpu::reduce::GpuState],
-        shape: &[usize],
-    ) -> Result<Value> {
-        let _ = (states, shape);
-        Err(crate::error::Error::invalid(format!("{} has no GPU form", self.name())))
-    }
-    /// Combine partials in the given order.
-    fn combine(&self, parts: &[&Value]) -> Result<Value>;
-    /// The final values of a partial, reshaped to `out_shape`.
-    fn finalize(&self, part: &Value, out_shape: &[usize]) -> Result<HostArray>;
 }
 
 /// A strided view of one block: per axis `(start, step, len)`; then `drop` axes are removed
@@ -385,7 +382,7 @@ pub struct GatherKernel {
     /// Shape of the gathered block.
     pub out_shape: Vec<usize>,
     /// Value of the elements no piece covers.
-    pub fill: crate::dtype::Scalar,
+    pub fill: crate::core::dtype::Scalar,
     /// Whether the pieces cover every element (then `fill` is never used).
     pub covered: bool,
     /// `(input position, per-axis run in that input, region in the output)`.
@@ -424,6 +421,35 @@ pub struct BlockInfo {
     pub index: Vec<usize>,
     /// The block's global element ranges in the output.
     pub region: Vec<Range<usize>>,
+}
+
+/// Point indexing of one output block: element `p` is element `picks[p].1` (a flat C-order
+/// index) of input `picks[p].0`.
+#[derive(Clone, Debug)]
+pub struct PointsKernel {
+    /// Element type.
+    pub dtype: DType,
+    /// `(input position, flat index in that input block)` per output element.
+    pub picks: Vec<(usize, usize)>,
+}
+
+/// Converts a delayed value into an array block of the given shape.
+pub type ConvertFn = dyn Fn(&Value, &[usize]) -> Result<Value> + Send + Sync;
+
+/// A delayed value turned into an array block of `shape` by `convert` (made where the
+/// delayed value's type is known).
+#[derive(Clone)]
+pub struct FromDelayedKernel {
+    /// The conversion.
+    pub convert: Arc<ConvertFn>,
+    /// Shape of the block.
+    pub shape: Vec<usize>,
+}
+
+impl fmt::Debug for FromDelayedKernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "from_delayed{:?}", self.shape)
+    }
 }
 
 /// A user function over blocks.

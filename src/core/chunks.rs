@@ -3,8 +3,8 @@
 //! As in dask, chunks may be irregular (`[[3, 3, 1], [5]]`). An empty axis has a single block
 //! of length 0; otherwise no block is empty. A 0-d array has no axes and exactly one block.
 
-use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::core::dtype::DType;
+use crate::core::error::{Error, Result};
 
 /// Default byte target of [`Chunks::auto`]: 128 MiB.
 pub const DEFAULT_CHUNK_BYTES: usize = 128 << 20;

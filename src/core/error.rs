@@ -3,7 +3,7 @@
 //! Every fallible call returns [`Result<T>`]. Messages name what was wrong (the op, the shapes,
 //! the axis, the block or task) so a user can act on them without reading the source.
 
-use crate::dtype::DType;
+use crate::core::dtype::DType;
 
 /// Everything that can go wrong in tessera.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -114,6 +114,9 @@ pub enum Error {
         /// The budget.
         budget: usize,
     },
+    /// An invariant of tessera itself was broken: a bug, not a problem with the input.
+    #[error("internal error (a bug in tessera, please report it): {0}")]
+    Internal(String),
 }
 
 /// `std::result::Result` with [`Error`].
@@ -123,6 +126,10 @@ impl Error {
     /// An [`Error::InvalidArgument`].
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
+    }
+    /// An [`Error::Internal`]: an invariant of tessera broken, never the user's input.
+    pub fn internal(msg: impl Into<String>) -> Self {
+        Error::Internal(msg.into())
     }
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl AsRef<std::path::Path>, e: impl std::fmt::Display) -> Self {

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::dtype::{DType, Scalar};
+use crate::core::dtype::{DType, Scalar};
 
 /// A unary elementwise op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

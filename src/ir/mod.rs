@@ -1,0 +1,12 @@
+//! What a task computes, as plain data: the fusable elementwise IR ([`expr`]), the kernel
+//! descriptors a backend implements ([`kernel`]), the reduction vocabulary and its portable
+//! partial-state layout ([`reduce`]), and the flat [`task::TaskGraph`] the planner makes
+//! (priorities, working sets, DOT). Nothing here runs anything.
+
+pub mod expr;
+pub mod group;
+pub mod kernel;
+pub mod reduce;
+pub mod task;
+
+pub use task::{PlanStats, Task, TaskGraph, TaskId};
