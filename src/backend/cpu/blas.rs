@@ -4,8 +4,11 @@
 //! about 8 % faster than faer's (BENCHMARKS.md).
 //!
 //! OpenBLAS runs on one thread here: each scheduler worker calls it for its own tile, so
-//! workers × BLAS threads stay within the cores. A task that borrowed idle workers' cores
-//! (a lone large product) runs on faer, whose threads come from tessera's own pool.
+//! workers × BLAS threads stay within the cores. Every gemm and syrk tile goes to OpenBLAS
+//! (the tile kernels borrow no idle cores for them): which library computes a tile must not
+//! depend on how many workers happen to be idle, or the same graph would give different bits
+//! from run to run (OpenBLAS and faer round differently). Tiles whose layout CBLAS cannot
+//! take stay on faer, which depends only on the graph too.
 
 use std::ffi::c_int;
 use std::sync::Once;
@@ -15,7 +18,6 @@ use cblas_sys::{
     CBLAS_TRANSPOSE, CblasLower, CblasNoTrans, CblasRowMajor, CblasTrans, cblas_dgemm, cblas_dsyrk,
     cblas_sgemm, cblas_ssyrk,
 };
-use faer::Par;
 use ndarray::{ArcArray, Array2, IxDyn};
 
 use crate::backend::cpu::tiles::TileFloat;
@@ -57,20 +59,18 @@ fn operand<T>(a: &ArcArray<T, IxDyn>, trans: bool) -> Option<(*const T, CBLAS_TR
     Some((a.as_ptr(), op, fits(ld.max(1))?))
 }
 
+/// Whether gemm and syrk tiles run on OpenBLAS (this build has the `blas` feature).
+pub(crate) const ENABLED: bool = true;
+
 /// `out = alpha · op(a) · op(b) + (out if accumulate)` on a C-order `out` of the right shape.
-/// False (nothing done) when the task borrowed cores (`par` is not `Par::Seq`: faer runs it
-/// on them), an operand's layout does not suit CBLAS or the sizes are empty.
+/// False (nothing done) when an operand's layout does not suit CBLAS or the sizes are empty.
 pub(crate) fn gemm<T: TileFloat>(
     out: &mut Array2<T>,
     accumulate: bool,
     (a, ta): (&ArcArray<T, IxDyn>, bool),
     (b, tb): (&ArcArray<T, IxDyn>, bool),
     alpha: f64,
-    par: Par,
 ) -> bool {
-    if par != Par::Seq {
-        return false;
-    }
     let (m, n) = out.dim();
     let k = if ta { a.shape()[0] } else { a.shape()[1] };
     let (Some((pa, opa, lda)), Some((pb, opb, ldb))) = (operand(a, ta), operand(b, tb)) else {
@@ -135,11 +135,7 @@ pub(crate) fn syrk_lower<T: TileFloat>(
     accumulate: bool,
     a: &ArcArray<T, IxDyn>,
     alpha: f64,
-    par: Par,
 ) -> bool {
-    if par != Par::Seq {
-        return false;
-    }
     let (n, k) = (a.shape()[0], a.shape()[1]);
     let Some((pa, op, lda)) = operand(a, false) else {
         return false;

@@ -65,6 +65,12 @@ pub(crate) fn execute(k: &TileKernel, mut inputs: Vec<Value>) -> Result<Value> {
     let elements: usize =
         inputs.iter().filter_map(|v| v.array().ok()).map(|a| a.shape().iter().product::<usize>()).sum();
     let inputs = &mut inputs;
+    // Products OpenBLAS runs (one thread) borrow no cores: see `blas`.
+    let elements = if blas::ENABLED && matches!(k, TileKernel::Gemm { .. } | TileKernel::Syrk { .. }) {
+        0
+    } else {
+        elements
+    };
     match dtype {
         DType::F32 => with_cores(elements, |par| run::<f32>(k, inputs, par)),
         DType::F64 => with_cores(elements, |par| run::<f64>(k, inputs, par)),
@@ -117,8 +123,8 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
                     right: out.shape().to_vec(),
                 });
             }
-            // OpenBLAS when the `blas` feature is on and the task runs on one core, else faer.
-            if !blas::gemm(&mut out, *accumulate, (a_block, *ta), (b_block, *tb), *alpha, par) {
+            // OpenBLAS when the `blas` feature is on (and the layout suits CBLAS), else faer.
+            if !blas::gemm(&mut out, *accumulate, (a_block, *ta), (b_block, *tb), *alpha) {
                 let beta = if *accumulate { Accum::Add } else { Accum::Replace };
                 matmul::matmul(mat_mut(&mut out), beta, a, b, T::from_f64_impl(*alpha), par);
             }
@@ -136,7 +142,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
                     right: out.shape().to_vec(),
                 });
             }
-            if blas::syrk_lower(&mut out, *accumulate, a_block, *alpha, par) {
+            if blas::syrk_lower(&mut out, *accumulate, a_block, *alpha) {
                 mirror_lower(&mut out);
                 return Ok(array(out));
             }
@@ -506,7 +512,7 @@ pub(super) fn product<T: TileFloat>(
     b: &ArcArray<T, IxDyn>,
     par: Par,
 ) {
-    if !blas::gemm(out, accumulate, (a, false), (b, false), 1.0, par) {
+    if !blas::gemm(out, accumulate, (a, false), (b, false), 1.0) {
         let beta = if accumulate { Accum::Add } else { Accum::Replace };
         matmul::matmul(mat_mut(out), beta, view(a, false), view(b, false), <T as Element>::one(), par);
     }
