@@ -336,6 +336,76 @@ fn reductions_match_the_cpu(g: &ComputeOptions) {
     }
 }
 
+/// NumPy's nanargmax / nanargmin of one slice (first maximum / minimum of the non-NaN values;
+/// `None` when all are NaN).
+fn nan_arg(v: impl IntoIterator<Item = f32>, max: bool) -> Option<i64> {
+    let mut best: Option<(usize, f32)> = None;
+    for (i, x) in v.into_iter().enumerate() {
+        if x.is_nan() {
+            continue;
+        }
+        match best {
+            Some((_, b)) if !((max && x > b) || (!max && x < b)) => {}
+            _ => best = Some((i, x)),
+        }
+    }
+    best.map(|b| b.0 as i64)
+}
+
+#[test]
+fn nan_skipping_arg_reductions_match_the_cpu_and_numpy() {
+    let Some((_lock, g)) = gpu() else { return };
+    let cases: [(Vec<usize>, Vec<Vec<usize>>); 5] = [
+        (vec![257], vec![vec![100, 1, 156]]),
+        (vec![65537], vec![vec![40000, 25537]]),
+        (vec![31, 127], vec![vec![10, 21], vec![127]]),
+        (vec![5, 33, 7], vec![vec![2, 3], vec![1, 32], vec![7]]),
+        (vec![9000, 3], vec![vec![9000], vec![3]]),
+    ];
+    let opts = tessera::ReduceOptions::default();
+    for merge in [true, false] {
+        let default = tessera::gpu::merge_reductions(0, merge).unwrap();
+        for (shape, chunks) in &cases {
+            let n: usize = shape.iter().product();
+            let mut r = Rng(n as u64 + 5);
+            // Few distinct values (ties everywhere: the first occurrence must win across the
+            // GPU's interleaved segments), NaN first and at every fifth element: no slice of
+            // these shapes is all NaN.
+            let v: Vec<f32> = (0..n)
+                .map(|i| if i == 0 || i % 5 == 1 { f32::NAN } else { (r.next() % 17) as f32 - 8.0 })
+                .collect();
+            let a = ArrayD::from_shape_vec(IxDyn(shape), v).unwrap();
+            let x = tessera::from_array(a.clone(), tessera::Chunks::new(chunks.clone()).unwrap()).unwrap();
+            for axis in (0..shape.len()).map(Some).chain([None]) {
+                for (kind, max) in [(tessera::ReduceKind::ArgMax, true), (tessera::ReduceKind::ArgMin, false)]
+                {
+                    let w = format!("{kind:?} skip_nan axis {axis:?} shape {shape:?} merge {merge}");
+                    let axes = axis.map_or(tessera::Axes::All, tessera::Axes::from);
+                    let y = x.reduce::<i64>(kind, true, axes, &opts).unwrap();
+                    let (got, cpu, on_gpu) = both(&y, &g);
+                    assert_eq!(got, cpu, "{w}");
+                    assert!(on_gpu > 0, "{w}: no task ran on the GPU");
+                    let want = match axis {
+                        None => ArrayD::from_elem(IxDyn(&[]), nan_arg(a.iter().copied(), max).unwrap()),
+                        Some(d) => a.map_axis(ndarray::Axis(d), |l| nan_arg(l.iter().copied(), max).unwrap()),
+                    };
+                    assert_eq!(got, want, "{w}");
+                }
+            }
+        }
+        // An all-NaN slice (column 1) fails on the GPU as on the CPU.
+        let mut a = ArrayD::from_shape_vec(IxDyn(&[40, 3]), (0..120).map(|i| i as f32).collect()).unwrap();
+        a.index_axis_mut(ndarray::Axis(1), 1).fill(f32::NAN);
+        let x = tessera::from_array(a, tessera::Chunks::new(vec![vec![15, 25], vec![3]]).unwrap()).unwrap();
+        let y = x.reduce::<i64>(tessera::ReduceKind::ArgMax, true, 0, &opts).unwrap();
+        for o in [g.clone(), cpu()] {
+            let e = y.compute_with(&o).unwrap_err().to_string();
+            assert!(e.contains("All-NaN slice"), "{:?}: {e}", o.device);
+        }
+        tessera::gpu::merge_reductions(0, default).unwrap();
+    }
+}
+
 #[test]
 fn float_sums_of_real_data_are_within_the_error_bound() {
     let Some((_lock, g)) = gpu() else { return };

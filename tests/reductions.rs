@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use ndarray::ArrayD;
 use proptest::prelude::*;
-use tessera::{Axes, ReduceOptions};
+use tessera::{Axes, ReduceKind, ReduceOptions};
 
 fn case() -> impl Strategy<Value = (ArrayD<f64>, tessera::Chunks, Vec<usize>, bool, usize)> {
     array_case(true).prop_flat_map(|(a, c)| {
@@ -52,6 +52,48 @@ fn arg(v: &[f64], max: bool) -> i64 {
         }
     }
     best as i64
+}
+
+/// NumPy's nanargmax / nanargmin of one slice as documented: the index of the first maximum
+/// (minimum) of the non-NaN values; `None` for an all-NaN slice (NumPy raises ValueError
+/// "All-NaN slice encountered").
+fn nan_arg(v: &[f64], max: bool) -> Option<i64> {
+    let mut best: Option<usize> = None;
+    for (i, &x) in v.iter().enumerate() {
+        if x.is_nan() {
+            continue;
+        }
+        match best {
+            Some(b) if !((max && x > v[b]) || (!max && x < v[b])) => {}
+            _ => best = Some(i),
+        }
+    }
+    best.map(|b| b as i64)
+}
+
+/// `reduce(ArgMax|ArgMin, skip_nan = true)` of `x` over `axis` (flat over all axes with
+/// `None`) against [`nan_arg`] of its values `a`: the same indices, or an error naming the
+/// all-NaN slice when the reference meets one.
+fn check_nan_arg<T: tessera::Element>(
+    x: &tessera::Array<T>,
+    a: &ArrayD<f64>,
+    axis: Option<usize>,
+    max: bool,
+) {
+    let kind = if max { ReduceKind::ArgMax } else { ReduceKind::ArgMin };
+    let axes = axis.map_or(Axes::All, Axes::from);
+    let y = x.reduce::<i64>(kind, true, axes, &ReduceOptions::default()).unwrap();
+    let want = match axis {
+        None => ArrayD::from_elem(ndarray::IxDyn(&[]), nan_arg(&a.iter().copied().collect::<Vec<_>>(), max)),
+        Some(d) => ref_reduce(a, &[d], false, |v| nan_arg(v, max)),
+    };
+    let what = format!("{kind:?} skip_nan axis {axis:?} of {T:?} shape {:?}", a.shape(), T = T::DTYPE);
+    if want.iter().any(Option::is_none) {
+        let e = y.compute().expect_err(&what).to_string();
+        assert!(e.contains("All-NaN slice"), "{what}: {e}");
+    } else {
+        assert_eq!(compute_checked(&y), want.mapv(Option::unwrap), "{what}");
+    }
 }
 
 proptest! {
@@ -129,6 +171,26 @@ proptest! {
     }
 
     #[test]
+    fn nan_arg_reductions((a, c) in array_case(true), which in any::<prop::sample::Index>()) {
+        // f64, and the same values rounded to f32 (whose ties the reference sees too).
+        let x = tessera::from_array(a.clone(), c.clone()).unwrap();
+        let a32 = a.mapv(|v| v as f32);
+        let x32 = tessera::from_array(a32.clone(), c).unwrap();
+        let a32 = a32.mapv(f64::from);
+        if a.is_empty() {
+            prop_assert!(x.reduce::<i64>(ReduceKind::ArgMax, true, Axes::All, &ReduceOptions::default()).is_err());
+            return Ok(());
+        }
+        let axis = (a.ndim() > 0).then(|| which.index(a.ndim()));
+        for max in [true, false] {
+            for ax in [None, axis] {
+                check_nan_arg(&x, &a, ax, max);
+                check_nan_arg(&x32, &a32, ax, max);
+            }
+        }
+    }
+
+    #[test]
     fn scans((a, c) in array_case(false), which in any::<prop::sample::Index>()) {
         prop_assume!(a.ndim() > 0);
         let axis = which.index(a.ndim());
@@ -153,6 +215,66 @@ fn f32_mean_is_accurate_over_ten_million() {
     assert!(((m as f64) - 0.1f32 as f64).abs() < 1e-7, "mean {m}");
     let naive = (0..10_000_000).fold(0.0f32, |s, _| s + 0.1) / 1e7;
     assert!((naive as f64 - 0.1).abs() > 1e-3, "the naive f32 sum really is inaccurate: {naive}");
+}
+
+#[test]
+fn nan_arg_reductions_skip_nan_in_other_blocks_and_fail_on_all_nan_slices() {
+    let nan = f64::NAN;
+    // NaN in the first block; the maximum 9 three times (the first counts) and the minimum
+    // -2 in later blocks of irregular chunks.
+    let v = [1.0, nan, 3.0, 7.0, nan, 9.0, -2.0, 9.0, 9.0, nan];
+    let a = ArrayD::from_shape_vec(ndarray::IxDyn(&[10]), v.to_vec()).unwrap();
+    let chunks = tessera::Chunks::new(vec![vec![3, 1, 4, 2]]).unwrap();
+    let x = tessera::from_array(a.clone(), chunks.clone()).unwrap();
+    let x32 = tessera::from_array(a.mapv(|v| v as f32), chunks).unwrap();
+    let opts = ReduceOptions::default();
+    for (kind, want) in [(ReduceKind::ArgMax, 5), (ReduceKind::ArgMin, 6)] {
+        assert_eq!(x.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().compute_scalar().unwrap(), want);
+        assert_eq!(x32.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().compute_scalar().unwrap(), want);
+        assert_eq!(x.reduce::<i64>(kind, true, 0, &opts).unwrap().compute_vec().unwrap(), vec![want]);
+        // Without skip_nan the first NaN wins, as in NumPy's argmax / argmin.
+        assert_eq!(x.reduce::<i64>(kind, false, Axes::All, &opts).unwrap().compute_scalar().unwrap(), 1);
+    }
+    assert_eq!(x.argmax(None).unwrap().compute_scalar().unwrap(), 1);
+    assert_eq!(x.nanargmax(None).unwrap().compute_scalar().unwrap(), 5);
+    assert_eq!(x32.nanargmin(Some(0)).unwrap().compute_vec().unwrap(), vec![6]);
+
+    // 2-d, irregular chunks both ways: row 0 starts with NaN, the maximum of column 2 sits two
+    // blocks below its NaN, ties in row 3, and column 3 is all NaN.
+    #[rustfmt::skip]
+    let m = vec![
+        nan, 4.0, nan, nan, 0.5,
+        2.0, nan, 1.0, nan, 0.5,
+        2.0, 8.0, nan, nan, nan,
+        5.0, 5.0, 6.0, nan, 6.0,
+        nan, 8.0, 6.5, nan, -1.0,
+    ];
+    let a = ArrayD::from_shape_vec(ndarray::IxDyn(&[5, 5]), m).unwrap();
+    let chunks = tessera::Chunks::new(vec![vec![2, 1, 2], vec![1, 3, 1]]).unwrap();
+    let x = tessera::from_array(a.clone(), chunks.clone()).unwrap();
+    let x32 = tessera::from_array(a.mapv(|v| v as f32), chunks).unwrap();
+    for max in [true, false] {
+        for axis in [None, Some(0), Some(1)] {
+            check_nan_arg(&x, &a, axis, max);
+            check_nan_arg(&x32, &a, axis, max);
+        }
+    }
+    let row =
+        |x: &tessera::Array<f64>, kind| x.reduce::<i64>(kind, true, 1, &opts).unwrap().compute_vec().unwrap();
+    assert_eq!(row(&x, ReduceKind::ArgMax), vec![1, 0, 1, 2, 1]);
+    assert_eq!(row(&x, ReduceKind::ArgMin), vec![4, 4, 0, 0, 4]);
+    assert_eq!(
+        x.reduce::<i64>(ReduceKind::ArgMax, true, Axes::All, &opts).unwrap().compute_scalar().unwrap(),
+        11
+    );
+    // Column 3 is all NaN: an error that says so, per axis 0; NumPy raises ValueError.
+    let e = x.reduce::<i64>(ReduceKind::ArgMax, true, 0, &opts).unwrap().compute().unwrap_err();
+    assert!(e.to_string().contains("All-NaN slice"), "{e}");
+    // An all-NaN array, flat.
+    let all = tessera::full::<f32>(&[4, 6], f32::NAN, [3, 4]).unwrap();
+    let e = all.reduce::<i64>(ReduceKind::ArgMin, true, Axes::All, &opts).unwrap().compute().unwrap_err();
+    assert!(e.to_string().contains("All-NaN slice"), "{e}");
+    assert_eq!(all.argmin(None).unwrap().compute_scalar().unwrap(), 0);
 }
 
 #[test]

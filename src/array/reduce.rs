@@ -329,6 +329,18 @@ impl<T: Float> Array<T> {
     pub fn nanmax(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
         self.reduce(ReduceKind::Max, true, axes, &ReduceOptions::default())
     }
+    /// Index of the minimum of the non-NaN values along `axis`, or the flat index with `None`
+    /// (first occurrence). A slice of nothing but NaN fails the compute, as in NumPy.
+    pub fn nanargmin(&self, axis: Option<isize>) -> Result<Array<i64>> {
+        let axes = axis.map_or(Axes::All, Axes::from);
+        self.reduce(ReduceKind::ArgMin, true, axes, &ReduceOptions::default())
+    }
+    /// Index of the maximum of the non-NaN values along `axis`, or the flat index with `None`
+    /// (first occurrence). A slice of nothing but NaN fails the compute, as in NumPy.
+    pub fn nanargmax(&self, axis: Option<isize>) -> Result<Array<i64>> {
+        let axes = axis.map_or(Axes::All, Axes::from);
+        self.reduce(ReduceKind::ArgMax, true, axes, &ReduceOptions::default())
+    }
     /// Variance of the non-NaN values.
     pub fn nanvar(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T>> {
         self.reduce(ReduceKind::Var { ddof, std: false }, true, axes, &ReduceOptions::default())

@@ -26,9 +26,11 @@ pub enum ReduceKind {
     Min,
     /// Maximum (NaN propagates unless `nan`).
     Max,
-    /// Index of the minimum (first occurrence; a NaN counts as the minimum).
+    /// Index of the minimum (first occurrence; a NaN counts as the minimum unless `nan`:
+    /// then NaN is skipped and an all-NaN slice is an error).
     ArgMin,
-    /// Index of the maximum (first occurrence; a NaN counts as the maximum).
+    /// Index of the maximum (first occurrence; a NaN counts as the maximum unless `nan`:
+    /// then NaN is skipped and an all-NaN slice is an error).
     ArgMax,
     /// Whether any element is non-zero.
     Any,

@@ -246,7 +246,7 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
             let cmp = if kind == ReduceKind::ArgMax { ">" } else { "<" };
             (
                 format!("St({}(0), 0u, 0u)", store_ty(dt)),
-                format!("st_put(s, {stored}, k);"),
+                format!("{skip}st_put(s, {stored}, k);"),
                 "if (b.found != 0u) { st_put(a, b.v, b.idx); }".to_string(),
                 format!(
                     "fn st_put(s: ptr<function, St>, v: {st}, k: u32) {{\n    \

@@ -55,8 +55,8 @@ pub(crate) fn with_kernel<O>(op: &ReduceOp, f: impl FnOnce(&dyn ReduceKernel) ->
         ReduceKind::Var { ddof, std } => f(&Kern(VarR::<T> { nan, ddof, std, _t: Default::default() })),
         ReduceKind::Min => f(&Kern(MinMaxR::<T> { nan, max: false, _t: Default::default() })),
         ReduceKind::Max => f(&Kern(MinMaxR::<T> { nan, max: true, _t: Default::default() })),
-        ReduceKind::ArgMin => f(&Kern(ArgR::<T> { max: false, _t: Default::default() })),
-        ReduceKind::ArgMax => f(&Kern(ArgR::<T> { max: true, _t: Default::default() })),
+        ReduceKind::ArgMin => f(&Kern(ArgR::<T> { nan, max: false, _t: Default::default() })),
+        ReduceKind::ArgMax => f(&Kern(ArgR::<T> { nan, max: true, _t: Default::default() })),
         ReduceKind::Any => f(&Kern(AnyAllR::<T> { all: false, _t: Default::default() })),
         ReduceKind::All => f(&Kern(AnyAllR::<T> { all: true, _t: Default::default() })),
         ReduceKind::CountNonzero => f(&Kern(CountR::<T> { _t: Default::default() })),
@@ -107,6 +107,10 @@ pub trait Reducer: Send + Sync + Debug + 'static {
     fn merge(&self, a: &mut Self::State, b: &Self::State);
     /// The result.
     fn finalize(&self, s: &Self::State) -> Self::Out;
+    /// The result, or why a state has none (a NaN-skipping arg-reduction that met only NaN).
+    fn try_finalize(&self, s: &Self::State) -> Result<Self::Out> {
+        Ok(self.finalize(s))
+    }
     /// Fold a tile of rows into `out`, which holds `t` output rows of `width` states each;
     /// `rows[i * t + k]` is input row `k` of plane `i` (index `base + i`). Override with a
     /// vectorised loop.
@@ -176,7 +180,7 @@ impl<R: Reducer> ReduceKernel for Kern<R> {
     }
     fn finalize(&self, part: &Value, out_shape: &[usize]) -> Result<HostArray> {
         let s = part.get_state::<ArrayD<R::State>>()?;
-        let out: Vec<R::Out> = s.iter().map(|s| self.0.finalize(s)).collect();
+        let out: Vec<R::Out> = s.iter().map(|s| self.0.try_finalize(s)).collect::<Result<_>>()?;
         let a = ArrayD::from_shape_vec(IxDyn(out_shape), out)
             .map_err(|e| Error::invalid(format!("reduce-finalize: {e}")))?;
         Ok(HostArray::new(a.into_shared()))

@@ -5,6 +5,7 @@ use crate::backend::cpu::reduce::numeric::{
 };
 use crate::backend::cpu::reduce::{Reducer, fold_tile};
 use crate::core::dtype::Element;
+use crate::core::error::{Error, Result};
 use crate::ir::reduce::{PartialState, ReduceKind};
 
 /// Sum or product.
@@ -302,9 +303,11 @@ impl<T: Element> Reducer for MinMaxR<T> {
 }
 
 /// Arg-min or arg-max: state (value, index, seen); ties go to the smaller index, and the
-/// first NaN wins (NumPy).
+/// first NaN wins (NumPy's argmin/argmax). With `nan`, NaN values are skipped and a slice of
+/// nothing but NaN is an error (NumPy's nanargmin/nanargmax).
 #[derive(Debug)]
 pub struct ArgR<T> {
+    pub(crate) nan: bool,
     pub(crate) max: bool,
     pub(crate) _t: Ph<T>,
 }
@@ -332,10 +335,15 @@ impl<T: Element> Reducer for ArgR<T> {
     type State = (T, i64, bool);
     type Out = i64;
     fn name(&self) -> &'static str {
-        if self.max { "argmax" } else { "argmin" }
+        match (self.max, self.nan) {
+            (false, false) => "argmin",
+            (false, true) => "nanargmin",
+            (true, false) => "argmax",
+            (true, true) => "nanargmax",
+        }
     }
     fn kind(&self) -> (ReduceKind, bool) {
-        (if self.max { ReduceKind::ArgMax } else { ReduceKind::ArgMin }, false)
+        (if self.max { ReduceKind::ArgMax } else { ReduceKind::ArgMin }, self.nan)
     }
     fn state_from_gpu(&self, s: &PartialState) -> (T, i64, bool) {
         (T::cast_from(s.a), s.i, s.found)
@@ -346,6 +354,9 @@ impl<T: Element> Reducer for ArgR<T> {
     }
     #[inline]
     fn accumulate(&self, s: &mut (T, i64, bool), x: T, idx: i64) {
+        if self.nan && x.is_nan() {
+            return;
+        }
         let b = (x, idx, true);
         if self.better(s, &b) {
             *s = b;
@@ -358,6 +369,13 @@ impl<T: Element> Reducer for ArgR<T> {
     }
     fn finalize(&self, s: &(T, i64, bool)) -> i64 {
         s.1
+    }
+    fn try_finalize(&self, s: &(T, i64, bool)) -> Result<i64> {
+        if !s.2 {
+            // Only a NaN-skipping reduction gets here: empty axes are refused when it is built.
+            return Err(Error::invalid(format!("{}: All-NaN slice encountered", self.name())));
+        }
+        Ok(s.1)
     }
 }
 
