@@ -174,6 +174,31 @@ fn errors_name_what_is_wrong() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+#[test]
+fn cpu_runs_print_nothing_about_a_display() {
+    // Without XDG_RUNTIME_DIR (a machine with no display session), enumerating Vulkan
+    // adapters made Mesa print "error: XDG_RUNTIME_DIR is invalid or not set in the
+    // environment." on every run, GPU or not.
+    let d = tmpdir("quiet");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(args)
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("TESSERA_GPU_DEBUG")
+            .output()
+            .expect("run tessera");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("XDG_RUNTIME_DIR"), "{args:?} printed: {err}");
+    };
+    let data = d.join("sst");
+    run(&["generate-sst", "--out", s(&data), "--years", "1", "--grid", "4x8"]);
+    let f = s(&data.join("sst.1982.zarr")).to_string();
+    run(&["reduce", &f, "--op", "nanmean", "--out", s(&d.join("m.npy"))]);
+    run(&["info"]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
 #[cfg(feature = "netcdf")]
 #[test]
 fn netcdf_files_in_and_out() {

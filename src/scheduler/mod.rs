@@ -89,7 +89,7 @@ pub fn execute_into(
     opts: &ComputeOptions,
     sink: &dyn OutputSink,
 ) -> Result<RunReport> {
-    let placed = crate::backend::gpu::backend_for(opts, backend)?;
+    let placed = crate::backend::gpu::backend_for(opts, backend, graph)?;
     let backend: &dyn Backend = placed.as_deref().unwrap_or(backend);
     let budget = opts.budget_bytes();
     let (need, task) = graph.min_working_set();

@@ -5,6 +5,15 @@
 //! opened at most once per process ([`open_gpu`]) with every limit it offers and SHADER_F64
 //! where it has it. Errors the device reports outside an error scope are printed, never
 //! turned into panics.
+//!
+//! Vulkan drivers and layers write to stderr while the instance is created and the adapters
+//! are enumerated: on a machine without a display session, Mesa's device-select layer (which
+//! opens a Wayland connection because wgpu enables `VK_KHR_wayland_surface`, whenever the
+//! loader offers it) printed "error: XDG_RUNTIME_DIR is invalid or not set in the
+//! environment." twice per process. wgpu 30 has no option to leave the surface extensions
+//! out (its Vulkan instance enables every one available; the instance-creation callback of
+//! `wgpu-hal` must not remove any), so discovery runs with the process's stderr (fd 2)
+//! pointed at /dev/null (`quiet_stderr`); `TESSERA_GPU_DEBUG=1` lets it through.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -44,8 +53,11 @@ fn adapters() -> &'static Adapters {
             flags: wgpu::InstanceFlags::empty().with_env(),
             ..wgpu::InstanceDescriptor::new_without_display_handle()
         };
-        let instance = wgpu::Instance::new(desc);
-        let found = pollster::block_on(instance.enumerate_adapters(PRIMARY));
+        let (instance, found) = quiet_stderr(|| {
+            let instance = wgpu::Instance::new(desc);
+            let found = pollster::block_on(instance.enumerate_adapters(PRIMARY));
+            (instance, found)
+        });
         let list: Vec<_> = found
             .into_iter()
             .enumerate()
@@ -57,6 +69,54 @@ fn adapters() -> &'static Adapters {
         let opened = Mutex::new(vec![None; list.len()]);
         Adapters { _instance: instance, list, opened }
     })
+}
+
+/// Run `f` with the process's stderr (fd 2) on /dev/null, unless `TESSERA_GPU_DEBUG=1`: what
+/// Vulkan drivers and layers print during discovery stays out of the user's terminal (see the
+/// module docs). fd 2 is the process's: another thread writing to stderr meanwhile (discovery
+/// runs once, before a compute's first task) is silenced too.
+fn quiet_stderr<R>(f: impl FnOnce() -> R) -> R {
+    if std::env::var_os("TESSERA_GPU_DEBUG").is_some_and(|v| v == "1") {
+        return f();
+    }
+    #[cfg(unix)]
+    {
+        /// Puts the saved stderr back, also when `f` panics.
+        struct Restore(libc::c_int);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                // SAFETY: `self.0` is a descriptor this guard owns (a duplicate of fd 2).
+                unsafe {
+                    libc::dup2(self.0, 2);
+                    libc::close(self.0);
+                }
+            }
+        }
+        // SAFETY: plain descriptor calls on fd 2 and descriptors opened here.
+        let saved = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if saved < 0 || null < 0 {
+            // SAFETY: closing descriptors opened here, if they were.
+            unsafe {
+                if saved >= 0 {
+                    libc::close(saved);
+                }
+                if null >= 0 {
+                    libc::close(null);
+                }
+            }
+            return f();
+        }
+        let _restore = Restore(saved);
+        // SAFETY: `null` is open; fd 2 is restored from `saved` by the guard.
+        unsafe {
+            libc::dup2(null, 2);
+            libc::close(null);
+        }
+        f()
+    }
+    #[cfg(not(unix))]
+    f()
 }
 
 fn describe(index: usize, a: &wgpu::Adapter) -> DeviceInfo {

@@ -100,10 +100,26 @@ pub fn prefers_gpu(kind: DeviceKind, elements: usize, ops_per_element: usize, by
     gpu < cpu
 }
 
-/// The backend for a compute with `opts`: `None` means the CPU backend alone.
+/// Whether any task of `graph` is of a kind a GPU runs (an elementwise expression or a
+/// reduction's partial, a gemm/syrk/trsm tile): else [`Device::Auto`] needs no adapter, and
+/// does not look for one.
+fn may_use_gpu(graph: &crate::ir::TaskGraph) -> bool {
+    use crate::ir::kernel::Kernel;
+    graph.tasks.iter().any(|t| match &t.kernel {
+        Kernel::Fused(f) => f.reduce.is_some() || !f.expr.is_identity(),
+        #[cfg(feature = "gpu")]
+        Kernel::Tile(k) => tiles::handles(k),
+        _ => false,
+    })
+}
+
+/// The backend for a compute of `graph` with `opts`: `None` means the CPU backend alone.
+/// Adapters are enumerated only where a GPU may be chosen: never for [`Device::Cpu`], and for
+/// [`Device::Auto`] only when the graph has a task a GPU could run.
 pub(crate) fn backend_for<'a>(
     opts: &ComputeOptions,
     cpu: &'a dyn Backend,
+    graph: &crate::ir::TaskGraph,
 ) -> Result<Option<Box<dyn Backend + 'a>>> {
     #[cfg(feature = "gpu")]
     let budget = opts.gpu_memory_budget.unwrap_or(DEFAULT_GPU_BUDGET) as u64;
@@ -120,6 +136,7 @@ pub(crate) fn backend_for<'a>(
                 open(i).map(|_| None)
             }
         }
+        Device::Auto if !may_use_gpu(graph) => Ok(None),
         Device::Auto => {
             #[cfg(feature = "gpu")]
             {
