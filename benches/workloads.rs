@@ -3,7 +3,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use tessera::io::synthetic::sst;
+use tessera::datasets::sst;
 use tessera::prelude::*;
 
 fn workloads(c: &mut Criterion) {

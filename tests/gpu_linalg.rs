@@ -12,7 +12,7 @@ use tessera::Array;
 fn whole_workloads_forced_onto_the_gpu_equal_the_cpu() {
     let Some((_lock, g)) = gpu() else { return };
     // sst-nanmean at a small size: land masked with NaN, time mean of each grid cell.
-    let sst = tessera::io::synthetic::sst(40, 36, 72, 7, [8, 18, 36]).unwrap();
+    let sst = tessera::datasets::sst(40, 36, 72, 7, [8, 18, 36]).unwrap();
     let m = sst.nanmean(0).unwrap();
     let (a, rep) = m.compute_report(&g).unwrap();
     let b = m.compute_with(&cpu()).unwrap();

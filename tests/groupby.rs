@@ -125,7 +125,7 @@ proptest! {
 fn daily_climatology_and_anomalies_of_a_synthetic_sst_cube() {
     // Three years of a small SST-like cube, chunked by 30 days.
     let days = 3 * 365;
-    let x = tessera::io::synthetic::sst(days, 12, 24, 9, [30, 12, 24]).unwrap();
+    let x = tessera::datasets::sst(days, 12, 24, 9, [30, 12, 24]).unwrap();
     let doy: Vec<i64> = (0..days as i64).map(|d| d % 365).collect();
     let clim = x.groupby_reduce(0, &doy, GroupOp::NanMean).unwrap();
     assert_eq!(clim.groups.len(), 365);

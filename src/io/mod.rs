@@ -12,7 +12,6 @@ pub mod dataset;
 pub mod netcdf;
 pub mod npy;
 pub mod raw;
-pub mod synthetic;
 pub mod zarr;
 
 use std::fs::File;

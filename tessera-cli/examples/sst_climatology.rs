@@ -21,13 +21,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use tessera::calendar::{GroupBy, labels};
+use tessera::datasets::{SST_LAT, SST_LON};
 use tessera::groupby::GroupOp;
-use tessera::io::synthetic::{FileFormat, SST_LAT, SST_LON, write_sst_years};
 use tessera::io::zarr::{ZarrMeta, zarr_writer_for};
 use tessera::io::{npy::NpyWriter, open_daily, store_many};
-use tessera::plot::{MapStyle, map_png};
 use tessera::prelude::*;
 use tessera::{AnyArray, Progress};
+use tessera_cli::plot::{MapStyle, map_png};
+use tessera_cli::synthetic::{FileFormat, write_sst_years};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -133,14 +133,14 @@ pub fn climatology(repeat: usize) -> tessera::Result<(f64, String)> {
     let dir = data_dir().join("sst5");
     let o = ComputeOptions::default().memory_budget(2_000_000_000).progress(Progress::Off);
     if !dir.join("sst.1986.zarr").join("sst").join("zarr.json").exists() {
-        let grid = (tessera::io::synthetic::SST_LAT, tessera::io::synthetic::SST_LON);
-        tessera::io::synthetic::write_sst_years(
+        let grid = (tessera::datasets::SST_LAT, tessera::datasets::SST_LON);
+        tessera_cli::synthetic::write_sst_years(
             &dir,
             1982,
             5,
             grid,
             0,
-            tessera::io::synthetic::FileFormat::Zarr,
+            tessera_cli::synthetic::FileFormat::Zarr,
             &o,
         )?;
     }

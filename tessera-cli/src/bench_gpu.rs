@@ -3,7 +3,7 @@
 //! the first adapter (a software one only proves the path). Each reports its rate: GB/s of
 //! input for the reduction, GFLOP/s for the products, and the adapter's name.
 
-use tessera::io::synthetic::{SST_LAT, SST_LON, sst};
+use tessera::datasets::{SST_LAT, SST_LON, sst};
 use tessera::linalg::matmul;
 use tessera::prelude::*;
 

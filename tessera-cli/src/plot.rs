@@ -11,7 +11,7 @@ use ndarray::ArrayView2;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use crate::core::error::{Error, Result};
+use tessera::{Error, Result};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
@@ -80,8 +80,8 @@ fn auto_range(data: &ArrayView2<'_, f64>) -> (f64, f64) {
 /// ```
 /// let a = ndarray::Array2::from_shape_fn((30, 60), |(i, j)| if j < 10 { f64::NAN } else { (i + j) as f64 });
 /// let path = std::env::temp_dir().join("tessera-doc-map.png");
-/// let style = tessera::plot::MapStyle { title: "demo".into(), ..Default::default() };
-/// tessera::plot::map_png(&a.view(), &path, &style)?;
+/// let style = tessera_cli::plot::MapStyle { title: "demo".into(), ..Default::default() };
+/// tessera_cli::plot::map_png(&a.view(), &path, &style)?;
 /// assert!(std::fs::metadata(&path)?.len() > 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -6,11 +6,11 @@ use std::time::Instant;
 use ndarray::{Axis, Ix2};
 use tessera::calendar::{Day, GroupBy, labels};
 use tessera::groupby::GroupOp;
-use tessera::io::synthetic::{FileFormat, write_sst_years};
 use tessera::io::{dtype_of, expand, open_any, open_daily, open_many};
-use tessera::plot::{MapStyle, map_png};
 use tessera::prelude::*;
 use tessera::{Float, Progress};
+use tessera_cli::plot::{MapStyle, map_png};
+use tessera_cli::synthetic::{FileFormat, write_sst_years};
 
 use crate::Failure;
 

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use tessera::io::synthetic::{SST_LAT, SST_LON, sst};
+use tessera::datasets::{SST_LAT, SST_LON, sst};
 use tessera::prelude::*;
 
 /// Peak resident set size of this process, in bytes (Linux; 0 elsewhere).
