@@ -58,6 +58,14 @@ fn failing_and_panicking_tasks_become_errors_and_the_pool_survives() {
         assert!(e.contains("map_blocks") && e.contains("(3)") && e.contains("cursed"), "{e}");
         let e = panicky.as_ref().unwrap().compute_with(&opts).unwrap_err().to_string();
         assert!(e.contains("panicked") && e.contains("boom at fifty") && e.contains("(5)"), "{e}");
+        // The cause is kept as the error's source (a boxed Error), as an error, not only text.
+        let cause_of = |e: &Error| {
+            std::error::Error::source(e).and_then(|c| c.downcast_ref::<Box<Error>>()).map(|b| (**b).clone())
+        };
+        let e = bad.compute_with(&opts).unwrap_err();
+        assert!(matches!(cause_of(&e), Some(Error::InvalidArgument(m)) if m.contains("cursed")), "{e:?}");
+        let e = panicky.as_ref().unwrap().compute_with(&opts).unwrap_err();
+        assert!(matches!(cause_of(&e), Some(Error::Panicked(m)) if m.contains("boom at fifty")), "{e:?}");
         // The same options still compute.
         assert_eq!(x.sum(Axes::All).unwrap().compute_with(&opts).unwrap().sum(), 4950.0);
     }

@@ -359,3 +359,39 @@ fn long_reduced_axis_in_one_block_stays_accurate() {
         assert!((v as f64 - 0.1f32 as f64).abs() < 1e-7, "{v}");
     }
 }
+
+/// The nan-reductions and the arg-reductions take options like every other reduction, and
+/// arg-reductions take their axis like them (`Into<Axes>`: an axis, `Axes::All`, or NumPy's
+/// `Some(axis)` / `None`).
+#[test]
+fn nan_and_arg_reductions_take_options_and_axes_like_the_others() {
+    let mut a =
+        ndarray::Array3::<f64>::from_shape_fn((4, 5, 3), |(i, j, k)| (i * 7 + j * 3 + k) as f64 % 5.0);
+    a[[1, 2, 0]] = f64::NAN;
+    a[[3, 0, 2]] = f64::NAN;
+    let a = a.into_dyn();
+    let x = tessera::from_array(a.clone(), [3, 2, 3]).unwrap();
+    let keep = ReduceOptions::default().keepdims(true);
+    let nanmean_ref = a.map_axis(ndarray::Axis(1), |l| {
+        let v: Vec<f64> = l.iter().copied().filter(|v| !v.is_nan()).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    });
+    let got = x.nanmean_with(1, &keep).unwrap().compute().unwrap();
+    assert_eq!(got.shape(), &[4, 1, 3]);
+    assert_eq!(got.index_axis(ndarray::Axis(1), 0), nanmean_ref.view());
+    let nanmax_ref =
+        a.map_axis(ndarray::Axis(0), |l| l.iter().copied().filter(|v| !v.is_nan()).fold(f64::MIN, f64::max));
+    assert_eq!(
+        x.nanmax_with(0, &keep).unwrap().compute().unwrap().index_axis(ndarray::Axis(0), 0),
+        nanmax_ref.view()
+    );
+    let var = x.nanvar_with(2, &ReduceOptions::default().ddof(1.0)).unwrap().compute().unwrap();
+    assert_eq!(var, x.nanvar(2, 1.0).unwrap().compute().unwrap());
+    // Arg-reductions: an axis as for any reduction, NumPy's Option, and keepdims.
+    let by_axis = x.argmax(1).unwrap().compute().unwrap();
+    assert_eq!(by_axis, x.argmax(Some(1)).unwrap().compute().unwrap());
+    assert_eq!(x.argmin(Axes::All).unwrap().compute().unwrap(), x.argmin(None).unwrap().compute().unwrap());
+    let kept = x.nanargmax_with(1, &keep).unwrap().compute().unwrap();
+    assert_eq!(kept.shape(), &[4, 1, 3]);
+    assert_eq!(kept.index_axis(ndarray::Axis(1), 0), x.nanargmax(1).unwrap().compute().unwrap().view());
+}

@@ -57,7 +57,7 @@ fn run_assembled(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<Host
     let report = run_into(nodes, opts, &sink)?;
     let mut results = Vec::with_capacity(nodes.len());
     for (n, out) in nodes.iter().zip(sink.outs) {
-        let out = out.into_inner().map_err(|_| crate::Error::invalid("result poisoned"))?;
+        let out = out.into_inner().map_err(|_| crate::Error::internal("result poisoned"))?;
         results.push(out.unwrap_or_else(|| HostArray::zeros(n.dtype, &n.shape)));
     }
     Ok((results, report))
@@ -75,7 +75,7 @@ impl OutputSink for ManyAssembler<'_> {
         let node = &self.nodes[output];
         check_blocks_at(node, block, value)?;
         let grid = node.chunks.numblocks();
-        let mut g = self.outs[output].lock().map_err(|_| crate::Error::invalid("result poisoned"))?;
+        let mut g = self.outs[output].lock().map_err(|_| crate::Error::internal("result poisoned"))?;
         if grid.iter().product::<usize>() == 1 {
             *g = Some(value.array()?.clone());
             return Ok(());
@@ -105,15 +105,15 @@ fn check_blocks_at(node: &Node, lin: usize, b: &Value) -> Result<()> {
     let want = node.chunks.block_shape(&idx);
     let a = b.array()?;
     if a.shape() != want.as_slice() || a.dtype() != node.dtype {
-        return Err(crate::Error::TaskFailed {
-            task: format!("{} block {idx:?}", node.name),
-            cause: format!(
+        return Err(crate::Error::task_failed(
+            format!("{} block {idx:?}", node.name),
+            crate::Error::invalid(format!(
                 "produced a {} block of shape {:?}; its chunks declare {} {want:?}",
                 a.dtype(),
                 a.shape(),
                 node.dtype
-            ),
-        });
+            )),
+        ));
     }
     Ok(())
 }

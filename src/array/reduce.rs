@@ -48,6 +48,13 @@ impl<const N: usize> From<[i32; N]> for Axes {
         Axes::List(a.iter().map(|&x| x as isize).collect())
     }
 }
+/// `None`: every axis; `Some(a)`: axis `a` (NumPy's `axis=None` or `axis=a`).
+impl From<Option<isize>> for Axes {
+    fn from(a: Option<isize>) -> Self {
+        a.map_or(Axes::All, |a| Axes::List(vec![a]))
+    }
+}
+
 impl From<Vec<isize>> for Axes {
     fn from(a: Vec<isize>) -> Self {
         Axes::List(a)
@@ -244,16 +251,28 @@ impl<T: Element> Array<T> {
     pub fn max_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
         self.reduced(ReduceKind::Max, false, axes.into(), opts)
     }
-    /// Index of the minimum along `axis`, or the flat index over the whole array with
-    /// `None` (first occurrence; a NaN counts as the minimum, as in NumPy).
-    pub fn argmin(&self, axis: Option<isize>) -> Result<Array<i64>> {
-        let axes = axis.map_or(Axes::All, Axes::from);
-        self.reduced(ReduceKind::ArgMin, false, axes, &ReduceOptions::default())
+    /// Index of the minimum along one axis, or the flat index over the whole array with
+    /// `Axes::All` or `None` (first occurrence; a NaN counts as the minimum, as in NumPy).
+    ///
+    /// ```
+    /// let x = tessera::from_array(ndarray::arr2(&[[3.0, 1.0], [0.0, 5.0]]).into_dyn(), [1, 2]).unwrap();
+    /// assert_eq!(x.argmin(1).unwrap().compute_vec().unwrap(), vec![1, 0]);
+    /// assert_eq!(x.argmin(None).unwrap().compute_scalar().unwrap(), 2);
+    /// ```
+    pub fn argmin(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
+        self.reduced(ReduceKind::ArgMin, false, axes.into(), &ReduceOptions::default())
     }
-    /// Index of the maximum along `axis`, or the flat index with `None`.
-    pub fn argmax(&self, axis: Option<isize>) -> Result<Array<i64>> {
-        let axes = axis.map_or(Axes::All, Axes::from);
-        self.reduced(ReduceKind::ArgMax, false, axes, &ReduceOptions::default())
+    /// [`Array::argmin`] with options (keepdims).
+    pub fn argmin_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<i64>> {
+        self.reduced(ReduceKind::ArgMin, false, axes.into(), opts)
+    }
+    /// Index of the maximum along one axis, or the flat index with `Axes::All` or `None`.
+    pub fn argmax(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
+        self.reduced(ReduceKind::ArgMax, false, axes.into(), &ReduceOptions::default())
+    }
+    /// [`Array::argmax`] with options (keepdims).
+    pub fn argmax_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<i64>> {
+        self.reduced(ReduceKind::ArgMax, false, axes.into(), opts)
     }
     /// Whether any element over `axes` is non-zero.
     pub fn any(&self, axes: impl Into<Axes>) -> Result<Array<bool>> {
@@ -315,38 +334,70 @@ impl<T: Element> Array<T> {
 impl<T: Float> Array<T> {
     /// Sum treating NaN as 0.
     pub fn nansum(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Sum, true, axes, &ReduceOptions::default())
+        self.nansum_with(axes, &ReduceOptions::default())
+    }
+    /// [`Array::nansum`] with options (keepdims, split_every).
+    pub fn nansum_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Sum, true, axes, opts)
     }
     /// Mean of the non-NaN values (NaN where there are none).
     pub fn nanmean(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Mean, true, axes, &ReduceOptions::default())
+        self.nanmean_with(axes, &ReduceOptions::default())
+    }
+    /// [`Array::nanmean`] with options.
+    pub fn nanmean_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Mean, true, axes, opts)
     }
     /// Minimum of the non-NaN values (NaN where there are none).
     pub fn nanmin(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Min, true, axes, &ReduceOptions::default())
+        self.nanmin_with(axes, &ReduceOptions::default())
+    }
+    /// [`Array::nanmin`] with options.
+    pub fn nanmin_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Min, true, axes, opts)
     }
     /// Maximum of the non-NaN values (NaN where there are none).
     pub fn nanmax(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Max, true, axes, &ReduceOptions::default())
+        self.nanmax_with(axes, &ReduceOptions::default())
     }
-    /// Index of the minimum of the non-NaN values along `axis`, or the flat index with `None`
-    /// (first occurrence). A slice of nothing but NaN fails the compute, as in NumPy.
-    pub fn nanargmin(&self, axis: Option<isize>) -> Result<Array<i64>> {
-        let axes = axis.map_or(Axes::All, Axes::from);
-        self.reduce(ReduceKind::ArgMin, true, axes, &ReduceOptions::default())
+    /// [`Array::nanmax`] with options.
+    pub fn nanmax_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Max, true, axes, opts)
     }
-    /// Index of the maximum of the non-NaN values along `axis`, or the flat index with `None`
-    /// (first occurrence). A slice of nothing but NaN fails the compute, as in NumPy.
-    pub fn nanargmax(&self, axis: Option<isize>) -> Result<Array<i64>> {
-        let axes = axis.map_or(Axes::All, Axes::from);
-        self.reduce(ReduceKind::ArgMax, true, axes, &ReduceOptions::default())
+    /// Index of the minimum of the non-NaN values along one axis, or the flat index with
+    /// `Axes::All` or `None` (first occurrence). A slice of nothing but NaN fails the compute,
+    /// as in NumPy.
+    pub fn nanargmin(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
+        self.nanargmin_with(axes, &ReduceOptions::default())
+    }
+    /// [`Array::nanargmin`] with options.
+    pub fn nanargmin_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<i64>> {
+        self.reduce(ReduceKind::ArgMin, true, axes, opts)
+    }
+    /// Index of the maximum of the non-NaN values along one axis, or the flat index with
+    /// `Axes::All` or `None` (first occurrence). A slice of nothing but NaN fails the compute,
+    /// as in NumPy.
+    pub fn nanargmax(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
+        self.nanargmax_with(axes, &ReduceOptions::default())
+    }
+    /// [`Array::nanargmax`] with options.
+    pub fn nanargmax_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<i64>> {
+        self.reduce(ReduceKind::ArgMax, true, axes, opts)
     }
     /// Variance of the non-NaN values.
     pub fn nanvar(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Var { ddof, std: false }, true, axes, &ReduceOptions::default())
+        self.nanvar_with(axes, &ReduceOptions::default().ddof(ddof))
+    }
+    /// [`Array::nanvar`] with options (ddof from the options).
+    pub fn nanvar_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Var { ddof: opts.ddof, std: false }, true, axes, opts)
     }
     /// Standard deviation of the non-NaN values.
     pub fn nanstd(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Var { ddof, std: true }, true, axes, &ReduceOptions::default())
+        self.nanstd_with(axes, &ReduceOptions::default().ddof(ddof))
+    }
+    /// [`Array::nanstd`] with options (ddof from the options).
+    pub fn nanstd_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
+        self.reduce(ReduceKind::Var { ddof: opts.ddof, std: true }, true, axes, opts)
     }
 }

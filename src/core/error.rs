@@ -59,9 +59,13 @@ pub enum Error {
     TaskFailed {
         /// The task's label: the op and the block index.
         task: String,
-        /// What went wrong, including a panic message.
-        cause: String,
+        /// What went wrong ([`Error::Panicked`] for a panic); the error's `source()` is this box.
+        #[source]
+        cause: Box<Error>,
     },
+    /// Code run by a task (a kernel or a user's closure) panicked; the message it gave.
+    #[error("panicked: {0}")]
+    Panicked(String),
     /// A requested backend (a GPU) is not available.
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),
@@ -130,6 +134,10 @@ impl Error {
     /// An [`Error::Internal`]: an invariant of tessera broken, never the user's input.
     pub fn internal(msg: impl Into<String>) -> Self {
         Error::Internal(msg.into())
+    }
+    /// An [`Error::TaskFailed`]: `task` failed with `cause`.
+    pub fn task_failed(task: impl Into<String>, cause: Error) -> Self {
+        Error::TaskFailed { task: task.into(), cause: Box::new(cause) }
     }
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl AsRef<std::path::Path>, e: impl std::fmt::Display) -> Self {

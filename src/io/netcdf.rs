@@ -109,7 +109,7 @@ impl NcSource {
     /// The stored values of `region`, as f64 (exact for every stored type but i64, which
     /// is read directly).
     fn stored(&self, region: &[Range<usize>]) -> Result<Vec<f64>> {
-        let f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
         let v = f
             .variable(&self.var)
             .ok_or_else(|| Error::format(&self.path, format!("no variable '{}'", self.var)))?;
@@ -140,7 +140,7 @@ impl BlockSource for NcSource {
         let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
         let d = self.decode;
         if self.dtype == DType::I64 {
-            let f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+            let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
             let v = f.variable(&self.var).ok_or_else(|| Error::format(&self.path, "variable vanished"))?;
             let vals = v
                 .get_values::<i64, _>(region.to_vec())
@@ -262,7 +262,7 @@ impl NetcdfWriter {
     /// over that dimension) with these values and string attributes (`units`, `calendar`, …).
     pub fn add_coordinate(&self, dim: &str, values: &[f64], attrs: &[(&str, &str)]) -> Result<()> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing coordinate '{dim}': {e}"));
-        let mut f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let mut f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
         let mut v = f.add_variable::<f64>(dim, &[dim]).map_err(err)?;
         for (k, val) in attrs {
             v.put_attribute(k, *val).map_err(err)?;
@@ -273,7 +273,7 @@ impl NetcdfWriter {
     /// Set a string attribute (`units`, `long_name`, …) of the variable being written.
     pub fn add_attribute(&self, name: &str, value: &str) -> Result<()> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing attribute '{name}': {e}"));
-        let mut f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let mut f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
         let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
         v.put_attribute(name, value).map(|_| ()).map_err(err)
     }
@@ -306,7 +306,7 @@ pub fn time_coordinate(path: &Path) -> Result<Option<TimeCoordinate>> {
 
 impl BlockSink for NetcdfWriter {
     fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
-        let mut f = self.file.lock().map_err(|_| Error::invalid("netCDF file lock poisoned"))?;
+        let mut f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
         let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing {region:?}: {e}"));
         map_host!(block, a => {

@@ -132,7 +132,7 @@ struct Collect(Mutex<Vec<Vec<Option<Value>>>>);
 
 impl OutputSink for Collect {
     fn put(&self, output: usize, block: usize, value: &Value) -> Result<()> {
-        let mut g = self.0.lock().map_err(|_| Error::invalid("output sink poisoned"))?;
+        let mut g = self.0.lock().map_err(|_| Error::internal("output sink poisoned"))?;
         g[output][block] = Some(value.clone());
         Ok(())
     }
@@ -146,13 +146,13 @@ pub fn execute(
 ) -> Result<(Vec<Vec<Value>>, RunReport)> {
     let sink = Collect(Mutex::new(graph.outputs.iter().map(|ids| vec![None; ids.len()]).collect()));
     let report = execute_into(graph, backend, opts, &sink)?;
-    let outs = sink.0.into_inner().map_err(|_| Error::invalid("output sink poisoned"))?;
+    let outs = sink.0.into_inner().map_err(|_| Error::internal("output sink poisoned"))?;
     let outs = outs
         .into_iter()
         .map(|blocks| {
             blocks
                 .into_iter()
-                .map(|b| b.ok_or_else(|| Error::invalid("an output block was never computed")))
+                .map(|b| b.ok_or_else(|| Error::internal("an output block was never computed")))
                 .collect()
         })
         .collect::<Result<_>>()?;
@@ -179,7 +179,7 @@ pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: Vec<Value>) -
         Ok(Err(e)) => Err(match e {
             // Errors about the data itself reach the caller as they are.
             e @ (Error::TaskFailed { .. } | Error::NotPositiveDefinite { .. } | Error::Singular { .. }) => e,
-            e => Error::TaskFailed { task: task.label(), cause: e.to_string() },
+            e => Error::task_failed(task.label(), e),
         }),
         Err(panic) => {
             let msg = panic
@@ -187,7 +187,7 @@ pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: Vec<Value>) -
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic payload".into());
-            Err(Error::TaskFailed { task: task.label(), cause: format!("panicked: {msg}") })
+            Err(Error::task_failed(task.label(), Error::Panicked(msg)))
         }
     }
 }

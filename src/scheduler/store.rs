@@ -328,5 +328,5 @@ fn dtype_from_code(c: u8) -> Option<DType> {
 }
 
 fn poisoned() -> Error {
-    Error::invalid("scheduler state poisoned by a panic")
+    Error::internal("scheduler state poisoned by a panic")
 }

@@ -107,7 +107,7 @@ pub(crate) fn run(r: &Run, workers: usize) -> Result<(usize, Vec<RawRecord>)> {
 }
 
 fn poisoned() -> Error {
-    Error::invalid("scheduler state poisoned by a panic")
+    Error::internal("scheduler state poisoned by a panic")
 }
 
 /// Start the next root task if the memory budget has room for it (or nothing is running,
@@ -250,7 +250,7 @@ fn execute(sh: &Shared, t: TaskId) -> Result<usize> {
         } else {
             run.store.get(i, &task.inputs)
         };
-        inputs.push(got.map_err(|e| Error::TaskFailed { task: task.label(), cause: e.to_string() })?);
+        inputs.push(got.map_err(|e| Error::task_failed(task.label(), e))?);
     }
     let v = run_task(task, run.backend, inputs)?;
     for &(o, b) in &sh.slots[t] {

@@ -91,7 +91,7 @@ pub(crate) fn relayout(k: &RelayoutKernel, input: &HostArray) -> Result<HostArra
 pub(crate) fn map_overlap(k: &MapOverlapKernel, inputs: &[Value]) -> Result<HostArray> {
     let ext = match &k.gather {
         Some(g) => gather(g, inputs)?,
-        None => inputs.first().ok_or_else(|| Error::invalid("map_overlap: no input"))?.array()?.clone(),
+        None => inputs.first().ok_or_else(|| Error::internal("map_overlap: no input"))?.array()?.clone(),
     };
     let out = (k.func)(std::slice::from_ref(&ext), &k.info);
     let ext_shape = ext.shape().to_vec();

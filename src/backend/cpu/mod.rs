@@ -81,7 +81,7 @@ impl Backend for CpuBackend {
 }
 
 fn first_array(inputs: &[Value]) -> Result<&HostArray> {
-    inputs.first().ok_or_else(|| Error::invalid("kernel: no input"))?.array()
+    inputs.first().ok_or_else(|| Error::internal("kernel: no input"))?.array()
 }
 
 /// Read the leaves, evaluate the expression, reduce if asked.
@@ -96,7 +96,7 @@ fn read_leaves(f: &FusedKernel, inputs: &[Value]) -> Result<Vec<HostArray>> {
     for leaf in &f.leaves {
         leaves.push(match leaf {
             Leaf::Input(i) => {
-                inputs.get(*i).ok_or_else(|| Error::invalid("fused kernel: missing input"))?.array()?.clone()
+                inputs.get(*i).ok_or_else(|| Error::internal("fused kernel: missing input"))?.array()?.clone()
             }
             Leaf::Source { source, region } => source.read(region)?,
         });

@@ -102,7 +102,7 @@ pub(crate) fn jacobi_rotation<T: TileFloat>(
 ///
 /// [`TileKernel::JacobiApply`]: crate::ir::kernel::TileKernel::JacobiApply
 pub(crate) fn jacobi_apply<T: TileFloat>(inputs: &[Value], second: bool, par: Par) -> Result<Value> {
-    let (rot, blocks) = inputs.split_last().ok_or_else(|| Error::invalid("jacobi apply: no input"))?;
+    let (rot, blocks) = inputs.split_last().ok_or_else(|| Error::internal("jacobi apply: no input"))?;
     let w = &rot.get_state::<Factors>()?.0[1..];
     let block = |i: usize| -> Result<&ndarray::ArcArray<T, ndarray::IxDyn>> {
         blocks.get(i).ok_or_else(|| Error::invalid("jacobi apply: missing block"))?.array()?.typed::<T>()

@@ -45,7 +45,7 @@ pub(crate) fn execute(k: &TileKernel, mut inputs: Vec<Value>) -> Result<Value> {
         return Ok(Value::Array(HostArray::zeros(*dtype, shape)));
     }
     if let TileKernel::Pick { factor, rows } = k {
-        let f = inputs.first().ok_or_else(|| Error::invalid("pick: no input"))?.get_state::<Factors>()?;
+        let f = inputs.first().ok_or_else(|| Error::internal("pick: no input"))?.get_state::<Factors>()?;
         let a = f.0.get(*factor).ok_or_else(|| Error::invalid("pick: no such factor"))?;
         return Ok(Value::Array(match rows {
             None => a.clone(),
@@ -57,7 +57,7 @@ pub(crate) fn execute(k: &TileKernel, mut inputs: Vec<Value>) -> Result<Value> {
         TileKernel::ComposePerm { offset } => return compose_perm(*offset, &inputs),
         _ => {}
     }
-    let first = inputs.first().ok_or_else(|| Error::invalid("tile kernel: no input"))?.array()?;
+    let first = inputs.first().ok_or_else(|| Error::internal("tile kernel: no input"))?.array()?;
     if let TileKernel::Transpose = k {
         return Ok(Value::Array(crate::map_host!(first, a => HostArray::new(a.clone().reversed_axes()))));
     }
@@ -87,7 +87,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
     // The input overwritten with the result, taken out of `inputs` (its slot is left empty).
     let taken = match k.in_place_input() {
         Some(i) => Some(take_owned::<T>(
-            inputs.get_mut(i).ok_or_else(|| Error::invalid("tile kernel: missing input"))?,
+            inputs.get_mut(i).ok_or_else(|| Error::internal("tile kernel: missing input"))?,
         )?),
         None => None,
     };
@@ -95,7 +95,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
     let arr = |i: usize| -> Result<&ArcArray<T, IxDyn>> {
         let a = inputs
             .get(i)
-            .ok_or_else(|| Error::invalid("tile kernel: missing input"))?
+            .ok_or_else(|| Error::internal("tile kernel: missing input"))?
             .array()?
             .typed::<T>()?;
         if a.ndim() != 2 {
@@ -318,7 +318,7 @@ fn run<T: TileFloat>(k: &TileKernel, inputs: &mut [Value], par: Par) -> Result<V
 fn batched_gemm<T: TileFloat>(inputs: &[Value], alpha: f64, accumulate: bool, par: Par) -> Result<Value> {
     let off = usize::from(accumulate);
     let get = |i: usize| -> Result<ndarray::ArrayD<T>> {
-        let a = inputs.get(i).ok_or_else(|| Error::invalid("gemm: missing input"))?.array()?.typed::<T>()?;
+        let a = inputs.get(i).ok_or_else(|| Error::internal("gemm: missing input"))?.array()?.typed::<T>()?;
         Ok(a.as_standard_layout().into_owned())
     };
     let (a, b) = (get(off)?, get(off + 1)?);
@@ -384,7 +384,7 @@ fn perm_of(v: &Value) -> Result<&ArcArray<i64, IxDyn>> {
 
 /// Rows `(r0, n)` of the input tiles stacked and permuted.
 fn permute_rows(rows: (usize, usize), inputs: &[Value]) -> Result<Value> {
-    let perm = perm_of(inputs.first().ok_or_else(|| Error::invalid("permute_rows: no input"))?)?;
+    let perm = perm_of(inputs.first().ok_or_else(|| Error::internal("permute_rows: no input"))?)?;
     let tiles = inputs[1..].iter().map(|v| v.array()).collect::<Result<Vec<_>>>()?;
     let first = tiles.first().ok_or_else(|| Error::invalid("permute_rows: no tiles"))?;
     // Where each stacked row lives: (tile, local row).

@@ -158,7 +158,7 @@ pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
         };
         return Err(Error::BackendUnavailable(format!("no GPU {index}: {have}; {HOW_TO_GET_ONE}")));
     };
-    let mut opened = ad.opened.lock().map_err(|_| Error::invalid("GPU registry poisoned"))?;
+    let mut opened = ad.opened.lock().map_err(|_| Error::internal("GPU registry poisoned"))?;
     if let Some(g) = &opened[index] {
         return Ok(g.clone());
     }
@@ -212,7 +212,7 @@ pub(crate) fn open_gpu(index: usize) -> Result<Arc<Gpu>> {
             usage,
             mapped_at_creation: false,
         });
-        *gpu.stamps.lock().map_err(|_| Error::invalid("GPU timestamps poisoned"))? =
+        *gpu.stamps.lock().map_err(|_| Error::internal("GPU timestamps poisoned"))? =
             Some(Stamps { set, resolve, recording: None });
     }
     opened[index] = Some(gpu.clone());
@@ -475,7 +475,7 @@ impl Gpu {
     /// Start (`true`) or stop recording each submission's GPU time; what was recorded since
     /// the last call. Err when the adapter has no timestamp queries.
     pub(crate) fn record_gpu_times(&self, on: bool) -> Result<Vec<f64>> {
-        let mut st = self.stamps.lock().map_err(|_| Error::invalid("GPU timestamps poisoned"))?;
+        let mut st = self.stamps.lock().map_err(|_| Error::internal("GPU timestamps poisoned"))?;
         let st = st.as_mut().ok_or_else(|| Error::BackendUnavailable("no timestamp queries".into()))?;
         let was = std::mem::replace(&mut st.recording, on.then(Vec::new));
         self.timing.store(on, Ordering::Relaxed);
@@ -515,7 +515,7 @@ impl Gpu {
 }
 
 fn poisoned() -> Error {
-    Error::invalid("GPU pipeline cache poisoned")
+    Error::internal("GPU pipeline cache poisoned")
 }
 
 #[cfg(test)]

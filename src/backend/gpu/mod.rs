@@ -194,7 +194,7 @@ impl<'a> GpuBackend<'a> {
             .iter()
             .map(|leaf| match leaf {
                 Leaf::Input(i) => {
-                    self.leaf(inputs.get(*i).ok_or_else(|| Error::invalid("fused kernel: missing input"))?)
+                    self.leaf(inputs.get(*i).ok_or_else(|| Error::internal("fused kernel: missing input"))?)
                 }
                 Leaf::Source { source, region } => Ok(run::LeafData::Host(source.read(region)?)),
             })

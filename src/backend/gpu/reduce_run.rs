@@ -188,7 +188,7 @@ fn globalize_arg_indices(
 /// when `keep`.
 pub(crate) fn combine(gpu: &Arc<Gpu>, op: &ReduceOp, parts: &[&GpuBlock], keep: bool) -> Result<Value> {
     let (kind, nan, dt) = (op.kind, op.skip_nan, op.dtype);
-    let first = parts.first().ok_or_else(|| Error::invalid("combine of no partials"))?;
+    let first = parts.first().ok_or_else(|| Error::internal("combine of no partials"))?;
     let shape = first.shape().to_vec();
     let m = first.len();
     let each = first.bytes();

@@ -96,7 +96,7 @@ impl GpuBlock {
     }
 
     fn read(&self) -> Result<Value> {
-        let buf = self.buffer().ok_or_else(|| Error::invalid("an evicted block without its host copy"))?;
+        let buf = self.buffer().ok_or_else(|| Error::internal("an evicted block without its host copy"))?;
         let data = read_back(&self.gpu, &buf, self.bytes())?;
         match &self.content {
             Content::Array => Ok(Value::Array(host_from_bytes(self.dtype, &self.shape, &data)?)),

@@ -73,7 +73,7 @@ fn gemm_dims(
     let (ta, tb, _, acc) = product(t).ok_or_else(|| Error::invalid("not a product tile"))?;
     let syrk = matches!(t, TileKernel::Syrk { .. });
     let want = usize::from(acc) + if syrk { 1 } else { 2 };
-    let dt = *dtypes.first().ok_or_else(|| Error::invalid("gemm: no inputs"))?;
+    let dt = *dtypes.first().ok_or_else(|| Error::internal("gemm: no inputs"))?;
     if shapes.len() != want || shapes.iter().any(|s| s.len() != 2) || dtypes.iter().any(|&d| d != dt) {
         return Err(Error::invalid("product tile: not 2-d tiles of one dtype"));
     }

@@ -162,7 +162,7 @@ impl<R: Reducer> ReduceKernel for Kern<R> {
         Ok(Value::state(s, nbytes))
     }
     fn combine(&self, parts: &[&Value]) -> Result<Value> {
-        let first = parts.first().ok_or_else(|| Error::invalid("combine of no partials"))?;
+        let first = parts.first().ok_or_else(|| Error::internal("combine of no partials"))?;
         let mut acc: ArrayD<R::State> = first.get_state::<ArrayD<R::State>>()?.clone();
         for p in &parts[1..] {
             let b = p.get_state::<ArrayD<R::State>>()?;
