@@ -12,7 +12,7 @@ fn workloads(c: &mut Criterion) {
     g.bench_function("tiny-tasks 10k blocks", |b| {
         b.iter(|| {
             let x = tessera::ones::<f64>(&[100_000], [10]).unwrap();
-            black_box((&x + 1.0).sum(Axes::All).unwrap().compute_scalar().unwrap())
+            black_box((&x + 1.0).sum(Axes::All).unwrap().item().unwrap())
         })
     });
     g.bench_function("lazy-slice", |b| {

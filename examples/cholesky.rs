@@ -19,7 +19,7 @@ fn main() -> tessera::Result<()> {
     let l = cholesky(&a, true)?;
     let lm = l.compute()?;
     let secs = t.elapsed().as_secs_f64();
-    let err = matmul(&l, &l.transpose())?.try_sub(&a)?.abs().max(Axes::All)?.compute_scalar()?;
+    let err = matmul(&l, &l.transpose())?.try_sub(&a)?.abs().max(Axes::All)?.item()?;
     println!("tessera: L of {n}² in {secs:.2} s ({} tiles), max |L Lᵀ − A| = {err:.2e}", a.nblocks());
     let fa = faer::Mat::<f64>::from_fn(n, n, |i, j| lm[[i, j]]);
     let fa = &fa * fa.transpose();
@@ -29,7 +29,7 @@ fn main() -> tessera::Result<()> {
     // And a solve through the factor.
     let b = tessera::ones::<f64>(&[n], [500])?;
     let x = solve_spd(&a, &b)?;
-    let res = matmul(&a, &x)?.try_sub(&b)?.abs().max(Axes::All)?.compute_scalar()?;
+    let res = matmul(&a, &x)?.try_sub(&b)?.abs().max(Axes::All)?.item()?;
     println!("solve_spd: max |A x − b| = {res:.2e}");
     Ok(())
 }

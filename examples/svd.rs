@@ -27,7 +27,7 @@ fn main() -> tessera::Result<()> {
     let a = matmul(&l, &rr)?.try_add(&noise)?;
     let t = Instant::now();
     let (_, s, _) = svd_compressed(&a, 12, 8, 2, 7)?;
-    let s = s.compute_vec()?;
+    let s = s.to_vec()?;
     println!("svd_compressed (k = 12) of 1000 × 8000 in {:.2} s:", t.elapsed().as_secs_f64());
     println!("  {:?}", s.iter().map(|v| format!("{v:.3e}")).collect::<Vec<_>>());
     println!("  ten large values, then the noise floor: {}", s[9] / s[10] > 1e3);

@@ -50,7 +50,7 @@ impl<T: Float> Array<T> {
     /// let x = tessera::arange::<f64>(0.0, 6.0, 1.0, [4])?;
     /// let g = x.groupby_reduce(0, &[1, 0, 1, 0, 1, -1], GroupOp::Mean)?;
     /// assert_eq!(g.groups, vec![0, 1]);
-    /// assert_eq!(g.array.compute_vec()?, vec![2.0, 2.0]);
+    /// assert_eq!(g.array.to_vec()?, vec![2.0, 2.0]);
     /// # Ok::<(), tessera::Error>(())
     /// ```
     pub fn groupby_reduce(&self, axis: isize, labels: &[i64], op: GroupOp) -> Result<Grouped<T>> {

@@ -44,7 +44,7 @@ impl<T: Element> Array<T> {
     /// let x = tessera::arange(0i64, 6, 1, [3]).unwrap();
     /// let y = x.overlap(&[1], &[Boundary::Periodic]).unwrap();
     /// assert_eq!(y.chunks().axis(0), &[5, 5]);
-    /// assert_eq!(y.compute_vec().unwrap(), vec![5, 0, 1, 2, 3, 2, 3, 4, 5, 0]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![5, 0, 1, 2, 3, 2, 3, 4, 5, 0]);
     /// ```
     pub fn overlap(&self, depth: &[usize], boundary: &[Boundary]) -> Result<Array<T>> {
         check("overlap", self.ndim(), depth, boundary)?;
@@ -66,7 +66,7 @@ impl<T: Element> Array<T> {
     /// let c = tessera::Chunks::new(vec![vec![2, 5, 5]]).unwrap();
     /// let x = tessera::arange(0i64, 12, 1, c).unwrap();
     /// let y = x.overlap(&[4], &[Boundary::None]).unwrap().map_blocks(|b| b.mapv(|v| v * 10)).unwrap();
-    /// assert_eq!(y.trim(&[4], &[Boundary::None]).unwrap().compute_vec().unwrap(), (0..12).map(|v| v * 10).collect::<Vec<_>>());
+    /// assert_eq!(y.trim(&[4], &[Boundary::None]).unwrap().to_vec().unwrap(), (0..12).map(|v| v * 10).collect::<Vec<_>>());
     /// ```
     pub fn trim(&self, depth: &[usize], boundary: &[Boundary]) -> Result<Array<T>> {
         check("trim", self.ndim(), depth, boundary)?;
@@ -137,7 +137,7 @@ impl<T: Element> Array<T> {
     ///     }
     ///     out
     /// }).unwrap();
-    /// assert_eq!(y.compute_vec().unwrap(), vec![1.0, 3.0, 6.0, 9.0, 12.0, 15.0, 18.0, 20.0]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![1.0, 3.0, 6.0, 9.0, 12.0, 15.0, 18.0, 20.0]);
     /// ```
     pub fn map_overlap<U, F>(&self, depth: &[usize], boundary: &[Boundary], f: F) -> Result<Array<U>>
     where

@@ -50,7 +50,7 @@ fn from_array_and_views_any_layout() {
     let zero_d = tessera::from_array(ndarray::arr0(7i64), ChunkSpec::Auto).unwrap();
     assert_eq!(zero_d.ndim(), 0);
     assert_eq!(zero_d.nblocks(), 1);
-    assert_eq!(zero_d.compute_scalar().unwrap(), 7);
+    assert_eq!(zero_d.item().unwrap(), 7);
 }
 
 #[test]
@@ -92,8 +92,8 @@ proptest! {
 #[test]
 fn random_moments() {
     let x = tessera::random::normal::<f64>(11, &[1_000_000], [100_000], 3.0, 2.0).unwrap();
-    let m = x.mean(Axes::All).unwrap().compute_scalar().unwrap();
-    let s = x.std(Axes::All, 0.0).unwrap().compute_scalar().unwrap();
+    let m = x.mean(Axes::All).unwrap().item().unwrap();
+    let s = x.std(Axes::All, 0.0).unwrap().item().unwrap();
     assert!((m - 3.0).abs() < 0.01 && (s - 2.0).abs() < 0.01, "mean {m} std {s}");
     let other = tessera::random::normal::<f64>(12, &[1_000_000], [100_000], 3.0, 2.0).unwrap();
     assert_ne!(

@@ -42,7 +42,7 @@ fn bridges_mix_delayed_steps_with_array_ops() {
     let blocks: Vec<Delayed<ArrayD<f64>>> = x.to_delayed().iter().map(|b| twice.call(b)).collect();
     assert_eq!(blocks.len(), x.nblocks());
     let y = Array::from_delayed(&blocks, x.chunks().clone()).unwrap();
-    let total = (&y + 1.0).sum(Axes::All).unwrap().compute_scalar().unwrap();
+    let total = (&y + 1.0).sum(Axes::All).unwrap().item().unwrap();
     assert_eq!(total, a.mapv(|v| v * 2.0 + 1.0).sum());
     assert_eq!(y.compute().unwrap(), a.mapv(|v| v * 2.0));
     // A block of the wrong shape is caught, naming the array.

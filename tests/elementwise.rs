@@ -155,7 +155,7 @@ fn zero_d_and_empty_arrays() {
     let y = &x + &s;
     assert_eq!(y.shape(), &[0, 3]);
     assert_eq!(compute_checked(&y).shape(), &[0, 3]);
-    assert_eq!((&s * 2.0).compute_scalar().unwrap(), 5.0);
+    assert_eq!((&s * 2.0).item().unwrap(), 5.0);
 }
 
 #[test]
@@ -163,8 +163,8 @@ fn integer_floor_division_examples() {
     // NumPy: np.array([-7, 7, -7, 7]) // np.array([2, 2, -2, -2]) == [-4, 3, 3, -4]
     let a = tessera::from_array(ndarray::arr1(&[-7i32, 7, -7, 7]), [3]).unwrap();
     let b = tessera::from_array(ndarray::arr1(&[2i32, 2, -2, -2]), [2]).unwrap();
-    let q = (&a / &b).compute_vec().unwrap();
-    let r = (&a % &b).compute_vec().unwrap();
+    let q = (&a / &b).to_vec().unwrap();
+    let r = (&a % &b).to_vec().unwrap();
     // Identity a == q*b + r with r having b's sign, checked rather than hard-coded.
     for i in 0..4 {
         let (x, y) = ([-7, 7, -7, 7][i], [2, 2, -2, -2][i]);
@@ -192,7 +192,7 @@ fn integer_powers_wrap_like_repeated_multiplication() {
             }
         })
         .collect();
-    assert_eq!(b.pow(&e).unwrap().compute_vec().unwrap(), want);
+    assert_eq!(b.pow(&e).unwrap().to_vec().unwrap(), want);
     assert_eq!(want[..4], [243, -78125, i32::MIN, 1]);
     let b64 = b.astype::<i64>();
     let e64 = e.astype::<i64>();
@@ -202,7 +202,7 @@ fn integer_powers_wrap_like_repeated_multiplication() {
         .zip(&exp)
         .map(|((&w, &b), &e)| if e >= 0 { (b as i64).wrapping_pow(e as u32) } else { w as i64 })
         .collect();
-    assert_eq!(b64.pow(&e64).unwrap().compute_vec().unwrap(), w64);
+    assert_eq!(b64.pow(&e64).unwrap().to_vec().unwrap(), w64);
 }
 
 #[test]
@@ -210,8 +210,8 @@ fn integer_division_of_min_by_minus_one_wraps() {
     // NumPy wraps i32::MIN // -1 to i32::MIN; the remainder check once overflowed and panicked.
     let a = tessera::from_array(ndarray::arr1(&[i32::MIN, i32::MIN, 7]).into_dyn(), [2]).unwrap();
     let b = tessera::from_array(ndarray::arr1(&[-1, 2, -1]).into_dyn(), [2]).unwrap();
-    assert_eq!((&a / &b).compute_vec().unwrap(), vec![i32::MIN, i32::MIN / 2, -7]);
-    assert_eq!((&a % &b).compute_vec().unwrap(), vec![0, 0, 0]);
+    assert_eq!((&a / &b).to_vec().unwrap(), vec![i32::MIN, i32::MIN / 2, -7]);
+    assert_eq!((&a % &b).to_vec().unwrap(), vec![0, 0, 0]);
 }
 
 #[test]

@@ -114,9 +114,9 @@ fn block_jacobi_svd_with_its_gram_tiles_on_the_gpu() {
     // f32: the Gram matrices' syrk/gemm tiles run on the GPU, the rotations on the CPU.
     let a = tessera::random::normal::<f32>(21, &[96, 64], [40, 32], 0.0, 1.0).unwrap();
     let (u, s, vt) = tessera::linalg::svd_jacobi(&a, &g).unwrap();
-    let s_gpu = s.compute_vec().unwrap();
+    let s_gpu = s.to_vec().unwrap();
     let (_, s_cpu, _) = tessera::linalg::svd_jacobi(&a, &cpu()).unwrap();
-    let s_cpu = s_cpu.compute_vec().unwrap();
+    let s_cpu = s_cpu.to_vec().unwrap();
     for (p, q) in s_gpu.iter().zip(&s_cpu) {
         assert!((p - q).abs() <= 1e-4 * s_cpu[0], "σ: GPU run {p}, CPU run {q}");
     }

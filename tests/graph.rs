@@ -206,8 +206,8 @@ fn rechunk_is_pushed_into_sources_and_through_elementwise_ops() {
         g.tasks.iter().all(|t| t.kernel.name() != "assemble"),
         "no assembled blocks: each reads its own region"
     );
-    let direct = (&x * 2.0 + 1.0).sum(Axes::All).unwrap().compute_scalar().unwrap();
-    let via = y.sum(Axes::All).unwrap().compute_scalar().unwrap();
+    let direct = (&x * 2.0 + 1.0).sum(Axes::All).unwrap().item().unwrap();
+    let via = y.sum(Axes::All).unwrap().item().unwrap();
     assert!((direct - via).abs() < 1e-9 * direct.abs());
     // A computed node still rechunks by assembling pieces.
     let z = x.cumsum(0).unwrap().rechunk([10, 400]).unwrap();

@@ -79,7 +79,7 @@ fn every_dtype_round_trips() {
     let s = tessera::full::<f64>(&[], 2.5, ChunkSpec::Auto).unwrap();
     s.to_npy(&p, &opts()).unwrap();
     assert_eq!(read_header(&p).unwrap().shape, Vec::<usize>::new());
-    assert_eq!(open_npy::<f64>(&p, ChunkSpec::Auto).unwrap().compute_scalar().unwrap(), 2.5);
+    assert_eq!(open_npy::<f64>(&p, ChunkSpec::Auto).unwrap().item().unwrap(), 2.5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -180,7 +180,7 @@ fn many_files_join_along_an_axis() {
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
     let want = ndarray::concatenate(ndarray::Axis(0), &views).unwrap();
     assert_eq!(x.compute().unwrap(), want);
-    assert_eq!(x.mean(Axes::All).unwrap().compute_scalar().unwrap(), want.mean().unwrap());
+    assert_eq!(x.mean(Axes::All).unwrap().item().unwrap(), want.mean().unwrap());
     // One file of another grid is named.
     write_npy(dir.join("sst.2003.npy"), &data(&[365, 3, 5])).unwrap();
     let files = expand(dir.join("sst.*.npy").to_str().unwrap()).unwrap();

@@ -230,7 +230,7 @@ fn svd_reconstructs_tall_and_wide_and_matches_faer() {
         let x = chunked(&a, Chunks::uniform(&[m, n], &[rc, cc]).unwrap());
         let (u, s, vt) = svd(&x).unwrap();
         let (u, vt) = (get2(&u), get2(&vt));
-        let s = s.compute_vec().unwrap();
+        let s = s.to_vec().unwrap();
         let k = m.min(n);
         assert_eq!((u.dim(), s.len(), vt.dim()), ((m, k), k, (k, n)));
         let back = (&u * &ndarray::Array1::from(s.clone())).dot(&vt);
@@ -255,7 +255,7 @@ fn rank_deficient_qr_still_reconstructs() {
     let (q, r) = (get2(&q), get2(&r));
     assert!(max_abs(&(q.dot(&r) - &a)) < 1e-12);
     let (_, s, _) = svd(&x).unwrap();
-    let s = s.compute_vec().unwrap();
+    let s = s.to_vec().unwrap();
     assert!(s[3] < 1e-12 * s[0], "{s:?}");
 }
 
@@ -278,7 +278,7 @@ mod lu {
             let rows = tiles(n, cuts);
             let x = chunked(&a, Chunks::new(vec![rows.clone(), rows]).unwrap());
             let (p, l, u) = lu(&x).unwrap();
-            let p = p.compute_vec().unwrap();
+            let p = p.to_vec().unwrap();
             let (l, u) = (get2(&l), get2(&u));
             let pa = Array2::from_shape_fn((n, n), |(i, j)| a[[p[i] as usize, j]]);
             prop_assert!(max_abs(&(l.dot(&u) - &pa)) <= 1e-12 * n as f64);
@@ -370,13 +370,13 @@ mod helpers {
                 }
             }
         }
-        let d = diagonal(&x).unwrap().compute_vec().unwrap();
+        let d = diagonal(&x).unwrap().to_vec().unwrap();
         assert_eq!(d, (0..5).map(|i| a[[i, i]]).collect::<Vec<_>>());
-        assert!((trace(&x).unwrap().compute_scalar().unwrap() - d.iter().sum::<f64>()).abs() < 1e-15);
+        assert!((trace(&x).unwrap().item().unwrap() - d.iter().sum::<f64>()).abs() < 1e-15);
         let v = tessera::arange(0.0f64, 4.0, 1.0, [3]).unwrap();
         let o = get2(&outer(&v, &v).unwrap());
         assert_eq!(o[[2, 3]], 6.0);
-        assert_eq!(vdot(&x, &x).unwrap().compute_scalar().unwrap(), a.iter().map(|v| v * v).sum::<f64>());
+        assert_eq!(vdot(&x, &x).unwrap().item().unwrap(), a.iter().map(|v| v * v).sum::<f64>());
         assert!(triu(&v, 0).is_err());
     }
 
@@ -384,7 +384,7 @@ mod helpers {
     fn norms_match_their_definitions() {
         let a = arr2(5, 40, 6);
         let x = chunked(&a, Chunks::uniform(&[40, 6], &[9, 4]).unwrap());
-        let n = |o| norm(&x, o).unwrap().compute_scalar().unwrap();
+        let n = |o| norm(&x, o).unwrap().item().unwrap();
         let fro = a.iter().map(|v| v * v).sum::<f64>().sqrt();
         assert!((n(Norm::Fro) - fro).abs() < 1e-12);
         let col = (0..6).map(|j| a.column(j).iter().map(|v| v.abs()).sum::<f64>()).fold(0.0, f64::max);
@@ -393,7 +393,7 @@ mod helpers {
         let fa = faer::Mat::<f64>::from_fn(40, 6, |i, j| a[[i, j]]);
         assert!((n(Norm::Two) - fa.singular_values().unwrap()[0]).abs() < 1e-12);
         let v = tessera::from_array(ndarray::array![3.0f64, -4.0], [1]).unwrap();
-        let nv = |o| norm(&v, o).unwrap().compute_scalar().unwrap();
+        let nv = |o| norm(&v, o).unwrap().item().unwrap();
         assert_eq!((nv(Norm::One), nv(Norm::Two), nv(Norm::Inf)), (7.0, 5.0, 4.0));
         assert!((nv(Norm::P(3.0)) - 91f64.cbrt()).abs() < 1e-12);
         assert!(norm(&v, Norm::P(0.0)).is_err());
@@ -453,7 +453,7 @@ fn randomized_svd_recovers_the_leading_triplets() {
     });
     let x = chunked(&a, Chunks::uniform(&[m, n], &[70, 30]).unwrap());
     let (uk, s, vt) = svd_compressed(&x, 5, 10, 2, 3).unwrap();
-    let s = s.compute_vec().unwrap();
+    let s = s.to_vec().unwrap();
     for (i, sv) in s.iter().enumerate() {
         assert!((sv - 0.5f64.powi(i as i32)).abs() < 1e-8, "{i}: {sv}");
     }
@@ -527,12 +527,12 @@ fn einsum_patterns_match_loops() {
     // Implicit output, transpose, full sum, outer.
     assert_eq!(einsum("bij", &[&x]).unwrap().shape(), &[2, 3, 4]);
     assert_eq!(einsum("ijk->kj", &[&x]).unwrap().shape(), &[4, 3]);
-    let total = einsum("ijk->", &[&x]).unwrap().compute_scalar().unwrap();
+    let total = einsum("ijk->", &[&x]).unwrap().item().unwrap();
     assert!((total - a.sum()).abs() < 1e-9);
     let v = tessera::arange(1.0f64, 4.0, 1.0, [2]).unwrap();
     let o = einsum("i,j->ij", &[&v, &v]).unwrap().compute().unwrap();
     assert_eq!(o[[1, 2]], 6.0);
-    assert_eq!(einsum("i,i", &[&v, &v]).unwrap().compute_scalar().unwrap(), 14.0);
+    assert_eq!(einsum("i,i", &[&v, &v]).unwrap().item().unwrap(), 14.0);
     // Errors name the pattern.
     for bad in ["ii->i", "ij,jk->ik", "bij,bjk->bz", "bi,bjk->bk"] {
         let e = einsum(bad, &[&x, &y]).map(|_| ()).unwrap_err().to_string();

@@ -26,7 +26,7 @@ fn check(a: &Array2<f64>, (u, s, vt): Triplets) -> (f64, f64, f64, f64) {
     let k = m.min(n);
     let u = u.compute().unwrap().into_dimensionality::<Ix2>().unwrap();
     let vt = vt.compute().unwrap().into_dimensionality::<Ix2>().unwrap();
-    let s = s.compute_vec().unwrap();
+    let s = s.to_vec().unwrap();
     assert_eq!((u.dim(), s.len(), vt.dim()), ((m, k), k, (k, n)));
     assert!(s.windows(2).all(|w| w[0] >= w[1]) && s.iter().all(|&v| v >= 0.0), "{s:?}");
     let back = (&u * &Array1::from(s.clone())).dot(&vt);
@@ -137,7 +137,7 @@ fn block_jacobi_in_f32() {
     let (u, s, vt) = svd_jacobi(&x, &ComputeOptions::default()).unwrap();
     let u = u.compute().unwrap().into_dimensionality::<Ix2>().unwrap();
     let vt = vt.compute().unwrap().into_dimensionality::<Ix2>().unwrap();
-    let s = Array1::from(s.compute_vec().unwrap());
+    let s = Array1::from(s.to_vec().unwrap());
     let rec = ((&u * &s).dot(&vt) - &a).iter().fold(0f32, |m, v| m.max(v.abs()));
     let orth = (u.t().dot(&u) - Array2::<f32>::eye(36)).iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(rec < 1e-4 && orth < 1e-5, "{rec} {orth}");

@@ -109,7 +109,7 @@ proptest! {
         let x = tessera::from_array(a.clone(), c.clone()).unwrap();
         let p = pad(&a, &depth, &bnd);
         let y = x.overlap(&depth, &bnd).unwrap();
-        let blocks = y.compute_blocks(&ComputeOptions::default()).unwrap();
+        let blocks = y.block_values(&ComputeOptions::default()).unwrap();
         let grid = c.numblocks();
         for (lin, b) in blocks.iter().enumerate() {
             let idx = tessera_unravel(lin, &grid);

@@ -159,8 +159,8 @@ proptest! {
         }
         // Flat index over all axes.
         let flat: Vec<f64> = a.iter().copied().collect();
-        prop_assert_eq!(x.argmin(None).unwrap().compute_scalar().unwrap(), arg(&flat, false));
-        prop_assert_eq!(x.argmax(None).unwrap().compute_scalar().unwrap(), arg(&flat, true));
+        prop_assert_eq!(x.argmin(None).unwrap().item().unwrap(), arg(&flat, false));
+        prop_assert_eq!(x.argmax(None).unwrap().item().unwrap(), arg(&flat, true));
         if a.ndim() > 0 {
             let axis = which.index(a.ndim());
             let got = compute_checked(&x.argmax(Some(axis as isize)).unwrap());
@@ -211,7 +211,7 @@ fn f32_mean_is_accurate_over_ten_million() {
     // A naive f32 running sum of 1e7 values of 0.1 is off by ~1e-1 relative; we accumulate in
     // f64 and combine in a tree.
     let x = tessera::full::<f32>(&[10_000_000], 0.1, [1_000_000]).unwrap();
-    let m = x.mean(Axes::All).unwrap().compute_scalar().unwrap();
+    let m = x.mean(Axes::All).unwrap().item().unwrap();
     assert!(((m as f64) - 0.1f32 as f64).abs() < 1e-7, "mean {m}");
     let naive = (0..10_000_000).fold(0.0f32, |s, _| s + 0.1) / 1e7;
     assert!((naive as f64 - 0.1).abs() > 1e-3, "the naive f32 sum really is inaccurate: {naive}");
@@ -229,15 +229,15 @@ fn nan_arg_reductions_skip_nan_in_other_blocks_and_fail_on_all_nan_slices() {
     let x32 = tessera::from_array(a.mapv(|v| v as f32), chunks).unwrap();
     let opts = ReduceOptions::default();
     for (kind, want) in [(ReduceKind::ArgMax, 5), (ReduceKind::ArgMin, 6)] {
-        assert_eq!(x.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().compute_scalar().unwrap(), want);
-        assert_eq!(x32.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().compute_scalar().unwrap(), want);
-        assert_eq!(x.reduce::<i64>(kind, true, 0, &opts).unwrap().compute_vec().unwrap(), vec![want]);
+        assert_eq!(x.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().item().unwrap(), want);
+        assert_eq!(x32.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().item().unwrap(), want);
+        assert_eq!(x.reduce::<i64>(kind, true, 0, &opts).unwrap().to_vec().unwrap(), vec![want]);
         // Without skip_nan the first NaN wins, as in NumPy's argmax / argmin.
-        assert_eq!(x.reduce::<i64>(kind, false, Axes::All, &opts).unwrap().compute_scalar().unwrap(), 1);
+        assert_eq!(x.reduce::<i64>(kind, false, Axes::All, &opts).unwrap().item().unwrap(), 1);
     }
-    assert_eq!(x.argmax(None).unwrap().compute_scalar().unwrap(), 1);
-    assert_eq!(x.nanargmax(None).unwrap().compute_scalar().unwrap(), 5);
-    assert_eq!(x32.nanargmin(Some(0)).unwrap().compute_vec().unwrap(), vec![6]);
+    assert_eq!(x.argmax(None).unwrap().item().unwrap(), 1);
+    assert_eq!(x.nanargmax(None).unwrap().item().unwrap(), 5);
+    assert_eq!(x32.nanargmin(Some(0)).unwrap().to_vec().unwrap(), vec![6]);
 
     // 2-d, irregular chunks both ways: row 0 starts with NaN, the maximum of column 2 sits two
     // blocks below its NaN, ties in row 3, and column 3 is all NaN.
@@ -260,13 +260,10 @@ fn nan_arg_reductions_skip_nan_in_other_blocks_and_fail_on_all_nan_slices() {
         }
     }
     let row =
-        |x: &tessera::Array<f64>, kind| x.reduce::<i64>(kind, true, 1, &opts).unwrap().compute_vec().unwrap();
+        |x: &tessera::Array<f64>, kind| x.reduce::<i64>(kind, true, 1, &opts).unwrap().to_vec().unwrap();
     assert_eq!(row(&x, ReduceKind::ArgMax), vec![1, 0, 1, 2, 1]);
     assert_eq!(row(&x, ReduceKind::ArgMin), vec![4, 4, 0, 0, 4]);
-    assert_eq!(
-        x.reduce::<i64>(ReduceKind::ArgMax, true, Axes::All, &opts).unwrap().compute_scalar().unwrap(),
-        11
-    );
+    assert_eq!(x.reduce::<i64>(ReduceKind::ArgMax, true, Axes::All, &opts).unwrap().item().unwrap(), 11);
     // Column 3 is all NaN: an error that says so, per axis 0; NumPy raises ValueError.
     let e = x.reduce::<i64>(ReduceKind::ArgMax, true, 0, &opts).unwrap().compute().unwrap_err();
     assert!(e.to_string().contains("All-NaN slice"), "{e}");
@@ -274,7 +271,7 @@ fn nan_arg_reductions_skip_nan_in_other_blocks_and_fail_on_all_nan_slices() {
     let all = tessera::full::<f32>(&[4, 6], f32::NAN, [3, 4]).unwrap();
     let e = all.reduce::<i64>(ReduceKind::ArgMin, true, Axes::All, &opts).unwrap().compute().unwrap_err();
     assert!(e.to_string().contains("All-NaN slice"), "{e}");
-    assert_eq!(all.argmin(None).unwrap().compute_scalar().unwrap(), 0);
+    assert_eq!(all.argmin(None).unwrap().item().unwrap(), 0);
 }
 
 #[test]
@@ -313,7 +310,7 @@ fn tiny_tasks_plan_is_fused() {
     assert_eq!(g.stats.fused_nodes, 2);
     let partials = 10_000;
     assert!(g.stats.tasks < partials + partials / 15 + 100, "{:?}", g.stats);
-    assert_eq!(y.compute_scalar().unwrap(), 200_000.0);
+    assert_eq!(y.item().unwrap(), 200_000.0);
 }
 
 proptest! {
@@ -354,7 +351,7 @@ fn long_reduced_axis_in_one_block_stays_accurate() {
     // 100,000 rows reduced along a non-contiguous axis inside one block: the row-tile path
     // flushes its f32 partial sums into f64 every few planes.
     let x = tessera::full::<f32>(&[100_000, 3], 0.1, [100_000, 3]).unwrap();
-    let m = x.mean(0).unwrap().compute_vec().unwrap();
+    let m = x.mean(0).unwrap().to_vec().unwrap();
     for v in m {
         assert!((v as f64 - 0.1f32 as f64).abs() < 1e-7, "{v}");
     }

@@ -46,7 +46,7 @@ proptest! {
         }
         // Elementwise and reductions see through the views.
         prop_assert!(same_f64(&compute_checked(&(&x.transpose() * 2.0)), &(a.clone().reversed_axes() * 2.0)));
-        let y = (&x.transpose() * 2.0).sum(Axes::All).unwrap().compute_scalar().unwrap();
+        let y = (&x.transpose() * 2.0).sum(Axes::All).unwrap().item().unwrap();
         prop_assert!(close_f64(&ndarray::arr0(y).into_dyn(), &ndarray::arr0(a.iter().map(|v| v * 2.0).sum::<f64>()).into_dyn(), 1e-9));
     }
 
@@ -183,7 +183,7 @@ fn reshape_keeps_blocks_where_it_can() {
     assert!(z.nblocks() > 1);
     assert!(x.reshape(&[7, -1]).is_err());
     assert!(x.reshape(&[-1, -1]).is_err());
-    assert_eq!(z.sum(Axes::All).unwrap().compute_scalar().unwrap(), 60_000.0);
+    assert_eq!(z.sum(Axes::All).unwrap().item().unwrap(), 60_000.0);
 }
 
 proptest! {
@@ -287,10 +287,10 @@ fn a_mask_from_the_data_selects_in_c_order_with_known_chunks() {
     let y = x.mask_select(&x.gt(0.0).unwrap()).unwrap();
     let want: Vec<f64> = a.iter().copied().filter(|&v| v > 0.0).collect();
     assert_eq!(y.shape(), &[want.len()]);
-    assert_eq!(y.compute_vec().unwrap(), want);
+    assert_eq!(y.to_vec().unwrap(), want);
     let none = x.mask_select(&x.gt(100.0).unwrap()).unwrap();
     assert_eq!(none.shape(), &[0]);
-    assert!(none.compute_vec().unwrap().is_empty());
+    assert!(none.to_vec().unwrap().is_empty());
 }
 
 #[test]
@@ -316,7 +316,7 @@ fn block_nested_matches_numpy_at_depth_three() {
     let flat = L(vec![L(vec![L(vec![A(&v), A(&v)])])]);
     let r = tessera::block_nested(&flat).unwrap();
     assert_eq!(r.shape(), &[1, 1, 6]);
-    assert_eq!(r.compute_vec().unwrap(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
+    assert_eq!(r.to_vec().unwrap(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
     // Mismatched depths and empty lists are errors.
     assert!(tessera::block_nested(&L(vec![A(&v), L(vec![A(&v)])])).is_err());
     assert!(tessera::block_nested::<f64>(&L(vec![])).is_err());

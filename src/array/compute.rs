@@ -137,26 +137,26 @@ impl<T: Element> Array<T> {
     }
     /// Compute every block, in C order of the block grid, without assembling them. Each
     /// block is checked against the shape its chunks declare.
-    pub fn compute_blocks(&self, opts: &ComputeOptions) -> Result<Vec<HostArray>> {
+    pub fn block_values(&self, opts: &ComputeOptions) -> Result<Vec<HostArray>> {
         let (mut outs, _) = run_blocks(std::slice::from_ref(self.node()), opts)?;
         let blocks = outs.pop().unwrap_or_default();
         check_blocks(self.node(), &blocks)?;
         blocks.into_iter().map(|v| v.array().cloned()).collect()
     }
-    /// Compute a 0-d (or one-element) array to its value.
-    pub fn compute_scalar(&self) -> Result<T> {
+    /// Compute a 0-d (or one-element) array to its value (NumPy's `a.item()`).
+    pub fn item(&self) -> Result<T> {
         let a = self.compute()?;
         if a.len() != 1 {
             return Err(crate::Error::invalid(format!(
-                "compute_scalar of an array of shape {:?} ({} elements)",
+                "item() of an array of shape {:?} ({} elements)",
                 a.shape(),
                 a.len()
             )));
         }
         Ok(*a.iter().next().expect("one element"))
     }
-    /// Compute and flatten in C order.
-    pub fn compute_vec(&self) -> Result<Vec<T>> {
+    /// Compute and flatten in C order (NumPy's `a.ravel().tolist()`).
+    pub fn to_vec(&self) -> Result<Vec<T>> {
         Ok(self.compute()?.iter().copied().collect())
     }
     /// The task graph `compute()` would run (culled and fused); `.stats` says what the

@@ -242,7 +242,7 @@ pub(crate) fn indexed<T: Element>(
 ///
 /// ```
 /// let x = tessera::arange(0i64, 10, 3, [2]).unwrap();
-/// assert_eq!(x.compute_vec().unwrap(), vec![0, 3, 6, 9]);
+/// assert_eq!(x.to_vec().unwrap(), vec![0, 3, 6, 9]);
 /// ```
 pub fn arange<T: Element>(start: T, stop: T, step: T, chunks: impl Into<ChunkSpec>) -> Result<Array<T>> {
     let (s, e, d) = (start.to_f64(), stop.to_f64(), step.to_f64());

@@ -430,7 +430,7 @@ impl Array<bool> {
 /// ```
 /// let x = tessera::arange(0.0f64, 6.0, 1.0, [4]).unwrap();
 /// let y = tessera::where_(&x.lt(3.0).unwrap(), &x, -1.0).unwrap();
-/// assert_eq!(y.compute_vec().unwrap(), vec![0.0, 1.0, 2.0, -1.0, -1.0, -1.0]);
+/// assert_eq!(y.to_vec().unwrap(), vec![0.0, 1.0, 2.0, -1.0, -1.0, -1.0]);
 /// ```
 pub fn where_<T: Element>(
     cond: &Array<bool>,

@@ -32,7 +32,7 @@ impl<T: Element> Array<T> {
     /// ```
     /// let x = tessera::arange(0i64, 10, 1, [4]).unwrap();
     /// let y = x.take(&[9, 0, 0, -2, 5], 0).unwrap();
-    /// assert_eq!(y.compute_vec().unwrap(), vec![9, 0, 0, 8, 5]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![9, 0, 0, 8, 5]);
     /// assert_eq!(y.chunks().axis(0), &[4, 1]);
     /// ```
     pub fn take(&self, indices: &[isize], axis: isize) -> Result<Array<T>> {
@@ -58,7 +58,7 @@ impl<T: Element> Array<T> {
     /// ```
     /// let x = tessera::arange(0i64, 12, 1, [5]).unwrap().reshape(&[3, 4]).unwrap();
     /// let y = x.vindex(&[&[0, 2, -1], &[3, 0, 1]]).unwrap();
-    /// assert_eq!(y.compute_vec().unwrap(), vec![3, 8, 9]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![3, 8, 9]);
     /// ```
     pub fn vindex(&self, indices: &[&[isize]]) -> Result<Array<T>> {
         let nd = self.ndim();
@@ -116,7 +116,7 @@ impl<T: Element> Array<T> {
     /// ```
     /// let x = tessera::arange(0i64, 6, 1, [2]).unwrap().reshape(&[2, 3]).unwrap();
     /// let keep = x.gt(2).unwrap();
-    /// assert_eq!(x.mask_select(&keep).unwrap().compute_vec().unwrap(), vec![3, 4, 5]);
+    /// assert_eq!(x.mask_select(&keep).unwrap().to_vec().unwrap(), vec![3, 4, 5]);
     /// ```
     pub fn mask_select(&self, mask: &Array<bool>) -> Result<Array<T>> {
         if mask.shape() != self.shape() {
@@ -146,7 +146,7 @@ impl<T: Element> Array<T> {
     /// let mask = tessera::from_array(ndarray::arr1(&[true, false, false, true, true, false, false, true]).into_dyn(), [4]).unwrap();
     /// let y = x.compress(&mask, 0).unwrap();
     /// assert_eq!(y.chunks().axis(0), &[1, 2, 1]);
-    /// assert_eq!(y.compute_vec().unwrap(), vec![0, 3, 4, 7]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![0, 3, 4, 7]);
     /// ```
     pub fn compress(&self, mask: &Array<bool>, axis: isize) -> Result<Array<T>> {
         let ax = norm_axis("compress", axis, self.ndim())?;

@@ -34,7 +34,7 @@ pub use slice::SliceArg;
 /// use tessera::prelude::*;
 /// let x = tessera::ones::<f64>(&[1000, 1000], [250, 250]).unwrap();
 /// let y = (&x * 2.0 + 1.0).sum(Axes::All).unwrap();
-/// assert_eq!(y.compute_scalar().unwrap(), 3.0e6);
+/// assert_eq!(y.item().unwrap(), 3.0e6);
 /// ```
 #[must_use = "arrays are lazy: call compute() to get values"]
 pub struct Array<T: Element> {

@@ -194,7 +194,7 @@ impl<T: Element> Array<T> {
     ///
     /// ```
     /// let x = tessera::ones::<i32>(&[4, 6], [3, 4]).unwrap();
-    /// assert_eq!(x.sum(0).unwrap().compute_vec().unwrap(), vec![4i64; 6]);
+    /// assert_eq!(x.sum(0).unwrap().to_vec().unwrap(), vec![4i64; 6]);
     /// ```
     pub fn sum(&self, axes: impl Into<Axes>) -> Result<Array<T::Sum>> {
         self.reduced(ReduceKind::Sum, false, axes.into(), &ReduceOptions::default())
@@ -256,8 +256,8 @@ impl<T: Element> Array<T> {
     ///
     /// ```
     /// let x = tessera::from_array(ndarray::arr2(&[[3.0, 1.0], [0.0, 5.0]]).into_dyn(), [1, 2]).unwrap();
-    /// assert_eq!(x.argmin(1).unwrap().compute_vec().unwrap(), vec![1, 0]);
-    /// assert_eq!(x.argmin(None).unwrap().compute_scalar().unwrap(), 2);
+    /// assert_eq!(x.argmin(1).unwrap().to_vec().unwrap(), vec![1, 0]);
+    /// assert_eq!(x.argmin(None).unwrap().item().unwrap(), 2);
     /// ```
     pub fn argmin(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
         self.reduced(ReduceKind::ArgMin, false, axes.into(), &ReduceOptions::default())

@@ -160,7 +160,7 @@ impl<T: Element> Array<T> {
     /// use tessera::overlap::Boundary;
     /// let x = tessera::arange(1i64, 4, 1, [2]).unwrap();
     /// let y = x.pad(&[(2, 1)], Boundary::Mirror).unwrap();
-    /// assert_eq!(y.compute_vec().unwrap(), vec![3, 2, 1, 2, 3, 2]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![3, 2, 1, 2, 3, 2]);
     /// ```
     pub fn pad(&self, width: &[(usize, usize)], mode: Boundary) -> Result<Array<T>> {
         let nd = self.ndim();
@@ -224,7 +224,7 @@ impl<T: Element> Array<T> {
 /// let b = tessera::zeros::<i32>(&[1, 3], [1, 2]).unwrap();
 /// let c = tessera::concatenate(&[&a, &b], 0).unwrap();
 /// assert_eq!(c.shape(), &[3, 3]);
-/// assert_eq!(c.compute_vec().unwrap(), vec![1, 1, 1, 1, 1, 1, 0, 0, 0]);
+/// assert_eq!(c.to_vec().unwrap(), vec![1, 1, 1, 1, 1, 1, 0, 0, 0]);
 /// ```
 pub fn concatenate<T: Element>(arrays: &[&Array<T>], axis: isize) -> Result<Array<T>> {
     let first = arrays.first().ok_or_else(|| Error::invalid("concatenate of no arrays"))?;
@@ -366,7 +366,7 @@ impl<T: Element> Array<T> {
     /// let x = tessera::arange(0i64, 24, 1, [5]).unwrap();
     /// let y = x.reshape(&[2, -1, 4]).unwrap();
     /// assert_eq!(y.shape(), &[2, 3, 4]);
-    /// assert_eq!(y.compute_vec().unwrap(), (0..24).collect::<Vec<i64>>());
+    /// assert_eq!(y.to_vec().unwrap(), (0..24).collect::<Vec<i64>>());
     /// ```
     pub fn reshape(&self, shape: &[isize]) -> Result<Array<T>> {
         let size = self.size();
@@ -417,7 +417,7 @@ impl<T: Element> Array<T> {
 /// let c = tessera::full::<i32>(&[1, 3], 7, [1, 3]).unwrap();
 /// let m = tessera::block(&[&[&a, &b], &[&c]]).unwrap();
 /// assert_eq!(m.shape(), &[3, 3]);
-/// assert_eq!(m.compute_vec().unwrap(), vec![1, 1, 0, 1, 1, 0, 7, 7, 7]);
+/// assert_eq!(m.to_vec().unwrap(), vec![1, 1, 0, 1, 1, 0, 7, 7, 7]);
 /// ```
 pub fn block<T: Element>(rows: &[&[&Array<T>]]) -> Result<Array<T>> {
     let tree = Nested::List(
@@ -474,7 +474,7 @@ impl<T: Element> Nested<'_, T> {
 /// let t = L(vec![L(vec![L(vec![A(&a), A(&b)])]), L(vec![L(vec![A(&b), A(&a)])])]);
 /// let m = tessera::block_nested(&t).unwrap();
 /// assert_eq!(m.shape(), &[2, 1, 4]);
-/// assert_eq!(m.compute_vec().unwrap(), vec![1, 1, 0, 0, 0, 0, 1, 1]);
+/// assert_eq!(m.to_vec().unwrap(), vec![1, 1, 0, 0, 0, 0, 1, 1]);
 /// ```
 pub fn block_nested<T: Element>(tree: &Nested<'_, T>) -> Result<Array<T>> {
     let depth = tree.depth()?;

@@ -295,7 +295,7 @@ impl<T: Element> Array<T> {
     /// use tessera::{SliceArg, sl};
     /// let x = tessera::arange(0i64, 20, 1, [6]).unwrap();
     /// let y = x.slice(&sl![(Some(15), Some(3), -4)]).unwrap();
-    /// assert_eq!(y.compute_vec().unwrap(), vec![15, 11, 7]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![15, 11, 7]);
     /// ```
     pub fn slice(&self, args: &[SliceArg]) -> Result<Array<T>> {
         let nd = self.ndim();

@@ -145,7 +145,7 @@ fn header_bytes(dtype: DType, shape: &[usize]) -> Vec<u8> {
 /// let x = tessera::arange::<f64>(0.0, 12.0, 1.0, [5])?.reshape(&[3, 4])?;
 /// x.to_npy(&path, &ComputeOptions::default())?;
 /// let y = tessera::io::npy::open_npy::<f64>(&path, [2, 4])?;
-/// assert_eq!(y.sum(Axes::All)?.compute_scalar()?, 66.0);
+/// assert_eq!(y.sum(Axes::All)?.item()?, 66.0);
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn open_npy<T: Element>(path: impl AsRef<Path>, chunks: impl Into<ChunkSpec>) -> Result<Array<T>> {

@@ -123,7 +123,7 @@ pub fn info(path: impl AsRef<Path>) -> Result<(Vec<usize>, DType, Vec<usize>)> {
 /// let x = tessera::arange::<f64>(0.0, 10.0, 1.0, [4])?;
 /// tessera::io::zarr::to_zarr(&x, &dir, &ComputeOptions::default())?;
 /// let y = tessera::io::zarr::open_zarr::<f64>(&dir, None)?;
-/// assert_eq!(y.sum(Axes::All)?.compute_scalar()?, 45.0);
+/// assert_eq!(y.sum(Axes::All)?.item()?, 45.0);
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn open_zarr<T: Element>(path: impl AsRef<Path>, chunks: Option<ChunkSpec>) -> Result<Array<T>> {

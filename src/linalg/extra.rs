@@ -25,7 +25,7 @@ fn mask2<T: Element>(
 /// ```
 /// use tessera::prelude::*;
 /// let x = tessera::ones::<f64>(&[3, 3], [2, 2])?;
-/// assert_eq!(tessera::linalg::triu(&x, 1)?.compute_vec()?, vec![0., 1., 1., 0., 0., 1., 0., 0., 0.]);
+/// assert_eq!(tessera::linalg::triu(&x, 1)?.to_vec()?, vec![0., 1., 1., 0., 0., 1., 0., 0., 0.]);
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn triu<T: Element>(x: &Array<T>, k: isize) -> Result<Array<T>> {
@@ -99,9 +99,9 @@ pub enum Norm {
 /// use tessera::prelude::*;
 /// use tessera::linalg::{Norm, norm};
 /// let x = tessera::from_array(ndarray::array![[1.0f64, -2.0], [3.0, 4.0]], [1, 1])?;
-/// assert_eq!(norm(&x, Norm::One)?.compute_scalar()?, 6.0);
-/// assert_eq!(norm(&x, Norm::Inf)?.compute_scalar()?, 7.0);
-/// assert!((norm(&x, Norm::Fro)?.compute_scalar()? - 30f64.sqrt()).abs() < 1e-15);
+/// assert_eq!(norm(&x, Norm::One)?.item()?, 6.0);
+/// assert_eq!(norm(&x, Norm::Inf)?.item()?, 7.0);
+/// assert!((norm(&x, Norm::Fro)?.item()? - 30f64.sqrt()).abs() < 1e-15);
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn norm<T: Float + crate::core::dtype::Number + Element<Sum = T>>(
@@ -183,7 +183,7 @@ fn permutation_sign(perm: &[i64]) -> f64 {
 /// let a = ndarray::stack![ndarray::Axis(1), t.mapv(|_| 1.0), t.clone()];
 /// let y = t.mapv(|v| 1.0 + 2.0 * v);
 /// let x = tessera::linalg::lstsq(&tessera::from_array(a, [10, 2])?, &tessera::from_array(y, [10])?, None)?;
-/// let x = x.compute_vec()?;
+/// let x = x.to_vec()?;
 /// assert!((x[0] - 1.0).abs() < 1e-12 && (x[1] - 2.0).abs() < 1e-12);
 /// # Ok::<(), tessera::Error>(())
 /// ```

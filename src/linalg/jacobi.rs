@@ -219,7 +219,7 @@ fn persist_many<T: Float>(
 /// let a = tessera::random::uniform::<f64>(4, &[90, 90], [40, 25])?;
 /// let (u, s, vt) = tessera::linalg::svd_jacobi(&a, &ComputeOptions::default())?;
 /// let back = tessera::linalg::matmul(&u.try_mul(&s.expand_dims(0)?)?, &vt)?;
-/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.compute_scalar()?;
+/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.item()?;
 /// assert!(err < 1e-12, "{err}");
 /// # Ok::<(), tessera::Error>(())
 /// ```
@@ -252,7 +252,7 @@ fn square<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Array<T>, Ar
     let mut x = a.clone();
     let mut v = crate::eye::<T>(n, n, 0, ChunkSpec::Explicit(vc.clone()))?;
     let tol = 8.0 * eps::<T>() * (m as f64).sqrt();
-    let scale = a.try_mul(a)?.sum(Axes::All)?.compute_scalar()?.to_f64().sqrt();
+    let scale = a.try_mul(a)?.sum(Axes::All)?.item()?.to_f64().sqrt();
     if !scale.is_finite() {
         return Err(Error::invalid("svd_jacobi: the matrix holds NaN or infinite values"));
     }
@@ -271,7 +271,7 @@ fn square<T: Float>(a: &Array<T>, opts: &ComputeOptions) -> Result<(Array<T>, Ar
         let [xn, vn, off]: [Array<T>; 3] =
             persist_many(&[&xs, &vs, &off], disk.as_deref(), opts)?.try_into().expect("three");
         (x, v) = (xn, vn);
-        last = off.compute_vec()?.iter().fold(0.0, |m, c| m.max(c.to_f64()));
+        last = off.to_vec()?.iter().fold(0.0, |m, c| m.max(c.to_f64()));
         // Done when every pair was orthogonal enough that no panel was rotated, or when the
         // sweeps stop gaining within a few thousandths of that.
         if last <= tol || (last > 0.9 * prev && last < 1e3 * tol) {
@@ -296,7 +296,7 @@ fn finish<T: Float>(
     opts: &ComputeOptions,
 ) -> Result<(Array<T>, Array<T>, Array<T>)> {
     let n = x.shape()[1];
-    let sq = x.try_mul(x)?.sum(0)?.compute_vec()?;
+    let sq = x.try_mul(x)?.sum(0)?.to_vec()?;
     let norms: Vec<T> = sq.iter().map(|&v| <T as Element>::cast_from(v.to_f64().sqrt())).collect();
     let mut perm: Vec<usize> = (0..n).collect();
     perm.sort_by(|&i, &j| norms[j].partial_cmp(&norms[i]).unwrap_or(std::cmp::Ordering::Equal));
@@ -306,7 +306,7 @@ fn finish<T: Float>(
     let (q, r) = qr(&x.take(&idx, 1)?)?;
     let d = crate::linalg::diagonal(&r)?;
     let [q, d]: [Array<T>; 2] = persist_many(&[&q, &d], disk, opts)?.try_into().expect("two");
-    let d = d.compute_vec()?;
+    let d = d.to_vec()?;
     let signs: Vec<T> =
         d.iter().map(|&v| <T as Element>::cast_from(if v.to_f64() < 0.0 { -1.0 } else { 1.0 })).collect();
     let signs = crate::from_array(ndarray::Array2::from_shape_vec((1, n), signs).expect("1 × n"), [1, n])?;

@@ -123,7 +123,7 @@ impl TiledOp for Lu {
 /// use tessera::prelude::*;
 /// let a = tessera::from_array(ndarray::array![[1.0f64, 2.0], [3.0, 4.0]], [1, 1])?;
 /// let (p, l, u) = tessera::linalg::lu(&a)?;
-/// assert_eq!(p.compute_vec()?, vec![1, 0]); // row 1 (the 3) is the first pivot
+/// assert_eq!(p.to_vec()?, vec![1, 0]); // row 1 (the 3) is the first pivot
 /// let lu = tessera::linalg::matmul(&l, &u)?.compute()?;
 /// assert_eq!(lu, ndarray::array![[3.0, 4.0], [1.0, 2.0]].into_dyn());
 /// # Ok::<(), tessera::Error>(())
@@ -309,7 +309,7 @@ fn finish<T: Float>(
 /// use tessera::prelude::*;
 /// let a = tessera::from_array(ndarray::array![[2.0f64, 1.0], [1.0, 3.0]], [1, 1])?;
 /// let b = tessera::from_array(ndarray::array![3.0f64, 5.0], [1])?;
-/// let x = tessera::linalg::solve(&a, &b)?.compute_vec()?;
+/// let x = tessera::linalg::solve(&a, &b)?.to_vec()?;
 /// assert!((x[0] - 0.8).abs() < 1e-15 && (x[1] - 1.4).abs() < 1e-15);
 /// # Ok::<(), tessera::Error>(())
 /// ```

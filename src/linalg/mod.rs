@@ -14,7 +14,7 @@
 //! let spd = c.try_add(&tessera::eye::<f64>(300, 300, 0, [100, 100])?.try_mul(300.0)?)?;
 //! let l = tessera::linalg::cholesky(&spd, true)?;
 //! let back = tessera::linalg::matmul(&l, &l.transpose())?;
-//! let err = back.try_sub(&spd)?.abs().max(Axes::All)?.compute_scalar()?;
+//! let err = back.try_sub(&spd)?.abs().max(Axes::All)?.item()?;
 //! assert!(err < 1e-9, "{err}");
 //! # Ok::<(), tessera::Error>(())
 //! ```

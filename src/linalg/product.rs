@@ -121,7 +121,7 @@ fn is_transpose_of(b: &Node, a: &Node) -> bool {
 /// use tessera::prelude::*;
 /// let a = tessera::arange(0.0f64, 6.0, 1.0, [6])?.reshape(&[2, 3])?;
 /// let b = tessera::ones::<f64>(&[3], [2])?;
-/// assert_eq!(tessera::linalg::matmul(&a, &b)?.compute_vec()?, vec![3.0, 12.0]);
+/// assert_eq!(tessera::linalg::matmul(&a, &b)?.to_vec()?, vec![3.0, 12.0]);
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn matmul<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
@@ -239,7 +239,7 @@ fn batched<T: Float>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
 /// let b = tessera::ones::<f64>(&[4, 3, 2], [4, 1, 2])?;
 /// let c = tessera::linalg::tensordot(&a, &b, &[1, 0], &[0, 1])?;
 /// assert_eq!(c.shape(), &[5, 2]);
-/// assert!(c.compute_vec()?.iter().all(|&v| v == 12.0));
+/// assert!(c.to_vec()?.iter().all(|&v| v == 12.0));
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn tensordot<T: Float>(
@@ -311,7 +311,7 @@ pub fn tensordot<T: Float>(
 /// let b = tessera::ones::<f64>(&[3, 4], [2, 2])?;
 /// let c = tessera::linalg::einsum("ij,jk->ki", &[&a, &b])?;
 /// assert_eq!(c.shape(), &[4, 2]);
-/// assert_eq!(c.compute_vec()?[..2], [3.0, 12.0]);
+/// assert_eq!(c.to_vec()?[..2], [3.0, 12.0]);
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn einsum<T: Float>(spec: &str, operands: &[&Array<T>]) -> Result<Array<T>> {

@@ -171,7 +171,7 @@ fn whole_rows<T: Float>(op: &str, a: &Array<T>) -> Result<Array<T>> {
 /// let a = tessera::random::uniform::<f64>(3, &[1000, 20], [250, 20])?;
 /// let (q, r) = tessera::linalg::qr(&a)?;
 /// let back = tessera::linalg::matmul(&q, &r)?;
-/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.compute_scalar()?;
+/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.item()?;
 /// assert!(err < 1e-12, "{err}");
 /// # Ok::<(), tessera::Error>(())
 /// ```
@@ -220,7 +220,7 @@ fn tsqr<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>)> {
 /// let a = tessera::random::uniform::<f64>(5, &[600, 8], [200, 8])?;
 /// let (u, s, vt) = tessera::linalg::svd(&a)?;
 /// assert_eq!((u.shape(), s.shape(), vt.shape()), (&[600, 8][..], &[8][..], &[8, 8][..]));
-/// let s = s.compute_vec()?;
+/// let s = s.to_vec()?;
 /// assert!(s.windows(2).all(|w| w[0] >= w[1]));
 /// # Ok::<(), tessera::Error>(())
 /// ```
@@ -263,7 +263,7 @@ pub fn svd<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>, Array<T>)> {
 /// let a = tessera::linalg::matmul(&l, &r)?;
 /// let (u, s, vt) = tessera::linalg::svd_compressed(&a, 3, 5, 1, 7)?;
 /// let back = tessera::linalg::matmul(&u.try_mul(&s.expand_dims(0)?)?, &vt)?;
-/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.compute_scalar()?;
+/// let err = back.try_sub(&a)?.abs().max(Axes::All)?.item()?;
 /// assert!(err < 1e-9, "{err}");
 /// # Ok::<(), tessera::Error>(())
 /// ```

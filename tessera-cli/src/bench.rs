@@ -102,7 +102,7 @@ pub fn bench(args: &[String]) -> tessera::Result<()> {
 /// (ones(1_000_000, chunks=10) + 1).sum(), end to end: 100,000 blocks.
 fn tiny_tasks() -> tessera::Result<()> {
     let x = tessera::ones::<f64>(&[1_000_000], [10])?;
-    let s = (&x + 1.0).sum(Axes::All)?.compute_scalar()?;
+    let s = (&x + 1.0).sum(Axes::All)?.item()?;
     assert_eq!(s, 2e6);
     Ok(())
 }
@@ -129,7 +129,7 @@ fn stencil(repeat: usize) -> tessera::Result<(f64, String)> {
     };
     let y = x.map_overlap(&[1, 1], &[Boundary::Reflect, Boundary::Reflect], lap)?.sum(Axes::All)?;
     let secs = time_it(repeat, || {
-        std::hint::black_box(y.compute_scalar()?);
+        std::hint::black_box(y.item()?);
         Ok(())
     })?;
     Ok((secs, String::new()))
@@ -172,7 +172,7 @@ fn fancy_index(repeat: usize) -> tessera::Result<(f64, String)> {
     let biggest = y.chunks().max_block_shape().iter().product::<usize>() as f64 / (2000.0 * 2000.0);
     let s = y.sum(Axes::All)?;
     let secs = time_it(repeat, || {
-        std::hint::black_box(s.compute_scalar()?);
+        std::hint::black_box(s.item()?);
         Ok(())
     })?;
     Ok((secs, format!(", \"largest_block_ratio\": {biggest}")))

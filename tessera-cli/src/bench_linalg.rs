@@ -107,7 +107,7 @@ pub fn compound(repeat: usize) -> tessera::Result<(f64, String)> {
     let x = tessera::from_array(random(5, 10_000, 10_000)?, [1000, 1000])?;
     let y = matmul(&x, &x.transpose().try_add(1.0)?)?.try_sub(&x.mean(Axes::All)?)?.std(Axes::All, 0.0)?;
     let secs = time_it(repeat, || {
-        std::hint::black_box(y.compute_scalar()?);
+        std::hint::black_box(y.item()?);
         Ok(())
     })?;
     Ok((secs, String::new()))

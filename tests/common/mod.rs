@@ -95,7 +95,7 @@ pub fn close_f64(a: &ArrayD<f64>, b: &ArrayD<f64>, rtol: f64) -> bool {
 /// Compute and check every block against its declared shape; assemble with both schedulers
 /// and check they agree bit for bit.
 pub fn compute_checked<T: Element>(x: &tessera::Array<T>) -> ArrayD<T> {
-    let blocks = x.compute_blocks(&ComputeOptions::default()).expect("compute blocks");
+    let blocks = x.block_values(&ComputeOptions::default()).expect("compute blocks");
     assert_eq!(blocks.len(), x.nblocks());
     for (b, want) in blocks.iter().zip(x.block_shapes()) {
         assert_eq!(b.shape(), want.as_slice(), "block shape differs from its chunks");
