@@ -392,3 +392,70 @@ fn nan_and_arg_reductions_take_options_and_axes_like_the_others() {
     assert_eq!(kept.shape(), &[4, 1, 3]);
     assert_eq!(kept.index_axis(ndarray::Axis(1), 0), x.nanargmax(1).unwrap().compute().unwrap().view());
 }
+
+#[test]
+fn f32_sums_over_a_leading_axis_stay_within_the_flush_bound() {
+    // f32 sums, means and nanmeans over axis 0 of a (4000, 50, 50) cube of 1e4 + U[0, 1) (1e7
+    // values, every 97th NaN for nanmean), the whole axis in each block. Reducing a block's
+    // non-last axis adds at most FLUSH_PLANES = 32 planes in f32 before flushing into the f64
+    // states, so each f32 partial sum has at most 32 terms: the result is within 32·2⁻²⁴ of
+    // the sum of magnitudes (≤ 31 roundings per partial, one to f32 at the end) of the f64
+    // reference. (Measured: about 7e-8; with the f32 partials never flushed, 3e-5.)
+    let (n, r, c) = (4000, 50, 50);
+    let hash = |i: usize| {
+        let mut h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 29;
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        (h >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let a =
+        ArrayD::from_shape_fn(ndarray::IxDyn(&[n, r, c]), |ix| 1e4 + hash((ix[0] * r + ix[1]) * c + ix[2]));
+    let an = ArrayD::from_shape_fn(a.raw_dim(), |ix| {
+        let i = (ix[0] * r + ix[1]) * c + ix[2];
+        if i % 97 == 0 { f32::NAN } else { a[&ix] }
+    });
+    // f64 references over axis 0: sums, sums of magnitudes and counts of the non-NaN values,
+    // and what a naive f32 running sum gives.
+    let m = r * c;
+    let (mut s, mut mag, mut ns, mut nmag, mut cnt) =
+        (vec![0f64; m], vec![0f64; m], vec![0f64; m], vec![0f64; m], vec![0f64; m]);
+    let mut naive = vec![0f32; m];
+    let (fa, fan) = (a.as_slice().unwrap(), an.as_slice().unwrap());
+    for i in 0..n {
+        for j in 0..m {
+            let (v, w) = (fa[i * m + j], fan[i * m + j]);
+            s[j] += v as f64;
+            mag[j] += (v as f64).abs();
+            naive[j] += v;
+            if !w.is_nan() {
+                ns[j] += w as f64;
+                nmag[j] += (w as f64).abs();
+                cnt[j] += 1.0;
+            }
+        }
+    }
+    let bound = 32.0 * 2f64.powi(-24);
+    let chunks = [4000, 10, 50];
+    let x = tessera::from_array(a, chunks).unwrap();
+    let xn = tessera::from_array(an, chunks).unwrap();
+    let sum = x.sum(0).unwrap().to_vec().unwrap();
+    let mean = x.mean(0).unwrap().to_vec().unwrap();
+    let nanmean = xn.nanmean(0).unwrap().to_vec().unwrap();
+    let mut worst = [0f64; 3];
+    for j in 0..m {
+        let errs = [
+            (sum[j] as f64 - s[j]).abs() / mag[j],
+            (mean[j] as f64 - s[j] / n as f64).abs() / (mag[j] / n as f64),
+            (nanmean[j] as f64 - ns[j] / cnt[j]).abs() / (nmag[j] / cnt[j]),
+        ];
+        for (w, e) in worst.iter_mut().zip(errs) {
+            *w = w.max(e);
+        }
+    }
+    for (what, w) in ["sum", "mean", "nanmean"].iter().zip(worst) {
+        assert!(w <= bound, "{what}: relative error {w:e} > 32·2⁻²⁴ = {bound:e}");
+    }
+    // The data is where it matters: a naive f32 running sum breaks the bound.
+    let naive_worst = (0..m).map(|j| (naive[j] as f64 - s[j]).abs() / mag[j]).fold(0.0, f64::max);
+    assert!(naive_worst > 10.0 * bound, "naive f32 sum's relative error {naive_worst:e}");
+}

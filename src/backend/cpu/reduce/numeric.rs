@@ -91,8 +91,9 @@ impl Accumulate for bool {
 }
 
 /// Planes summed in the input's own float type before they are added to the `f64` states:
-/// each such partial sum has at most this many terms, so it is as accurate as a pairwise sum
-/// of the same length.
+/// each such partial sum has at most this many terms, so for `f32` its error is at most
+/// (FLUSH_PLANES − 1)·2⁻²⁴ of the sum of its terms' magnitudes (see the module docs of
+/// `reduce`).
 pub(crate) const FLUSH_PLANES: usize = 32;
 
 /// Rows ahead whose cache lines are prefetched while a tile of rows is accumulated: rows of
