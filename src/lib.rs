@@ -38,6 +38,28 @@
 //! Differences worth knowing: integer `/` is NumPy's floor division (`//`), `%` follows
 //! NumPy's sign rule; range bounds in slices are clamped like NumPy, integer indices out of
 //! range are errors; reductions are bit-identical whatever the number of threads.
+//!
+//! ## Modules
+//!
+//! What most programs use is re-exported at the top (`Array`, the creation functions,
+//! `ComputeOptions`, `Error`, …) and in [`prelude`]. The modules, by layer (each uses only the
+//! ones above it in this table; ARCHITECTURE.md has the rules):
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`core`](crate::core) | element types ([`dtype`]), [`Error`] ([`error`]), host blocks ([`block`]), chunk geometry, the `BlockSource`/`BlockSink` traits |
+//! | [`ir`] | what a task computes, as data: `Expr`, kernel descriptors, [`ReduceOp`], `TaskGraph` (DOT, task counts, predicted peak) |
+//! | [`runtime`] | [`ComputeOptions`], [`Device`], devices' descriptions, memory defaults |
+//! | [`backend`] | the CPU kernels and the GPU backend ([`gpu`]: adapters, placement, kernel rates) |
+//! | [`scheduler`] | the sync and threaded schedulers, spill, run reports and profiles |
+//! | [`graph`] | graph nodes and the planner (culling, fusion, lowering, rechunk plans) |
+//! | [`compute`] | the one entry from nodes to results: `run_into`, `run_blocks`, `persist_on_disk` |
+//! | [`array`], [`linalg`], [`groupby`], [`delayed`], [`overlap`], [`random`], [`datasets`] | the lazy collections and what builds them |
+//! | [`io`] | .npy, raw binary, Zarr, netCDF (feature `netcdf`), datasets of many files |
+//! | [`calendar`] | day-of-year and month labels, CF dates |
+//!
+//! The command line (`tessera reduce`, `generate-sst`, `bench`) and PNG maps are the
+//! `tessera-cli` crate of this workspace.
 
 #![warn(missing_docs)]
 
