@@ -2,7 +2,7 @@
 //! xarray writes them (`tessera generate-sst`, the example, the benchmarks).
 
 use tessera::datasets::sst;
-use tessera::{Array, DType, Error, Result};
+use tessera::{Array, Error, Result};
 
 /// File format of a generated data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,12 @@ fn write_netcdf_year(
 ) -> Result<()> {
     use tessera::io::netcdf::NetcdfWriter;
     let (days, nlat, nlon) = (part.shape()[0], part.shape()[1], part.shape()[2]);
-    let w = NetcdfWriter::create(path, "sst", DType::F32, &[("time", days), ("lat", nlat), ("lon", nlon)])?;
+    let w = NetcdfWriter::create(
+        path,
+        "sst",
+        tessera::DType::F32,
+        &[("time", days), ("lat", nlat), ("lon", nlon)],
+    )?;
     let (time, lat, lon) = coordinates(days, nlat, nlon);
     let units = format!("days since {year}-01-01 00:00:00");
     w.add_coordinate(

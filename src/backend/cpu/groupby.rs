@@ -5,6 +5,7 @@
 
 use ndarray::{ArcArray, IxDyn};
 
+use crate::backend::cpu::reduce::chan_merge;
 use crate::core::block::{HostArray, Value};
 use crate::core::dtype::{DType, Float};
 use crate::core::error::{Error, Result};
@@ -254,16 +255,14 @@ fn combine_row(kind: GroupFold, out: &mut GroupState, o: usize, p: &GroupState, 
             }
         }
         GroupFold::Moments => {
+            // (count, mean, M2) merged by the reducers' Chan merge, counts included.
             let (om, pm) = (&mut out.m2[o..o + rest], &p.m2[q..q + rest]);
             for j in 0..rest {
-                let (na, nb) = (oc[j], pc[j]);
-                if nb > 0.0 {
-                    let n = na + nb;
-                    let d = pa[j] - oa[j];
-                    oa[j] += d * nb / n;
-                    om[j] += pm[j] + d * d * na * nb / n;
-                }
+                let mut s = (oc[j], oa[j], om[j]);
+                chan_merge(&mut s, (pc[j], pa[j], pm[j]));
+                (oc[j], oa[j], om[j]) = s;
             }
+            return;
         }
     }
     for (x, y) in oc.iter_mut().zip(pc) {

@@ -36,6 +36,7 @@ use crate::ir::kernel::PartialStep;
 use crate::ir::reduce::{PartialState, ReduceKind, ReduceOp};
 use crate::with_dtype;
 
+pub(crate) use numeric::chan_merge;
 pub use numeric::{AccNum, Accumulate};
 use reducers::*;
 

@@ -198,3 +198,21 @@ pub(crate) fn lane_sum<T: Accumulate>(xs: &[T], nan: bool) -> (T::Acc, usize) {
 
 /// Marker for the element type of a reducer.
 pub(crate) type Ph<T> = std::marker::PhantomData<fn() -> T>;
+
+/// Chan, Golub and LeVeque's merge of two `(count, mean, M2)` moments: `a` absorbs `b`,
+/// which follows it in index order. The one merge of variances: the reducers' and groupby's.
+#[inline]
+pub(crate) fn chan_merge(a: &mut (f64, f64, f64), b: (f64, f64, f64)) {
+    if b.0 == 0.0 {
+        return;
+    }
+    if a.0 == 0.0 {
+        *a = b;
+        return;
+    }
+    let n = a.0 + b.0;
+    let d = b.1 - a.1;
+    a.1 += d * b.0 / n;
+    a.2 += b.2 + d * d * a.0 * b.0 / n;
+    a.0 = n;
+}

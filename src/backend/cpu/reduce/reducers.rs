@@ -1,7 +1,7 @@
 //! One [`Reducer`] per reduction kind.
 
 use crate::backend::cpu::reduce::numeric::{
-    AccNum, Accumulate, FLUSH_PLANES, PREFETCH_ROWS, Ph, float_tile, lane_sum, prefetch_row,
+    AccNum, Accumulate, FLUSH_PLANES, PREFETCH_ROWS, Ph, chan_merge, float_tile, lane_sum, prefetch_row,
 };
 use crate::backend::cpu::reduce::{Reducer, fold_tile};
 use crate::core::dtype::Element;
@@ -218,18 +218,7 @@ impl<T: Accumulate> Reducer for VarR<T> {
         s.2 += d * (x - s.1);
     }
     fn merge(&self, a: &mut (f64, f64, f64), b: &(f64, f64, f64)) {
-        if b.0 == 0.0 {
-            return;
-        }
-        if a.0 == 0.0 {
-            *a = *b;
-            return;
-        }
-        let n = a.0 + b.0;
-        let d = b.1 - a.1;
-        a.1 += d * b.0 / n;
-        a.2 += b.2 + d * d * a.0 * b.0 / n;
-        a.0 = n;
+        chan_merge(a, *b);
     }
     fn finalize(&self, s: &(f64, f64, f64)) -> T::Mean {
         let v = s.2 / (s.0 - self.ddof);
