@@ -181,9 +181,11 @@ fn rechunk_to_same_chunks_vanishes() {
 
 #[test]
 fn default_options_are_process_wide() {
-    let before = ComputeOptions::default();
+    let before = ComputeOptions::global();
     tessera::set_default_options(ComputeOptions::default().scheduler(SchedulerKind::Sync));
-    assert_eq!(ComputeOptions::default().scheduler, SchedulerKind::Sync);
+    assert_eq!(ComputeOptions::global().scheduler, SchedulerKind::Sync);
+    // Default stays the built-in defaults: options built from it do not depend on a global.
+    assert_eq!(ComputeOptions::default().scheduler, SchedulerKind::Threaded);
     tessera::set_default_options(before);
 }
 

@@ -121,7 +121,7 @@ fn check_blocks_at(node: &Node, lin: usize, b: &Value) -> Result<()> {
 impl<T: Element> Array<T> {
     /// Compute the array with the default options.
     pub fn compute(&self) -> Result<ArrayD<T>> {
-        self.compute_with(&ComputeOptions::default())
+        self.compute_with(&ComputeOptions::global())
     }
     /// Compute the array with the given options.
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<ArrayD<T>> {

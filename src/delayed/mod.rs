@@ -95,7 +95,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     }
     /// Compute with the default options and return a shared reference to the value.
     pub fn compute_arc(&self) -> Result<Arc<T>> {
-        self.compute_arc_with(&ComputeOptions::default())
+        self.compute_arc_with(&ComputeOptions::global())
     }
     /// Compute with the given options and return a shared reference to the value.
     pub fn compute_arc_with(&self, opts: &ComputeOptions) -> Result<Arc<T>> {

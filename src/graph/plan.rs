@@ -22,7 +22,7 @@ use crate::runtime::ComputeOptions;
 /// Plan the given output nodes (all their blocks) into one task graph, for the default
 /// [`ComputeOptions`] (their memory budget bounds the rechunk planner).
 pub fn plan(outputs: &[Arc<Node>]) -> TaskGraph {
-    plan_for(outputs, &ComputeOptions::default())
+    plan_for(outputs, &ComputeOptions::global())
 }
 
 /// Plan the given output nodes for a run with `opts`: a rechunk task's working set is kept

@@ -133,7 +133,7 @@ pub fn slogdet<T: Float>(a: &Array<T>) -> Result<(f64, f64)> {
     let (perm, _, u) = lu(a)?;
     let d = diagonal(&u)?;
     let outs: [&dyn crate::AnyArray; 2] = [&perm, &d];
-    let r = crate::compute_many(&outs, &crate::ComputeOptions::default())?;
+    let r = crate::compute_many(&outs, &crate::ComputeOptions::global())?;
     let perm: Vec<i64> = r[0].typed::<i64>()?.iter().copied().collect();
     let (mut sign, mut log) = (permutation_sign(&perm), 0.0);
     for &v in r[1].typed::<T>()?.iter() {

@@ -232,7 +232,7 @@ pub fn svd<T: Float>(a: &Array<T>) -> Result<(Array<T>, Array<T>, Array<T>)> {
         return Ok((vt.transpose(), s, u.transpose()));
     }
     if too_large_for_one_task(n, T::DTYPE) {
-        return crate::linalg::svd_jacobi(a, &crate::ComputeOptions::default());
+        return crate::linalg::svd_jacobi(a, &crate::ComputeOptions::global());
     }
     let a = whole_rows("svd", a)?;
     let k = m.min(n);

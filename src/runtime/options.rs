@@ -26,8 +26,8 @@ pub enum Device {
     Auto,
 }
 
-/// Options of one `compute()` call. `Default` gives the process-wide defaults
-/// ([`set_default_options`]).
+/// Options of one `compute()` call. `Default` gives the built-in defaults; calls without
+/// options use [`ComputeOptions::global`] ([`set_default_options`]).
 ///
 /// ```
 /// use tessera::{ComputeOptions, SchedulerKind};
@@ -60,8 +60,10 @@ pub struct ComputeOptions {
 static DEFAULT_OPTIONS: RwLock<Option<ComputeOptions>> = RwLock::new(None);
 
 impl Default for ComputeOptions {
+    /// The built-in defaults (threaded on every core, Auto device, half the memory as budget),
+    /// whatever [`set_default_options`] said: see [`ComputeOptions::global`].
     fn default() -> Self {
-        DEFAULT_OPTIONS.read().ok().and_then(|o| o.clone()).unwrap_or(ComputeOptions {
+        ComputeOptions {
             scheduler: SchedulerKind::Threaded,
             workers: None,
             device: Device::Auto,
@@ -70,11 +72,16 @@ impl Default for ComputeOptions {
             progress: Progress::Auto,
             profile: false,
             gpu_memory_budget: None,
-        })
+        }
     }
 }
 
 impl ComputeOptions {
+    /// The options a call without options uses (`compute()`, `plan()`, …): the last ones given
+    /// to [`set_default_options`], else [`ComputeOptions::default`].
+    pub fn global() -> Self {
+        DEFAULT_OPTIONS.read().ok().and_then(|o| o.clone()).unwrap_or_default()
+    }
     /// These options with another scheduler.
     #[must_use]
     pub fn scheduler(mut self, kind: SchedulerKind) -> Self {
@@ -139,7 +146,8 @@ impl ComputeOptions {
     }
 }
 
-/// Set the options every `compute()` without explicit options uses.
+/// Set the options every call without explicit options uses ([`ComputeOptions::global`]);
+/// `ComputeOptions::default()` stays the built-in defaults.
 pub fn set_default_options(opts: ComputeOptions) {
     if let Ok(mut d) = DEFAULT_OPTIONS.write() {
         *d = Some(opts);
