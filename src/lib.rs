@@ -51,9 +51,8 @@
 //! | [`ir`] | what a task computes, as data: `Expr`, kernel descriptors, [`ReduceOp`], `TaskGraph` (DOT, task counts, predicted peak) |
 //! | [`runtime`] | [`ComputeOptions`], [`Device`], devices' descriptions, memory defaults |
 //! | [`backend`] | the CPU kernels and the GPU backend ([`gpu`]: adapters, placement, kernel rates) |
-//! | [`scheduler`] | the sync and threaded schedulers, spill, run reports and profiles |
 //! | [`graph`] | graph nodes and the planner (culling, fusion, lowering, rechunk plans) |
-//! | [`compute`] | the one entry from nodes to results: `run_into`, `run_blocks`, `persist_on_disk` |
+//! | [`compute`] | the one entry from nodes to results: `run_into`, `run_blocks`, `persist_on_disk`; run reports and profiles (the schedulers themselves are internal) |
 //! | [`array`], [`linalg`], [`groupby`], [`delayed`], [`overlap`], [`random`], [`datasets`] | the lazy collections and what builds them |
 //! | [`io`] | .npy, raw binary, Zarr, netCDF (feature `netcdf`), datasets of many files |
 //! | [`calendar`] | day-of-year and month labels, CF dates |
@@ -80,7 +79,7 @@ pub mod linalg;
 pub mod overlap;
 pub mod random;
 pub mod runtime;
-pub mod scheduler;
+pub(crate) mod scheduler;
 
 pub use crate::core::block::HostArray;
 pub use crate::core::chunks::{ChunkSpec, Chunks, DEFAULT_CHUNK_BYTES};
