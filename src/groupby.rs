@@ -15,12 +15,56 @@ use std::sync::Arc;
 
 use crate::array::Array;
 use crate::core::chunks::Chunks;
+use crate::core::chunks::unravel;
 use crate::core::dtype::{Element, Float};
 use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op};
-use crate::ir::group::GroupSpec;
+use crate::graph::tiled::{TileBuilder, TiledOp, TiledSpec, next_group};
+use crate::ir::group::{GroupKernel, GroupSpec, GroupStep};
+use crate::ir::kernel::Kernel;
+use crate::ir::task::TaskId;
 
 pub use crate::ir::group::GroupOp;
+
+/// A groupby's tasks, emitted through the graph's lowering seam ([`TiledOp`]): per output
+/// block, a partial per input block of its cohort, a combine tree in a fixed order and a
+/// finalize.
+struct GroupLowering {
+    spec: Arc<GroupSpec>,
+    /// The output's chunks (groups along the grouped axis).
+    chunks: Chunks,
+}
+
+impl TiledOp for GroupLowering {
+    fn name(&self) -> &str {
+        "groupby"
+    }
+
+    fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
+        let (spec, ax) = (&self.spec, self.spec.axis);
+        let grid = self.chunks.numblocks();
+        let task = |step| Kernel::Group(GroupKernel { spec: spec.clone(), step });
+        let mut blocks = Vec::with_capacity(self.chunks.nblocks());
+        for lin in 0..self.chunks.nblocks() {
+            let idx = unravel(lin, &grid);
+            let shape = self.chunks.block_shape(&idx);
+            let bytes = shape.iter().product::<usize>() * spec.dtype.size();
+            let mut level = Vec::with_capacity(spec.cohort(idx[ax]).len());
+            for &k in spec.cohort(idx[ax]) {
+                let mut in_idx = idx.clone();
+                in_idx[ax] = k;
+                let start = b.chunks(0).block_region(&in_idx)[ax].start;
+                let dep = b.input(0, &in_idx);
+                let step = GroupStep::Partial { chunk: idx[ax], start };
+                level.push(b.push_kernel(task(step), vec![dep], &idx, bytes));
+            }
+            let rest: usize = shape.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &d)| d).product();
+            let top = b.tree(level, spec.split_every, || task(GroupStep::Combine { rest }), &idx, bytes);
+            blocks.push(b.push_kernel(task(GroupStep::Finalize { shape }), top, &idx, bytes));
+        }
+        vec![blocks]
+    }
+}
 
 /// How a groupby is cut into tasks.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,13 +170,10 @@ impl<T: Float> Array<T> {
             cohorts,
             split_every: opts.split_every.unwrap_or(16).max(2),
         };
-        let node = Node::new(
-            "groupby",
-            T::DTYPE,
-            Chunks::new(axes)?,
-            Op::GroupReduce(Arc::new(spec)),
-            vec![self.node().clone()],
-        );
+        let chunks = Chunks::new(axes)?;
+        let lowering = GroupLowering { spec: Arc::new(spec), chunks: chunks.clone() };
+        let tiled = TiledSpec { op: Arc::new(lowering), group: next_group(), output: 0 };
+        let node = Node::new("groupby", T::DTYPE, chunks, Op::Tiled(tiled), vec![self.node().clone()]);
         Ok(Grouped { array: Array::from_node(node), groups })
     }
 

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use crate::core::chunks::{linear_index, unravel};
 use crate::graph::halo::{self, Boundary};
 use crate::graph::node::{Node, Op, ReduceSpec};
-use crate::graph::plan::Planner;
+use crate::graph::plan::{Planner, block_bytes};
 use crate::ir::expr::Expr;
-use crate::ir::group::{GroupKernel, GroupSpec, GroupStep};
 use crate::ir::kernel::{
     BlockFn, BlockInfo, FusedKernel, GatherKernel, Kernel, Leaf, MapOverlapKernel, PartialStep, ScanKernel,
     ScanOp, ScanStep,
@@ -84,20 +83,23 @@ impl Planner {
             self.tasks[t].scratch_bytes = if reads { in_bytes } else { 0 };
             level.push(t);
         }
-        let top = self.tree(level, spec.split_every, || Kernel::ReduceCombine(spec.op), node, idx);
+        let combine = || Kernel::ReduceCombine(spec.op);
+        let top = self.tree(level, spec.split_every, combine, node.name.clone(), idx, block_bytes(node, idx));
         let k = Kernel::ReduceFinalize { op: spec.op, out_shape: node.chunks.block_shape(idx) };
         self.push(k, top, node, idx)
     }
 
-    /// Combine `level` in groups of `every` (in order) until one task is left; returns it
-    /// (as a one-element list; empty if `level` was).
+    /// Combine `level` in groups of `every` (in order, each by a new `combine()` task named
+    /// `name`, at `block`, of about `out_bytes`) until one task is left; returns it (as a
+    /// one-element list; empty if `level` was).
     pub(super) fn tree(
         &mut self,
         mut level: Vec<TaskId>,
         every: usize,
         combine: impl Fn() -> Kernel,
-        node: &Node,
-        idx: &[usize],
+        name: Arc<str>,
+        block: &[usize],
+        out_bytes: usize,
     ) -> Vec<TaskId> {
         let every = every.max(2);
         while level.len() > 1 {
@@ -106,38 +108,12 @@ impl Planner {
                 if group.len() == 1 {
                     next.push(group[0]);
                 } else {
-                    next.push(self.push(combine(), group.to_vec(), node, idx));
+                    next.push(self.push_sized(combine(), group.to_vec(), name.clone(), block, out_bytes));
                 }
             }
             level = next;
         }
         level
-    }
-
-    /// A groupby-reduce block: a partial per input block of its cohort, a combine tree, a
-    /// finalize.
-    pub(super) fn group_block(&mut self, node: &Arc<Node>, spec: &Arc<GroupSpec>, idx: &[usize]) -> TaskId {
-        let input = &node.inputs[0];
-        let ax = spec.axis;
-        let mut level = Vec::new();
-        for &b in spec.cohort(idx[ax]) {
-            let mut in_idx = idx.to_vec();
-            in_idx[ax] = b;
-            let dep = self.task_for(input, &in_idx);
-            let start = input.chunks.block_region(&in_idx)[ax].start;
-            let step = GroupStep::Partial { chunk: idx[ax], start };
-            level.push(self.push(
-                Kernel::Group(GroupKernel { spec: spec.clone(), step }),
-                vec![dep],
-                node,
-                idx,
-            ));
-        }
-        let shape = node.chunks.block_shape(idx);
-        let rest: usize = shape.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &d)| d).product();
-        let group = |step| Kernel::Group(GroupKernel { spec: spec.clone(), step });
-        let top = self.tree(level, spec.split_every, || group(GroupStep::Combine { rest }), node, idx);
-        self.push(group(GroupStep::Finalize { shape }), top, node, idx)
     }
 
     /// The task of block `idx` of a blocked scan: the block's local scan combined with the

@@ -80,8 +80,6 @@ impl Node {
 pub enum Op {
     /// Blocks read from a source (memory, a generator, a file).
     Source(Arc<dyn BlockSource>),
-    /// A groupby-reduce along one axis (see [`crate::groupby`]).
-    GroupReduce(Arc<crate::ir::group::GroupSpec>),
     /// A fusable elementwise expression over the inputs, which broadcast to this node's shape
     /// (NumPy rules) and share its chunks on every axis they do not broadcast.
     Elementwise(Arc<Expr>),

@@ -55,7 +55,7 @@ pub fn rechunk_limit(opts: &ComputeOptions) -> usize {
 }
 
 /// Bytes of block `block` of `node` (0 when `block` is not an index of its grid).
-fn block_bytes(node: &Node, block: &[usize]) -> usize {
+pub(super) fn block_bytes(node: &Node, block: &[usize]) -> usize {
     let grid = node.chunks.numblocks();
     if block.len() != grid.len() || block.iter().zip(&grid).any(|(b, n)| b >= n) {
         return 0;
@@ -241,7 +241,6 @@ impl Planner {
                 self.push(Kernel::Fused(k), deps, node, idx)
             }
             Op::Reduce(spec) => self.reduce_block(node, spec, idx),
-            Op::GroupReduce(spec) => self.group_block(node, spec, idx),
             Op::Slice(spec) => {
                 let input = &node.inputs[0];
                 let mut in_idx = Vec::with_capacity(spec.axes.len());

@@ -1,11 +1,13 @@
-//! Tiled ops: nodes whose tasks form a graph of their own over the blocks (blocked
-//! linear algebra: a Cholesky's potrf/trsm/gemm steps, a TSQR's tree of small QRs).
+//! Ops that lower themselves: nodes whose tasks form a graph of their own over the blocks
+//! (blocked linear algebra: a Cholesky's potrf/trsm/gemm steps, a TSQR's tree of small QRs;
+//! a groupby's partials per cohort, combine trees and finalizes). The one graph-level seam
+//! for a collection that emits its own tasks.
 //!
-//! Such an op cannot be lowered one output block at a time: its tasks depend on each other
-//! in an order only the algorithm knows. A [`TiledOp`] lowers itself whole, once per plan,
-//! through a [`TileBuilder`]; an op with several results (Q and R of a QR) is several nodes
-//! sharing one op and one `group` id, so planning Q and R together emits the tasks once.
-//! Tasks the requested outputs do not need are culled after lowering.
+//! Such an op is not lowered one output block at a time by the planner: its tasks depend on
+//! each other in an order only the algorithm knows. A [`TiledOp`] lowers itself whole, once
+//! per plan, through a [`TileBuilder`]; an op with several results (Q and R of a QR) is
+//! several nodes sharing one op and one `group` id, so planning Q and R together emits the
+//! tasks once. Tasks the requested outputs do not need are culled after lowering.
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use crate::graph::plan::Planner;
 use crate::ir::kernel::{Kernel, TileKernel};
 use crate::ir::task::TaskId;
 
-/// An algorithm over blocks that emits its own tasks.
+/// An algorithm over blocks that emits its own tasks (see the module documentation).
 pub trait TiledOp: Send + Sync {
     /// A short name for task labels (`"cholesky"`).
     fn name(&self) -> &str;
@@ -68,7 +70,32 @@ impl TileBuilder<'_> {
         block: &[usize],
         out_bytes: usize,
     ) -> TaskId {
-        self.planner.push_sized(Kernel::Tile(Arc::new(kernel)), deps, self.name.clone(), block, out_bytes)
+        self.push_kernel(Kernel::Tile(Arc::new(kernel)), deps, block, out_bytes)
+    }
+
+    /// A new task running any kernel on `deps`; `block` labels it, `out_bytes` estimates its
+    /// result.
+    pub fn push_kernel(
+        &mut self,
+        kernel: Kernel,
+        deps: Vec<TaskId>,
+        block: &[usize],
+        out_bytes: usize,
+    ) -> TaskId {
+        self.planner.push_sized(kernel, deps, self.name.clone(), block, out_bytes)
+    }
+
+    /// Combine `level` in groups of `every` (in order, each by a new `combine()` task) until
+    /// one task is left; returns it (as a one-element list; empty if `level` was).
+    pub fn tree(
+        &mut self,
+        level: Vec<TaskId>,
+        every: usize,
+        combine: impl Fn() -> Kernel,
+        block: &[usize],
+        out_bytes: usize,
+    ) -> Vec<TaskId> {
+        self.planner.tree(level, every, combine, self.name.clone(), block, out_bytes)
     }
 }
 
