@@ -101,10 +101,6 @@ pub trait Reducer: Send + Sync + Debug + 'static {
     type State: Copy + Send + Sync + Debug + 'static;
     /// Result element type.
     type Out: Element;
-    /// Name for labels.
-    fn name(&self) -> &'static str;
-    /// Which reduction this is, and whether it skips NaN.
-    fn kind(&self) -> (ReduceKind, bool);
     /// A state from the portable form a GPU reads back.
     fn state_from_gpu(&self, s: &PartialState) -> Self::State;
     /// Whether `accumulate` uses the element index.

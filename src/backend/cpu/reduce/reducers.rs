@@ -6,7 +6,7 @@ use crate::backend::cpu::reduce::numeric::{
 use crate::backend::cpu::reduce::{Reducer, fold_tile};
 use crate::core::dtype::Element;
 use crate::core::error::{Error, Result};
-use crate::ir::reduce::{PartialState, ReduceKind};
+use crate::ir::reduce::PartialState;
 
 /// Sum or product.
 #[derive(Debug)]
@@ -19,17 +19,6 @@ impl<T: Accumulate> Reducer for SumR<T> {
     type In = T;
     type State = T::Acc;
     type Out = T::Sum;
-    fn name(&self) -> &'static str {
-        match (self.prod, self.nan) {
-            (false, false) => "sum",
-            (false, true) => "nansum",
-            (true, false) => "prod",
-            (true, true) => "nanprod",
-        }
-    }
-    fn kind(&self) -> (ReduceKind, bool) {
-        (if self.prod { ReduceKind::Prod } else { ReduceKind::Sum }, self.nan)
-    }
     fn state_from_gpu(&self, s: &PartialState) -> T::Acc {
         T::Acc::from_gpu(s.a, s.i)
     }
@@ -94,12 +83,6 @@ impl<T: Accumulate> Reducer for MeanR<T> {
     type In = T;
     type State = (f64, f64);
     type Out = T::Mean;
-    fn name(&self) -> &'static str {
-        if self.nan { "nanmean" } else { "mean" }
-    }
-    fn kind(&self) -> (ReduceKind, bool) {
-        (ReduceKind::Mean, self.nan)
-    }
     fn state_from_gpu(&self, s: &PartialState) -> (f64, f64) {
         (s.a, s.b)
     }
@@ -189,17 +172,6 @@ impl<T: Accumulate> Reducer for VarR<T> {
     type In = T;
     type State = (f64, f64, f64);
     type Out = T::Mean;
-    fn name(&self) -> &'static str {
-        match (self.std, self.nan) {
-            (false, false) => "var",
-            (false, true) => "nanvar",
-            (true, false) => "std",
-            (true, true) => "nanstd",
-        }
-    }
-    fn kind(&self) -> (ReduceKind, bool) {
-        (ReduceKind::Var { ddof: self.ddof, std: self.std }, self.nan)
-    }
     fn state_from_gpu(&self, s: &PartialState) -> (f64, f64, f64) {
         (s.a, s.b, s.c)
     }
@@ -253,17 +225,6 @@ impl<T: Element> Reducer for MinMaxR<T> {
     type In = T;
     type State = (T, bool);
     type Out = T;
-    fn name(&self) -> &'static str {
-        match (self.max, self.nan) {
-            (false, false) => "min",
-            (false, true) => "nanmin",
-            (true, false) => "max",
-            (true, true) => "nanmax",
-        }
-    }
-    fn kind(&self) -> (ReduceKind, bool) {
-        (if self.max { ReduceKind::Max } else { ReduceKind::Min }, self.nan)
-    }
     fn state_from_gpu(&self, s: &PartialState) -> (T, bool) {
         (T::cast_from(s.a), s.found)
     }
@@ -323,17 +284,6 @@ impl<T: Element> Reducer for ArgR<T> {
     type In = T;
     type State = (T, i64, bool);
     type Out = i64;
-    fn name(&self) -> &'static str {
-        match (self.max, self.nan) {
-            (false, false) => "argmin",
-            (false, true) => "nanargmin",
-            (true, false) => "argmax",
-            (true, true) => "nanargmax",
-        }
-    }
-    fn kind(&self) -> (ReduceKind, bool) {
-        (if self.max { ReduceKind::ArgMax } else { ReduceKind::ArgMin }, self.nan)
-    }
     fn state_from_gpu(&self, s: &PartialState) -> (T, i64, bool) {
         (T::cast_from(s.a), s.i, s.found)
     }
@@ -362,7 +312,8 @@ impl<T: Element> Reducer for ArgR<T> {
     fn try_finalize(&self, s: &(T, i64, bool)) -> Result<i64> {
         if !s.2 {
             // Only a NaN-skipping reduction gets here: empty axes are refused when it is built.
-            return Err(Error::invalid(format!("{}: All-NaN slice encountered", self.name())));
+            let name = if self.max { "nanargmax" } else { "nanargmin" };
+            return Err(Error::invalid(format!("{name}: All-NaN slice encountered")));
         }
         Ok(s.1)
     }
@@ -378,12 +329,6 @@ impl<T: Element> Reducer for AnyAllR<T> {
     type In = T;
     type State = bool;
     type Out = bool;
-    fn name(&self) -> &'static str {
-        if self.all { "all" } else { "any" }
-    }
-    fn kind(&self) -> (ReduceKind, bool) {
-        (if self.all { ReduceKind::All } else { ReduceKind::Any }, false)
-    }
     fn state_from_gpu(&self, s: &PartialState) -> bool {
         s.found
     }
@@ -412,12 +357,6 @@ impl<T: Element> Reducer for CountR<T> {
     type In = T;
     type State = i64;
     type Out = i64;
-    fn name(&self) -> &'static str {
-        "count_nonzero"
-    }
-    fn kind(&self) -> (ReduceKind, bool) {
-        (ReduceKind::CountNonzero, false)
-    }
     fn state_from_gpu(&self, s: &PartialState) -> i64 {
         s.i
     }
