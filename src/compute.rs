@@ -18,7 +18,7 @@ use crate::graph::plan::plan_for;
 use crate::runtime::ComputeOptions;
 use crate::scheduler::{DiskArray, DiskSink, execute, execute_into};
 
-pub use crate::scheduler::{OutputSink, Profile, RunReport, TaskRecord};
+pub use crate::scheduler::{OutputSink, RunReport};
 
 /// Plan `nodes` for `opts` and run them, handing every output block to `sink` (output `i`
 /// is `nodes[i]`, blocks in C order of its grid) as soon as it is computed.

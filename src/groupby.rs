@@ -1,5 +1,6 @@
 //! Groupby-reduce along one axis by integer labels (the flox algorithm): a daily
-//! climatology is `x.groupby_reduce(0, &day_of_year, GroupOp::NanMean)`.
+//! climatology is `x.groupby_reduce(0, &day_of_year, Reduction::nan(ReduceKind::Mean))` (or
+//! `"nanmean".parse()?`).
 //!
 //! One pass over the data, no sort or shuffle. Output group `k` is the reduction over every
 //! position of the axis whose label is `groups[k]`. The output's groups are cut into chunks
@@ -20,11 +21,10 @@ use crate::core::dtype::{Element, Float};
 use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op};
 use crate::graph::tiled::{TileBuilder, TiledOp, TiledSpec, next_group};
-use crate::ir::group::{GroupKernel, GroupSpec, GroupStep};
+use crate::ir::group::{GroupFold, GroupKernel, GroupSpec, GroupStep};
 use crate::ir::kernel::Kernel;
+use crate::ir::reduce::Reduction;
 use crate::ir::task::TaskId;
-
-pub use crate::ir::group::GroupOp;
 
 /// A groupby's tasks, emitted through the graph's lowering seam ([`TiledOp`]): per output
 /// block, a partial per input block of its cohort, a combine tree in a fixed order and a
@@ -87,17 +87,27 @@ pub struct Grouped<T: Element> {
 
 impl<T: Float> Array<T> {
     /// Reduce each group of positions along `axis` that share a label (`labels[i]` is the
-    /// label of position `i`; negative labels belong to no group).
+    /// label of position `i`; negative labels belong to no group). `op` is any [`Reduction`]
+    /// of sum, mean, var/std, min, max (each with or without NaN skipping) or count (of the
+    /// non-NaN values); the result has `T` even for counts, and groups of no non-NaN value
+    /// get NaN from the NaN-skipping mean, min, max, var and std.
     ///
     /// ```
-    /// use tessera::groupby::GroupOp;
+    /// use tessera::{ReduceKind, Reduction};
     /// let x = tessera::arange::<f64>(0.0, 6.0, 1.0, [4])?;
-    /// let g = x.groupby_reduce(0, &[1, 0, 1, 0, 1, -1], GroupOp::Mean)?;
+    /// let g = x.groupby_reduce(0, &[1, 0, 1, 0, 1, -1], ReduceKind::Mean)?;
     /// assert_eq!(g.groups, vec![0, 1]);
     /// assert_eq!(g.array.to_vec()?, vec![2.0, 2.0]);
+    /// let n = x.groupby_reduce(0, &[1, 0, 1, 0, 1, -1], "count".parse::<Reduction>()?)?;
+    /// assert_eq!(n.array.to_vec()?, vec![2.0, 3.0]);
     /// # Ok::<(), tessera::Error>(())
     /// ```
-    pub fn groupby_reduce(&self, axis: isize, labels: &[i64], op: GroupOp) -> Result<Grouped<T>> {
+    pub fn groupby_reduce(
+        &self,
+        axis: isize,
+        labels: &[i64],
+        op: impl Into<Reduction>,
+    ) -> Result<Grouped<T>> {
         self.groupby_reduce_with(axis, labels, op, &GroupOptions::default())
     }
 
@@ -106,9 +116,15 @@ impl<T: Float> Array<T> {
         &self,
         axis: isize,
         labels: &[i64],
-        op: GroupOp,
+        op: impl Into<Reduction>,
         opts: &GroupOptions,
     ) -> Result<Grouped<T>> {
+        let op = op.into();
+        let Some(fold) = GroupFold::of(op.kind) else {
+            return Err(Error::invalid(format!(
+                "groupby_reduce computes sum, mean, var, std, min, max (and their nan forms) and count, not {op}"
+            )));
+        };
         let ax = crate::array::norm_axis("groupby_reduce", axis, self.ndim())?;
         let len = self.shape()[ax];
         if labels.len() != len {
@@ -164,6 +180,7 @@ impl<T: Float> Array<T> {
             axis: ax,
             dtype: T::DTYPE,
             op,
+            fold,
             labels: labels.into(),
             groups: groups.clone().into(),
             chunk_start,
@@ -178,9 +195,14 @@ impl<T: Float> Array<T> {
     }
 
     /// `x − reduce(x)[group of each position]`: anomalies from a groupby-reduce (a daily
-    /// climatology's anomalies are `x.groupby_anomalies(0, &day_of_year, GroupOp::NanMean)`).
+    /// climatology's anomalies are `x.groupby_anomalies(0, &day_of_year, Reduction::nan(ReduceKind::Mean))`).
     /// Positions with a negative label get NaN.
-    pub fn groupby_anomalies(&self, axis: isize, labels: &[i64], op: GroupOp) -> Result<Array<T>> {
+    pub fn groupby_anomalies(
+        &self,
+        axis: isize,
+        labels: &[i64],
+        op: impl Into<Reduction>,
+    ) -> Result<Array<T>> {
         let ax = crate::array::norm_axis("groupby_anomalies", axis, self.ndim())?;
         let g = self.groupby_reduce(axis, labels, op)?;
         // Position → index of its group; unlabelled positions read a NaN row appended last.

@@ -42,20 +42,26 @@
 //! ## Modules
 //!
 //! What most programs use is re-exported at the top (`Array`, the creation functions,
-//! `ComputeOptions`, `Error`, …) and in [`prelude`]. The modules, by layer (each uses only the
-//! ones above it in this table; ARCHITECTURE.md has the rules):
+//! `ComputeOptions`, `Error`, …) and in [`prelude`]. The public modules:
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`core`](crate::core) | element types ([`dtype`]), [`Error`] ([`error`]), host blocks ([`block`]), chunk geometry, the `BlockSource`/`BlockSink` traits |
-//! | [`ir`] | what a task computes, as data: `Expr`, kernel descriptors, [`ReduceOp`], `TaskGraph` (DOT, task counts, predicted peak) |
-//! | [`runtime`] | [`ComputeOptions`], [`Device`], devices' descriptions, memory defaults |
-//! | [`backend`] | the CPU kernels and the GPU backend ([`gpu`]: adapters, placement, kernel rates) |
-//! | [`graph`] | graph nodes and the planner (culling, fusion, lowering, rechunk plans) |
-//! | [`compute`] | the one entry from nodes to results: `run_into`, `run_blocks`, `persist_on_disk`; run reports and profiles (the schedulers themselves are internal) |
-//! | [`array`], [`linalg`], [`groupby`], [`delayed`], [`overlap`], [`random`], [`datasets`] | the lazy collections and what builds them |
+//! | [`array`](mod@array) | [`Array`] and its creation functions (`tessera::ones`, `from_array`, … are re-exported at the top) |
+//! | [`linalg`] | blocked linear algebra: products, Cholesky, QR (TSQR), LU, SVD and eigensolvers, solves |
+//! | [`groupby`] | groupby-reduce and anomalies by integer labels (the flox algorithm) |
+//! | [`delayed`] | lazy calls of any Rust function, with arrays as arguments |
+//! | [`overlap`] | ghost cells and stencils (`map_overlap`) |
+//! | [`random`] | reproducible random arrays (one stream per block) |
 //! | [`io`] | .npy, raw binary, Zarr, netCDF (feature `netcdf`), datasets of many files |
 //! | [`calendar`] | day-of-year and month labels, CF dates |
+//! | [`datasets`] | the built-in sea-surface-temperature cube |
+//! | [`gpu`] | the GPU adapters tessera sees, their counters, a kernel-rate probe |
+//! | [`dtype`], [`error`], [`block`](mod@block) | element types, [`Error`], host blocks ([`HostArray`]) |
+//!
+//! Plans are inspectable without running them: [`Array::plan`] gives a [`TaskGraph`] (tasks,
+//! [`PlanStats`], DOT, predicted peak memory), [`plan_many`] plans several arrays together.
+//! The layers below (chunk geometry, the task IR, kernels and backends, schedulers, the
+//! planner, the compute entry) are internal; ARCHITECTURE.md draws them.
 //!
 //! The command line (`tessera reduce`, `generate-sst`, `bench`) and PNG maps are the
 //! `tessera-cli` crate of this workspace.
@@ -63,36 +69,57 @@
 #![warn(missing_docs)]
 
 pub mod array;
-pub mod backend;
-pub use backend::gpu;
+pub(crate) mod backend;
 pub mod calendar;
-pub mod compute;
-pub mod core;
+pub(crate) mod compute;
+pub(crate) mod core;
 pub mod datasets;
 pub use crate::core::{block, dtype, error};
 pub mod delayed;
-pub mod graph;
+pub(crate) mod graph;
 pub mod groupby;
 pub mod io;
-pub mod ir;
+pub(crate) mod ir;
 pub mod linalg;
 pub mod overlap;
 pub mod random;
-pub mod runtime;
+pub(crate) mod runtime;
 pub(crate) mod scheduler;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// The GPU adapters tessera sees, their counters, and a probe of kernel rates. Choose a GPU
+/// for a compute with [`ComputeOptions::device`].
+///
+/// ```
+/// for d in tessera::gpu::devices() {
+///     println!("{}: {:?}, f64 shaders: {}", d.name, d.kind, d.shader_f64);
+/// }
+/// ```
+pub mod gpu {
+    pub use crate::backend::gpu::{GpuStats, devices, stats};
+    #[cfg(feature = "gpu")]
+    pub use crate::backend::gpu::{KernelRate, kernel_rates};
+    pub use crate::runtime::{DEFAULT_GPU_BUDGET, DeviceInfo, DeviceKind};
+}
 
 pub use crate::core::block::HostArray;
 pub use crate::core::chunks::{ChunkSpec, Chunks, DEFAULT_CHUNK_BYTES};
 pub use crate::core::dtype::{DType, Element, Float, Number};
 pub use crate::core::error::{Error, Result};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
+pub use array::plan_many;
 pub use array::{
     AnyArray, Array, Axes, IntoOperand, Nested, Operand, ReduceOptions, SliceArg, block, block_nested,
     compute_many, compute_many_report, concatenate, stack, where_,
 };
-pub use ir::reduce::{ReduceKind, ReduceOp};
-pub use runtime::{ComputeOptions, Device, Progress, SchedulerKind, set_default_options};
-pub use scheduler::{Profile, RunReport};
+pub use ir::reduce::{ReduceKind, ReduceOp, Reduction};
+pub use ir::task::{PlanStats, Task, TaskGraph, TaskId};
+pub use runtime::{
+    ComputeOptions, Device, Progress, SchedulerKind, default_memory_budget, physical_memory,
+    set_default_options,
+};
+pub use scheduler::{Profile, RunReport, TaskRecord};
 
 /// The names most programs need.
 pub mod prelude {

@@ -379,7 +379,7 @@ fn device_out_of_memory_evicts_then_falls_back_to_the_cpu() {
     };
     // The second submission fails: `a`'s first block is on the GPU, gets evicted to the host,
     // and the retry reads it from there. Every task still runs on the GPU.
-    tessera::gpu::inject_out_of_memory(0, 1, 1).unwrap();
+    tessera::testing::inject_out_of_memory(0, 1, 1).unwrap();
     let before = tessera::gpu::stats(0).unwrap().evicted_bytes;
     let (outs, rep) = tessera::compute_many_report(&[&a, &b], &g).unwrap();
     check(&outs);
@@ -390,9 +390,9 @@ fn device_out_of_memory_evicts_then_falls_back_to_the_cpu() {
         "a's first block evicted"
     );
     // A GPU that keeps failing: the tasks run on the CPU, with a warning, and nothing is lost.
-    tessera::gpu::inject_out_of_memory(0, 0, 1000).unwrap();
+    tessera::testing::inject_out_of_memory(0, 0, 1000).unwrap();
     let (outs, rep) = tessera::compute_many_report(&[&a, &b], &g).unwrap();
-    tessera::gpu::inject_out_of_memory(0, 0, 0).unwrap();
+    tessera::testing::inject_out_of_memory(0, 0, 0).unwrap();
     check(&outs);
     assert_eq!(rep.gpu_tasks, 0);
 }

@@ -24,9 +24,9 @@ fn reductions_over_any_axes_match_the_cpu() {
     // Both layouts of a reduction's first pass: segments merged in workgroup memory (hardware
     // GPUs' default) and by combine passes alone (software adapters').
     for merge in [true, false] {
-        let default = tessera::gpu::merge_reductions(0, merge).unwrap();
+        let default = tessera::testing::merge_reductions(0, merge).unwrap();
         reductions_match_the_cpu(&g);
-        tessera::gpu::merge_reductions(0, default).unwrap();
+        tessera::testing::merge_reductions(0, default).unwrap();
     }
 }
 
@@ -92,6 +92,11 @@ fn reductions_match_the_cpu(g: &ComputeOptions) {
             }
             let (a, b, _) = both(&xn.count_nonzero(ax()).unwrap(), g);
             assert_eq!(a, b, "count_nonzero {w}");
+            for (name, y) in [("count", xn.count(ax()).unwrap()), ("count i32", xi.count(ax()).unwrap())] {
+                let (a, b, on_gpu) = both(&y, g);
+                assert_eq!(a, b, "{name} {w}");
+                assert!(on_gpu > 0, "{name} {w} ran on the GPU");
+            }
         }
         for axis in (0..nd).map(Some).chain([None]) {
             for (name, y) in [
@@ -136,7 +141,7 @@ fn nan_skipping_arg_reductions_match_the_cpu_and_numpy() {
     ];
     let opts = tessera::ReduceOptions::default();
     for merge in [true, false] {
-        let default = tessera::gpu::merge_reductions(0, merge).unwrap();
+        let default = tessera::testing::merge_reductions(0, merge).unwrap();
         for (shape, chunks) in &cases {
             let n: usize = shape.iter().product();
             let mut r = Rng(n as u64 + 5);
@@ -153,7 +158,7 @@ fn nan_skipping_arg_reductions_match_the_cpu_and_numpy() {
                 {
                     let w = format!("{kind:?} skip_nan axis {axis:?} shape {shape:?} merge {merge}");
                     let axes = axis.map_or(tessera::Axes::All, tessera::Axes::from);
-                    let y = x.reduce::<i64>(kind, true, axes, &opts).unwrap();
+                    let y = x.reduce::<i64>(tessera::Reduction::nan(kind), axes, &opts).unwrap();
                     let (got, cpu, on_gpu) = both(&y, &g);
                     assert_eq!(got, cpu, "{w}");
                     assert!(on_gpu > 0, "{w}: no task ran on the GPU");
@@ -169,12 +174,12 @@ fn nan_skipping_arg_reductions_match_the_cpu_and_numpy() {
         let mut a = ArrayD::from_shape_vec(IxDyn(&[40, 3]), (0..120).map(|i| i as f32).collect()).unwrap();
         a.index_axis_mut(ndarray::Axis(1), 1).fill(f32::NAN);
         let x = tessera::from_array(a, tessera::Chunks::new(vec![vec![15, 25], vec![3]]).unwrap()).unwrap();
-        let y = x.reduce::<i64>(tessera::ReduceKind::ArgMax, true, 0, &opts).unwrap();
+        let y = x.reduce::<i64>(tessera::Reduction::nan(tessera::ReduceKind::ArgMax), 0, &opts).unwrap();
         for o in [g.clone(), cpu()] {
             let e = y.compute_with(&o).unwrap_err().to_string();
             assert!(e.contains("All-NaN slice"), "{:?}: {e}", o.device);
         }
-        tessera::gpu::merge_reductions(0, default).unwrap();
+        tessera::testing::merge_reductions(0, default).unwrap();
     }
 }
 

@@ -12,7 +12,7 @@ fn blocks_larger_than_a_binding_are_split_and_match_the_cpu() {
     let Some((_lock, g)) = gpu() else { return };
     // One binding holds 4 KiB: a (50, 40) f32 block (8000 bytes) is two pieces or more,
     // its rows of 160 bytes fit.
-    tessera::gpu::cap_binding(0, 4096).unwrap();
+    tessera::testing::cap_binding(0, 4096).unwrap();
     let v = floats(2 * 50 * 40, -3.0, 3.0, true, 11);
     let x = tessera::from_array(ArrayD::from_shape_vec(IxDyn(&[100, 40]), v).unwrap(), [50, 40]).unwrap();
     let y = (&x * 2.0f32 + 1.0f32).exp();
@@ -43,9 +43,9 @@ fn blocks_larger_than_a_binding_are_split_and_match_the_cpu() {
     assert_close(&a, &b, 8.0 * 40.0, 1e-5, "nansum over axis 1");
     assert_eq!(on_gpu, 0);
     // One row larger than a binding cannot be split along the first axis: the CPU runs it.
-    tessera::gpu::cap_binding(0, 100).unwrap();
+    tessera::testing::cap_binding(0, 100).unwrap();
     let (a, b, on_gpu) = both(&(&x * 3.0f32), &g);
     assert_close(&a, &b, 0.0, 0.0, "one row over the limit");
     assert_eq!(on_gpu, 0);
-    tessera::gpu::cap_binding(0, 0).unwrap();
+    tessera::testing::cap_binding(0, 0).unwrap();
 }

@@ -4,11 +4,12 @@ mod common;
 
 use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 use proptest::prelude::*;
-use tessera::groupby::{GroupOp, GroupOptions};
+use tessera::groupby::GroupOptions;
 use tessera::prelude::*;
+use tessera::{ReduceKind, Reduction};
 
 /// The reduction of `vals` (one group's values at one kept position), done the plain way.
-fn reference(op: GroupOp, vals: &[f64]) -> f64 {
+fn reference(op: Reduction, vals: &[f64]) -> f64 {
     let clean: Vec<f64> = vals.iter().copied().filter(|v| !v.is_nan()).collect();
     let has_nan = clean.len() != vals.len();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -20,24 +21,20 @@ fn reference(op: GroupOp, vals: &[f64]) -> f64 {
         v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() as f64 - d)
     };
     let prop = |r: f64| if has_nan { f64::NAN } else { r };
-    match op {
-        GroupOp::Sum => prop(clean.iter().sum()),
-        GroupOp::NanSum => clean.iter().sum(),
-        GroupOp::Mean => prop(mean(&clean)),
-        GroupOp::NanMean => mean(&clean),
-        GroupOp::Min => prop(clean.iter().copied().fold(f64::NAN, f64::min)),
-        GroupOp::NanMin => clean.iter().copied().fold(f64::NAN, f64::min),
-        GroupOp::Max => prop(clean.iter().copied().fold(f64::NAN, f64::max)),
-        GroupOp::NanMax => clean.iter().copied().fold(f64::NAN, f64::max),
-        GroupOp::Count => clean.len() as f64,
-        GroupOp::Var(d) => prop(var(&clean, d)),
-        GroupOp::NanVar(d) => var(&clean, d),
-        GroupOp::Std(d) => prop(var(&clean, d).sqrt()),
-        GroupOp::NanStd(d) => var(&clean, d).sqrt(),
-    }
+    let r = match op.kind {
+        ReduceKind::Sum => clean.iter().sum(),
+        ReduceKind::Mean => mean(&clean),
+        ReduceKind::Min => clean.iter().copied().fold(f64::NAN, f64::min),
+        ReduceKind::Max => clean.iter().copied().fold(f64::NAN, f64::max),
+        ReduceKind::Count => return clean.len() as f64,
+        ReduceKind::Var { ddof, std: false } => var(&clean, ddof),
+        ReduceKind::Var { ddof, std: true } => var(&clean, ddof).sqrt(),
+        k => unreachable!("groupby does not compute {k:?}"),
+    };
+    if op.skip_nan { r } else { prop(r) }
 }
 
-fn eager(a: &ArrayD<f64>, axis: usize, labels: &[i64], op: GroupOp) -> (ArrayD<f64>, Vec<i64>) {
+fn eager(a: &ArrayD<f64>, axis: usize, labels: &[i64], op: Reduction) -> (ArrayD<f64>, Vec<i64>) {
     let mut groups: Vec<i64> = labels.iter().copied().filter(|&l| l >= 0).collect();
     groups.sort_unstable();
     groups.dedup();
@@ -71,22 +68,16 @@ fn close(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
 
-fn ops() -> impl Strategy<Value = GroupOp> {
-    prop_oneof![
-        Just(GroupOp::Sum),
-        Just(GroupOp::NanSum),
-        Just(GroupOp::Mean),
-        Just(GroupOp::NanMean),
-        Just(GroupOp::Min),
-        Just(GroupOp::Max),
-        Just(GroupOp::NanMin),
-        Just(GroupOp::NanMax),
-        Just(GroupOp::Count),
-        Just(GroupOp::Var(0.0)),
-        Just(GroupOp::NanVar(1.0)),
-        Just(GroupOp::Std(1.0)),
-        Just(GroupOp::NanStd(0.0)),
-    ]
+/// Every reduction groupby computes, by name, and variances with `ddof = 1`.
+fn ops() -> impl Strategy<Value = Reduction> {
+    let names =
+        ["sum", "nansum", "mean", "nanmean", "min", "max", "nanmin", "nanmax", "count", "var", "nanstd"];
+    let ddof1 = [
+        Reduction::nan(ReduceKind::Var { ddof: 1.0, std: false }),
+        Reduction::new(ReduceKind::Var { ddof: 1.0, std: true }),
+    ];
+    let all: Vec<Reduction> = names.iter().map(|n| n.parse().unwrap()).chain(ddof1).collect();
+    prop::sample::select(all)
 }
 
 fn case() -> impl Strategy<Value = (Vec<usize>, tessera::Chunks, usize, Vec<i64>, Vec<f64>)> {
@@ -127,14 +118,14 @@ fn daily_climatology_and_anomalies_of_a_synthetic_sst_cube() {
     let days = 3 * 365;
     let x = tessera::datasets::sst(days, 12, 24, 9, [30, 12, 24]).unwrap();
     let doy: Vec<i64> = (0..days as i64).map(|d| d % 365).collect();
-    let clim = x.groupby_reduce(0, &doy, GroupOp::NanMean).unwrap();
+    let clim = x.groupby_reduce(0, &doy, Reduction::nan(ReduceKind::Mean)).unwrap();
     assert_eq!(clim.groups.len(), 365);
     let a = x.compute().unwrap().mapv(f64::from);
     let c = clim.array.compute().unwrap();
     for day in [0usize, 17, 200, 364] {
         for (i, j) in [(0usize, 0usize), (5, 7), (11, 23)] {
             let v: Vec<f64> = (0..3).map(|y| a[[y * 365 + day, i, j]]).collect();
-            let want = reference(GroupOp::NanMean, &v);
+            let want = reference(Reduction::nan(ReduceKind::Mean), &v);
             assert!(close(c[[day, i, j]] as f64, want) || (want - c[[day, i, j]] as f64).abs() < 1e-5);
         }
     }
@@ -142,23 +133,27 @@ fn daily_climatology_and_anomalies_of_a_synthetic_sst_cube() {
     // days give 30-group output chunks fed by about two input blocks per year.
     let g = clim.array.plan();
     assert!(g.tasks.len() < 13 * 3 * 3 * 3, "{} tasks", g.tasks.len());
-    let anom = x.groupby_anomalies(0, &doy, GroupOp::NanMean).unwrap();
+    let anom = x.groupby_anomalies(0, &doy, Reduction::nan(ReduceKind::Mean)).unwrap();
     let an = anom.compute().unwrap();
     let (day, i, j) = (40usize, 5usize, 7usize);
     assert!(((an[[365 + day, i, j]] + c[[day, i, j]]) as f64 - a[[365 + day, i, j]]).abs() < 1e-4);
     // Anomalies average to zero per day of year (where there is ocean).
-    let m = anom.groupby_reduce(0, &doy, GroupOp::NanMean).unwrap().array.compute().unwrap();
+    let m = anom.groupby_reduce(0, &doy, Reduction::nan(ReduceKind::Mean)).unwrap().array.compute().unwrap();
     assert!(m.iter().filter(|v| !v.is_nan()).all(|v| v.abs() < 1e-4));
 }
 
 #[test]
 fn groupby_errors() {
     let x = tessera::ones::<f64>(&[10, 4], [3, 4]).unwrap();
-    let msg = x.groupby_reduce(0, &[0; 9], GroupOp::Sum).unwrap_err().to_string();
+    let msg = x.groupby_reduce(0, &[0; 9], ReduceKind::Sum).unwrap_err().to_string();
     assert!(msg.contains("groupby_reduce labels"), "{msg}");
-    assert!(x.groupby_reduce(2, &[0; 10], GroupOp::Sum).is_err());
+    assert!(x.groupby_reduce(2, &[0; 10], ReduceKind::Sum).is_err());
+    // Reductions groupby does not compute are named in the error.
+    let msg = x.groupby_reduce(0, &[0; 10], ReduceKind::ArgMax).unwrap_err().to_string();
+    assert!(msg.contains("not argmax"), "{msg}");
+    assert!(x.groupby_reduce(0, &[0; 10], Reduction::nan(ReduceKind::Prod)).is_err());
     // All labels negative: an empty group axis.
-    let g = x.groupby_reduce(0, &[-1; 10], GroupOp::Sum).unwrap();
+    let g = x.groupby_reduce(0, &[-1; 10], ReduceKind::Sum).unwrap();
     assert_eq!(g.array.shape(), &[0, 4]);
     assert_eq!(g.array.compute().unwrap().len(), 0);
 }

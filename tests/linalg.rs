@@ -116,7 +116,7 @@ fn a_times_its_transpose_does_half_the_work() {
     assert!(max_abs(&(&got - &want)) < 1e-12);
     assert_eq!(got, got.t());
     let plan = g.plan();
-    let names: Vec<&str> = plan.tasks.iter().map(|t| t.kernel.name()).collect();
+    let names: Vec<&str> = plan.tasks.iter().map(|t| t.kernel_name()).collect();
     // 4 row blocks: 4 diagonal tiles × 2 syrk, 6 below × 2 gemm, 6 above as views.
     assert_eq!(names.iter().filter(|n| **n == "syrk").count(), 8);
     assert_eq!(names.iter().filter(|n| **n == "gemm").count(), 12);

@@ -90,7 +90,7 @@ fn block_jacobi_runs_one_rotation_per_pair_of_panels() {
     let x = chunked(&a, vec![40], vec![10, 10, 10, 10]);
     let (u, _, _) = jacobi(&x);
     // Four panels: six pairs per sweep; the result's graph starts from the last sweep's X.
-    assert!(u.plan().tasks.iter().all(|t| t.kernel.name() != "jacobi-rotation"));
+    assert!(u.plan().tasks.iter().all(|t| t.kernel_name() != "jacobi-rotation"));
     let (rec, uo, vo, sv) = check(&a, jacobi(&x));
     assert!(rec < 1e-12 && uo < 1e-12 && vo < 1e-12 && sv < 1e-12, "{rec} {uo} {vo} {sv}");
 }

@@ -135,10 +135,10 @@ fn computed(shape: &[usize], chunks: &[usize], seed: u64) -> Array<f64> {
 }
 
 /// Each assembly task's inputs and result, in bytes, and the most of them.
-fn worst_assembly(g: &tessera::ir::TaskGraph) -> usize {
+fn worst_assembly(g: &tessera::TaskGraph) -> usize {
     g.tasks
         .iter()
-        .filter(|t| t.kernel.name() == "assemble")
+        .filter(|t| t.kernel_name() == "assemble")
         .map(|t| t.out_bytes + t.inputs.iter().map(|&i| g.tasks[i].out_bytes).sum::<usize>())
         .max()
         .unwrap_or(0)
@@ -153,7 +153,7 @@ fn a_rechunk_too_big_for_the_budget_goes_through_stages_and_stays_within_it() {
     let budget = data / 4;
     for kind in [SchedulerKind::Sync, SchedulerKind::Threaded] {
         let o = opts(kind).workers(2).memory_budget(budget);
-        let limit = tessera::graph::plan::rechunk_limit(&o);
+        let limit = tessera::testing::rechunk_limit(&o);
         let direct = y.plan_with(&opts(kind).memory_budget(4 * data));
         assert_eq!(direct.stats.rechunk_stages, 0, "a direct rechunk when it fits");
         assert!(worst_assembly(&direct) > data);
@@ -186,21 +186,21 @@ proptest! {
         let y = x.rechunk(&to[..nd]).unwrap();
         let data = shape.iter().product::<usize>() * 8;
         let o = opts(SchedulerKind::Threaded).workers(2).memory_budget((3 * data / div).max(64));
-        let limit = tessera::graph::plan::rechunk_limit(&o);
+        let limit = tessera::testing::rechunk_limit(&o);
         let g = y.plan_with(&o);
-        let stages = tessera::graph::rechunk::rechunk_stages(x.chunks(), y.chunks(), 8, limit);
+        let stages = tessera::testing::rechunk_stages(x.chunks(), y.chunks(), 8, limit);
         prop_assert_eq!(g.stats.rechunk_stages, stages.len());
         // (A rechunk to the same chunks vanishes: no assembly at all.)
         let worst = if x.chunks() == y.chunks() {
             0
         } else {
-            tessera::graph::rechunk::staged_working_set(x.chunks(), &stages, y.chunks(), 8)
+            tessera::testing::staged_working_set(x.chunks(), &stages, y.chunks(), 8)
         };
         // The planner's estimate bounds every assembly (worst cover and largest block may be
         // different blocks).
         prop_assert!(worst_assembly(&g) <= worst);
         // Direct whenever direct fits.
-        let direct = tessera::graph::rechunk::working_set(x.chunks(), y.chunks(), 8);
+        let direct = tessera::testing::working_set(x.chunks(), y.chunks(), 8);
         prop_assert!(direct > limit || stages.is_empty());
         match y.compute_report(&o) {
             Ok((got, report)) => {

@@ -180,7 +180,7 @@ fn laplacian_stencil_matches_numpy_pad_symmetric() {
     let want = want.slice_each_axis(|d| Slice::from(1..want.shape()[d.axis.index()] - 1)).to_owned();
     assert!(same_f64(&compute_checked(&y), &want));
     // One task per block, plus the reads of the input blocks it gathers from.
-    assert_eq!(y.plan().tasks.iter().filter(|t| t.kernel.name() == "map_overlap").count(), x.nblocks());
+    assert_eq!(y.plan().tasks.iter().filter(|t| t.kernel_name() == "map_overlap").count(), x.nblocks());
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn a_reduction_of_a_map_overlap_reduces_each_block_in_the_same_task() {
         (y.argmin(Some(1)).unwrap().astype::<f64>(), "arg 1"),
     ] {
         let g = s.plan();
-        let names: Vec<&str> = g.tasks.iter().map(|t| t.kernel.name()).collect();
+        let names: Vec<&str> = g.tasks.iter().map(|t| t.kernel_name()).collect();
         assert_eq!(names.iter().filter(|n| **n == "map_overlap").count(), 9, "{axes}: {names:?}");
         assert!(
             !names.iter().any(|n| n.contains("partial")),

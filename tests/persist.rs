@@ -20,7 +20,7 @@ fn round_trip(
     let arr = tessera::from_array(x.clone(), ChunkSpec::Explicit(a))?;
     let expr = (&arr * 2.0 + 1.0).exp();
     let opts = tessera::ComputeOptions::default();
-    let mut srcs = tessera::compute::persist_on_disk(&[expr.node().clone()], dir, &opts)?;
+    let mut srcs = tessera::testing::persist_on_disk(&[&expr], dir, &opts)?;
     let src: Arc<dyn tessera::io::BlockSource> = srcs.pop().expect("one source");
     let back = source_array::<f64>(src, ChunkSpec::Explicit(b))?;
     back.compute()

@@ -82,7 +82,7 @@ fn check_nan_arg<T: tessera::Element>(
 ) {
     let kind = if max { ReduceKind::ArgMax } else { ReduceKind::ArgMin };
     let axes = axis.map_or(Axes::All, Axes::from);
-    let y = x.reduce::<i64>(kind, true, axes, &ReduceOptions::default()).unwrap();
+    let y = x.reduce::<i64>(tessera::Reduction::nan(kind), axes, &ReduceOptions::default()).unwrap();
     let want = match axis {
         None => ArrayD::from_elem(ndarray::IxDyn(&[]), nan_arg(&a.iter().copied().collect::<Vec<_>>(), max)),
         Some(d) => ref_reduce(a, &[d], false, |v| nan_arg(v, max)),
@@ -136,6 +136,8 @@ proptest! {
         prop_assert_eq!(compute_checked(&b.any(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.iter().any(|&x| x > 0.0)));
         prop_assert_eq!(compute_checked(&b.all(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.iter().all(|&x| x > 0.0)));
         prop_assert_eq!(compute_checked(&x.count_nonzero(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.iter().filter(|&&x| x != 0.0).count() as i64));
+        prop_assert_eq!(compute_checked(&x.count(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.iter().filter(|x| !x.is_nan()).count() as i64));
+        prop_assert_eq!(compute_checked(&b.count(ax.clone()).unwrap()), ref_reduce(&a, &axes, false, |v| v.len() as i64));
     }
 
     #[test]
@@ -178,7 +180,7 @@ proptest! {
         let x32 = tessera::from_array(a32.clone(), c).unwrap();
         let a32 = a32.mapv(f64::from);
         if a.is_empty() {
-            prop_assert!(x.reduce::<i64>(ReduceKind::ArgMax, true, Axes::All, &ReduceOptions::default()).is_err());
+            prop_assert!(x.reduce::<i64>(tessera::Reduction::nan(ReduceKind::ArgMax), Axes::All, &ReduceOptions::default()).is_err());
             return Ok(());
         }
         let axis = (a.ndim() > 0).then(|| which.index(a.ndim()));
@@ -229,11 +231,20 @@ fn nan_arg_reductions_skip_nan_in_other_blocks_and_fail_on_all_nan_slices() {
     let x32 = tessera::from_array(a.mapv(|v| v as f32), chunks).unwrap();
     let opts = ReduceOptions::default();
     for (kind, want) in [(ReduceKind::ArgMax, 5), (ReduceKind::ArgMin, 6)] {
-        assert_eq!(x.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().item().unwrap(), want);
-        assert_eq!(x32.reduce::<i64>(kind, true, Axes::All, &opts).unwrap().item().unwrap(), want);
-        assert_eq!(x.reduce::<i64>(kind, true, 0, &opts).unwrap().to_vec().unwrap(), vec![want]);
+        assert_eq!(
+            x.reduce::<i64>(tessera::Reduction::nan(kind), Axes::All, &opts).unwrap().item().unwrap(),
+            want
+        );
+        assert_eq!(
+            x32.reduce::<i64>(tessera::Reduction::nan(kind), Axes::All, &opts).unwrap().item().unwrap(),
+            want
+        );
+        assert_eq!(
+            x.reduce::<i64>(tessera::Reduction::nan(kind), 0, &opts).unwrap().to_vec().unwrap(),
+            vec![want]
+        );
         // Without skip_nan the first NaN wins, as in NumPy's argmax / argmin.
-        assert_eq!(x.reduce::<i64>(kind, false, Axes::All, &opts).unwrap().item().unwrap(), 1);
+        assert_eq!(x.reduce::<i64>(kind, Axes::All, &opts).unwrap().item().unwrap(), 1);
     }
     assert_eq!(x.argmax(None).unwrap().item().unwrap(), 1);
     assert_eq!(x.nanargmax(None).unwrap().item().unwrap(), 5);
@@ -259,17 +270,32 @@ fn nan_arg_reductions_skip_nan_in_other_blocks_and_fail_on_all_nan_slices() {
             check_nan_arg(&x32, &a, axis, max);
         }
     }
-    let row =
-        |x: &tessera::Array<f64>, kind| x.reduce::<i64>(kind, true, 1, &opts).unwrap().to_vec().unwrap();
+    let row = |x: &tessera::Array<f64>, kind| {
+        x.reduce::<i64>(tessera::Reduction::nan(kind), 1, &opts).unwrap().to_vec().unwrap()
+    };
     assert_eq!(row(&x, ReduceKind::ArgMax), vec![1, 0, 1, 2, 1]);
     assert_eq!(row(&x, ReduceKind::ArgMin), vec![4, 4, 0, 0, 4]);
-    assert_eq!(x.reduce::<i64>(ReduceKind::ArgMax, true, Axes::All, &opts).unwrap().item().unwrap(), 11);
+    assert_eq!(
+        x.reduce::<i64>(tessera::Reduction::nan(ReduceKind::ArgMax), Axes::All, &opts)
+            .unwrap()
+            .item()
+            .unwrap(),
+        11
+    );
     // Column 3 is all NaN: an error that says so, per axis 0; NumPy raises ValueError.
-    let e = x.reduce::<i64>(ReduceKind::ArgMax, true, 0, &opts).unwrap().compute().unwrap_err();
+    let e = x
+        .reduce::<i64>(tessera::Reduction::nan(ReduceKind::ArgMax), 0, &opts)
+        .unwrap()
+        .compute()
+        .unwrap_err();
     assert!(e.to_string().contains("All-NaN slice"), "{e}");
     // An all-NaN array, flat.
     let all = tessera::full::<f32>(&[4, 6], f32::NAN, [3, 4]).unwrap();
-    let e = all.reduce::<i64>(ReduceKind::ArgMin, true, Axes::All, &opts).unwrap().compute().unwrap_err();
+    let e = all
+        .reduce::<i64>(tessera::Reduction::nan(ReduceKind::ArgMin), Axes::All, &opts)
+        .unwrap()
+        .compute()
+        .unwrap_err();
     assert!(e.to_string().contains("All-NaN slice"), "{e}");
     assert_eq!(all.argmin(None).unwrap().item().unwrap(), 0);
 }
@@ -458,4 +484,40 @@ fn f32_sums_over_a_leading_axis_stay_within_the_flush_bound() {
     // The data is where it matters: a naive f32 running sum breaks the bound.
     let naive_worst = (0..m).map(|j| (naive[j] as f64 - s[j]).abs() / mag[j]).fold(0.0, f64::max);
     assert!(naive_worst > 10.0 * bound, "naive f32 sum's relative error {naive_worst:e}");
+}
+
+/// Every reduction name parses to the reduction it names and prints back the same; a
+/// reduction by name gives what the typed method gives.
+#[test]
+fn reductions_by_name_match_the_typed_methods() {
+    for name in tessera::Reduction::names() {
+        let r: tessera::Reduction = name.parse().unwrap();
+        assert_eq!(r.name(), name);
+        assert_eq!(r.to_string(), name);
+        assert_eq!(r.over(tessera::DType::F32).name(), name);
+    }
+    assert_eq!(" NanMean ".parse::<tessera::Reduction>().unwrap(), tessera::Reduction::nan(ReduceKind::Mean));
+    let e = "median".parse::<tessera::Reduction>().unwrap_err().to_string();
+    assert!(e.contains("unknown reduction 'median'") && e.contains("nanargmax"), "{e}");
+    // A NaN flag on a kind without a NaN form names the kind itself.
+    assert_eq!(tessera::Reduction::nan(ReduceKind::Any).name(), "any");
+
+    let a = ndarray::array![[1.0, f64::NAN, 3.0], [4.0, 5.0, -6.0]].into_dyn();
+    let x = tessera::from_array(a, [1, 2]).unwrap();
+    let o = ReduceOptions::default();
+    let by =
+        |n: &str| x.reduce::<f64>(n.parse::<tessera::Reduction>().unwrap(), 1, &o).unwrap().to_vec().unwrap();
+    let same = |a: Vec<f64>, b: Vec<f64>| a.iter().zip(&b).all(|(p, q)| p == q || (p.is_nan() && q.is_nan()));
+    assert!(same(by("nanmean"), x.nanmean(1).unwrap().to_vec().unwrap()));
+    assert!(same(by("max"), x.max(1).unwrap().to_vec().unwrap()));
+    assert!(same(by("nanstd"), x.nanstd(1, 0.0).unwrap().to_vec().unwrap()));
+    assert!(same(by("prod"), x.prod(1).unwrap().to_vec().unwrap()));
+    let idx =
+        |n: &str| x.reduce::<i64>(n.parse::<tessera::Reduction>().unwrap(), 1, &o).unwrap().to_vec().unwrap();
+    assert_eq!(idx("count"), vec![2, 3]);
+    assert_eq!(idx("nanargmin"), vec![0, 2]);
+    assert_eq!(idx("count_nonzero"), vec![3, 3]);
+    // The result type is checked.
+    let e = x.reduce::<f64>(ReduceKind::Count, 1, &o).unwrap_err().to_string();
+    assert!(e.contains("count"), "{e}");
 }

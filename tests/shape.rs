@@ -125,7 +125,7 @@ proptest! {
         let pushed = (&x * 2.0).take(&valid, ax as isize).unwrap();
         prop_assert!(same_f64(&compute_checked(&pushed), &want.mapv(|v| v * 2.0)));
         let computed = x.map_blocks(|b| b.to_owned()).unwrap().take(&valid, ax as isize).unwrap();
-        prop_assert!(computed.plan().tasks.iter().any(|t| t.kernel.name() == "take"));
+        prop_assert!(computed.plan().tasks.iter().any(|t| t.kernel_name() == "take"));
         prop_assert!(same_f64(&compute_checked(&computed), &want));
         let biggest = x.chunks().axis(ax).iter().copied().max().unwrap_or(0).max(1);
         prop_assert!(y.chunks().axis(ax).iter().all(|&b| b <= biggest));
@@ -266,7 +266,7 @@ fn a_take_of_a_source_reads_only_the_picked_slabs() {
     let idx = [399isize, 3, 4, 5, 3, 250, 0, 398];
     let y = (&x + 1.0).take(&idx, 1).unwrap();
     let g = y.plan();
-    assert!(g.tasks.iter().all(|t| t.kernel.name() != "take"), "pushed into the reads");
+    assert!(g.tasks.iter().all(|t| t.kernel_name() != "take"), "pushed into the reads");
     assert_eq!(g.tasks.len(), 3, "one read per output block");
     let full = x.compute().unwrap();
     let pos: Vec<usize> = idx.iter().map(|&i| i.rem_euclid(400) as usize).collect();

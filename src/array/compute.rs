@@ -18,13 +18,24 @@ use crate::with_dtype;
 
 /// Any array, whatever its element type (for computing several at once).
 pub trait AnyArray {
-    /// The graph node.
-    fn any_node(&self) -> &Arc<Node>;
+    /// The graph node (internal: only the crate can make the key).
+    #[doc(hidden)]
+    fn any_node(&self, key: NodeKey) -> &Arc<Node>;
 }
 impl<T: Element> AnyArray for Array<T> {
-    fn any_node(&self) -> &Arc<Node> {
+    fn any_node(&self, _: NodeKey) -> &Arc<Node> {
         self.node()
     }
+}
+
+/// The key to [`AnyArray`]'s node, which only the crate can make.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct NodeKey(());
+
+/// The graph node of any array.
+pub(crate) fn node_of(a: &dyn AnyArray) -> &Arc<Node> {
+    a.any_node(NodeKey(()))
 }
 
 /// Compute several arrays in one graph: common subgraphs run once.
@@ -38,8 +49,26 @@ impl<T: Element> AnyArray for Array<T> {
 /// assert_eq!(r.len(), 2);
 /// ```
 pub fn compute_many(arrays: &[&dyn AnyArray], opts: &ComputeOptions) -> Result<Vec<HostArray>> {
-    let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| a.any_node().clone()).collect();
+    let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| node_of(*a).clone()).collect();
     Ok(run_assembled(&nodes, opts)?.0)
+}
+
+/// The task graph [`compute_many`] would run for `arrays`: planned together, so what they
+/// share is computed once.
+///
+/// ```
+/// use tessera::prelude::*;
+/// let x = tessera::ones::<f64>(&[100], [10])?;
+/// let y = x.exp();
+/// let (s, m) = (y.sum(Axes::All)?, y.max(Axes::All)?);
+/// let g = tessera::plan_many(&[&s, &m], &ComputeOptions::default());
+/// // exp's blocks are tasks of their own (two consumers), each run once.
+/// assert_eq!(g.tasks.iter().filter(|t| &*t.node == "exp").count(), 10);
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn plan_many(arrays: &[&dyn AnyArray], opts: &ComputeOptions) -> TaskGraph {
+    let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| node_of(*a).clone()).collect();
+    plan_for(&nodes, opts)
 }
 
 /// [`compute_many`], with the [`RunReport`] of the run.
@@ -47,7 +76,7 @@ pub fn compute_many_report(
     arrays: &[&dyn AnyArray],
     opts: &ComputeOptions,
 ) -> Result<(Vec<HostArray>, RunReport)> {
-    let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| a.any_node().clone()).collect();
+    let nodes: Vec<Arc<Node>> = arrays.iter().map(|a| node_of(*a).clone()).collect();
     run_assembled(&nodes, opts)
 }
 

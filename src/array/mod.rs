@@ -22,7 +22,8 @@ use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::graph::node::Node;
 
-pub use compute::{AnyArray, compute_many, compute_many_report};
+pub(crate) use compute::node_of;
+pub use compute::{AnyArray, NodeKey, compute_many, compute_many_report, plan_many};
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use reduce::{Axes, ReduceOptions};
 pub use shape::{Nested, block, block_nested, concatenate, stack};
@@ -68,7 +69,7 @@ impl<T: Element> Array<T> {
         Array { node, _t: PhantomData }
     }
     /// The graph node behind this array (for inspection and advanced use).
-    pub fn node(&self) -> &Arc<Node> {
+    pub(crate) fn node(&self) -> &Arc<Node> {
         &self.node
     }
     /// The element type tag.

@@ -15,7 +15,7 @@ use crate::core::dtype::{Element, Float};
 use crate::core::error::{Error, Result};
 use crate::graph::node::{Node, Op, ReduceSpec};
 use crate::ir::kernel::ScanOp;
-use crate::ir::reduce::{ReduceKind, ReduceOp};
+use crate::ir::reduce::{ReduceKind, ReduceOp, Reduction};
 
 /// Which axes a reduction runs over.
 ///
@@ -286,14 +286,30 @@ impl<T: Element> Array<T> {
     pub fn count_nonzero(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
         self.reduced(ReduceKind::CountNonzero, false, axes.into(), &ReduceOptions::default())
     }
-    /// Any reduction by kind, with options (the typed methods are shorthands for this).
+    /// Number of non-NaN elements over `axes` (xarray's `count`; for integers and bools, the
+    /// number of elements).
+    pub fn count(&self, axes: impl Into<Axes>) -> Result<Array<i64>> {
+        self.reduced(ReduceKind::Count, false, axes.into(), &ReduceOptions::default())
+    }
+    /// Any reduction, with options (the typed methods are shorthands for this). `U` must be
+    /// the reduction's result type ([`crate::ReduceOp::out_dtype`]), else this is an error.
+    ///
+    /// ```
+    /// use tessera::{Reduction, ReduceKind, ReduceOptions};
+    /// let x = tessera::from_array(ndarray::array![[1.0f64, f64::NAN], [3.0, 4.0]].into_dyn(), [1, 2])?;
+    /// let m = x.reduce::<f64>("nanmax".parse::<Reduction>()?, 1, &ReduceOptions::default())?;
+    /// assert_eq!(m.to_vec()?, vec![1.0, 4.0]);
+    /// let n = x.reduce::<i64>(ReduceKind::Count, 0, &ReduceOptions::default())?;
+    /// assert_eq!(n.to_vec()?, vec![2, 1]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
     pub fn reduce<U: Element>(
         &self,
-        kind: ReduceKind,
-        skip_nan: bool,
+        op: impl Into<Reduction>,
         axes: impl Into<Axes>,
         opts: &ReduceOptions,
     ) -> Result<Array<U>> {
+        let Reduction { kind, skip_nan } = op.into();
         let node = reduce_node(self.node(), kind, skip_nan, &axes.into(), opts)?;
         if node.dtype != U::DTYPE {
             return Err(Error::DTypeMismatch {
@@ -338,7 +354,7 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nansum`] with options (keepdims, split_every).
     pub fn nansum_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Sum, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::Sum), axes, opts)
     }
     /// Mean of the non-NaN values (NaN where there are none).
     pub fn nanmean(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
@@ -346,7 +362,7 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nanmean`] with options.
     pub fn nanmean_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Mean, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::Mean), axes, opts)
     }
     /// Minimum of the non-NaN values (NaN where there are none).
     pub fn nanmin(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
@@ -354,7 +370,7 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nanmin`] with options.
     pub fn nanmin_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Min, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::Min), axes, opts)
     }
     /// Maximum of the non-NaN values (NaN where there are none).
     pub fn nanmax(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
@@ -362,7 +378,7 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nanmax`] with options.
     pub fn nanmax_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Max, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::Max), axes, opts)
     }
     /// Index of the minimum of the non-NaN values along one axis, or the flat index with
     /// `Axes::All` or `None` (first occurrence). A slice of nothing but NaN fails the compute,
@@ -372,7 +388,7 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nanargmin`] with options.
     pub fn nanargmin_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<i64>> {
-        self.reduce(ReduceKind::ArgMin, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::ArgMin), axes, opts)
     }
     /// Index of the maximum of the non-NaN values along one axis, or the flat index with
     /// `Axes::All` or `None` (first occurrence). A slice of nothing but NaN fails the compute,
@@ -382,7 +398,7 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nanargmax`] with options.
     pub fn nanargmax_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<i64>> {
-        self.reduce(ReduceKind::ArgMax, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::ArgMax), axes, opts)
     }
     /// Variance of the non-NaN values.
     pub fn nanvar(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T>> {
@@ -390,7 +406,7 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nanvar`] with options (ddof from the options).
     pub fn nanvar_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Var { ddof: opts.ddof, std: false }, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::Var { ddof: opts.ddof, std: false }), axes, opts)
     }
     /// Standard deviation of the non-NaN values.
     pub fn nanstd(&self, axes: impl Into<Axes>, ddof: f64) -> Result<Array<T>> {
@@ -398,6 +414,6 @@ impl<T: Float> Array<T> {
     }
     /// [`Array::nanstd`] with options (ddof from the options).
     pub fn nanstd_with(&self, axes: impl Into<Axes>, opts: &ReduceOptions) -> Result<Array<T>> {
-        self.reduce(ReduceKind::Var { ddof: opts.ddof, std: true }, true, axes, opts)
+        self.reduce(Reduction::nan(ReduceKind::Var { ddof: opts.ddof, std: true }), axes, opts)
     }
 }

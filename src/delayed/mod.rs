@@ -85,10 +85,6 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     pub(crate) fn from_node(node: Arc<Node>) -> Self {
         Delayed { node, _t: PhantomData }
     }
-    /// The graph node behind this value.
-    pub fn node(&self) -> &Arc<Node> {
-        &self.node
-    }
     /// The task's name.
     pub fn name(&self) -> &str {
         &self.node.name

@@ -8,4 +8,4 @@ pub mod plan;
 pub mod rechunk;
 pub mod tiled;
 
-pub use crate::ir::task::{PlanStats, Task, TaskGraph, TaskId};
+pub use crate::ir::task::TaskGraph;

@@ -69,17 +69,7 @@ pub fn staged_working_set(from: &Chunks, stages: &[Chunks], to: &Chunks, itemsiz
 /// The intermediate chunkings (none: direct) of a rechunk from `from` to `to` whose every
 /// stage's working set is at most `limit` bytes, with the fewest stages; if no plan of up to
 /// `MAX_STAGES` (8) stages fits, the plan with the smallest working set.
-///
-/// ```
-/// use tessera::Chunks;
-/// use tessera::graph::rechunk::{rechunk_stages, staged_working_set, working_set};
-/// let cols = Chunks::uniform(&[20000, 20000], &[20000, 100]).unwrap();
-/// let rows = Chunks::uniform(&[20000, 20000], &[100, 20000]).unwrap();
-/// assert!(working_set(&cols, &rows, 8) > 3_000_000_000);
-/// let stages = rechunk_stages(&cols, &rows, 8, 300_000_000);
-/// assert!(!stages.is_empty());
-/// assert!(staged_working_set(&cols, &stages, &rows, 8) <= 300_000_000);
-/// ```
+/// (`tests::column_blocks_to_row_blocks_go_through_stages` shows one.)
 pub fn rechunk_stages(from: &Chunks, to: &Chunks, itemsize: usize, limit: usize) -> Vec<Chunks> {
     let shape = to.shape();
     let direct = working_set(from, to, itemsize);
@@ -210,5 +200,15 @@ mod tests {
         // A bound nothing can meet still gives the smallest working set found.
         let tight = rechunk_stages(&cols, &rows, 8, 1000);
         assert!(staged_working_set(&cols, &tight, &rows, 8) < working_set(&cols, &rows, 8));
+    }
+
+    #[test]
+    fn column_blocks_to_row_blocks_go_through_stages() {
+        let cols = Chunks::uniform(&[20000, 20000], &[20000, 100]).unwrap();
+        let rows = Chunks::uniform(&[20000, 20000], &[100, 20000]).unwrap();
+        assert!(working_set(&cols, &rows, 8) > 3_000_000_000);
+        let stages = rechunk_stages(&cols, &rows, 8, 300_000_000);
+        assert!(!stages.is_empty());
+        assert!(staged_working_set(&cols, &stages, &rows, 8) <= 300_000_000);
     }
 }

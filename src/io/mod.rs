@@ -45,8 +45,8 @@ pub fn store_many(
     items: &[(&dyn crate::array::AnyArray, &dyn BlockSink)],
     opts: &ComputeOptions,
 ) -> Result<RunReport> {
-    let nodes: Vec<_> = items.iter().map(|(a, _)| a.any_node().clone()).collect();
-    let targets = items.iter().map(|(a, s)| (&a.any_node().chunks, *s)).collect();
+    let nodes: Vec<_> = items.iter().map(|(a, _)| crate::array::node_of(*a).clone()).collect();
+    let targets = items.iter().map(|(a, s)| (&crate::array::node_of(*a).chunks, *s)).collect();
     let report = crate::compute::run_into(&nodes, opts, &StoreSink { targets })?;
     for (_, s) in items {
         s.finish()?;

@@ -1,66 +1,11 @@
-//! Groupby-reduce as plain data: the reduction per group ([`GroupOp`]), a groupby node's
+//! Groupby-reduce as plain data: how a group's values accumulate ([`GroupFold`]), a groupby node's
 //! parameters ([`GroupSpec`]: labels, output chunks of groups and their cohorts) and the
 //! steps of its tasks ([`GroupStep`]), which backends implement.
 
 use std::sync::Arc;
 
 use crate::core::dtype::DType;
-
-/// The reduction applied to each group.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum GroupOp {
-    /// Sum (NaN propagates).
-    Sum,
-    /// Sum of the non-NaN values.
-    NanSum,
-    /// Mean (NaN propagates).
-    Mean,
-    /// Mean of the non-NaN values (NaN where a group has none).
-    NanMean,
-    /// Smallest value (NaN propagates).
-    Min,
-    /// Largest value (NaN propagates).
-    Max,
-    /// Smallest non-NaN value.
-    NanMin,
-    /// Largest non-NaN value.
-    NanMax,
-    /// Number of non-NaN values.
-    Count,
-    /// Variance with `ddof` (NaN propagates).
-    Var(f64),
-    /// Variance of the non-NaN values with `ddof`.
-    NanVar(f64),
-    /// Standard deviation with `ddof`.
-    Std(f64),
-    /// Standard deviation of the non-NaN values with `ddof`.
-    NanStd(f64),
-}
-
-impl GroupOp {
-    /// Whether NaN values are skipped.
-    pub fn skips_nan(self) -> bool {
-        matches!(
-            self,
-            GroupOp::NanSum
-                | GroupOp::NanMean
-                | GroupOp::NanMin
-                | GroupOp::NanMax
-                | GroupOp::Count
-                | GroupOp::NanVar(_)
-                | GroupOp::NanStd(_)
-        )
-    }
-    /// How the groups' values are accumulated.
-    pub(crate) fn kind(self) -> GroupFold {
-        match self {
-            GroupOp::Min | GroupOp::NanMin => GroupFold::Min,
-            GroupOp::Max | GroupOp::NanMax => GroupFold::Max,
-            GroupOp::Var(_) | GroupOp::NanVar(_) | GroupOp::Std(_) | GroupOp::NanStd(_) => GroupFold::Moments,
-            _ => GroupFold::Sum,
-        }
-    }
-}
+use crate::ir::reduce::{ReduceKind, Reduction};
 
 /// How a group's values are accumulated: summed (with counts), as moments for Chan's merge,
 /// or as an extremum.
@@ -73,6 +18,17 @@ pub(crate) enum GroupFold {
 }
 
 impl GroupFold {
+    /// How `kind` accumulates a group's values; `None` for the reductions groupby does not
+    /// compute (products, arg-reductions, any/all, count_nonzero).
+    pub(crate) fn of(kind: ReduceKind) -> Option<GroupFold> {
+        Some(match kind {
+            ReduceKind::Sum | ReduceKind::Mean | ReduceKind::Count => GroupFold::Sum,
+            ReduceKind::Var { .. } => GroupFold::Moments,
+            ReduceKind::Min => GroupFold::Min,
+            ReduceKind::Max => GroupFold::Max,
+            _ => return None,
+        })
+    }
     /// The accumulator's starting value.
     pub(crate) fn init(self) -> f64 {
         match self {
@@ -87,7 +43,9 @@ impl GroupFold {
 pub struct GroupSpec {
     pub(crate) axis: usize,
     pub(crate) dtype: DType,
-    pub(crate) op: GroupOp,
+    pub(crate) op: Reduction,
+    /// How the groups' values accumulate (from `op`).
+    pub(crate) fold: GroupFold,
     pub(crate) labels: Arc<[i64]>,
     /// Output chunk `g` holds the groups `groups[chunk_start[g]..chunk_start[g + 1]]`.
     pub(crate) groups: Arc<[i64]>,
@@ -106,7 +64,7 @@ impl GroupSpec {
 
 impl std::fmt::Debug for GroupSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "groupby({:?} along axis {}, {} groups)", self.op, self.axis, self.groups.len())
+        write!(f, "groupby({} along axis {}, {} groups)", self.op, self.axis, self.groups.len())
     }
 }
 

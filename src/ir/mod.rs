@@ -9,4 +9,4 @@ pub mod kernel;
 pub mod reduce;
 pub mod task;
 
-pub use task::{PlanStats, Task, TaskGraph, TaskId};
+pub use task::{Task, TaskGraph, TaskId};

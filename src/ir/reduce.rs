@@ -38,6 +38,9 @@ pub enum ReduceKind {
     All,
     /// Number of non-zero elements.
     CountNonzero,
+    /// Number of non-NaN elements (xarray's and pandas' `count`; every element of an integer
+    /// or bool array counts).
+    Count,
 }
 
 impl ReduceKind {
@@ -57,9 +60,127 @@ impl ReduceKind {
                 with_dtype!(dtype, T => <T as Element>::Mean::DTYPE)
             }
             ReduceKind::Min | ReduceKind::Max => dtype,
-            ReduceKind::ArgMin | ReduceKind::ArgMax | ReduceKind::CountNonzero => DType::I64,
+            ReduceKind::ArgMin | ReduceKind::ArgMax | ReduceKind::CountNonzero | ReduceKind::Count => {
+                DType::I64
+            }
             ReduceKind::Any | ReduceKind::All => DType::Bool,
         }
+    }
+}
+
+/// A reduction named by a front (arrays, groupby, the CLI): which kind, and whether NaN is
+/// skipped. Parses from NumPy's names (`"nanmean"`, `"std"`, `"argmax"`, …) and xarray's
+/// `"count"`; `var` and `std` parsed from a name have `ddof = 0`, as in NumPy.
+///
+/// ```
+/// use tessera::{ReduceKind, Reduction};
+/// let r: Reduction = "nanstd".parse()?;
+/// assert_eq!(r, Reduction::nan(ReduceKind::Var { ddof: 0.0, std: true }));
+/// assert_eq!(r.to_string(), "nanstd");
+/// assert!("median".parse::<Reduction>().is_err());
+/// # Ok::<(), tessera::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reduction {
+    /// Which reduction (a variance carries its `ddof`).
+    pub kind: ReduceKind,
+    /// Skip NaN values (NumPy's `nan*` reductions).
+    pub skip_nan: bool,
+}
+
+/// Every name [`Reduction`] parses, with the reduction it names.
+const NAMES: [(&str, ReduceKind, bool); 22] = {
+    use ReduceKind::*;
+    const VAR: ReduceKind = Var { ddof: 0.0, std: false };
+    const STD: ReduceKind = Var { ddof: 0.0, std: true };
+    [
+        ("sum", Sum, false),
+        ("nansum", Sum, true),
+        ("prod", Prod, false),
+        ("nanprod", Prod, true),
+        ("mean", Mean, false),
+        ("nanmean", Mean, true),
+        ("var", VAR, false),
+        ("nanvar", VAR, true),
+        ("std", STD, false),
+        ("nanstd", STD, true),
+        ("min", Min, false),
+        ("nanmin", Min, true),
+        ("max", Max, false),
+        ("nanmax", Max, true),
+        ("argmin", ArgMin, false),
+        ("nanargmin", ArgMin, true),
+        ("argmax", ArgMax, false),
+        ("nanargmax", ArgMax, true),
+        ("any", Any, false),
+        ("all", All, false),
+        ("count_nonzero", CountNonzero, false),
+        ("count", Count, false),
+    ]
+};
+
+impl Reduction {
+    /// The reduction `kind`, NaN propagating (`sum`, `mean`, …).
+    pub const fn new(kind: ReduceKind) -> Self {
+        Reduction { kind, skip_nan: false }
+    }
+    /// The reduction `kind`, NaN skipped (`nansum`, `nanmean`, …).
+    pub const fn nan(kind: ReduceKind) -> Self {
+        Reduction { kind, skip_nan: true }
+    }
+    /// NumPy's name of the reduction (`"sum"`, `"nanmean"`, `"argmax"`, …; `"count"` for
+    /// [`ReduceKind::Count`]). Kinds without a NaN form (`any`, `all`, the counts) have one name.
+    pub fn name(&self) -> &'static str {
+        let same = |k: ReduceKind| match (k, self.kind) {
+            (ReduceKind::Var { std: a, .. }, ReduceKind::Var { std: b, .. }) => a == b,
+            (a, b) => a == b,
+        };
+        let skip = self.skip_nan && self.kind.has_nan_form();
+        NAMES.iter().find(|(_, k, nan)| same(*k) && *nan == skip).map_or("?", |(n, ..)| *n)
+    }
+    /// All names that parse, in NumPy's order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        NAMES.iter().map(|(n, ..)| *n)
+    }
+    /// This reduction over elements of `dtype`.
+    pub fn over(self, dtype: DType) -> ReduceOp {
+        ReduceOp { kind: self.kind, dtype, skip_nan: self.skip_nan }
+    }
+}
+
+impl ReduceKind {
+    /// Whether NaN-skipping changes the result (false for any, all and the counts).
+    pub fn has_nan_form(self) -> bool {
+        !matches!(self, ReduceKind::Any | ReduceKind::All | ReduceKind::CountNonzero | ReduceKind::Count)
+    }
+}
+
+impl std::str::FromStr for Reduction {
+    type Err = crate::core::error::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = s.trim().to_ascii_lowercase();
+        NAMES
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|&(_, kind, skip_nan)| Reduction { kind, skip_nan })
+            .ok_or_else(|| {
+                crate::core::error::Error::invalid(format!(
+                    "unknown reduction '{s}' (known: {})",
+                    Reduction::names().collect::<Vec<_>>().join(", ")
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for Reduction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<ReduceKind> for Reduction {
+    fn from(kind: ReduceKind) -> Self {
+        Reduction::new(kind)
     }
 }
 
@@ -86,23 +207,13 @@ impl ReduceOp {
     pub fn new(kind: ReduceKind, dtype: DType, skip_nan: bool) -> Self {
         ReduceOp { kind, dtype, skip_nan }
     }
+    /// The reduction without its dtype.
+    pub fn reduction(&self) -> Reduction {
+        Reduction { kind: self.kind, skip_nan: self.skip_nan }
+    }
     /// NumPy's name of the reduction (`"sum"`, `"nanmean"`, `"argmax"`, …).
     pub fn name(&self) -> &'static str {
-        let (plain, nan) = match self.kind {
-            ReduceKind::Sum => ("sum", "nansum"),
-            ReduceKind::Prod => ("prod", "nanprod"),
-            ReduceKind::Mean => ("mean", "nanmean"),
-            ReduceKind::Var { std: false, .. } => ("var", "nanvar"),
-            ReduceKind::Var { std: true, .. } => ("std", "nanstd"),
-            ReduceKind::Min => ("min", "nanmin"),
-            ReduceKind::Max => ("max", "nanmax"),
-            ReduceKind::ArgMin => ("argmin", "nanargmin"),
-            ReduceKind::ArgMax => ("argmax", "nanargmax"),
-            ReduceKind::Any => ("any", "any"),
-            ReduceKind::All => ("all", "all"),
-            ReduceKind::CountNonzero => ("count_nonzero", "count_nonzero"),
-        };
-        if self.skip_nan { nan } else { plain }
+        self.reduction().name()
     }
     /// Element type of the result.
     pub fn out_dtype(&self) -> DType {
@@ -116,6 +227,7 @@ impl ReduceOp {
 /// value), `i` the integer ones (an integer sum, a count, an arg-reduction's global index),
 /// `found` whether a min/max/arg state has seen a value (or any/all's answer).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 pub struct PartialState {
     /// First float part.
     pub a: f64,

@@ -12,7 +12,7 @@ pub type TaskId = usize;
 #[derive(Clone, Debug)]
 pub struct Task {
     /// What to compute.
-    pub kernel: Kernel,
+    pub(crate) kernel: Kernel,
     /// The tasks whose results are the kernel's inputs, in order.
     pub inputs: Vec<TaskId>,
     /// Name of the graph node the task belongs to.
@@ -28,6 +28,11 @@ pub struct Task {
 }
 
 impl Task {
+    /// The kernel's name (`"sum-partial"`, `"gemm"`, `"assemble"`, a map_blocks' node name…),
+    /// as profiles and DOT call it.
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernel.name()
+    }
     /// `"name-kernel (i, j)"`, used in error messages and exports.
     pub fn label(&self) -> String {
         if let crate::ir::kernel::Kernel::Closure(_) = self.kernel

@@ -1,7 +1,7 @@
 //! Blocked linear algebra: products, Cholesky, QR and SVD as task graphs over blocks, with
 //! faer doing the work inside each block.
 //!
-//! Every algorithm is a [`TiledOp`] emitting tile steps ([`TileKernel`]: gemm, potrf, trsm,
+//! Every algorithm is a tiled operation emitting tile steps (gemm, potrf, trsm,
 //! qr, svd) as tasks of the same graph as everything else, so it fuses with what feeds it,
 //! runs on the same scheduler within the same memory budget, and shows in the same profile.
 //! Matrices are 2-d arrays of `f32` or `f64`; the chunking rules of each function are in its

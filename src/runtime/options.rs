@@ -50,7 +50,7 @@ pub struct ComputeOptions {
     pub spill_dir: Option<PathBuf>,
     /// When to draw a progress bar.
     pub progress: Progress,
-    /// Record a [`Profile`] of every task in the [`RunReport`].
+    /// Record a [`Profile`](crate::Profile) of every task in the [`RunReport`](crate::RunReport).
     pub profile: bool,
     /// Most bytes of blocks kept in GPU memory between tasks (`None`:
     /// [`DEFAULT_GPU_BUDGET`]); above it, GPU results go back to the host at once.

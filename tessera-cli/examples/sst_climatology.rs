@@ -22,11 +22,10 @@ use std::time::Instant;
 
 use tessera::calendar::{GroupBy, labels};
 use tessera::datasets::{SST_LAT, SST_LON};
-use tessera::groupby::GroupOp;
 use tessera::io::zarr::{ZarrMeta, zarr_writer_for};
 use tessera::io::{npy::NpyWriter, open_daily, store_many};
 use tessera::prelude::*;
-use tessera::{AnyArray, Progress};
+use tessera::{AnyArray, Progress, ReduceKind, Reduction};
 use tessera_cli::plot::{MapStyle, map_png};
 use tessera_cli::synthetic::{FileFormat, write_sst_years};
 
@@ -73,7 +72,7 @@ fn main() -> tessera::Result<()> {
         sst.nblocks(),
         sst.chunks().max_block_shape()
     );
-    let clim = sst.groupby_reduce(0, &labels(&days, GroupBy::DayOfYear), GroupOp::NanMean)?;
+    let clim = sst.groupby_reduce(0, &labels(&days, GroupBy::DayOfYear), Reduction::nan(ReduceKind::Mean))?;
     let mean = sst.nanmean(0)?;
     let (clim_arr, clim_w) =
         zarr_writer_for(&clim.array, out.join("climatology.zarr"), &ZarrMeta::default().zstd(1))?;

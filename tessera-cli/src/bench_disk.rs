@@ -150,8 +150,11 @@ pub fn climatology(repeat: usize) -> tessera::Result<(f64, String)> {
     for _ in 0..repeat {
         let t = Instant::now();
         let (x, days) = tessera::io::open_daily::<f32>(&files, "sst", 0, None, None)?;
-        let c =
-            x.groupby_reduce(0, &labels(&days, GroupBy::DayOfYear), tessera::groupby::GroupOp::NanMean)?;
+        let c = x.groupby_reduce(
+            0,
+            &labels(&days, GroupBy::DayOfYear),
+            tessera::Reduction::nan(tessera::ReduceKind::Mean),
+        )?;
         let report =
             tessera::io::zarr::to_zarr(&c.array, std::env::temp_dir().join("tessera-bench-clim.zarr"), &o)?;
         times.push(t.elapsed().as_secs_f64());

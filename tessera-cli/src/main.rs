@@ -42,7 +42,8 @@ impl From<tessera::Error> for Failure {
 
 const USAGE: &str = "usage:
   tessera info
-  tessera reduce <files or globs>... --op nanmean|mean|sum|nansum|min|max|nanmin|nanmax|std|nanstd|count
+  tessera reduce <files or globs>... --op <a NumPy reduction: nanmean, mean, sum, std, max, argmax, ...; or count>
+          (with --groupby: sum, mean, var, std, min, max, their nan forms, count)
           [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
           [--budget 2GiB] [--workers N] --out result.npy|result.zarr [--png map.png] [--trace trace.json]
   tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy|netcdf]
@@ -88,16 +89,16 @@ fn info() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("tessera {}", env!("CARGO_PKG_VERSION"));
     println!("cores: {cores}");
-    match tessera::runtime::physical_memory() {
+    match tessera::physical_memory() {
         Some(m) => println!("memory: {:.1} GiB", m as f64 / (1u64 << 30) as f64),
         None => println!("memory: unknown"),
     }
-    let budget = tessera::runtime::default_memory_budget();
+    let budget = tessera::default_memory_budget();
     println!(
         "default memory budget: {:.1} GiB (half the memory; --budget or ComputeOptions::memory_budget)",
         budget as f64 / (1u64 << 30) as f64
     );
-    let gpus = tessera::backend::gpu::devices();
+    let gpus = tessera::gpu::devices();
     if gpus.is_empty() {
         println!("GPUs: none found (Vulkan, Metal or DX12); everything runs on the CPU");
     }

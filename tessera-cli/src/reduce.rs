@@ -5,10 +5,9 @@ use std::time::Instant;
 
 use ndarray::{Axis, Ix2};
 use tessera::calendar::{Day, GroupBy, labels};
-use tessera::groupby::GroupOp;
 use tessera::io::{dtype_of, expand, open_any, open_daily, open_many};
 use tessera::prelude::*;
-use tessera::{Float, Progress};
+use tessera::{Float, Progress, Reduction};
 use tessera_cli::plot::{MapStyle, map_png};
 use tessera_cli::synthetic::{FileFormat, write_sst_years};
 
@@ -69,42 +68,21 @@ fn parse_bytes(s: &str) -> Result<usize, Failure> {
     Ok((n * mult) as usize)
 }
 
-fn group_op(name: &str) -> Result<GroupOp, Failure> {
-    Ok(match name {
-        "sum" => GroupOp::Sum,
-        "nansum" => GroupOp::NanSum,
-        "mean" => GroupOp::Mean,
-        "nanmean" => GroupOp::NanMean,
-        "min" => GroupOp::Min,
-        "max" => GroupOp::Max,
-        "nanmin" => GroupOp::NanMin,
-        "nanmax" => GroupOp::NanMax,
-        "count" => GroupOp::Count,
-        "std" => GroupOp::Std(0.0),
-        "nanstd" => GroupOp::NanStd(0.0),
-        "var" => GroupOp::Var(0.0),
-        "nanvar" => GroupOp::NanVar(0.0),
-        o => return Err(Failure::Usage(format!("unknown --op '{o}'"))),
+fn reduce_op(name: &str) -> Result<Reduction, Failure> {
+    name.parse::<Reduction>().map_err(|_| {
+        let known: Vec<&str> = Reduction::names().collect();
+        Failure::Usage(format!("unknown --op '{name}' (known: {})", known.join(", ")))
     })
 }
 
-/// A plain reduction over one axis.
-fn reduce_axis<T: Float>(x: &Array<T>, axis: usize, op: GroupOp) -> tessera::Result<Array<T>> {
-    let a = axis as isize;
-    Ok(match op {
-        GroupOp::Sum => x.sum(a)?.astype::<T>(),
-        GroupOp::NanSum => x.nansum(a)?,
-        GroupOp::Mean => x.mean(a)?.astype::<T>(),
-        GroupOp::NanMean => x.nanmean(a)?,
-        GroupOp::Min => x.min(a)?,
-        GroupOp::Max => x.max(a)?,
-        GroupOp::NanMin => x.nanmin(a)?,
-        GroupOp::NanMax => x.nanmax(a)?,
-        GroupOp::Count => x.isnan().logical_not().count_nonzero(a)?.astype::<T>(),
-        GroupOp::Std(d) => x.std(a, d)?.astype::<T>(),
-        GroupOp::NanStd(d) => x.nanstd(a, d)?,
-        GroupOp::Var(d) => x.var(a, d)?.astype::<T>(),
-        GroupOp::NanVar(d) => x.nanvar(a, d)?,
+/// A plain reduction over one axis, as `T` (counts and indices converted).
+fn reduce_axis<T: Float>(x: &Array<T>, axis: usize, op: Reduction) -> tessera::Result<Array<T>> {
+    let (a, opts) = (axis as isize, ReduceOptions::default());
+    Ok(match op.over(T::DTYPE).out_dtype() {
+        DType::I64 => x.reduce::<i64>(op, a, &opts)?.astype::<T>(),
+        DType::Bool => x.reduce::<bool>(op, a, &opts)?.astype::<T>(),
+        DType::F64 => x.reduce::<f64>(op, a, &opts)?.astype::<T>(),
+        _ => x.reduce::<T>(op, a, &opts)?,
     })
 }
 
@@ -114,7 +92,7 @@ pub fn reduce(args: &[String]) -> Result<(), Failure> {
     if a.positional.is_empty() {
         return Err(Failure::Usage("reduce: no input files".into()));
     }
-    let op = group_op(a.get("op").ok_or_else(|| Failure::Usage("reduce: --op is required".into()))?)?;
+    let op = reduce_op(a.get("op").ok_or_else(|| Failure::Usage("reduce: --op is required".into()))?)?;
     let out = PathBuf::from(a.get("out").ok_or_else(|| Failure::Usage("reduce: --out is required".into()))?);
     let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
     let known = ["npy", "zarr"].contains(&ext) || (cfg!(feature = "netcdf") && ext == "nc");
@@ -186,7 +164,7 @@ struct Job {
     files: Vec<PathBuf>,
     var: String,
     axis: usize,
-    op: GroupOp,
+    op: Reduction,
     groupby: Option<GroupBy>,
     start: Option<Day>,
     out: PathBuf,
@@ -200,11 +178,11 @@ impl Job {
             Some(by) => {
                 let (x, days) = open_daily::<T>(&self.files, &self.var, self.axis, self.start, None)?;
                 let g = x.groupby_reduce(self.axis as isize, &labels(&days, by), self.op)?;
-                (g.array, format!("{:?} by {by:?}", self.op))
+                (g.array, format!("{} by {by:?}", self.op))
             }
             None => {
                 let x = open_many(&self.files, self.axis, |p| open_any::<T>(p, &self.var, None))?;
-                (reduce_axis(&x, self.axis, self.op)?, format!("{:?} over axis {}", self.op, self.axis))
+                (reduce_axis(&x, self.axis, self.op)?, format!("{} over axis {}", self.op, self.axis))
             }
         };
         let report = match self.out.extension().and_then(|e| e.to_str()) {

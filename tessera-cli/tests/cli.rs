@@ -73,8 +73,12 @@ fn generate_reduce_and_draw() {
     let (x, days) = tessera::io::open_daily::<f32>(&files, "sst", 0, None, None).unwrap();
     assert_eq!(days.len(), 365 + 366);
     let labels = tessera::calendar::labels(&days, tessera::calendar::GroupBy::DayOfYear);
-    let want =
-        x.groupby_reduce(0, &labels, tessera::groupby::GroupOp::NanMean).unwrap().array.compute().unwrap();
+    let want = x
+        .groupby_reduce(0, &labels, tessera::Reduction::nan(tessera::ReduceKind::Mean))
+        .unwrap()
+        .array
+        .compute()
+        .unwrap();
     assert_eq!(c.shape(), want.shape());
     assert!(c.iter().zip(want.iter()).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
 

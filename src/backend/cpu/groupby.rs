@@ -9,14 +9,15 @@ use crate::backend::cpu::reduce::chan_merge;
 use crate::core::block::{HostArray, Value};
 use crate::core::dtype::{DType, Float};
 use crate::core::error::{Error, Result};
-use crate::ir::group::{GroupFold, GroupKernel, GroupOp, GroupSpec, GroupStep};
+use crate::ir::group::{GroupFold, GroupKernel, GroupSpec, GroupStep};
+use crate::ir::reduce::ReduceKind;
 
 /// Run one groupby step on its inputs.
 pub(crate) fn execute(k: &GroupKernel, inputs: &[Value]) -> Result<Value> {
     match &k.step {
         GroupStep::Partial { chunk, start } => partial(&k.spec, *chunk, *start, inputs),
         GroupStep::Combine { rest } => {
-            let out = combine_parts(k.spec.op.kind(), k.spec.op.skips_nan(), *rest, inputs)?;
+            let out = combine_parts(k.spec.fold, skips_nan(&k.spec), *rest, inputs)?;
             let nbytes = (out.count.len() + out.a.len() + out.m2.len()) * 8;
             Ok(Value::state(out, nbytes))
         }
@@ -44,7 +45,7 @@ fn partial(spec: &GroupSpec, g: usize, start: usize, inputs: &[Value]) -> Result
     // accumulator: no per-block state four times the block's size. Variances need
     // the block's own (count, mean, M2) to merge by Chan's formula.
     let d = spec.deferred(g, start, a);
-    if spec.op.kind() != GroupFold::Moments {
+    if spec.fold != GroupFold::Moments {
         let nbytes = d.data.nbytes();
         return Ok(Value::state(d, nbytes));
     }
@@ -90,7 +91,7 @@ impl GroupSpec {
 
     /// The (count, mean, M2) state of a deferred block whose elements are `flat`.
     fn moments<T: Float>(&self, d: &Deferred, flat: &[T]) -> Value {
-        let skip = self.op.skips_nan();
+        let skip = skips_nan(self);
         let n_pos = d.row_of.len();
         let rest = flat.len().checked_div(n_pos).unwrap_or(0);
         let nr = d.rows.len();
@@ -284,12 +285,11 @@ fn finalize<T: Float>(spec: &GroupSpec, shape: &[usize], inputs: &[Value]) -> Re
     let s = match v.get_state::<GroupState>() {
         Ok(s) => s,
         Err(_) => {
-            dense = combine_parts(spec.op.kind(), spec.op.skips_nan(), rest, std::slice::from_ref(v))?;
+            dense = combine_parts(spec.fold, skips_nan(spec), rest, std::slice::from_ref(v))?;
             &dense
         }
     };
     let mut out = Vec::with_capacity(n);
-    let ddof = spec_ddof(spec.op);
     for k in 0..ng {
         // Every group of a chunk is in its cohort, so its row exists; be safe anyway.
         let Ok(r) = s.rows.binary_search(&k) else {
@@ -297,22 +297,22 @@ fn finalize<T: Float>(spec: &GroupSpec, shape: &[usize], inputs: &[Value]) -> Re
             continue;
         };
         let (c, a) = (&s.count[r * rest..(r + 1) * rest], &s.a[r * rest..(r + 1) * rest]);
-        match spec.op {
-            GroupOp::Sum | GroupOp::NanSum => out.extend(a.iter().map(|&a| T::cast_from(a))),
-            GroupOp::Count => out.extend(c.iter().map(|&c| T::cast_from(c))),
-            GroupOp::Mean | GroupOp::NanMean => {
+        match spec.op.kind {
+            ReduceKind::Sum => out.extend(a.iter().map(|&a| T::cast_from(a))),
+            ReduceKind::Count => out.extend(c.iter().map(|&c| T::cast_from(c))),
+            ReduceKind::Mean => {
                 out.extend(a.iter().zip(c).map(|(&a, &c)| T::cast_from(a / c)));
             }
-            GroupOp::Min | GroupOp::Max | GroupOp::NanMin | GroupOp::NanMax => {
-                out.extend(a.iter().zip(c).map(|(&a, &c)| T::cast_from(if c == 0.0 { f64::NAN } else { a })));
-            }
-            GroupOp::Var(_) | GroupOp::NanVar(_) | GroupOp::Std(_) | GroupOp::NanStd(_) => {
-                let std = matches!(spec.op, GroupOp::Std(_) | GroupOp::NanStd(_));
+            ReduceKind::Var { ddof, std } => {
                 let m2 = &s.m2[r * rest..(r + 1) * rest];
                 out.extend(m2.iter().zip(c).map(|(&m2, &c)| {
                     let v = if c - ddof <= 0.0 { f64::NAN } else { m2 / (c - ddof) };
                     T::cast_from(if std { v.sqrt() } else { v })
                 }));
+            }
+            // Min and max (the groupby node admits no other kind).
+            _ => {
+                out.extend(a.iter().zip(c).map(|(&a, &c)| T::cast_from(if c == 0.0 { f64::NAN } else { a })));
             }
         }
     }
@@ -333,11 +333,9 @@ fn finalize<T: Float>(spec: &GroupSpec, shape: &[usize], inputs: &[Value]) -> Re
     Ok(Value::Array(HostArray::new(a)))
 }
 
-fn spec_ddof(op: GroupOp) -> f64 {
-    match op {
-        GroupOp::Var(d) | GroupOp::NanVar(d) | GroupOp::Std(d) | GroupOp::NanStd(d) => d,
-        _ => 0.0,
-    }
+/// Whether a group's NaN values are skipped (`count` counts the non-NaN ones).
+fn skips_nan(spec: &GroupSpec) -> bool {
+    spec.op.skip_nan || spec.op.kind == ReduceKind::Count
 }
 
 /// min that propagates NaN.

@@ -11,6 +11,8 @@ pub(crate) mod groupby;
 pub(crate) mod pool;
 pub mod reduce;
 pub(crate) mod rotation;
+#[cfg(test)]
+mod tile_tests;
 pub(crate) mod tiles;
 
 use crate::backend::Backend;
@@ -19,8 +21,7 @@ use crate::core::error::{Error, Result};
 use crate::ir::kernel::{FusedKernel, Kernel, Leaf};
 
 /// Tile products OpenBLAS ran in this process (feature `blas`), for tests.
-#[cfg(feature = "blas")]
-#[doc(hidden)]
+#[cfg(all(feature = "blas", any(test, feature = "testing")))]
 pub fn blas_products() -> usize {
     blas::PRODUCTS.load(std::sync::atomic::Ordering::Relaxed)
 }

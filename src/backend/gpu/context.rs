@@ -483,11 +483,13 @@ impl Gpu {
     }
 
     /// Test hook: pretend one binding holds at most `bytes` (0: the adapter's limit).
+    #[cfg(feature = "testing")]
     pub(crate) fn cap_binding(&self, bytes: u64) {
         self.binding_cap.store(bytes, Ordering::Relaxed);
     }
 
     /// Test hook: let `after` submissions through, then fail `count` as out of memory.
+    #[cfg(feature = "testing")]
     pub(crate) fn fail_submits(&self, after: usize, count: usize) {
         if let Ok(mut f) = self.fail_submits.lock() {
             *f = (after, count);

@@ -52,8 +52,10 @@ use crate::backend::Backend;
 use crate::core::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::ir::kernel::FusedKernel;
+#[cfg(feature = "gpu")]
+use crate::runtime::DEFAULT_GPU_BUDGET;
 use crate::runtime::{ComputeOptions, Device};
-pub use crate::runtime::{DEFAULT_GPU_BUDGET, DeviceInfo, DeviceKind};
+pub use crate::runtime::{DeviceInfo, DeviceKind};
 
 #[cfg(feature = "gpu")]
 pub use probe::{KernelRate, kernel_rates};
@@ -71,26 +73,13 @@ pub fn devices() -> Vec<DeviceInfo> {
     }
 }
 
-/// Open GPU `index` (once per process), or explain why there is none.
-pub fn open(index: usize) -> Result<DeviceInfo> {
-    #[cfg(feature = "gpu")]
-    {
-        Ok(context::open_gpu(index)?.info.clone())
-    }
-    #[cfg(not(feature = "gpu"))]
-    {
-        Err(Error::BackendUnavailable(format!(
-            "no GPU {index}: this build of tessera has no GPU backend (build with the `gpu` feature)"
-        )))
-    }
-}
-
 /// Whether the automatic placement would send a task of `elements` elements doing
 /// `ops_per_element` operations (transcendental functions count 8) and moving `bytes` from
 /// the host to a device of `kind`: the GPU's time (the transfer at ~12 GB/s plus 30 µs of
 /// launch) must beat the CPU's (its memory at ~20 GB/s, arithmetic at ~4 Gop/s). Work whose
 /// inputs already live on the GPU moves nothing. A software adapter never wins. (Measured on
 /// an H100's host: uploads at 13–17 GB/s end to end, 29 µs per GPU task.)
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 pub fn prefers_gpu(kind: DeviceKind, elements: usize, ops_per_element: usize, bytes: usize) -> bool {
     if matches!(kind, DeviceKind::Software | DeviceKind::Other) {
         return false;
@@ -133,7 +122,7 @@ pub(crate) fn backend_for<'a>(
             #[cfg(not(feature = "gpu"))]
             {
                 let _ = cpu;
-                open(i).map(|_| None)
+                Err(no_gpu_backend(i))
             }
         }
         Device::Auto if !may_use_gpu(graph) => Ok(None),
@@ -416,8 +405,7 @@ impl Backend for GpuBackend<'_> {
 
 /// Test hook: GPU `index` pretends one storage binding holds at most `bytes` (0: the
 /// adapter's own limit), so tests can split blocks without allocating 128 MiB of them.
-#[cfg(feature = "gpu")]
-#[doc(hidden)]
+#[cfg(all(feature = "gpu", feature = "testing"))]
 pub fn cap_binding(index: usize, bytes: u64) -> Result<()> {
     context::open_gpu(index)?.cap_binding(bytes);
     Ok(())
@@ -426,16 +414,14 @@ pub fn cap_binding(index: usize, bytes: u64) -> Result<()> {
 /// Test hook: GPU `index`'s reductions merge neighbouring segments in workgroup memory (the
 /// default on hardware GPUs) or leave that to combine passes (software adapters' default), so
 /// tests run both layouts on any adapter; returns the setting it replaces.
-#[cfg(feature = "gpu")]
-#[doc(hidden)]
+#[cfg(all(feature = "gpu", feature = "testing"))]
 pub fn merge_reductions(index: usize, on: bool) -> Result<bool> {
     Ok(context::open_gpu(index)?.set_merge_reductions(on))
 }
 
 /// Test hook: GPU `index` lets `after` submissions through, then fails `count` of them as
 /// out of memory (to exercise eviction and the CPU fallback).
-#[cfg(feature = "gpu")]
-#[doc(hidden)]
+#[cfg(all(feature = "gpu", feature = "testing"))]
 pub fn inject_out_of_memory(index: usize, after: usize, count: usize) -> Result<()> {
     context::open_gpu(index)?.fail_submits(after, count);
     Ok(())
@@ -459,13 +445,15 @@ pub struct GpuStats {
 /// The counters of GPU `index` (opening it if needed).
 #[cfg(not(feature = "gpu"))]
 pub fn stats(index: usize) -> Result<GpuStats> {
-    open(index).map(|_| GpuStats {
-        pipelines: 0,
-        pooled_bytes: 0,
-        resident_bytes: 0,
-        uploaded_bytes: 0,
-        evicted_bytes: 0,
-    })
+    Err(no_gpu_backend(index))
+}
+
+/// Why GPU `index` cannot be used by a build without the `gpu` feature.
+#[cfg(not(feature = "gpu"))]
+fn no_gpu_backend(index: usize) -> Error {
+    Error::BackendUnavailable(format!(
+        "no GPU {index}: this build of tessera has no GPU backend (build with the `gpu` feature)"
+    ))
 }
 
 /// The counters of GPU `index` (opening it if needed).

@@ -94,7 +94,9 @@ pub(crate) fn layout(kind: ReduceKind, dt: DType) -> StateLayout {
         ReduceKind::Var { .. } => vec![("n", acc), ("mean", acc), ("m2", acc)],
         ReduceKind::Min | ReduceKind::Max => vec![("v", st), ("found", "u32")],
         ReduceKind::ArgMin | ReduceKind::ArgMax => vec![("v", st), ("idx", "u32"), ("found", "u32")],
-        ReduceKind::Any | ReduceKind::All | ReduceKind::CountNonzero => vec![("c", "u32")],
+        ReduceKind::Any | ReduceKind::All | ReduceKind::CountNonzero | ReduceKind::Count => {
+            vec![("c", "u32")]
+        }
     };
     StateLayout::new(&fields)
 }
@@ -126,7 +128,7 @@ pub(crate) fn decode(kind: ReduceKind, dt: DType, lay: &StateLayout, b: &[u8]) -
         }
         ReduceKind::Any => s.found = lay.get_u32(b, "c") != 0,
         ReduceKind::All => s.found = lay.get_u32(b, "c") == 0,
-        ReduceKind::CountNonzero => s.i = lay.get_u32(b, "c") as i64,
+        ReduceKind::CountNonzero | ReduceKind::Count => s.i = lay.get_u32(b, "c") as i64,
     }
     s
 }
@@ -266,6 +268,12 @@ pub(crate) fn reduction(s: &mut String, kind: ReduceKind, nan: bool, dt: DType, 
         ReduceKind::Any | ReduceKind::CountNonzero => (
             "St(0u)".into(),
             format!("(*s).c = (*s).c + select(0u, 1u, {nonzero});"),
+            "(*a).c = (*a).c + b.c;".into(),
+            String::new(),
+        ),
+        ReduceKind::Count => (
+            "St(0u)".into(),
+            format!("(*s).c = (*s).c + select(1u, 0u, {});", isnan_v("x")),
             "(*a).c = (*a).c + b.c;".into(),
             String::new(),
         ),

@@ -37,7 +37,6 @@ use crate::ir::reduce::{PartialState, ReduceKind, ReduceOp};
 use crate::with_dtype;
 
 pub(crate) use numeric::chan_merge;
-pub use numeric::{AccNum, Accumulate};
 use reducers::*;
 
 /// A reduction as the CPU runs it: per-block partial, combine, finalize, over opaque states.
@@ -48,6 +47,7 @@ pub(crate) trait ReduceKernel {
     /// Reduce `axes` of one block to a partial (reduced axes kept, length 1).
     fn partial(&self, block: &HostArray, step: &PartialStep) -> Result<Value>;
     /// A partial of `shape` from portable states (a GPU's, in C order).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     fn partial_from_gpu(&self, states: &[PartialState], shape: &[usize]) -> Result<Value>;
     /// Combine partials in the given order.
     fn combine(&self, parts: &[&Value]) -> Result<Value>;
@@ -69,7 +69,8 @@ pub(crate) fn with_kernel<O>(op: &ReduceOp, f: impl FnOnce(&dyn ReduceKernel) ->
         ReduceKind::ArgMax => f(&Kern(ArgR::<T> { nan, max: true, _t: Default::default() })),
         ReduceKind::Any => f(&Kern(AnyAllR::<T> { all: false, _t: Default::default() })),
         ReduceKind::All => f(&Kern(AnyAllR::<T> { all: true, _t: Default::default() })),
-        ReduceKind::CountNonzero => f(&Kern(CountR::<T> { _t: Default::default() })),
+        ReduceKind::CountNonzero => f(&Kern(CountR::<T> { non_nan: false, _t: Default::default() })),
+        ReduceKind::Count => f(&Kern(CountR::<T> { non_nan: true, _t: Default::default() })),
     })
 }
 
@@ -89,6 +90,7 @@ pub(crate) fn finalize(op: &ReduceOp, part: &Value, out_shape: &[usize]) -> Resu
 }
 
 /// A partial of `op` and `shape` from portable states (a GPU's, in C order).
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 pub(crate) fn partial_from_gpu(op: &ReduceOp, states: &[PartialState], shape: &[usize]) -> Result<Value> {
     with_kernel(op, |k| k.partial_from_gpu(states, shape))
 }
@@ -102,6 +104,7 @@ pub trait Reducer: Send + Sync + Debug + 'static {
     /// Result element type.
     type Out: Element;
     /// A state from the portable form a GPU reads back.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     fn state_from_gpu(&self, s: &PartialState) -> Self::State;
     /// Whether `accumulate` uses the element index.
     const NEEDS_INDEX: bool = false;

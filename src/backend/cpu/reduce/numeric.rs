@@ -17,6 +17,7 @@ pub trait AccNum: Copy + Send + Sync + Debug + PartialEq + 'static {
     /// As f64.
     fn f64(self) -> f64;
     /// The accumulator from a GPU's read-back sum: `f` for `f64`, `i` for `i64`.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     fn from_gpu(f: f64, i: i64) -> Self;
 }
 impl AccNum for f64 {

@@ -351,6 +351,8 @@ impl<T: Element> Reducer for AnyAllR<T> {
 /// count_nonzero: state i64.
 #[derive(Debug)]
 pub struct CountR<T> {
+    /// Count the non-NaN elements (`count`) instead of the non-zero ones (`count_nonzero`).
+    pub(crate) non_nan: bool,
     pub(crate) _t: Ph<T>,
 }
 impl<T: Element> Reducer for CountR<T> {
@@ -365,7 +367,7 @@ impl<T: Element> Reducer for CountR<T> {
     }
     #[inline]
     fn accumulate(&self, s: &mut i64, x: T, _: i64) {
-        *s += (x != T::zero()) as i64;
+        *s += if self.non_nan { !x.is_nan() } else { x != T::zero() } as i64;
     }
     fn merge(&self, a: &mut i64, b: &i64) {
         *a += *b;

@@ -1,17 +1,27 @@
 //! Tile kernels called directly through the CPU backend: a kernel that overwrites an input
 //! reuses its buffer when it owns the only reference, and leaves a shared input untouched.
 
-mod common;
+//! (Unit tests: the kernels are internal.)
 
 use std::sync::Arc;
 
 use ndarray::{Array2, ArrayD, Ix2};
-use tessera::backend::Backend;
-use tessera::backend::cpu::CpuBackend;
-use tessera::block::{HostArray, Value};
-use tessera::ir::kernel::{Kernel, TileKernel};
 
-use common::arr2;
+use crate::backend::Backend;
+use crate::backend::cpu::CpuBackend;
+use crate::core::block::{HostArray, Value};
+use crate::ir::kernel::{Kernel, TileKernel};
+
+/// A reproducible `m × n` matrix of values in [-1, 1) (xorshift from `seed`).
+fn arr2(seed: u64, m: usize, n: usize) -> Array2<f64> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    Array2::from_shape_fn((m, n), |_| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    })
+}
 
 fn block(a: Array2<f64>) -> Value {
     Value::Array(HostArray::new(a.into_dyn().into_shared()))
@@ -164,7 +174,7 @@ fn gemm_and_syrk_tiles_match_ndarray_in_every_layout() {
     }
     // Under the feature every one of these products went through OpenBLAS, none fell back.
     #[cfg(feature = "blas")]
-    assert!(tessera::backend::cpu::blas_products() >= 68, "{}", tessera::backend::cpu::blas_products());
+    assert!(crate::backend::cpu::blas_products() >= 68, "{}", crate::backend::cpu::blas_products());
 }
 
 #[test]
