@@ -87,19 +87,68 @@ pub fn days_from(start: Day, n: usize) -> Vec<Day> {
     out
 }
 
+/// The years a [`Day`] may have: NumPy's `datetime64[D]` reaches further, but no climate
+/// record does, and keeping years within ±1,000,000 leaves every day count in range of `i64`
+/// arithmetic and every year in `i32`.
+pub const YEARS: std::ops::RangeInclusive<i32> = -1_000_000..=1_000_000;
+
+/// Days from 1970-01-01 to 1 January of `year` (proleptic Gregorian), in O(1): whole
+/// 400-year eras of 146,097 days, then the years, leap days and centuries before it.
+fn days_to_year(year: i64) -> i64 {
+    let y = year - 1;
+    365 * y + y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400) - DAYS_TO_1970
+}
+
+/// Days from 0001-01-01 to 1970-01-01.
+const DAYS_TO_1970: i64 = 719_162;
+
 impl Day {
-    /// The day `n` days after this one (before it, for negative `n`).
-    pub fn add_days(self, n: i64) -> Day {
-        let (mut year, mut d) = (self.year, self.doy as i64 + n);
-        while d < 0 {
-            year -= 1;
-            d += days_in_year(year) as i64;
+    /// Days since 1970-01-01 (negative before it).
+    pub fn days_since_epoch(self) -> i64 {
+        days_to_year(self.year as i64) + self.doy as i64
+    }
+
+    /// The day `days` after 1970-01-01 (before it, for negative `days`), or an error when its
+    /// year is outside [`YEARS`].
+    pub fn from_days_since_epoch(days: i64) -> Result<Day> {
+        // Estimate the year from the mean Gregorian year, then correct it by at most one.
+        let est = 1970 + (days as f64 / 365.2425).floor() as i64;
+        let out_of_range =
+            || Error::invalid(format!("a date {days} days from 1970-01-01 is outside the years {YEARS:?}"));
+        if !(*YEARS.start() as i64 - 1..=*YEARS.end() as i64 + 1).contains(&est) {
+            return Err(out_of_range());
         }
-        while d >= days_in_year(year) as i64 {
-            d -= days_in_year(year) as i64;
+        let mut year = est;
+        while days_to_year(year) > days {
+            year -= 1;
+        }
+        while days_to_year(year + 1) <= days {
             year += 1;
         }
-        Day { year, doy: d as usize }
+        if !YEARS.contains(&(year as i32)) || year != year as i32 as i64 {
+            return Err(out_of_range());
+        }
+        Ok(Day { year: year as i32, doy: (days - days_to_year(year)) as usize })
+    }
+
+    /// The day `n` days after this one (before it, for negative `n`); an error when it falls
+    /// outside the years [`YEARS`]. O(1) whatever `n`.
+    pub fn add_days(self, n: i64) -> Result<Day> {
+        let days = self
+            .days_since_epoch()
+            .checked_add(n)
+            .ok_or_else(|| Error::invalid(format!("{n} days after {self} is outside the years {YEARS:?}")))?;
+        Day::from_days_since_epoch(days)
+            .map_err(|_| Error::invalid(format!("{n} days after {self} is outside the years {YEARS:?}")))
+    }
+}
+
+impl std::fmt::Display for Day {
+    /// `YYYY-MM-DD` (ISO 8601; years beyond four digits or before year 0 with their sign).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.month();
+        let before: usize = (0..m).map(|k| month_len(self.year, k)).sum();
+        write!(f, "{:04}-{:02}-{:02}", self.year, m + 1, self.doy - before + 1)
     }
 }
 
@@ -156,11 +205,17 @@ pub fn days_from_cf(values: &[f64], units: &str, calendar: Option<&str>) -> Resu
     values
         .iter()
         .map(|&v| {
-            if !v.is_finite() {
-                return Err(Error::invalid(format!("time value {v} (in '{units}') is not a time")));
-            }
             // A hair of tolerance so that 86399.9999 s-style rounding lands on its day.
-            Ok(epoch.add_days((v / per_day + frac + 1e-9).floor() as i64))
+            let days = (v / per_day + frac + 1e-9).floor();
+            // Beyond ±2^53 days no f64 is a whole day count, and far beyond any year a Day holds.
+            if !days.is_finite() || days.abs() > 9.0e15 {
+                return Err(Error::invalid(format!(
+                    "time value {v} (in '{units}') is not a time tessera can date"
+                )));
+            }
+            epoch.add_days(days as i64).map_err(|_| {
+                Error::invalid(format!("time value {v} (in '{units}') falls outside the years {YEARS:?}"))
+            })
         })
         .collect()
 }
@@ -217,10 +272,10 @@ mod tests {
         assert_eq!(Day::parse("1984-02-29").unwrap().month(), 1);
         assert_eq!(Day::parse("1984-12-31").unwrap().month(), 11);
         let d = Day::parse("1983-12-31").unwrap();
-        assert_eq!(d.add_days(1), Day { year: 1984, doy: 0 });
-        assert_eq!(d.add_days(366 + 1), Day { year: 1985, doy: 0 });
-        assert_eq!(d.add_days(-365), Day { year: 1982, doy: 364 });
-        assert_eq!(Day { year: 1984, doy: 0 }.add_days(-1), Day { year: 1983, doy: 364 });
+        assert_eq!(d.add_days(1).unwrap(), Day { year: 1984, doy: 0 });
+        assert_eq!(d.add_days(366 + 1).unwrap(), Day { year: 1985, doy: 0 });
+        assert_eq!(d.add_days(-365).unwrap(), Day { year: 1982, doy: 364 });
+        assert_eq!(Day { year: 1984, doy: 0 }.add_days(-1).unwrap(), Day { year: 1983, doy: 364 });
         // OISST's netCDF: days since 1978-01-01 12:00:00; 1 January 1982 is day 1461.
         let oisst = days_from_cf(&[1461.0], "days since 1978-01-01 12:00:00", Some("standard")).unwrap();
         assert_eq!(oisst, [Day { year: 1982, doy: 0 }]);
@@ -238,5 +293,47 @@ mod tests {
         assert_eq!(year_in_name(Path::new("/x/sst.1982.zarr")), Some(1982));
         assert_eq!(year_in_name(Path::new("oisst-avhrr-v02r01.19820101.nc")), Some(1982));
         assert_eq!(year_in_name(Path::new("run-0042.npy")), None);
+    }
+
+    /// The O(1) day arithmetic against stepping one day at a time, over 1600 years around the
+    /// epoch and across the proleptic years before 1 AD.
+    #[test]
+    fn add_days_matches_stepping_day_by_day() {
+        let start = Day::parse("1600-01-01").unwrap();
+        assert_eq!(start.days_since_epoch(), -135_140);
+        assert_eq!(Day::parse("1970-01-01").unwrap().days_since_epoch(), 0);
+        assert_eq!(Day::parse("2000-03-01").unwrap().days_since_epoch(), 11_017);
+        let mut d = start;
+        for n in 0..(1600 * 366) {
+            if n % 997 == 0 {
+                assert_eq!(start.add_days(n).unwrap(), d, "{n} days after {start}");
+                assert_eq!(d.add_days(-n).unwrap(), start, "{n} days before {d}");
+                assert_eq!(Day::from_days_since_epoch(d.days_since_epoch()).unwrap(), d);
+            }
+            d = d.next();
+        }
+        // Year 0 is a leap year of the proleptic calendar; 1 AD is day -719,162.
+        assert_eq!(Day { year: 1, doy: 0 }.days_since_epoch(), -719_162);
+        assert_eq!(Day { year: 1, doy: 0 }.add_days(-1).unwrap(), Day { year: 0, doy: 365 });
+        assert_eq!(Day { year: -1, doy: 364 }.add_days(1).unwrap(), Day { year: 0, doy: 0 });
+        assert_eq!(Day::parse("1984-02-29").unwrap().to_string(), "1984-02-29");
+    }
+
+    /// Hostile CF times end at once with an error naming the value (they used to loop year by
+    /// year, for hours with 1e15 days).
+    #[test]
+    fn hostile_times_are_errors_not_hangs() {
+        for v in [1e15, -1e15, 1e300, -1e300, 4.0e8, -4.0e8] {
+            let e = days_from_cf(&[v], "days since 1982-01-01", None).unwrap_err().to_string();
+            assert!(e.contains(&format!("{v}")), "{v}: {e}");
+        }
+        assert!(days_from_cf(&[f64::INFINITY], "days since 1982-01-01", None).is_err());
+        assert!(days_from_cf(&[1e15], "seconds since 1982-01-01", None).is_err(), "31.7 million years");
+        let far = days_from_cf(&[3.0e8], "days since 1982-01-01", None).unwrap();
+        assert_eq!(far[0].year, 1982 + (3.0e8 / 365.2425) as i32);
+        assert!(Day { year: *YEARS.end(), doy: 365 }.add_days(1).is_err(), "year 1,000,000 is a leap year");
+        assert!(Day { year: *YEARS.start(), doy: 0 }.add_days(-1).is_err());
+        assert!(Day { year: 0, doy: 0 }.add_days(i64::MAX).is_err());
+        assert!(Day { year: 0, doy: 0 }.add_days(i64::MIN).is_err());
     }
 }

@@ -23,12 +23,14 @@ pub use crate::scheduler::{OutputSink, RunReport};
 /// Plan `nodes` for `opts` and run them, handing every output block to `sink` (output `i`
 /// is `nodes[i]`, blocks in C order of its grid) as soon as it is computed.
 pub fn run_into(nodes: &[Arc<Node>], opts: &ComputeOptions, sink: &dyn OutputSink) -> Result<RunReport> {
+    opts.check()?;
     let graph = plan_for(nodes, opts);
     execute_into(&graph, &CpuBackend, opts, sink)
 }
 
 /// Plan `nodes` for `opts` and run them; every output's blocks, in C order of its grid.
 pub fn run_blocks(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<Vec<Value>>, RunReport)> {
+    opts.check()?;
     let graph = plan_for(nodes, opts);
     execute(&graph, &CpuBackend, opts)
 }

@@ -116,7 +116,7 @@ pub use array::{
 pub use ir::reduce::{ReduceKind, ReduceOp, Reduction};
 pub use ir::task::{PlanStats, Task, TaskGraph, TaskId};
 pub use runtime::{
-    ComputeOptions, Device, Progress, SchedulerKind, default_memory_budget, physical_memory,
+    ComputeOptions, Device, Progress, SchedulerKind, default_memory_budget, max_workers, physical_memory,
     set_default_options,
 };
 pub use scheduler::{Profile, RunReport, TaskRecord};

@@ -258,8 +258,8 @@ mod zarr {
         };
         let dir = tmpdir("zarr-group");
         let write = |name: &str, t0: i64, n: usize, units: &str| {
-            let g = dir.join(name);
-            create_group(&g, Default::default()).unwrap();
+            let group = create_group(dir.join(name), Default::default()).unwrap();
+            let g = group.path();
             let time: Vec<i64> = (0..n as i64).map(|k| t0 + 24 * k).collect();
             write_coordinate(g.join("time"), time, &ZarrMeta::default().dims(&["time"]).attr("units", units))
                 .unwrap();
@@ -267,7 +267,8 @@ mod zarr {
             let meta = ZarrMeta::default().dims(&["time", "x"]).attr("units", "K");
             let (x, w) = zarr_writer_for(&x, g.join("v"), &meta).unwrap();
             x.store(&w, &opts()).unwrap();
-            g
+            group.commit().unwrap();
+            dir.join(name)
         };
         // Hourly units, starting on 28 February 1984 (a leap year), in a file named 1990.
         let a = write("a.1990.zarr", 0, 3, "hours since 1984-02-28 00:00:00");

@@ -97,7 +97,31 @@ fn spill_files_are_removed_after_the_compute() {
         y.compute_report(&opts(SchedulerKind::Threaded).memory_budget(200_000).spill_dir(&dir)).unwrap();
     assert!(report.spilled_bytes > 0);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "spill files left behind");
+    // While the compute runs, the spill file is already unlinked (a killed process leaves
+    // nothing); directories the spill directory needed are removed after it.
+    static SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let deep = dir.join("a").join("b");
+    let look = dir.clone();
+    let probe = y
+        .map_blocks(move |b| {
+            let n = walk_count(&look);
+            SEEN.fetch_max(n, std::sync::atomic::Ordering::Relaxed);
+            b.to_owned()
+        })
+        .unwrap();
+    let (_, report) =
+        probe.compute_report(&opts(SchedulerKind::Threaded).memory_budget(200_000).spill_dir(&deep)).unwrap();
+    assert!(report.spilled_bytes > 0);
+    assert_eq!(SEEN.load(std::sync::atomic::Ordering::Relaxed), 0, "a spill file was visible");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the directories made for spilling stay");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Files under `d`, recursively.
+fn walk_count(d: &std::path::Path) -> usize {
+    std::fs::read_dir(d)
+        .map(|r| r.flatten().map(|e| if e.path().is_dir() { walk_count(&e.path()) } else { 1 }).sum())
+        .unwrap_or(0)
 }
 
 #[test]

@@ -82,6 +82,7 @@ pub fn compute_many_report(
 
 /// Plan and run `nodes`, copying each output block into its node's result as it arrives.
 fn run_assembled(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<HostArray>, RunReport)> {
+    check_results_fit(nodes)?;
     let sink = ManyAssembler { nodes, outs: nodes.iter().map(|_| Mutex::new(None)).collect() };
     let report = run_into(nodes, opts, &sink)?;
     let mut results = Vec::with_capacity(nodes.len());
@@ -90,6 +91,26 @@ fn run_assembled(nodes: &[Arc<Node>], opts: &ComputeOptions) -> Result<(Vec<Host
         results.push(out.unwrap_or_else(|| HostArray::zeros(n.dtype, &n.shape)));
     }
     Ok((results, report))
+}
+
+/// An error, before anything runs, when the results `compute` would return together have
+/// more bytes than this machine's memory (they live outside the memory budget, in the
+/// caller's hands).
+fn check_results_fit(nodes: &[Arc<Node>]) -> Result<()> {
+    let bytes = nodes.iter().fold(0usize, |acc, n| {
+        let elems = n.shape.iter().fold(1usize, |p, &d| p.saturating_mul(d));
+        acc.saturating_add(elems.saturating_mul(n.dtype.size()))
+    });
+    let memory = crate::runtime::physical_memory().unwrap_or(usize::MAX);
+    if bytes > memory {
+        let names: Vec<&str> = nodes.iter().map(|n| &*n.name).collect();
+        return Err(crate::Error::InvalidArgument(format!(
+            "the result of {} is {bytes} bytes, more than this machine's {memory} bytes of memory: \
+             compute() returns it in memory; write it to a file block by block instead (to_npy, to_zarr)",
+            names.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// Copies the output blocks of several arrays into their results as they arrive (each

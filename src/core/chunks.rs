@@ -133,13 +133,21 @@ impl Chunks {
                 shape.len()
             )));
         }
-        let mut axes = Vec::with_capacity(shape.len());
+        check_elements(shape)?;
+        let mut blocks: usize = 1;
         for (i, (&n, &c)) in shape.iter().zip(sizes).enumerate() {
             if c == 0 && n > 0 {
                 return Err(Error::InvalidChunks(format!("block length 0 on axis {i} of length {n}")));
             }
-            axes.push(split_axis(n, c));
+            blocks = blocks.saturating_mul(n.div_ceil(c.max(1)).max(1));
         }
+        if blocks > MAX_BLOCKS {
+            return Err(Error::InvalidChunks(format!(
+                "shape {shape:?} in blocks of {sizes:?} makes {blocks} blocks, more than the {MAX_BLOCKS} \
+                 one array may have: use larger blocks"
+            )));
+        }
+        let axes = shape.iter().zip(sizes).map(|(&n, &c)| split_axis(n, c)).collect();
         Ok(Chunks::from_axes(axes))
     }
 
@@ -149,9 +157,13 @@ impl Chunks {
         if target_bytes == 0 {
             return Err(Error::InvalidChunks("auto chunk target of 0 bytes".into()));
         }
+        if check_elements(shape)? == 0 {
+            // Nothing to cut: one block per axis (however long the other axes say they are).
+            return Ok(Chunks::single(shape));
+        }
         let target = (target_bytes / dtype.size()).max(1);
         let mut block: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
-        while block.iter().product::<usize>() > target {
+        while block.iter().fold(1usize, |p, &b| p.saturating_mul(b)) > target {
             let (i, _) = block.iter().enumerate().max_by_key(|(_, b)| **b).expect("nonempty");
             if block[i] == 1 {
                 break;
@@ -231,6 +243,21 @@ impl Chunks {
         let starts = starts_of(&axes);
         Chunks { axes, starts }
     }
+}
+
+/// The most blocks one array may have (each becomes at least one task; a graph of more would
+/// not fit in memory to plan anyway).
+pub const MAX_BLOCKS: usize = 1 << 22;
+
+/// An error when `shape` has more elements than any array can (its bytes would overflow).
+pub(crate) fn check_elements(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |p, &n| p.checked_mul(n))
+        .filter(|&n| n <= isize::MAX as usize / 8)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!("shape {shape:?} has more elements than an array can hold"))
+        })
 }
 
 /// Split an axis of length `n` into blocks of `c`.
@@ -322,5 +349,18 @@ mod tests {
     fn refine() {
         assert_eq!(refine_axis(&[3, 3], &[2, 4]), vec![2, 1, 3]);
         assert_eq!(refine_axis(&[0], &[0]), vec![0]);
+    }
+
+    #[test]
+    fn huge_shapes_and_block_counts_are_errors_not_aborts() {
+        let e = Chunks::uniform(&[1_000_000_000_000], &[1]).unwrap_err().to_string();
+        assert!(e.contains("blocks") && e.contains("larger blocks"), "{e}");
+        let e = Chunks::uniform(&[1 << 40, 1 << 40], &[1 << 30, 1 << 30]).unwrap_err().to_string();
+        assert!(e.contains("more elements"), "{e}");
+        assert!(Chunks::auto(&[usize::MAX, 2], DType::F64, 1 << 20).is_err());
+        // An empty array is one block, whatever its other axes.
+        assert_eq!(Chunks::auto(&[0, 1 << 61], DType::F64, 1 << 20).unwrap().nblocks(), 1);
+        // Large but sane: 1e12 elements in 1e9-element blocks.
+        assert_eq!(Chunks::uniform(&[1_000_000, 1_000_000], &[100_000, 10_000]).unwrap().nblocks(), 1000);
     }
 }

@@ -7,6 +7,7 @@
 
 use std::fmt::Debug;
 use std::ops::Range;
+use std::path::Path;
 
 use crate::core::block::{HostArray, Value};
 use crate::core::dtype::DType;
@@ -35,6 +36,11 @@ pub trait BlockSource: Send + Sync + Debug {
     fn read_take(&self, region: &[Range<usize>], axis: usize, indices: &[usize]) -> Result<HostArray> {
         read_take_in_runs(self, region, axis, indices)
     }
+    /// The file or directory it reads (none for memory and generated arrays), so that no
+    /// output is written over an input.
+    fn file(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// A destination for computed blocks.
@@ -42,9 +48,14 @@ pub trait BlockSink: Send + Sync {
     /// Write `block`, the part of the array at `region` (called from worker threads, once per
     /// block, in any order).
     fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()>;
-    /// Called once after every block was written.
+    /// Called once after every block was written: make the output whole and visible (a file
+    /// sink renames its temporary into place). A sink dropped without `finish` leaves nothing.
     fn finish(&self) -> Result<()> {
         Ok(())
+    }
+    /// The file or directory the sink writes (to refuse outputs that are also inputs).
+    fn target(&self) -> Option<&Path> {
+        None
     }
 }
 

@@ -113,6 +113,14 @@ fn resolve(path: &Path, var: &str) -> Result<Resolved> {
     if inner.join("zarr.json").exists() {
         return Ok(Resolved::Zarr(inner));
     }
+    let v2 = |p: &Path| p.join(".zarray").exists() || p.join(".zgroup").exists();
+    if v2(path) || v2(&inner) {
+        return Err(Error::format(
+            path,
+            "is Zarr format 2 (.zarray/.zgroup), which tessera does not read; convert it to Zarr v3 \
+             (for example xarray: ds.to_zarr(path, zarr_format=3))",
+        ));
+    }
     let meta = path.join("zarr.json");
     if meta.exists() {
         let text = std::fs::read_to_string(&meta).map_err(|e| Error::io(&meta, e))?;

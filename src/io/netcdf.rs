@@ -22,6 +22,7 @@ use crate::core::block::HostArray;
 use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
+use crate::io::staged::{Kind, Staged};
 use crate::io::{BlockSink, BlockSource};
 use crate::runtime::ComputeOptions;
 use crate::{map_host, with_dtype};
@@ -127,6 +128,9 @@ impl NcSource {
 }
 
 impl BlockSource for NcSource {
+    fn file(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
     fn name(&self) -> &str {
         "netcdf"
     }
@@ -219,19 +223,25 @@ pub fn open_netcdf<T: Element>(
 
 /// Writes one variable of a new netCDF-4 file block by block (serialised: libnetcdf is not
 /// thread-safe). Float variables get `_FillValue = NaN`.
+///
+/// The file is written under a temporary name beside `path` and renamed into place by
+/// `finish` (see [`crate::io::staged`]): a run that fails leaves `path` as it was.
 pub struct NetcdfWriter {
     path: PathBuf,
     var: String,
-    file: Mutex<netcdf::FileMut>,
+    /// The open file until `finish` closes it.
+    file: Mutex<Option<netcdf::FileMut>>,
+    staged: Mutex<Option<Staged>>,
 }
 
 impl NetcdfWriter {
-    /// Create `path` (replacing it) with variable `var` of `dtype` over dimensions `dims`
-    /// (name and length each).
+    /// Stage a file at `path` (an existing file is replaced when the writer finishes) with
+    /// variable `var` of `dtype` over dimensions `dims` (name and length each).
     pub fn create(path: impl AsRef<Path>, var: &str, dtype: DType, dims: &[(&str, usize)]) -> Result<Self> {
         let path = path.as_ref();
         let err = |e: netcdf::Error| Error::io(path, format!("cannot write netCDF: {e}"));
-        let mut f = netcdf::create(path).map_err(err)?;
+        let staged = Staged::new(path, Kind::File)?;
+        let mut f = netcdf::create(staged.path()).map_err(err)?;
         for (name, len) in dims {
             f.add_dimension(name, *len).map_err(err)?;
         }
@@ -255,14 +265,29 @@ impl NetcdfWriter {
                 _ => {}
             }
         }
-        Ok(NetcdfWriter { path: path.to_path_buf(), var: var.to_string(), file: Mutex::new(f) })
+        Ok(NetcdfWriter {
+            path: path.to_path_buf(),
+            var: var.to_string(),
+            file: Mutex::new(Some(f)),
+            staged: Mutex::new(Some(staged)),
+        })
+    }
+
+    /// The open file (an error once `finish` closed it).
+    fn open(&self) -> Result<std::sync::MutexGuard<'_, Option<netcdf::FileMut>>> {
+        let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
+        if f.is_none() {
+            return Err(Error::io(&self.path, "the writer has finished; nothing more can be written"));
+        }
+        Ok(f)
     }
 
     /// Add the coordinate variable of dimension `dim` (a double variable of the same name
     /// over that dimension) with these values and string attributes (`units`, `calendar`, …).
     pub fn add_coordinate(&self, dim: &str, values: &[f64], attrs: &[(&str, &str)]) -> Result<()> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing coordinate '{dim}': {e}"));
-        let mut f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
+        let mut guard = self.open()?;
+        let f = guard.as_mut().expect("open");
         let mut v = f.add_variable::<f64>(dim, &[dim]).map_err(err)?;
         for (k, val) in attrs {
             v.put_attribute(k, *val).map_err(err)?;
@@ -273,7 +298,8 @@ impl NetcdfWriter {
     /// Set a string attribute (`units`, `long_name`, …) of the variable being written.
     pub fn add_attribute(&self, name: &str, value: &str) -> Result<()> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing attribute '{name}': {e}"));
-        let mut f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
+        let mut guard = self.open()?;
+        let f = guard.as_mut().expect("open");
         let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
         v.put_attribute(name, value).map(|_| ()).map_err(err)
     }
@@ -306,7 +332,8 @@ pub fn time_coordinate(path: &Path) -> Result<Option<TimeCoordinate>> {
 
 impl BlockSink for NetcdfWriter {
     fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
-        let mut f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
+        let mut guard = self.open()?;
+        let f = guard.as_mut().expect("open");
         let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing {region:?}: {e}"));
         map_host!(block, a => {
@@ -314,6 +341,17 @@ impl BlockSink for NetcdfWriter {
             let s = c.as_slice().expect("standard layout");
             put(&mut v, s, region.to_vec()).map_err(err)
         })
+    }
+    fn finish(&self) -> Result<()> {
+        let file = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?.take();
+        if let Some(f) = file {
+            f.close().map_err(|e| Error::io(&self.path, format!("closing the netCDF file: {e}")))?;
+        }
+        let staged = self.staged.lock().map_err(|_| Error::internal("netCDF writer lock poisoned"))?.take();
+        staged.map_or(Ok(()), Staged::commit)
+    }
+    fn target(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 }
 
@@ -346,6 +384,7 @@ pub fn to_netcdf<T: Element>(
         None => auto.iter().map(String::as_str).collect(),
     };
     let spec: Vec<(&str, usize)> = names.iter().copied().zip(x.shape().iter().copied()).collect();
+    crate::io::check_output(x, path.as_ref())?;
     let w = NetcdfWriter::create(path, var, T::DTYPE, &spec)?;
     x.store(&w, opts)
 }

@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::array::Array;
 use crate::array::creation::source_array;
@@ -18,6 +18,7 @@ use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::raw::{ByteOrder, Layout, RawLayout, RawSource, for_each_run};
+use crate::io::staged::{Kind, Staged};
 use crate::io::{BlockSink, write_at};
 use crate::map_host;
 
@@ -26,6 +27,9 @@ const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Read the header of the .npy file at `path`: dtype, shape, order and where the data begins.
 pub fn read_header(path: impl AsRef<Path>) -> Result<RawLayout> {
     let path = path.as_ref();
+    if path.is_dir() {
+        return Err(Error::format(path, "is a directory, not a .npy file"));
+    }
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
     let bad = |r: &str| Error::format(path, format!("not a valid .npy file: {r}"));
     let mut pre = [0u8; 8];
@@ -162,7 +166,9 @@ pub fn open_npy<T: Element>(path: impl AsRef<Path>, chunks: impl Into<ChunkSpec>
 }
 
 /// Writes a C-order .npy file block by block: the header and the file's full length first,
-/// then each block into its place (from any thread, in any order).
+/// then each block into its place (from any thread, in any order). The file is written under
+/// a temporary name beside `path` and renamed into place by `finish` (see [`crate::io::staged`]):
+/// a run that fails leaves `path` as it was.
 #[derive(Debug)]
 pub struct NpyWriter {
     path: PathBuf,
@@ -170,22 +176,28 @@ pub struct NpyWriter {
     dtype: DType,
     shape: Vec<usize>,
     offset: u64,
+    staged: Mutex<Option<Staged>>,
 }
 
 impl NpyWriter {
-    /// Create (or truncate) `path` for an array of `dtype` and `shape`.
+    /// Stage a .npy file at `path` for an array of `dtype` and `shape` (an existing file there
+    /// is replaced when the writer finishes, not before).
     pub fn create(path: impl AsRef<Path>, dtype: DType, shape: &[usize]) -> Result<Self> {
         let path = path.as_ref();
+        let staged = Staged::new(path, Kind::File)?;
+        let tmp = staged.path();
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
+            .create_new(true)
+            .open(tmp)
             .map_err(|e| Error::io(path, e))?;
         let head = header_bytes(dtype, shape);
         file.write_all(&head).map_err(|e| Error::io(path, e))?;
-        let data = shape.iter().product::<usize>() as u64 * dtype.size() as u64;
+        let data =
+            shape.iter().try_fold(dtype.size() as u64, |n, &d| n.checked_mul(d as u64)).ok_or_else(|| {
+                Error::invalid(format!("an array of shape {shape:?} has more bytes than a file can"))
+            })?;
         file.set_len(head.len() as u64 + data).map_err(|e| Error::io(path, e))?;
         Ok(NpyWriter {
             path: path.to_path_buf(),
@@ -193,6 +205,7 @@ impl NpyWriter {
             dtype,
             shape: shape.to_vec(),
             offset: head.len() as u64,
+            staged: Mutex::new(Some(staged)),
         })
     }
 }
@@ -223,6 +236,11 @@ impl BlockSink for NpyWriter {
         })
     }
     fn finish(&self) -> Result<()> {
-        self.file.sync_all().map_err(|e| Error::io(&self.path, e))
+        self.file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        let staged = self.staged.lock().map_err(|_| Error::internal("npy writer lock poisoned"))?.take();
+        staged.map_or(Ok(()), Staged::commit)
+    }
+    fn target(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 }

@@ -56,9 +56,10 @@ pub struct RawLayout {
 }
 
 impl RawLayout {
-    /// Bytes the array occupies after the offset.
-    pub fn data_bytes(&self) -> u64 {
-        self.shape.iter().product::<usize>() as u64 * self.dtype.size() as u64
+    /// Bytes the array occupies after the offset (`None` when that overflows: a corrupt or
+    /// hostile shape).
+    pub fn data_bytes(&self) -> Option<u64> {
+        self.shape.iter().try_fold(self.dtype.size() as u64, |n, &d| n.checked_mul(d as u64))
     }
 }
 
@@ -76,7 +77,16 @@ impl RawSource {
     pub(crate) fn open(path: &Path, raw: RawLayout, name: &str) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        let want = raw.offset + raw.data_bytes();
+        let want = raw.data_bytes().and_then(|d| d.checked_add(raw.offset)).ok_or_else(|| {
+            Error::format(
+                path,
+                format!(
+                    "a {} array of shape {:?} has more bytes than any file can hold",
+                    raw.dtype, raw.shape
+                ),
+            )
+        })?;
+        crate::core::chunks::check_elements(&raw.shape).map_err(|e| Error::format(path, e.to_string()))?;
         if len < want {
             return Err(Error::format(
                 path,
@@ -190,6 +200,9 @@ fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<()> {
 }
 
 impl BlockSource for RawSource {
+    fn file(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
     fn name(&self) -> &str {
         &self.name
     }

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ndarray::{ArcArray, IxDyn};
 use zarrs::array::codec::ZstdCodec;
@@ -22,6 +22,7 @@ use crate::core::chunks::{ChunkSpec, Chunks};
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::BlockSink;
+use crate::io::staged::{Kind, Staged};
 use crate::runtime::ComputeOptions;
 use crate::{map_host, with_dtype};
 
@@ -58,8 +59,13 @@ fn codec_options() -> CodecOptions {
 
 fn open_array(path: &Path) -> Result<ZArray> {
     if !path.join("zarr.json").exists() {
-        let what =
-            if path.exists() { "is not a Zarr v3 array (no zarr.json)" } else { "no such file or directory" };
+        let what = if path.join(".zarray").exists() {
+            "is a Zarr format 2 array (.zarray), which tessera does not read; convert it to Zarr v3"
+        } else if path.exists() {
+            "is not a Zarr v3 array (no zarr.json)"
+        } else {
+            "no such file or directory"
+        };
         return Err(Error::io(path, what));
     }
     let store = FilesystemStore::new(path).map_err(|e| Error::io(path, e))?;
@@ -96,6 +102,9 @@ impl crate::io::BlockSource for ZarrSource {
             let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::invalid(e.to_string()))?;
             Ok(HostArray::new(a))
         })
+    }
+    fn file(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 }
 
@@ -180,23 +189,52 @@ impl ZarrMeta {
     }
 }
 
-/// Create a Zarr v3 group at `path` (a directory, replaced if it holds a Zarr node) with
-/// these attributes; arrays are then written into subdirectories of it.
+/// A Zarr v3 group being written: arrays go into subdirectories of [`ZarrGroup::path`] (a
+/// temporary directory beside the target), and [`ZarrGroup::commit`] renames the whole group
+/// into place; dropped without a commit, it leaves nothing.
+///
+/// ```
+/// use tessera::io::zarr::{ZarrMeta, create_group, write_coordinate};
+/// let dir = std::env::temp_dir().join(format!("tessera-doc-group-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let g = create_group(dir.join("g.zarr"), Default::default())?;
+/// write_coordinate(g.path().join("lat"), vec![-1.0f64, 0.0, 1.0], &ZarrMeta::default())?;
+/// g.commit()?;
+/// assert!(dir.join("g.zarr/lat/zarr.json").exists());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ZarrGroup {
+    staged: Staged,
+}
+
+impl ZarrGroup {
+    /// Where the group's arrays are written until the commit.
+    pub fn path(&self) -> &Path {
+        self.staged.path()
+    }
+    /// Rename the finished group into place (replacing a Zarr store there).
+    pub fn commit(self) -> Result<()> {
+        self.staged.commit()
+    }
+}
+
+/// Start a Zarr v3 group at `path` with these attributes (an existing Zarr store there is
+/// replaced on [`ZarrGroup::commit`]; a directory of other files is refused).
 pub fn create_group(
     path: impl AsRef<Path>,
     attributes: serde_json::Map<String, serde_json::Value>,
-) -> Result<()> {
+) -> Result<ZarrGroup> {
     let path = path.as_ref();
-    if path.join("zarr.json").exists() {
-        std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
-    }
-    std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
-    let store = FilesystemStore::new(path).map_err(|e| Error::io(path, e))?;
+    let staged = Staged::new(path, Kind::Dir)?;
+    let store = FilesystemStore::new(staged.path()).map_err(|e| Error::io(path, e))?;
     let group = zarrs::group::GroupBuilder::new()
         .attributes(attributes)
         .build(Arc::new(store), "/")
         .map_err(|e| Error::format(path, e.to_string()))?;
-    group.store_metadata().map_err(|e| Error::io(path, e))
+    group.store_metadata().map_err(|e| Error::io(path, e))?;
+    Ok(ZarrGroup { staged })
 }
 
 /// Write a small 1-d array whole (a coordinate such as `time`, `lat` or `lon`) at `path`,
@@ -206,17 +244,21 @@ pub fn write_coordinate<T: Element>(path: impl AsRef<Path>, values: Vec<T>, meta
     let w = ZarrWriter::create_with(&path, T::DTYPE, &[n], &[n.max(1)], meta)?;
     let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&[n]), values)
         .map_err(|e| Error::invalid(e.to_string()))?;
-    w.write(std::slice::from_ref(&(0..n)), &HostArray::new(a))
+    w.write(std::slice::from_ref(&(0..n)), &HostArray::new(a))?;
+    w.finish()
 }
 
-/// Writes a Zarr v3 array whose chunks are the blocks of the array being stored.
+/// Writes a Zarr v3 array whose chunks are the blocks of the array being stored, into a
+/// temporary directory beside the target that `finish` renames into place.
 pub struct ZarrWriter {
     path: PathBuf,
     array: ZArray,
+    staged: Mutex<Option<Staged>>,
 }
 
 impl ZarrWriter {
-    /// Create the array at `path` (a directory; replaced if it holds a Zarr array) with
+    /// Stage the array at `path` (a directory; an existing Zarr store there is replaced when
+    /// the writer finishes, a directory of other files refused) with
     /// `chunk` as its chunk shape; `zstd_level: Some(l)` compresses each chunk with zstd.
     pub fn create(
         path: impl AsRef<Path>,
@@ -246,11 +288,8 @@ impl ZarrWriter {
                 shape.len()
             )));
         }
-        if path.join("zarr.json").exists() {
-            std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
-        }
-        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
-        let store = FilesystemStore::new(path).map_err(|e| Error::io(path, e))?;
+        let staged = Staged::new(path, Kind::Dir)?;
+        let store = FilesystemStore::new(staged.path()).map_err(|e| Error::io(path, e))?;
         let shape64: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         let chunk64: Vec<u64> = chunk.iter().map(|&d| d.max(1) as u64).collect();
         let mut b = ArrayBuilder::new(shape64, chunk64, zarr_dtype(dtype), fill(dtype));
@@ -261,7 +300,7 @@ impl ZarrWriter {
         b.attributes(meta.attributes.clone());
         let array = b.build(Arc::new(store), "/").map_err(|e| Error::format(path, e.to_string()))?;
         array.store_metadata().map_err(|e| Error::io(path, e))?;
-        Ok(ZarrWriter { path: path.to_path_buf(), array })
+        Ok(ZarrWriter { path: path.to_path_buf(), array, staged: Mutex::new(Some(staged)) })
     }
 }
 
@@ -275,6 +314,13 @@ impl BlockSink for ZarrWriter {
                 .store_array_subset_opt(&sub.as_slice(), v, &codec_options())
                 .map_err(|e| Error::io(&self.path, format!("writing {region:?}: {e}")))
         })
+    }
+    fn finish(&self) -> Result<()> {
+        let staged = self.staged.lock().map_err(|_| Error::internal("zarr writer lock poisoned"))?.take();
+        staged.map_or(Ok(()), Staged::commit)
+    }
+    fn target(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 }
 
@@ -291,6 +337,7 @@ pub fn to_zarr_with<T: Element>(
     zstd_level: Option<i32>,
     opts: &ComputeOptions,
 ) -> Result<RunReport> {
+    crate::io::check_output(x, path.as_ref())?;
     let (x, w) = zarr_writer_for(x, path, &ZarrMeta { zstd_level, ..Default::default() })?;
     x.store(&w, opts)
 }

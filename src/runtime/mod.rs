@@ -8,5 +8,5 @@ mod options;
 
 pub use options::{
     ComputeOptions, DEFAULT_GPU_BUDGET, Device, DeviceInfo, DeviceKind, Progress, SchedulerKind,
-    default_memory_budget, physical_memory, set_default_options,
+    default_memory_budget, max_workers, physical_memory, set_default_options,
 };

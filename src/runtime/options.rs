@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::sync::RwLock;
 
+use crate::core::error::{Error, Result};
+
 /// Which scheduler runs a compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SchedulerKind {
@@ -38,7 +40,8 @@ pub enum Device {
 pub struct ComputeOptions {
     /// The scheduler.
     pub scheduler: SchedulerKind,
-    /// Worker threads for the threaded scheduler (`None`: all cores).
+    /// Worker threads for the threaded scheduler (`None`: all cores); 1 to [`max_workers`],
+    /// else the compute is refused.
     pub workers: Option<usize>,
     /// Device placement policy.
     pub device: Device,
@@ -134,6 +137,20 @@ impl ComputeOptions {
     pub fn budget_bytes(&self) -> usize {
         self.memory_budget.unwrap_or_else(default_memory_budget)
     }
+    /// An error naming what is wrong with these options (checked before a compute plans
+    /// anything): workers outside 1..=[`max_workers`].
+    pub fn check(&self) -> Result<()> {
+        if let Some(n) = self.workers {
+            let most = max_workers();
+            if n == 0 || n > most {
+                return Err(Error::invalid(format!(
+                    "workers = {n}: give 1 to {most} (16 per core; this machine has {})",
+                    most / 16
+                )));
+            }
+        }
+        Ok(())
+    }
     /// The number of workers these options give on this machine.
     pub fn worker_count(&self) -> usize {
         match self.scheduler {
@@ -152,6 +169,12 @@ pub fn set_default_options(opts: ComputeOptions) {
     if let Ok(mut d) = DEFAULT_OPTIONS.write() {
         *d = Some(opts);
     }
+}
+
+/// The most workers a compute accepts: 16 per core the process may use (threads beyond that
+/// only contend for the cores and the memory budget).
+pub fn max_workers() -> usize {
+    16 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Physical memory of this machine in bytes (Linux: `/proc/meminfo`), if known.

@@ -9,12 +9,18 @@
 //! running task is using are never chosen. Opaque states (reduction partials) stay in memory;
 //! they are small. A spill that fails (disk full, no permission) is an [`Error::Io`]; no
 //! result is ever dropped before its last consumer has read it.
+//!
+//! Spilled results go to one file per compute, in the spill directory, unlinked the moment
+//! it is created: its open handle is the only reference, so the space goes back when the
+//! compute ends and a process killed in any way leaves nothing on disk. Each result is an
+//! extent of it; an extent freed (its result read back or released) is reused for later
+//! spills, so the file grows to about the most bytes spilled at once.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use ndarray::{ArcArray, IxDyn};
 
@@ -27,7 +33,7 @@ use crate::map_host;
 enum Slot {
     Empty,
     Held(Value),
-    Spilled(PathBuf),
+    Spilled(Extent),
     /// Being read back from its spill file by one consumer.
     Loading,
 }
@@ -41,20 +47,41 @@ pub(crate) struct Store {
     held: AtomicUsize,
     peak: AtomicUsize,
     spilled: AtomicUsize,
-    /// Serialises spilling, and owns the spill directory once one is made.
-    spill: Mutex<SpillDir>,
+    /// Serialises spilling; owns the free extents of the spill file.
+    spill: Mutex<SpillSpace>,
+    /// The spill file, made on the first spill (read back without the lock: `pread`).
+    file: OnceLock<SpillFile>,
 }
 
-struct SpillDir {
+/// Bytes `len` at `off` of the spill file.
+#[derive(Debug, Clone, Copy)]
+struct Extent {
+    off: u64,
+    len: u64,
+}
+
+/// Where spill extents go: the end of the file, or a freed extent large enough.
+struct SpillSpace {
+    /// The directory asked for (`None`: the system's temporary directory).
     parent: Option<PathBuf>,
-    dir: Option<PathBuf>,
-    files: usize,
+    /// Directories made to hold the spill file (removed at the end when empty).
+    made: Vec<PathBuf>,
+    end: u64,
+    /// Freed extents, by offset, neighbours merged.
+    free: Vec<Extent>,
 }
 
-impl Drop for SpillDir {
+/// The unlinked spill file and its name (for messages).
+struct SpillFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for SpillSpace {
     fn drop(&mut self) {
-        if let Some(d) = &self.dir {
-            let _ = std::fs::remove_dir_all(d);
+        // Only the directories this compute made, innermost first, and only when empty.
+        for d in self.made.iter().rev() {
+            let _ = std::fs::remove_dir(d);
         }
     }
 }
@@ -75,7 +102,8 @@ impl Store {
             held: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             spilled: AtomicUsize::new(0),
-            spill: Mutex::new(SpillDir { parent: spill_dir, dir: None, files: 0 }),
+            spill: Mutex::new(SpillSpace { parent: spill_dir, made: Vec::new(), end: 0, free: Vec::new() }),
+            file: OnceLock::new(),
         }
     }
 
@@ -119,12 +147,12 @@ impl Store {
         if self.try_add(b) {
             return Ok(());
         }
-        let mut dir = self.spill.lock().map_err(|_| poisoned())?;
+        let mut space = self.spill.lock().map_err(|_| poisoned())?;
         loop {
             if self.try_add(b) {
                 return Ok(());
             }
-            if !self.spill_some(&mut dir, b, pinned)? {
+            if !self.spill_some(&mut space, b, pinned)? {
                 let now = self.held.fetch_add(b, Ordering::Relaxed) + b;
                 self.peak.fetch_max(now, Ordering::Relaxed);
                 return Ok(());
@@ -144,34 +172,34 @@ impl Store {
     /// spilled result back; others asking for it meanwhile wait for that read (the bytes
     /// are counted once).
     pub(crate) fn get(&self, t: TaskId, pinned: &[TaskId]) -> Result<Value> {
-        let path = loop {
+        let ext = loop {
             let mut g = self.slots[t].lock().map_err(|_| poisoned())?;
             match std::mem::replace(&mut *g, Slot::Loading) {
                 Slot::Held(v) => {
                     *g = Slot::Held(v.clone());
                     return Ok(v);
                 }
-                Slot::Spilled(path) => break path,
+                Slot::Spilled(ext) => break ext,
                 Slot::Loading => {
                     drop(g);
                     std::thread::sleep(std::time::Duration::from_micros(50));
                 }
                 Slot::Empty => {
                     *g = Slot::Empty;
-                    return Err(Error::invalid("an input result was lost"));
+                    return Err(Error::internal("an input result was lost"));
                 }
             }
         };
-        let v = match read_block(&path) {
+        let v = match self.read_back(ext) {
             Ok(a) => Value::Array(a),
             Err(e) => {
-                *self.slots[t].lock().map_err(|_| poisoned())? = Slot::Spilled(path);
+                *self.slots[t].lock().map_err(|_| poisoned())? = Slot::Spilled(ext);
                 return Err(e);
             }
         };
         let reserved = self.reserve(v.nbytes(), pinned);
         *self.slots[t].lock().map_err(|_| poisoned())? = Slot::Held(v.clone());
-        let _ = std::fs::remove_file(&path);
+        self.free(ext);
         reserved?;
         Ok(v)
     }
@@ -191,18 +219,56 @@ impl Store {
                 Slot::Held(v) => {
                     self.held.fetch_sub(v.nbytes(), Ordering::Relaxed);
                 }
-                Slot::Spilled(path) => {
-                    let _ = std::fs::remove_file(path);
+                Slot::Spilled(ext) => {
+                    drop(g);
+                    self.free(ext);
                 }
                 Slot::Empty | Slot::Loading => {}
             }
         }
     }
 
+    /// Read a spilled block back.
+    fn read_back(&self, ext: Extent) -> Result<HostArray> {
+        let f = self.file.get().ok_or_else(|| Error::internal("a spilled result but no spill file"))?;
+        let mut r =
+            BufReader::with_capacity(1 << 20, At { file: &f.file, pos: ext.off, end: ext.off + ext.len });
+        read_block_from(&mut r, &f.path)
+    }
+
+    /// Give an extent back for later spills (the slot's lock must not be held: spilling locks
+    /// the space, then slots).
+    fn free(&self, ext: Extent) {
+        if let Ok(mut s) = self.spill.lock() {
+            s.release(ext);
+        }
+    }
+
+    /// Write `a` to a new extent of the spill file (made on first use).
+    fn write_spill(&self, space: &mut SpillSpace, a: &HostArray) -> Result<Extent> {
+        let f = match self.file.get() {
+            Some(f) => f,
+            None => {
+                let made = space.open_file()?;
+                self.file.get_or_init(|| made)
+            }
+        };
+        let len = spill_bytes(a);
+        let ext = space.alloc(len);
+        let err = |e: std::io::Error| Error::io(&f.path, format!("cannot write spill file: {e}"));
+        let mut w =
+            BufWriter::with_capacity(1 << 20, At { file: &f.file, pos: ext.off, end: ext.off + ext.len });
+        write_block_to(&mut w, a).and_then(|_| w.flush()).map_err(|e| {
+            space.release(ext);
+            err(e)
+        })?;
+        Ok(ext)
+    }
+
     /// Spill held results, needed-last first, until `extra` more bytes fit a little below
     /// the budget (so the next few results do not each spill again). False when there was
     /// nothing to spill.
-    fn spill_some(&self, dir: &mut SpillDir, extra: usize, pinned: &[TaskId]) -> Result<bool> {
+    fn spill_some(&self, space: &mut SpillSpace, extra: usize, pinned: &[TaskId]) -> Result<bool> {
         let mut cands: Vec<(u32, TaskId)> = Vec::new();
         for (t, slot) in self.slots.iter().enumerate() {
             if pinned.contains(&t) {
@@ -221,10 +287,9 @@ impl Store {
             }
             let mut g = self.slots[t].lock().map_err(|_| poisoned())?;
             let Slot::Held(Value::Array(a)) = &*g else { continue };
-            let path = dir.next_path()?;
-            write_block(&path, a)?;
+            let ext = self.write_spill(space, a)?;
             let nbytes = a.nbytes();
-            *g = Slot::Spilled(path);
+            *g = Slot::Spilled(ext);
             self.held.fetch_sub(nbytes, Ordering::Relaxed);
             self.spilled.fetch_add(nbytes, Ordering::Relaxed);
             any = true;
@@ -233,34 +298,129 @@ impl Store {
     }
 }
 
-impl SpillDir {
-    fn next_path(&mut self) -> Result<PathBuf> {
-        if self.dir.is_none() {
-            let parent = self.parent.clone().unwrap_or_else(std::env::temp_dir);
-            static RUN: AtomicUsize = AtomicUsize::new(0);
-            let name =
-                format!("tessera-spill-{}-{}", std::process::id(), RUN.fetch_add(1, Ordering::Relaxed));
-            let dir = parent.join(name);
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| Error::io(&dir, format!("cannot create spill directory: {e}")))?;
-            self.dir = Some(dir);
+impl SpillSpace {
+    /// Make the spill file in the spill directory (making the directory, and noting which
+    /// directories were made) and unlink it at once.
+    fn open_file(&mut self) -> Result<SpillFile> {
+        let dir = self.parent.clone().unwrap_or_else(std::env::temp_dir);
+        let mut missing = Vec::new();
+        let mut d = dir.as_path();
+        while !d.as_os_str().is_empty() && !d.exists() {
+            missing.push(d.to_path_buf());
+            d = d.parent().unwrap_or(Path::new(""));
         }
-        self.files += 1;
-        Ok(self.dir.as_ref().expect("made above").join(format!("{}.blk", self.files)))
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(&dir, format!("cannot create the spill directory: {e}")))?;
+        self.made.extend(missing.into_iter().rev());
+        static RUN: AtomicUsize = AtomicUsize::new(0);
+        let name =
+            format!("tessera-spill-{}-{}.blk", std::process::id(), RUN.fetch_add(1, Ordering::Relaxed));
+        let path = dir.join(name);
+        let err = |e: std::io::Error| Error::io(&path, format!("cannot create the spill file: {e}"));
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(err)?;
+        std::fs::remove_file(&path).map_err(err)?;
+        Ok(SpillFile { file, path })
+    }
+
+    /// An extent of `len` bytes: the first freed one large enough (its rest stays free), else
+    /// at the end of the file.
+    fn alloc(&mut self, len: u64) -> Extent {
+        if let Some(i) = self.free.iter().position(|e| e.len >= len) {
+            let e = self.free[i];
+            if e.len == len {
+                self.free.remove(i);
+            } else {
+                self.free[i] = Extent { off: e.off + len, len: e.len - len };
+            }
+            return Extent { off: e.off, len };
+        }
+        let e = Extent { off: self.end, len };
+        self.end += len;
+        e
+    }
+
+    /// Free an extent, merging it with free neighbours.
+    fn release(&mut self, ext: Extent) {
+        let i = self.free.partition_point(|e| e.off < ext.off);
+        self.free.insert(i, ext);
+        if i + 1 < self.free.len() && self.free[i].off + self.free[i].len == self.free[i + 1].off {
+            self.free[i].len += self.free[i + 1].len;
+            self.free.remove(i + 1);
+        }
+        if i > 0 && self.free[i - 1].off + self.free[i - 1].len == self.free[i].off {
+            self.free[i - 1].len += self.free[i].len;
+            self.free.remove(i);
+        }
+        if let Some(last) = self.free.last()
+            && last.off + last.len == self.end
+        {
+            self.end = last.off;
+            self.free.pop();
+        }
     }
 }
 
-const MAGIC: &[u8; 4] = b"TSB1";
-
-/// Write a block to `path`: magic, dtype, ndim, shape, then the elements in C order.
-pub(crate) fn write_block(path: &Path, a: &HostArray) -> Result<()> {
-    let err = |e: std::io::Error| Error::io(path, format!("cannot write spill file: {e}"));
-    let mut w = BufWriter::new(File::create(path).map_err(err)?);
-    write_block_to(&mut w, a).map_err(err)?;
-    // No fsync: a spill file lives only while the graph runs, and the page cache may keep
-    // it (outside the process's memory) until it is read back.
-    w.flush().map_err(err)
+/// Reads and writes a file at advancing offsets (`pread`/`pwrite`: threads share the file),
+/// writes never past `end`.
+struct At<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
 }
+
+impl Write for At<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.pos + buf.len() as u64 > self.end {
+            return Err(std::io::Error::other("a spilled block outgrew its extent (a bug)"));
+        }
+        write_at(self.file, buf, self.pos)?;
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = read_at(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(unix)]
+fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, buf, pos)
+}
+
+#[cfg(unix)]
+fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(f, buf, pos)
+}
+
+#[cfg(windows)]
+fn write_at(f: &File, mut buf: &[u8], mut pos: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(f, buf, pos)?;
+        buf = &buf[n..];
+        pos += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(f, buf, pos)
+}
+
+/// Bytes [`write_block_to`] writes for `a`.
+fn spill_bytes(a: &HostArray) -> u64 {
+    (MAGIC.len() + 2 + 8 * a.shape().len()) as u64 + a.nbytes() as u64
+}
+
+const MAGIC: &[u8; 4] = b"TSB1";
 
 /// Write a block to `w`: magic, dtype, ndim, shape, then the elements in C order.
 pub(crate) fn write_block_to(w: &mut impl Write, a: &HostArray) -> std::io::Result<()> {
@@ -274,12 +434,6 @@ pub(crate) fn write_block_to(w: &mut impl Write, a: &HostArray) -> std::io::Resu
         let s = c.as_slice().expect("standard layout");
         crate::core::dtype::Element::write_slice_le(s, w)
     })
-}
-
-/// Read a block written by [`write_block`].
-pub(crate) fn read_block(path: &Path) -> Result<HostArray> {
-    let f = File::open(path).map_err(|e| Error::io(path, format!("cannot read spill file: {e}")))?;
-    read_block_from(&mut BufReader::new(f), path)
 }
 
 /// Read a block written by [`write_block_to`] from `r` (`path` names it in errors).
@@ -329,4 +483,29 @@ fn dtype_from_code(c: u8) -> Option<DType> {
 
 fn poisoned() -> Error {
     Error::internal("scheduler state poisoned by a panic")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freed_extents_are_reused_and_merged() {
+        let mut s = SpillSpace { parent: None, made: Vec::new(), end: 0, free: Vec::new() };
+        let a = s.alloc(100);
+        let b = s.alloc(50);
+        let c = s.alloc(30);
+        assert_eq!((a.off, b.off, c.off, s.end), (0, 100, 150, 180));
+        s.release(a);
+        let d = s.alloc(60);
+        assert_eq!(d.off, 0, "first fit in a freed extent");
+        assert_eq!(s.free[0].off, 60);
+        s.release(b);
+        assert_eq!(s.free.len(), 1, "40 free at 60 merged with b's 50 at 100");
+        assert_eq!((s.free[0].off, s.free[0].len), (60, 90));
+        s.release(c);
+        assert!(s.free.is_empty() && s.end == 60, "a free tail shrinks the file");
+        s.release(d);
+        assert_eq!(s.end, 0);
+    }
 }

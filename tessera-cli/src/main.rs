@@ -4,9 +4,9 @@
 //! tessera info
 //! tessera reduce <files or globs>... --op nanmean [--var sst] [--axis 0]
 //!         [--groupby month|dayofyear] [--start YYYY-MM-DD] [--budget 2GiB] [--workers N]
-//!         --out result.npy|result.zarr [--png map.png] [--trace trace.json]
+//!         --out result.npy|result.zarr{nc_out} [--png map.png] [--trace trace.json]
 //! tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440]
-//!         [--seed 0] [--format zarr|npy|netcdf]
+//!         [--seed 0] [--format zarr|npy{nc}]
 //! tessera bench <workload|all> [--repeat N] [--json]
 //! ```
 //!
@@ -40,13 +40,20 @@ impl From<tessera::Error> for Failure {
     }
 }
 
+/// The usage text; the netCDF choices only in a build that has them.
+fn usage() -> String {
+    let nc = if cfg!(feature = "netcdf") { "|netcdf" } else { "" };
+    let nc_out = if cfg!(feature = "netcdf") { "|result.nc" } else { "" };
+    USAGE.replace("{nc}", nc).replace("{nc_out}", nc_out)
+}
+
 const USAGE: &str = "usage:
   tessera info
   tessera reduce <files or globs>... --op <a NumPy reduction: nanmean, mean, sum, std, max, argmax, ...; or count>
           (with --groupby: sum, mean, var, std, min, max, their nan forms, count)
           [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
-          [--budget 2GiB] [--workers N] --out result.npy|result.zarr [--png map.png] [--trace trace.json]
-  tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy|netcdf]
+          [--budget 2GiB] [--workers N] --out result.npy|result.zarr{nc_out} [--png map.png] [--trace trace.json]
+  tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy{nc}]
   tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|qr-square|svd-square|svd-square-disk|lu-solve|gemm-tile|sst-nanmean-gpu|xxT-sum-gpu|matmul-f32|matmul-f32-gpu|gpu-kernels|all> [--repeat N] [--json]";
 
 fn main() -> ExitCode {
@@ -55,7 +62,7 @@ fn main() -> ExitCode {
     let help = args.iter().any(|a| a == "-h" || a == "--help");
     let r = match args.first().map(String::as_str) {
         _ if help => {
-            println!("{USAGE}");
+            println!("{}", usage());
             Ok(())
         }
         Some("info") => {
@@ -66,7 +73,7 @@ fn main() -> ExitCode {
         Some("generate-sst") => reduce::generate(&args[1..]),
         Some("bench") => bench::bench(&args[1..]).map_err(Failure::Run),
         Some("help") => {
-            println!("{USAGE}");
+            println!("{}", usage());
             Ok(())
         }
         Some(other) => Err(Failure::Usage(format!("unknown command '{other}'"))),
@@ -75,7 +82,7 @@ fn main() -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
-            eprintln!("error: {m}\n{USAGE}");
+            eprintln!("error: {m}\n{}", usage());
             ExitCode::from(2)
         }
         Err(Failure::Run(e)) => {

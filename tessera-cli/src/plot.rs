@@ -98,7 +98,9 @@ pub fn map_png(data: &ArrayView2<'_, f64>, path: impl AsRef<Path>, style: &MapSt
     let (margin, top, bar) = (40u32, 50u32, 70u32);
     let (w, h) = (mw + 2 * margin, mh + top + bar + 20);
     let err = |e: String| Error::io(path, format!("cannot draw the map: {e}"));
-    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
+    // Drawn under a temporary name with the same extension, renamed into place when whole.
+    let staged = tessera::io::staged::Staged::new(path, tessera::io::staged::Kind::File)?;
+    let root = BitMapBackend::new(staged.path(), (w, h)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
     let (lo, hi) = style.range.unwrap_or_else(|| auto_range(data));
     let text = |size: u32| TextStyle::from(("sans-serif", size).into_font()).color(&BLACK);
@@ -147,5 +149,6 @@ pub fn map_png(data: &ArrayView2<'_, f64>, path: impl AsRef<Path>, style: &MapSt
         root.draw_text(&style.units, &text(13), (bx + bw - 60, by - 14)).map_err(|e| err(e.to_string()))?;
     }
     root.present().map_err(|e| err(e.to_string()))?;
-    Ok(())
+    drop(root);
+    staged.commit()
 }

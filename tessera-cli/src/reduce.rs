@@ -119,19 +119,23 @@ pub fn reduce(args: &[String]) -> Result<(), Failure> {
         opts = opts.memory_budget(parse_bytes(b)?);
     }
     if let Some(w) = a.get("workers") {
-        opts = opts.workers(w.parse().map_err(|_| Failure::Usage(format!("--workers {w}: not a number")))?);
+        let n: usize = w.parse().map_err(|_| Failure::Usage(format!("--workers {w}: not a whole number")))?;
+        let most = tessera::max_workers();
+        if !(1..=most).contains(&n) {
+            return Err(Failure::Usage(format!(
+                "--workers {w}: give 1 to {most} (16 per core of this machine's {})",
+                most / 16
+            )));
+        }
+        opts = opts.workers(n);
     }
-    let job = Job {
-        files,
-        var,
-        axis: a.num("axis", 0usize)?,
-        op,
-        groupby,
-        start,
-        out,
-        png: a.get("png").map(PathBuf::from),
-        opts,
+    let axis: isize = match a.get("axis") {
+        None => 0,
+        Some(v) => v.parse().map_err(|_| {
+            Failure::Usage(format!("--axis {v}: not an axis (an integer; negative ones count from the end)"))
+        })?,
     };
+    let job = Job { files, var, axis, op, groupby, start, out, png: a.get("png").map(PathBuf::from), opts };
     let t = Instant::now();
     let report = match dtype_of(&job.files[0], &job.var)? {
         DType::F32 => job.run::<f32>()?,
@@ -163,7 +167,8 @@ pub fn reduce(args: &[String]) -> Result<(), Failure> {
 struct Job {
     files: Vec<PathBuf>,
     var: String,
-    axis: usize,
+    /// As given: negative counts from the end, as in NumPy.
+    axis: isize,
     op: Reduction,
     groupby: Option<GroupBy>,
     start: Option<Day>,
@@ -174,15 +179,24 @@ struct Job {
 
 impl Job {
     fn run<T: Float>(&self) -> tessera::Result<tessera::RunReport> {
+        let ndim = open_any::<T>(&self.files[0], &self.var, None)?.ndim();
+        let axis = if self.axis < 0 { self.axis + ndim as isize } else { self.axis };
+        if !(0..ndim as isize).contains(&axis) {
+            return Err(tessera::Error::invalid(format!(
+                "--axis {} is out of bounds for '{}', which has {ndim} dimensions",
+                self.axis, self.var
+            )));
+        }
+        let axis = axis as usize;
         let (result, what) = match self.groupby {
             Some(by) => {
-                let (x, days) = open_daily::<T>(&self.files, &self.var, self.axis, self.start, None)?;
-                let g = x.groupby_reduce(self.axis as isize, &labels(&days, by), self.op)?;
+                let (x, days) = open_daily::<T>(&self.files, &self.var, axis, self.start, None)?;
+                let g = x.groupby_reduce(axis as isize, &labels(&days, by), self.op)?;
                 (g.array, format!("{} by {by:?}", self.op))
             }
             None => {
-                let x = open_many(&self.files, self.axis, |p| open_any::<T>(p, &self.var, None))?;
-                (reduce_axis(&x, self.axis, self.op)?, format!("{} over axis {}", self.op, self.axis))
+                let x = open_many(&self.files, axis, |p| open_any::<T>(p, &self.var, None))?;
+                (reduce_axis(&x, axis, self.op)?, format!("{} over axis {axis}", self.op))
             }
         };
         let report = match self.out.extension().and_then(|e| e.to_str()) {
@@ -235,6 +249,9 @@ pub fn generate(args: &[String]) -> Result<(), Failure> {
         a.get("out").ok_or_else(|| Failure::Usage("generate-sst: --out DIR is required".into()))?,
     );
     let years: usize = a.num("years", 3)?;
+    if years == 0 {
+        return Err(Failure::Usage("generate-sst: --years 0 would write nothing; give 1 or more".into()));
+    }
     let first: i32 = a.num("start-year", 1982)?;
     let seed: u64 = a.num("seed", 0)?;
     let grid = a.get("grid").unwrap_or("720x1440");

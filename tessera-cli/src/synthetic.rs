@@ -119,7 +119,8 @@ fn write_zarr_year(
     let mut attrs = serde_json::Map::new();
     attrs.insert("title".into(), "Synthetic daily sea surface temperature (OISST-shaped), tessera".into());
     attrs.insert("Conventions".into(), "CF-1.8".into());
-    create_group(path, attrs)?;
+    let group = create_group(path, attrs)?;
+    let g = group.path();
     let (_, lat, lon) = coordinates(days, nlat, nlon);
     let time: Vec<i32> = (0..days as i32).collect();
     let time_meta = ZarrMeta::default()
@@ -128,28 +129,30 @@ fn write_zarr_year(
         .attr("calendar", "proleptic_gregorian")
         .attr("standard_name", "time")
         .attr("axis", "T");
-    write_coordinate(path.join("time"), time, &time_meta)?;
+    write_coordinate(g.join("time"), time, &time_meta)?;
     let lat: Vec<f32> = lat.iter().map(|&v| v as f32).collect();
     let lat_meta = ZarrMeta::default()
         .dims(&["lat"])
         .attr("units", "degrees_north")
         .attr("standard_name", "latitude")
         .attr("axis", "Y");
-    write_coordinate(path.join("lat"), lat, &lat_meta)?;
+    write_coordinate(g.join("lat"), lat, &lat_meta)?;
     let lon: Vec<f32> = lon.iter().map(|&v| v as f32).collect();
     let lon_meta = ZarrMeta::default()
         .dims(&["lon"])
         .attr("units", "degrees_east")
         .attr("standard_name", "longitude")
         .attr("axis", "X");
-    write_coordinate(path.join("lon"), lon, &lon_meta)?;
+    write_coordinate(g.join("lon"), lon, &lon_meta)?;
     let sst_meta = ZarrMeta::default()
         .zstd(1)
         .dims(&["time", "lat", "lon"])
         .attr("units", "degC")
         .attr("long_name", "Daily sea surface temperature")
         .attr("standard_name", "sea_surface_temperature");
-    let (x, w) = zarr_writer_for(part, path.join("sst"), &sst_meta)?;
+    let (x, w) = zarr_writer_for(part, g.join("sst"), &sst_meta)?;
     x.store(&w, opts)?;
+    // The year appears whole or not at all.
+    group.commit()?;
     Ok(())
 }

@@ -178,6 +178,79 @@ fn errors_name_what_is_wrong() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// Nothing lost: an output over an input is refused before anything is written, a failed run
+/// leaves no output and no temporary, and odd arguments get a message naming them.
+#[test]
+fn outputs_never_destroy_inputs_and_odd_arguments_are_named() {
+    let d = tmpdir("safety");
+    let data = d.join("sst");
+    let (code, _, err) = tessera(&["generate-sst", "--out", s(&data), "--years", "1", "--grid", "4x8"]);
+    assert_eq!(code, 0, "{err}");
+    let f = s(&data.join("sst.1982.zarr")).to_string();
+    let reduce = |out: &str, extra: &[&str]| {
+        let mut a = vec!["reduce", f.as_str(), "--op", "nanmean", "--out", out];
+        a.extend_from_slice(extra);
+        tessera(&a)
+    };
+    let fine = d.join("fine.npy");
+    assert_eq!(reduce(s(&fine), &[]).0, 0);
+    // Bit patterns: the land cells are NaN.
+    let bits = |p: &Path| read_npy::<_, ArrayD<f32>>(p).unwrap().mapv(f32::to_bits);
+    let want = bits(&fine);
+    for out in [f.clone(), format!("{f}/../../sst/sst.1982.zarr"), format!("{f}/sst/inside.npy")] {
+        let (code, _, err) = reduce(&out, &[]);
+        assert_eq!(code, 1, "{out}: {err}");
+        assert!(err.contains("would destroy data the run reads"), "{out}: {err}");
+    }
+    // The input is whole: the same mean again.
+    assert_eq!(reduce(s(&fine), &[]).0, 0);
+    assert_eq!(bits(&fine), want);
+    // A run refused for its budget leaves nothing; an existing output stays as it was.
+    let (code, _, err) = reduce(s(&d.join("o.npy")), &["--budget", "10"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!d.join("o.npy").exists());
+    let (code, _, _) = reduce(s(&fine), &["--budget", "10"]);
+    assert_eq!(code, 1);
+    assert_eq!(bits(&fine), want);
+    let mut left: Vec<String> =
+        std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["fine.npy", "sst"], "no temporaries left");
+    // Negative axes count from the end, as in NumPy.
+    let last = d.join("last.npy");
+    let (code, _, err) = reduce(s(&last), &["--axis", "-1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read_npy::<_, ArrayD<f32>>(&last).unwrap().shape(), [365, 4]);
+    let (code, _, err) = reduce(s(&last), &["--axis", "18446744073709551615"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not an axis"), "{err}");
+    let (code, _, err) = reduce(s(&last), &["--axis", "-4"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--axis -4 is out of bounds") && err.contains("3 dimensions"), "{err}");
+    for w in ["0", "1000000", "many"] {
+        let (code, _, err) = reduce(s(&last), &["--workers", w]);
+        assert_eq!(code, 2, "--workers {w}: {err}");
+        assert!(err.contains(&format!("--workers {w}")), "{err}");
+    }
+    let (code, _, err) = tessera(&["generate-sst", "--out", s(&d.join("none")), "--years", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--years 0"), "{err}");
+    // A directory named like a .npy file, and a Zarr v2 store.
+    std::fs::create_dir_all(d.join("dir.npy")).unwrap();
+    let (code, _, err) = tessera(&["reduce", s(&d.join("dir.npy")), "--op", "mean", "--out", s(&last)]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is a directory"), "{err}");
+    let v2 = d.join("old.zarr");
+    std::fs::create_dir_all(&v2).unwrap();
+    std::fs::write(v2.join(".zgroup"), r#"{"zarr_format": 2}"#).unwrap();
+    let (code, _, err) = tessera(&["reduce", s(&v2), "--op", "mean", "--out", s(&last)]);
+    assert_eq!(code, 1);
+    assert!(err.contains("Zarr format 2"), "{err}");
+    let (_, usage, _) = tessera(&["help"]);
+    assert_eq!(usage.contains("netcdf"), cfg!(feature = "netcdf"), "{usage}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
 #[test]
 fn cpu_runs_print_nothing_about_a_display() {
     // Without XDG_RUNTIME_DIR (a machine with no display session), enumerating Vulkan
@@ -221,5 +294,83 @@ fn netcdf_files_in_and_out() {
         tessera(&["reduce", s(&data.join("sst.1982.nc")), "--var", "temp", "--op", "mean", "--out", s(&out)]);
     assert_eq!(code, 1);
     assert!(err.contains("no variable 'temp'") && err.contains("sst"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// The command line fuzzed: random arguments from the options' vocabulary and hostile values
+/// end with exit code 0, 1 (a run error) or 2 (a usage error), never a panic or a signal.
+#[test]
+fn random_arguments_never_crash() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let d = tmpdir("fuzz-args");
+    let data = d.join("sst");
+    assert_eq!(tessera(&["generate-sst", "--out", s(&data), "--years", "1", "--grid", "4x8"]).0, 0);
+    let input = s(&data.join("sst.1982.zarr")).to_string();
+    let out_npy = s(&d.join("o.npy")).to_string();
+    let words: Vec<String> = [
+        "reduce",
+        "generate-sst",
+        "info",
+        "bench",
+        "help",
+        "--op",
+        "--axis",
+        "--groupby",
+        "--start",
+        "--budget",
+        "--workers",
+        "--out",
+        "--png",
+        "--trace",
+        "--var",
+        "--years",
+        "--grid",
+        "--format",
+        "--seed",
+        "--repeat",
+        "nanmean",
+        "count",
+        "argmax",
+        "median",
+        "month",
+        "dayofyear",
+        "-1",
+        "0",
+        "3",
+        "-9223372036854775808",
+        "18446744073709551616",
+        "1e400",
+        "NaN",
+        "2GiB",
+        "10",
+        "1x0",
+        "0x0",
+        "4x8",
+        "zarr",
+        "npy",
+        "1982-02-30",
+        "",
+        "--",
+        "-",
+        "Ω°",
+        "o.csv",
+    ]
+    .iter()
+    .map(|w| w.to_string())
+    .chain([input, out_npy])
+    .collect();
+    let mut runner = TestRunner::new(Config { cases: 48, failure_persistence: None, ..Config::default() });
+    runner
+        .run(&prop::collection::vec(prop::sample::select(words), 0..7), |args| {
+            // In the scratch directory: --png and --trace write where they are told.
+            let out =
+                Command::new(env!("CARGO_BIN_EXE_tessera")).args(&args).current_dir(&d).output().unwrap();
+            let (code, err) = (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr));
+            prop_assert!((0..=2).contains(&code), "{args:?} exited {code}: {err}");
+            prop_assert!(!err.contains("panicked"), "{args:?}: {err}");
+            Ok(())
+        })
+        .unwrap();
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -8,6 +8,13 @@ use crate::ir::kernel::PartialStep;
 /// Reduce `step.axes` of one block to states, keeping the reduced axes with length 1.
 pub(crate) fn partial<R: Reducer>(r: &R, x: ArrayViewD<R::In>, step: &PartialStep) -> ArrayD<R::State> {
     let axes = &step.axes[..];
+    if x.is_empty() && !axes.is_empty() {
+        // No element: every state is the initial one. (Looping over the other axes instead
+        // would take as long as they are long, which an empty array's need not bound.)
+        let shape: Vec<usize> =
+            x.shape().iter().enumerate().map(|(d, &n)| if axes.contains(&d) { 1 } else { n }).collect();
+        return ArrayD::from_elem(IxDyn(&shape), r.init());
+    }
     if axes.is_empty() {
         return x.map(|&v| {
             let mut s = r.init();

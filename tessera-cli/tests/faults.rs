@@ -1,0 +1,109 @@
+//! Fault tests: a `tessera` process killed (SIGKILL) while it writes its output, for each
+//! output format. The target must be absent or the previous complete file, and the next
+//! run's start-up clean-up must leave no temporary behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tessera-faults-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Temporaries (`.tessera-…`) in `dir`.
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".tessera-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The bytes of every file under `p` (a file or a directory tree), sorted by path.
+fn contents(p: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    if p.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(p).unwrap().flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            out.extend(contents(&e));
+        }
+    } else if p.exists() {
+        out.push((p.to_path_buf(), std::fs::read(p).unwrap()));
+    }
+    out
+}
+
+fn generate(dir: &Path, format: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    c.args([
+        "generate-sst",
+        "--out",
+        dir.to_str().unwrap(),
+        "--years",
+        "1",
+        "--grid",
+        "90x180",
+        "--format",
+        format,
+    ])
+    .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    c
+}
+
+fn killed_midway_leaves_the_old_output(format: &str, file: &str) {
+    let dir = tmpdir(format);
+    // A complete first run: the previous outputs.
+    assert!(generate(&dir, format).status().unwrap().success());
+    let target = dir.join(file);
+    let before = contents(&target);
+    assert!(!before.is_empty(), "{format}: {} was not written", target.display());
+    // A second run, killed as soon as a temporary appears (mid-write).
+    let mut child = generate(&dir, format).spawn().unwrap();
+    let t = Instant::now();
+    let mut caught = false;
+    while t.elapsed() < Duration::from_secs(60) {
+        if !temporaries(&dir).is_empty() {
+            caught = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(caught, "{format}: never saw the run write a temporary");
+    // The target is the previous complete output, byte for byte.
+    assert_eq!(contents(&target), before, "{format}: {} changed by a killed run", target.display());
+    // The next run cleans up what the killed one left, and completes.
+    assert!(generate(&dir, format).status().unwrap().success());
+    assert_eq!(temporaries(&dir), Vec::<String>::new(), "{format}: temporaries left after the next run");
+    assert_eq!(contents(&target), before, "{format}: the same data again");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn npy_outputs_survive_a_kill() {
+    killed_midway_leaves_the_old_output("npy", "sst.1982.npy");
+}
+
+#[test]
+fn zarr_outputs_survive_a_kill() {
+    killed_midway_leaves_the_old_output("zarr", "sst.1982.zarr");
+}
+
+#[cfg(feature = "netcdf")]
+#[test]
+fn netcdf_outputs_survive_a_kill() {
+    killed_midway_leaves_the_old_output("netcdf", "sst.1982.nc");
+}
