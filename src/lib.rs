@@ -116,8 +116,8 @@ pub use array::{
 pub use ir::reduce::{ReduceKind, ReduceOp, Reduction};
 pub use ir::task::{PlanStats, Task, TaskGraph, TaskId};
 pub use runtime::{
-    ComputeOptions, Device, Progress, SchedulerKind, default_memory_budget, max_workers, physical_memory,
-    set_default_options,
+    ComputeOptions, Device, Progress, SchedulerKind, clear_interrupt, default_memory_budget, interrupt,
+    max_workers, physical_memory, set_default_options,
 };
 pub use scheduler::{Profile, RunReport, TaskRecord};
 

@@ -66,6 +66,9 @@ pub enum Error {
     /// Code run by a task (a kernel or a user's closure) panicked; the message it gave.
     #[error("panicked: {0}")]
     Panicked(String),
+    /// The run was asked to stop ([`crate::interrupt`]: Ctrl-C in the command line).
+    #[error("interrupted: the run stopped at a task boundary and wrote no output")]
+    Interrupted,
     /// A requested backend (a GPU) is not available.
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),

@@ -4,8 +4,11 @@
 //! The scheduler and the backends read these; nothing here runs a task.
 
 pub(crate) mod cores;
+mod interrupt;
 mod options;
 
+pub(crate) use interrupt::interrupted;
+pub use interrupt::{clear_interrupt, interrupt};
 pub use options::{
     ComputeOptions, DEFAULT_GPU_BUDGET, Device, DeviceInfo, DeviceKind, Progress, SchedulerKind,
     default_memory_budget, max_workers, physical_memory, set_default_options,

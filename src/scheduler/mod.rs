@@ -171,6 +171,9 @@ pub(crate) fn hand_over(task: &Task, p: usize, left: u32) -> bool {
 /// Run one task's kernel on the inputs it now owns, turning an error or a panic into
 /// [`Error::TaskFailed`].
 pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: Vec<Value>) -> Result<Value> {
+    if crate::runtime::interrupted() {
+        return Err(Error::Interrupted);
+    }
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         backend.execute_owned(&task.kernel, inputs)
     }));
@@ -178,7 +181,10 @@ pub(crate) fn run_task(task: &Task, backend: &dyn Backend, inputs: Vec<Value>) -
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(match e {
             // Errors about the data itself reach the caller as they are.
-            e @ (Error::TaskFailed { .. } | Error::NotPositiveDefinite { .. } | Error::Singular { .. }) => e,
+            e @ (Error::TaskFailed { .. }
+            | Error::NotPositiveDefinite { .. }
+            | Error::Singular { .. }
+            | Error::Interrupted) => e,
             e => Error::task_failed(task.label(), e),
         }),
         Err(panic) => {

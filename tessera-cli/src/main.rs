@@ -56,7 +56,23 @@ const USAGE: &str = "usage:
   tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy{nc}]
   tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|qr-square|svd-square|svd-square-disk|lu-solve|gemm-tile|sst-nanmean-gpu|xxT-sum-gpu|matmul-f32|matmul-f32-gpu|gpu-kernels|all> [--repeat N] [--json]";
 
+/// Ctrl-C (SIGINT) or SIGTERM: ask the running compute to stop at its next task boundary, so
+/// that it unwinds (its half-written outputs removed) and the process exits with status 130;
+/// a second signal kills at once.
+extern "C" fn on_signal(sig: libc::c_int) {
+    tessera::interrupt();
+    // SAFETY: signal() is async-signal-safe; restoring the default lets a second signal kill.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    // SAFETY: the handler only stores to an atomic and calls signal().
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `--help` anywhere (`tessera reduce --help`) prints the usage.
     let help = args.iter().any(|a| a == "-h" || a == "--help");
@@ -84,6 +100,10 @@ fn main() -> ExitCode {
         Err(Failure::Usage(m)) => {
             eprintln!("error: {m}\n{}", usage());
             ExitCode::from(2)
+        }
+        Err(Failure::Run(tessera::Error::Interrupted)) => {
+            eprintln!("interrupted: stopped; no output was written");
+            ExitCode::from(130)
         }
         Err(Failure::Run(e)) => {
             eprintln!("error: {e}");

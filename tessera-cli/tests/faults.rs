@@ -107,3 +107,49 @@ fn zarr_outputs_survive_a_kill() {
 fn netcdf_outputs_survive_a_kill() {
     killed_midway_leaves_the_old_output("netcdf", "sst.1982.nc");
 }
+
+/// Ctrl-C (SIGINT) and SIGTERM while an output is being written: the run stops at a task
+/// boundary, removes what it was writing and exits with status 130.
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_the_run_and_leaves_nothing() {
+    for (sig, name) in [(libc::SIGINT, "int"), (libc::SIGTERM, "term")] {
+        let dir = tmpdir(&format!("signal-{name}"));
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        c.args([
+            "generate-sst",
+            "--out",
+            dir.to_str().unwrap(),
+            "--years",
+            "4",
+            "--grid",
+            "90x180",
+            "--format",
+            "npy",
+        ])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let t = Instant::now();
+        while temporaries(&dir).is_empty() && t.elapsed() < Duration::from_secs(60) {
+            assert!(child.try_wait().unwrap().is_none(), "finished before a temporary was seen");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, sig);
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "SIG{name}: {err}");
+        assert!(err.contains("interrupted"), "SIG{name}: {err}");
+        assert_eq!(temporaries(&dir), Vec::<String>::new(), "SIG{name}: temporaries left");
+        // Whatever years were finished before the signal are whole.
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let a: ndarray::ArrayD<f32> = ndarray_npy::read_npy(e.path()).unwrap();
+            assert_eq!(&a.shape()[1..], [90, 180]);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
