@@ -56,7 +56,7 @@ const USAGE: &str = "usage:
   tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy{nc}]
   tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|qr-square|svd-square|svd-square-disk|lu-solve|gemm-tile|sst-nanmean-gpu|xxT-sum-gpu|matmul-f32|matmul-f32-gpu|gpu-kernels|all> [--repeat N] [--json]";
 
-/// Ctrl-C (SIGINT) or SIGTERM: ask the running compute to stop at its next task boundary, so
+/// Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed): ask the running compute to stop at its next task boundary, so
 /// that it unwinds (its half-written outputs removed) and the process exits with status 130;
 /// a second signal kills at once.
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -72,6 +72,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGINT, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `--help` anywhere (`tessera reduce --help`) prints the usage.

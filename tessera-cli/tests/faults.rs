@@ -108,12 +108,12 @@ fn netcdf_outputs_survive_a_kill() {
     killed_midway_leaves_the_old_output("netcdf", "sst.1982.nc");
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM while an output is being written: the run stops at a task
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP while an output is being written: the run stops at a task
 /// boundary, removes what it was writing and exits with status 130.
 #[cfg(unix)]
 #[test]
 fn a_signal_stops_the_run_and_leaves_nothing() {
-    for (sig, name) in [(libc::SIGINT, "int"), (libc::SIGTERM, "term")] {
+    for (sig, name) in [(libc::SIGINT, "int"), (libc::SIGTERM, "term"), (libc::SIGHUP, "hup")] {
         let dir = tmpdir(&format!("signal-{name}"));
         let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
         c.args([
