@@ -50,6 +50,15 @@ impl Staged {
     /// beside it, and (for a directory) creates the temporary directory. Nothing at `target`
     /// changes until [`Staged::commit`].
     pub fn new(target: &Path, kind: Kind) -> Result<Staged> {
+        // Through a symlink: the file it points to is replaced, the link stays.
+        let resolved;
+        let target = match std::fs::symlink_metadata(target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                resolved = target.canonicalize().map_err(|e| Error::io(target, e))?;
+                resolved.as_path()
+            }
+            _ => target,
+        };
         let name = target
             .file_name()
             .and_then(|n| n.to_str())
@@ -241,6 +250,16 @@ mod tests {
         drop(s);
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(names(&d), ["out.npy"]);
+        // Through a symlink, the file it points to is replaced and the link stays a link.
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&target, d.join("link.npy")).unwrap();
+            let s = Staged::new(&d.join("link.npy"), Kind::File).unwrap();
+            std::fs::write(s.path(), b"via link").unwrap();
+            s.commit().unwrap();
+            assert_eq!(std::fs::read(&target).unwrap(), b"via link");
+            assert!(std::fs::symlink_metadata(d.join("link.npy")).unwrap().file_type().is_symlink());
+        }
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -148,8 +148,11 @@ pub fn reduce(args: &[String]) -> Result<(), Failure> {
         }
     };
     if let (Some(path), Some(p)) = (a.get("trace"), &report.profile) {
-        std::fs::write(path, p.to_chrome_trace())
+        // Whole or not at all, like every output.
+        let staged = tessera::io::staged::Staged::new(Path::new(path), tessera::io::staged::Kind::File)?;
+        std::fs::write(staged.path(), p.to_chrome_trace())
             .map_err(|e| tessera::Error::Io { path: path.into(), cause: e.to_string() })?;
+        staged.commit()?;
     }
     println!(
         "{} file(s) → {} in {:.2} s ({} tasks, peak {:.0} MB held, {:.0} MB spilled, budget {:.1} GB)",
