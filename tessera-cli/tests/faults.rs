@@ -40,14 +40,15 @@ fn contents(p: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-fn generate(dir: &Path, format: &str) -> Command {
+/// `tessera generate-sst` of `years` small years into `dir`, quiet.
+fn generate_years(dir: &Path, format: &str, years: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
     c.args([
         "generate-sst",
         "--out",
         dir.to_str().unwrap(),
         "--years",
-        "1",
+        years,
         "--grid",
         "90x180",
         "--format",
@@ -57,6 +58,10 @@ fn generate(dir: &Path, format: &str) -> Command {
     .stdout(Stdio::null())
     .stderr(Stdio::null());
     c
+}
+
+fn generate(dir: &Path, format: &str) -> Command {
+    generate_years(dir, format, "1")
 }
 
 fn killed_midway_leaves_the_old_output(format: &str, file: &str) {
@@ -115,21 +120,8 @@ fn netcdf_outputs_survive_a_kill() {
 fn a_signal_stops_the_run_and_leaves_nothing() {
     for (sig, name) in [(libc::SIGINT, "int"), (libc::SIGTERM, "term"), (libc::SIGHUP, "hup")] {
         let dir = tmpdir(&format!("signal-{name}"));
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
-        c.args([
-            "generate-sst",
-            "--out",
-            dir.to_str().unwrap(),
-            "--years",
-            "4",
-            "--grid",
-            "90x180",
-            "--format",
-            "npy",
-        ])
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        let mut c = generate_years(&dir, "npy", "4");
+        c.stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let t = Instant::now();
         while temporaries(&dir).is_empty() && t.elapsed() < Duration::from_secs(60) {
