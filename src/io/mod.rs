@@ -15,7 +15,6 @@ pub mod raw;
 pub mod staged;
 pub mod zarr;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -167,19 +166,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
 #[cfg(not(unix))]
 fn same_file(_: &Path, _: &Path) -> bool {
     false
-}
-
-#[cfg(unix)]
-pub(crate) fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(f, buf, pos)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<()> {
-    use std::io::{Seek, SeekFrom, Write};
-    let mut f = f.try_clone()?;
-    f.seek(SeekFrom::Start(pos))?;
-    f.write_all(buf)
 }
 
 pub use dataset::{dtype_of, expand, open_any, open_daily, open_many, time_days};

@@ -17,9 +17,10 @@ use crate::core::block::HostArray;
 use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
+use crate::core::file_at::write_all_at;
+use crate::io::BlockSink;
 use crate::io::raw::{ByteOrder, Layout, RawLayout, RawSource, for_each_run};
 use crate::io::staged::{Kind, Staged};
-use crate::io::{BlockSink, write_at};
 use crate::map_host;
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -231,7 +232,7 @@ impl BlockSink for NpyWriter {
                     x.write_le(&mut buf);
                 }
                 at += run;
-                write_at(&self.file, &buf, self.offset + (first * size) as u64).map_err(|e| Error::io(&self.path, e))
+                write_all_at(&self.file, &buf, self.offset + (first * size) as u64).map_err(|e| Error::io(&self.path, e))
             })
         })
     }

@@ -18,6 +18,7 @@ use crate::core::block::HostArray;
 use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
+use crate::core::file_at::read_exact_at;
 use crate::io::BlockSource;
 
 /// Order of the elements in a file.
@@ -122,7 +123,7 @@ impl RawSource {
                 let k = piece.min(run - done);
                 let pos = self.raw.offset + ((first + done) * size) as u64;
                 let b = &mut buf[..k * size];
-                read_at(&self.file, b, pos).map_err(|e| Error::io(&self.path, e))?;
+                read_exact_at(&self.file, b, pos).map_err(|e| Error::io(&self.path, e))?;
                 if big {
                     out.extend(b.chunks_exact(size).map(T::read_be));
                 } else {
@@ -185,19 +186,6 @@ pub(crate) fn for_each_run(
 
 /// Largest single read.
 const PIECE_BYTES: usize = 4 << 20;
-
-#[cfg(unix)]
-fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(f, buf, pos)
-}
-
-#[cfg(not(unix))]
-fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = f.try_clone()?;
-    f.seek(SeekFrom::Start(pos))?;
-    f.read_exact(buf)
-}
 
 impl BlockSource for RawSource {
     fn file(&self) -> Option<&Path> {

@@ -178,11 +178,16 @@ pub fn max_workers() -> usize {
 }
 
 /// Physical memory of this machine in bytes (Linux: `/proc/meminfo`), if known.
+/// Read once per process: every compute asks (for the default budget and to refuse a result
+/// larger than memory).
 pub fn physical_memory() -> Option<usize> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    static MEMORY: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *MEMORY.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    })
 }
 
 /// The default memory budget: half the physical memory (4 GiB where that is unknown).

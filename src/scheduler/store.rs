@@ -27,6 +27,7 @@ use ndarray::{ArcArray, IxDyn};
 use crate::core::block::{HostArray, Value};
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
+use crate::core::file_at::{read_at, write_all_at};
 use crate::ir::{TaskGraph, TaskId};
 use crate::map_host;
 
@@ -373,7 +374,7 @@ impl Write for At<'_> {
         if self.pos + buf.len() as u64 > self.end {
             return Err(std::io::Error::other("a spilled block outgrew its extent (a bug)"));
         }
-        write_at(self.file, buf, self.pos)?;
+        write_all_at(self.file, buf, self.pos)?;
         self.pos += buf.len() as u64;
         Ok(buf.len())
     }
@@ -388,31 +389,6 @@ impl Read for At<'_> {
         self.pos += n as u64;
         Ok(n)
     }
-}
-
-#[cfg(unix)]
-fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(f, buf, pos)
-}
-
-#[cfg(unix)]
-fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(f, buf, pos)
-}
-
-#[cfg(windows)]
-fn write_at(f: &File, mut buf: &[u8], mut pos: u64) -> std::io::Result<()> {
-    while !buf.is_empty() {
-        let n = std::os::windows::fs::FileExt::seek_write(f, buf, pos)?;
-        buf = &buf[n..];
-        pos += n as u64;
-    }
-    Ok(())
-}
-
-#[cfg(windows)]
-fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(f, buf, pos)
 }
 
 /// Bytes [`write_block_to`] writes for `a`.
