@@ -6,11 +6,15 @@
 //! position of the axis whose label is `groups[k]`. The output's groups are cut into chunks
 //! ("cohorts"): each output block depends only on the input blocks that hold one of its
 //! labels, so a day-of-year climatology of years of daily data reads each input block once
-//! per output chunk it feeds, and no task ever holds more than one output block's partial
-//! sums. Per output block: a partial task per input block of its cohort (sums, counts,
-//! squared deviations or extrema per group, accumulated in f64), a tree of combines
-//! (Chan's formula for variances) in a fixed order, and a finalize. Negative labels are
-//! skipped (the "no group" label).
+//! per output chunk it feeds, and no task ever holds more than one output block's
+//! accumulators. Per output block: a finalize that folds its cohort's input blocks in input
+//! order (sums and counts, extrema, or each block's own count, mean and M2 merged by Chan's
+//! formula, all in f64) a strip of kept elements at a time; past `split_every` blocks, a
+//! tree of combines in a fixed order folds them into states first. Blocks are folded where
+//! they are consumed (no per-block partial task), so what waits between tasks is the block
+//! itself, which the scheduler can spill, and the finalize holds only its output block and
+//! a strip of accumulators besides its inputs. Negative labels are skipped (the "no group"
+//! label).
 
 use std::sync::Arc;
 
@@ -27,8 +31,8 @@ use crate::ir::reduce::Reduction;
 use crate::ir::task::TaskId;
 
 /// A groupby's tasks, emitted through the graph's lowering seam ([`TiledOp`]): per output
-/// block, a partial per input block of its cohort, a combine tree in a fixed order and a
-/// finalize.
+/// block, its cohort's input blocks folded by a tree of combines in a fixed order (only when
+/// more than `split_every` of them) and a finalize.
 struct GroupLowering {
     spec: Arc<GroupSpec>,
     /// The output's chunks (groups along the grouped axis).
@@ -43,24 +47,57 @@ impl TiledOp for GroupLowering {
     fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
         let (spec, ax) = (&self.spec, self.spec.axis);
         let grid = self.chunks.numblocks();
+        let every = spec.split_every;
         let task = |step| Kernel::Group(GroupKernel { spec: spec.clone(), step });
         let mut blocks = Vec::with_capacity(self.chunks.nblocks());
         for lin in 0..self.chunks.nblocks() {
             let idx = unravel(lin, &grid);
+            let chunk = idx[ax];
             let shape = self.chunks.block_shape(&idx);
-            let bytes = shape.iter().product::<usize>() * spec.dtype.size();
-            let mut level = Vec::with_capacity(spec.cohort(idx[ax]).len());
-            for &k in spec.cohort(idx[ax]) {
+            let ng = shape[ax];
+            let rest: usize = shape.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &d)| d).product();
+            let state_bytes = spec.state_bytes(ng, rest);
+            // (task, its start on the axis if it is an input block, its bytes if so)
+            let mut level: Vec<(TaskId, Option<usize>, usize)> = Vec::with_capacity(spec.cohort(chunk).len());
+            for &k in spec.cohort(chunk) {
                 let mut in_idx = idx.clone();
                 in_idx[ax] = k;
                 let start = b.chunks(0).block_region(&in_idx)[ax].start;
-                let dep = b.input(0, &in_idx);
-                let step = GroupStep::Partial { chunk: idx[ax], start };
-                level.push(b.push_kernel(task(step), vec![dep], &idx, bytes));
+                let bytes = b.chunks(0).block_shape(&in_idx).iter().product::<usize>() * spec.dtype.size();
+                level.push((b.input(0, &in_idx), Some(start), bytes));
             }
-            let rest: usize = shape.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &d)| d).product();
-            let top = b.tree(level, spec.split_every, || task(GroupStep::Combine { rest }), &idx, bytes);
-            blocks.push(b.push_kernel(task(GroupStep::Finalize { shape }), top, &idx, bytes));
+            // Folding reads the blocks in place when the grouped axis is the first;
+            // otherwise each is first copied with that axis first.
+            let scratch = |parts: &[(TaskId, Option<usize>, usize)]| {
+                let copies: usize = if ax == 0 { 0 } else { parts.iter().map(|p| p.2).sum() };
+                copies + spec.strip_bytes(ng)
+            };
+            while level.len() > every {
+                let mut next = Vec::with_capacity(level.len().div_ceil(every));
+                for group in level.chunks(every) {
+                    if group.len() == 1 {
+                        next.push(group[0]);
+                        continue;
+                    }
+                    let deps = group.iter().map(|p| p.0).collect();
+                    let starts = group.iter().map(|p| p.1).collect();
+                    let t = b.push_kernel(
+                        task(GroupStep::Combine { chunk, rest, starts }),
+                        deps,
+                        &idx,
+                        state_bytes,
+                    );
+                    b.set_scratch(t, scratch(group));
+                    next.push((t, None, state_bytes));
+                }
+                level = next;
+            }
+            let bytes = shape.iter().product::<usize>() * spec.dtype.size();
+            let deps = level.iter().map(|p| p.0).collect();
+            let starts = level.iter().map(|p| p.1).collect();
+            let t = b.push_kernel(task(GroupStep::Finalize { chunk, shape, starts }), deps, &idx, bytes);
+            b.set_scratch(t, scratch(&level));
+            blocks.push(t);
         }
         vec![blocks]
     }
@@ -72,7 +109,7 @@ pub struct GroupOptions {
     /// Groups per output block along the axis (`None`: as many as the input block with the
     /// most distinct labels holds, so a block's groups come from few input blocks).
     pub groups_per_chunk: Option<usize>,
-    /// Partials combined per task (`None`: 16).
+    /// Input blocks (or states) folded per task (`None`: 16): more make a tree of combines.
     pub split_every: Option<usize>,
 }
 

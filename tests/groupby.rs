@@ -112,6 +112,44 @@ proptest! {
     }
 }
 
+/// Blocks wider than one strip of accumulators (the fold works on a few hundred kept
+/// elements at a time): every strip, the last partial one included, lands in its place, for
+/// every reduction, with the grouped axis first or not, and through a two-level tree.
+#[test]
+fn groupby_of_blocks_wider_than_a_strip() {
+    let shape = [20usize, 60, 30];
+    let n: usize = shape.iter().product();
+    let vals: Vec<f64> = (0..n)
+        .map(|i| if i % 97 == 5 { f64::NAN } else { ((i * 7919) % 1000) as f64 / 10.0 - 30.0 })
+        .collect();
+    let a = ArrayD::from_shape_vec(IxDyn(&shape), vals).unwrap();
+    let names = ["sum", "nansum", "nanmean", "mean", "nanmin", "max", "count", "var", "nanstd"];
+    // Axis 0: 20 groups, strips of 819 of 1800 kept elements; axis 1: 40 groups, strips
+    // of 409 of 600.
+    for (axis, along) in [(0usize, vec![3, 3, 3, 3, 3, 3, 2]), (1, vec![7, 13, 40])] {
+        let labels: Vec<i64> =
+            (0..shape[axis] as i64).map(|i| if i % 11 == 3 { -1 } else { i % 40 }).collect();
+        let mut chunks = vec![vec![20], vec![60], vec![30]];
+        chunks[axis] = along;
+        let spec = ChunkSpec::Explicit(tessera::Chunks::new(chunks).unwrap());
+        let x = tessera::from_array(a.clone(), spec).unwrap();
+        for name in names {
+            let op: Reduction = name.parse().unwrap();
+            let (want, groups) = eager(&a, axis, &labels, op);
+            for split_every in [2, 16] {
+                let opts = GroupOptions { groups_per_chunk: Some(40), split_every: Some(split_every) };
+                let g = x.groupby_reduce_with(axis as isize, &labels, op, &opts).unwrap();
+                assert_eq!(g.groups, groups);
+                let got = common::compute_checked(&g.array);
+                assert_eq!(got.shape(), want.shape());
+                for (i, (p, q)) in got.iter().zip(want.iter()).enumerate() {
+                    assert!(close(*p, *q), "{name} axis {axis} split {split_every} at {i}: got {p} want {q}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn daily_climatology_and_anomalies_of_a_synthetic_sst_cube() {
     // Three years of a small SST-like cube, chunked by 30 days.

@@ -85,6 +85,12 @@ impl TileBuilder<'_> {
         self.planner.push_sized(kernel, deps, self.name.clone(), block, out_bytes)
     }
 
+    /// Declare that task `t` allocates about `bytes` while it runs besides its result
+    /// (copies, strips of accumulators), for the scheduler's memory accounting.
+    pub fn set_scratch(&mut self, t: TaskId, bytes: usize) {
+        self.planner.tasks[t].scratch_bytes = bytes;
+    }
+
     /// Combine `level` in groups of `every` (in order, each by a new `combine()` task) until
     /// one task is left; returns it (as a one-element list; empty if `level` was).
     pub fn tree(

@@ -60,6 +60,29 @@ impl GroupSpec {
     pub(crate) fn cohort(&self, g: usize) -> &[usize] {
         &self.cohorts[g]
     }
+
+    /// Accumulators per element of a state: count and sum or extremum, plus M2 for moments.
+    pub(crate) fn accumulators(&self) -> usize {
+        if self.fold == GroupFold::Moments { 3 } else { 2 }
+    }
+
+    /// Bytes of a combine's state for `ng` groups of `rest` kept elements (at most).
+    pub(crate) fn state_bytes(&self, ng: usize, rest: usize) -> usize {
+        ng.saturating_mul(rest).saturating_mul(8 * self.accumulators())
+    }
+
+    /// Kept elements a fold handles at a time for `ng` groups: its accumulators (and a
+    /// block's own moments) stay within a few hundred kB, in cache, whatever the block.
+    pub(crate) fn strip_width(ng: usize) -> usize {
+        (16384 / ng.max(1)).max(256)
+    }
+
+    /// Bytes of a fold's accumulators for one strip (twice for moments: a block's own
+    /// moments before they are merged).
+    pub(crate) fn strip_bytes(&self, ng: usize) -> usize {
+        let per = ng.max(1) * Self::strip_width(ng) * 8 * self.accumulators();
+        if self.fold == GroupFold::Moments { 2 * per } else { per }
+    }
 }
 
 impl std::fmt::Debug for GroupSpec {
@@ -68,27 +91,33 @@ impl std::fmt::Debug for GroupSpec {
     }
 }
 
-/// One step of a groupby-reduce block.
+/// One step of a groupby-reduce block. Its inputs are input blocks (the grouped axis's
+/// positions `start..start + len`, folded position by position) or the states of earlier
+/// combines, in input order: `starts[i]` is `Some(start)` for an input block, `None` for a
+/// state. There is no per-block partial task: a block is folded where it is consumed, so
+/// what waits between tasks is the block itself (an array the scheduler can spill), never a
+/// state several times its size.
 #[derive(Clone, Debug)]
 pub enum GroupStep {
-    /// The partial of output chunk `chunk` from one input block starting at `start` on the
-    /// grouped axis.
-    Partial {
+    /// Fold the inputs into one state of the groups of output chunk `chunk` (per group
+    /// present and kept element: count, then sum, mean and M2, or the extremum).
+    Combine {
         /// The output chunk of groups.
         chunk: usize,
-        /// The input block's first position on the axis.
-        start: usize,
-    },
-    /// Combine partials in input order; `rest` kept elements per group.
-    Combine {
         /// Elements per group (the block's size over the other axes).
         rest: usize,
+        /// Per input: where its block starts on the grouped axis, or `None` for a state.
+        starts: Vec<Option<usize>>,
     },
-    /// The output block of `shape` from the combined partial (or from nothing, for an empty
-    /// block).
+    /// The output block of `shape` (chunk `chunk` of groups) from the inputs, folded a strip
+    /// of kept elements at a time (nothing from nothing: an empty block).
     Finalize {
+        /// The output chunk of groups.
+        chunk: usize,
         /// Shape of the output block.
         shape: Vec<usize>,
+        /// Per input: where its block starts on the grouped axis, or `None` for a state.
+        starts: Vec<Option<usize>>,
     },
 }
 

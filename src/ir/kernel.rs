@@ -240,7 +240,6 @@ impl Kernel {
             Kernel::Reshape { .. } => "reshape",
             Kernel::FromDelayed(_) => "from_delayed",
             Kernel::Group(g) => match g.step {
-                GroupStep::Partial { .. } => "groupby-partial",
                 GroupStep::Combine { .. } => "groupby-combine",
                 GroupStep::Finalize { .. } => "groupby-finalize",
             },

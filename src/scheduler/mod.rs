@@ -10,9 +10,10 @@
 //!
 //! Memory: results live in a store (`scheduler::store`) that accounts their bytes against
 //! the budget ([`ComputeOptions::memory_budget`]) and spills the ones needed last to disk when a new
-//! result would not fit; the threaded scheduler starts new root tasks (reads) only while the
-//! budget has room for them, so loads never run far ahead of the reductions that consume
-//! them. Before running, a compute whose smallest working set (one task's inputs, scratch
+//! result would not fit; the threaded scheduler starts a task (a read or any other) only while
+//! the budget has room for its need next to the results held and the running tasks' needs
+//! (or when nothing runs), so loads never run far ahead of the reductions that consume them
+//! and the bytes allocated, not only those held, stay within the budget. Before running, a compute whose smallest working set (one task's inputs, scratch
 //! and result) exceeds the budget is refused with [`Error::MemoryBudget`].
 
 mod diagnostics;
@@ -67,10 +68,11 @@ pub(crate) struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Bytes task `t` is expected to need while it runs (result and scratch).
+    /// Bytes task `t` is expected to allocate while it runs: its result, its scratch and
+    /// the inputs it must read back from the spill file.
     pub(crate) fn need(&self, t: usize) -> usize {
         let task = &self.graph.tasks[t];
-        task.out_bytes + task.scratch_bytes
+        task.out_bytes + task.scratch_bytes + self.store.spilled_bytes_of(&task.inputs)
     }
 }
 

@@ -161,6 +161,33 @@ impl Store {
         }
     }
 
+    /// Bytes of `inputs` that are on disk now: a task reading them brings them back.
+    pub(crate) fn spilled_bytes_of(&self, inputs: &[TaskId]) -> usize {
+        inputs
+            .iter()
+            .map(|&i| match self.slots[i].lock().as_deref() {
+                Ok(Slot::Spilled(ext)) => ext.len as usize,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Before a task that will allocate `extra` bytes starts: spill held results (not the
+    /// `pinned` ones it reads) until the bytes held and `extra` fit the budget, or nothing
+    /// more can be spilled. The bytes are not counted: the task's result is, when it is put.
+    pub(crate) fn make_room(&self, extra: usize, pinned: &[TaskId]) -> Result<()> {
+        if self.held() + extra <= self.budget {
+            return Ok(());
+        }
+        let mut space = self.spill.lock().map_err(|_| poisoned())?;
+        while self.held() + extra > self.budget {
+            if !self.spill_some(&mut space, extra, pinned)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Store the result of task `t`, spilling others first if it would not fit. `pinned`
     /// are the results the caller is using.
     pub(crate) fn put(&self, t: TaskId, v: Value, pinned: &[TaskId]) -> Result<()> {

@@ -24,6 +24,7 @@ fn run_all(r: &Run) -> Result<(usize, Vec<RawRecord>)> {
     let mut raw = Vec::new();
     for &t in &order {
         let task = &graph.tasks[t];
+        r.store.make_room(r.need(t), &task.inputs)?;
         let start = r.start.elapsed();
         let mut inputs = Vec::with_capacity(task.inputs.len());
         for (p, &i) in task.inputs.iter().enumerate() {

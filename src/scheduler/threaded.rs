@@ -32,9 +32,13 @@ struct Shared<'a> {
     roots: Mutex<(Vec<TaskId>, usize)>,
     roots_left: AtomicUsize,
     stealers: Vec<Stealer<TaskId>>,
-    /// Tasks running now, and the bytes they are expected to need.
+    /// Tasks running now, and the bytes they are expected to need (changed together under
+    /// `gate`).
     running: AtomicUsize,
     running_need: AtomicUsize,
+    gate: Mutex<()>,
+    /// Workers holding a task that waits for memory.
+    waiting: AtomicUsize,
     unfinished: AtomicUsize,
     abort: AtomicBool,
     error: Mutex<Option<Error>>,
@@ -81,6 +85,8 @@ pub(crate) fn run(r: &Run, workers: usize) -> Result<(usize, Vec<RawRecord>)> {
         stealers: locals.iter().map(|w| w.stealer()).collect(),
         running: AtomicUsize::new(0),
         running_need: AtomicUsize::new(0),
+        gate: Mutex::new(()),
+        waiting: AtomicUsize::new(0),
         unfinished: AtomicUsize::new(n),
         abort: AtomicBool::new(false),
         error: Mutex::new(None),
@@ -110,38 +116,50 @@ fn poisoned() -> Error {
     Error::internal("scheduler state poisoned by a panic")
 }
 
-/// Start the next root task if the memory budget has room for it (or nothing is running,
-/// so waiting would not free anything). The task counts as running on return.
-fn take_root(sh: &Shared) -> Option<TaskId> {
+/// Count task `t` as running if the memory budget has room for what it will allocate
+/// besides its inputs (its result and scratch) next to the results held and the other
+/// running tasks' needs, or if nothing runs (waiting would free nothing; the store spills
+/// to make room before it starts).
+/// Returns the bytes counted for it (given back when it ends).
+fn try_start(sh: &Shared, t: TaskId) -> Option<usize> {
+    let need = sh.run.need(t);
+    let _g = sh.gate.lock().ok();
+    let running = sh.running.load(Ordering::Acquire);
+    let busy = sh.running_need.load(Ordering::Acquire);
+    // A sixteenth of the budget stays free for what no task declares (I/O buffers, the
+    // allocator's own pages), so that the process, not only the store, keeps within it.
+    let budget = sh.run.store.budget();
+    if running > 0 && sh.run.store.held() + busy + need > budget - budget / 16 {
+        return None;
+    }
+    sh.running.fetch_add(1, Ordering::AcqRel);
+    sh.running_need.fetch_add(need, Ordering::AcqRel);
+    Some(need)
+}
+
+/// Start the next root task if it fits the budget (see [`try_start`]).
+fn take_root(sh: &Shared) -> Option<(TaskId, usize)> {
     if sh.roots_left.load(Ordering::Acquire) == 0 {
         return None;
     }
     let mut q = sh.roots.lock().ok()?;
     let &t = q.0.get(q.1)?;
-    let need = sh.run.need(t);
-    let running = sh.running.load(Ordering::Acquire);
-    let busy = sh.running_need.load(Ordering::Acquire);
-    if running > 0 && sh.run.store.held() + busy + need > sh.run.store.budget() {
-        return None;
-    }
+    let need = try_start(sh, t)?;
     q.1 += 1;
     sh.roots_left.fetch_sub(1, Ordering::AcqRel);
-    start(sh, t);
-    Some(t)
+    Some((t, need))
 }
 
-fn start(sh: &Shared, t: TaskId) {
-    sh.running.fetch_add(1, Ordering::AcqRel);
-    sh.running_need.fetch_add(sh.run.need(t), Ordering::AcqRel);
-}
-
-fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<TaskId> {
+/// A task this worker may start now: its own newest ready task, else the next root, else
+/// one stolen from another worker. A ready task that does not fit the budget goes back on
+/// the worker's deque and the worker waits for a running task to finish (`None`); no new
+/// root starts meanwhile, so reads never run ahead of the work that frees memory.
+fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<(TaskId, usize)> {
     if let Some(t) = local.pop() {
-        start(sh, t);
-        return Some(t);
+        return started(sh, local, t);
     }
-    if let Some(t) = take_root(sh) {
-        return Some(t);
+    if let Some(started) = take_root(sh) {
+        return Some(started);
     }
     loop {
         let mut retry = false;
@@ -150,10 +168,7 @@ fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<TaskId> {
                 continue;
             }
             match st.steal() {
-                Steal::Success(t) => {
-                    start(sh, t);
-                    return Some(t);
-                }
+                Steal::Success(t) => return started(sh, local, t),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
@@ -162,6 +177,16 @@ fn find_task(sh: &Shared, local: &Worker<TaskId>, me: usize) -> Option<TaskId> {
             return None;
         }
     }
+}
+
+/// `t` and its counted need if it starts now, else `t` back on the deque and `None`.
+fn started(sh: &Shared, local: &Worker<TaskId>, t: TaskId) -> Option<(TaskId, usize)> {
+    if let Some(need) = try_start(sh, t) {
+        return Some((t, need));
+    }
+    local.push(t);
+    sh.waiting.fetch_add(1, Ordering::AcqRel);
+    None
 }
 
 fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
@@ -173,7 +198,7 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
         if sh.abort.load(Ordering::Acquire) || sh.unfinished.load(Ordering::Acquire) == 0 {
             break;
         }
-        let Some(t) = find_task(sh, &local, me) else {
+        let Some((t, need)) = find_task(sh, &local, me) else {
             sh.sleepers.fetch_add(1, Ordering::SeqCst);
             if let Ok(g) = sh.idle.lock()
                 && !sh.abort.load(Ordering::Acquire)
@@ -186,10 +211,10 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
         };
         sh.cores.acquire();
         let began = run.start.elapsed();
-        let r = execute(sh, t);
+        let r = run.store.make_room(need, &run.graph.tasks[t].inputs).and_then(|()| execute(sh, t));
         sh.cores.release(1);
         sh.running.fetch_sub(1, Ordering::AcqRel);
-        sh.running_need.fetch_sub(run.need(t), Ordering::AcqRel);
+        sh.running_need.fetch_sub(need, Ordering::AcqRel);
         match r {
             Ok(bytes) => {
                 if run.profile {
@@ -215,7 +240,11 @@ fn worker_loop(sh: &Shared, local: Worker<TaskId>, me: usize) {
                 }
                 let left = sh.unfinished.fetch_sub(1, Ordering::AcqRel) - 1;
                 let roots_waiting = sh.roots_left.load(Ordering::Acquire) > 0;
-                if (left == 0 || ready.len() > 1 || roots_waiting) && sh.sleepers.load(Ordering::SeqCst) > 0 {
+                // A worker waiting for memory may start now that this task's need is gone.
+                let memory_waiting = sh.waiting.swap(0, Ordering::AcqRel) > 0;
+                if (left == 0 || ready.len() > 1 || roots_waiting || memory_waiting)
+                    && sh.sleepers.load(Ordering::SeqCst) > 0
+                {
                     let _g = sh.idle.lock();
                     sh.wake.notify_all();
                 }

@@ -1,7 +1,9 @@
-//! The CPU's groupby-reduce steps (see `crate::ir::group`): per-block partials (sums,
-//! counts and extrema folded straight from the block into the combine's f64 accumulator;
-//! variances as per-block (count, mean, M2) states), combines in input order (Chan's formula
-//! for variances) and the finalize that lays the groups out along the grouped axis.
+//! The CPU's groupby-reduce steps (see `crate::ir::group`). A combine or a finalize folds
+//! its inputs (input blocks and earlier combines' states), in input order, into f64
+//! accumulators a strip of kept elements at a time: sums and counts, extrema, or each
+//! block's own (count, mean, M2) merged by Chan's formula. A combine keeps the state; a
+//! finalize turns each strip into output values at once, so it never holds more than the
+//! output block and a strip of accumulators besides its inputs.
 
 use ndarray::{ArcArray, IxDyn};
 
@@ -14,23 +16,27 @@ use crate::ir::reduce::ReduceKind;
 
 /// Run one groupby step on its inputs.
 pub(crate) fn execute(k: &GroupKernel, inputs: &[Value]) -> Result<Value> {
+    let spec = &k.spec;
     match &k.step {
-        GroupStep::Partial { chunk, start } => partial(&k.spec, *chunk, *start, inputs),
-        GroupStep::Combine { rest } => {
-            let out = combine_parts(k.spec.fold, skips_nan(&k.spec), *rest, inputs)?;
-            let nbytes = (out.count.len() + out.a.len() + out.m2.len()) * 8;
-            Ok(Value::state(out, nbytes))
+        GroupStep::Combine { chunk, rest, starts } => {
+            let parts = parts(spec, *chunk, starts, inputs)?;
+            let s = combine(spec, *chunk, *rest, &parts);
+            let nbytes = (s.rows.len() + s.count.len() + s.a.len() + s.m2.len()) * 8;
+            Ok(Value::state(s, nbytes))
         }
-        GroupStep::Finalize { shape } => match k.spec.dtype {
-            DType::F32 => finalize::<f32>(&k.spec, shape, inputs),
-            _ => finalize::<f64>(&k.spec, shape, inputs),
-        },
+        GroupStep::Finalize { chunk, shape, starts } => {
+            let parts = parts(spec, *chunk, starts, inputs)?;
+            match spec.dtype {
+                DType::F32 => finalize::<f32>(spec, shape, &parts),
+                _ => finalize::<f64>(spec, shape, &parts),
+            }
+        }
     }
 }
 
 /// Per group present and kept element: count, then sum (or mean), M2 or the extremum.
-/// Row `r` of each vector (`rest` elements) belongs to group `rows[r]` of the output chunk,
-/// so a partial holds only the groups its block has.
+/// Row `r` of each vector (`rest` elements) belongs to group `rows[r]` of the output chunk
+/// (an index into its groups), so a state holds only the groups its inputs had.
 struct GroupState {
     rows: Vec<usize>,
     count: Vec<f64>,
@@ -38,163 +44,234 @@ struct GroupState {
     m2: Vec<f64>,
 }
 
-/// The partial of output chunk `g` from one input block starting at `start` on the axis.
-fn partial(spec: &GroupSpec, g: usize, start: usize, inputs: &[Value]) -> Result<Value> {
-    let a = inputs.first().ok_or_else(|| Error::internal("groupby: missing input"))?.array()?;
-    // Sums, counts and extrema fold straight from the block into the combine's
-    // accumulator: no per-block state four times the block's size. Variances need
-    // the block's own (count, mean, M2) to merge by Chan's formula.
-    let d = spec.deferred(g, start, a);
-    if spec.fold != GroupFold::Moments {
-        let nbytes = d.data.nbytes();
-        return Ok(Value::state(d, nbytes));
-    }
-    match &d.data {
-        HostArray::F32(x) => Ok(spec.moments(&d, x.as_slice().expect("standard layout"))),
-        HostArray::F64(x) => Ok(spec.moments(&d, x.as_slice().expect("standard layout"))),
-        _ => Err(Error::invalid("groupby: expected a float block")),
+/// One input of a fold.
+enum Part<'a> {
+    /// An input block, grouped axis first in C order, and the group (within the output
+    /// chunk) of each of its positions; `None` for positions of no group of the chunk.
+    Block { data: HostArray, groups: Vec<Option<usize>> },
+    /// An earlier combine's state.
+    State(&'a GroupState),
+}
+
+impl Part<'_> {
+    /// The groups (within the chunk) this input holds.
+    fn groups(&self) -> Vec<usize> {
+        match self {
+            Part::State(s) => s.rows.clone(),
+            Part::Block { groups, .. } => groups.iter().flatten().copied().collect(),
+        }
     }
 }
 
-impl GroupSpec {
-    /// The groups of output chunk `g` present in a block starting at `start` (sorted, local
-    /// to the chunk), and each position's index into that list.
-    fn local_rows(&self, g: usize, start: usize, n_pos: usize) -> (Vec<usize>, Vec<Option<usize>>) {
-        let (lo, hi) = (self.chunk_start[g], self.chunk_start[g + 1]);
-        let local: Vec<Option<usize>> = (0..n_pos)
-            .map(|i| {
-                let l = self.labels[start + i];
-                if l < 0 { None } else { self.groups[lo..hi].binary_search(&l).ok() }
-            })
-            .collect();
-        let mut rows: Vec<usize> = local.iter().flatten().copied().collect();
-        rows.sort_unstable();
-        rows.dedup();
-        let row_of = local.iter().map(|k| k.map(|k| rows.binary_search(&k).expect("present"))).collect();
-        (rows, row_of)
+/// The inputs as parts: blocks (`starts[i]` is where block `i` starts on the axis) or states.
+fn parts<'a>(
+    spec: &GroupSpec,
+    chunk: usize,
+    starts: &[Option<usize>],
+    inputs: &'a [Value],
+) -> Result<Vec<Part<'a>>> {
+    if starts.len() != inputs.len() {
+        return Err(Error::internal("groupby: inputs and their starts differ in number"));
     }
+    let (lo, hi) = (spec.chunk_start[chunk], spec.chunk_start[chunk + 1]);
+    inputs
+        .iter()
+        .zip(starts)
+        .map(|(v, s)| match s {
+            None => v.get_state::<GroupState>().map(Part::State),
+            Some(start) => {
+                let a = v.array()?;
+                if !matches!(a, HostArray::F32(_) | HostArray::F64(_)) {
+                    return Err(Error::invalid(format!(
+                        "groupby: expected a float block, found {}",
+                        a.dtype()
+                    )));
+                }
+                let n_pos = a.shape().get(spec.axis).copied().unwrap_or(0);
+                let groups = (0..n_pos)
+                    .map(|i| match spec.labels.get(start + i) {
+                        Some(&l) if l >= 0 => spec.groups[lo..hi].binary_search(&l).ok(),
+                        _ => None,
+                    })
+                    .collect();
+                Ok(Part::Block { data: axis_first(a, spec.axis), groups })
+            }
+        })
+        .collect()
+}
 
-    /// A partial that is the block itself (grouped axis first, contiguous) and its rows.
-    fn deferred(&self, g: usize, start: usize, a: &HostArray) -> Deferred {
-        let n_pos = a.shape().get(self.axis).copied().unwrap_or(0);
-        let (rows, row_of) = self.local_rows(g, start, n_pos);
-        let ax = self.axis;
-        let data = crate::map_host!(a, x => {
-            let mut perm: Vec<usize> = (0..x.ndim()).filter(|&k| k != ax).collect();
-            perm.insert(0, ax);
-            let t = x.clone().permuted_axes(IxDyn(&perm));
-            let t = if t.is_standard_layout() { t } else { t.as_standard_layout().into_owned().into_shared() };
-            HostArray::new(t)
-        });
-        Deferred { rows, row_of, data }
+/// The block with axis `ax` first, in C order (the block itself when it already is).
+fn axis_first(a: &HostArray, ax: usize) -> HostArray {
+    crate::map_host!(a, x => {
+        let mut perm: Vec<usize> = (0..x.ndim()).filter(|&k| k != ax).collect();
+        perm.insert(0, ax);
+        let t = x.clone().permuted_axes(IxDyn(&perm));
+        let t = if t.is_standard_layout() { t } else { t.as_standard_layout().into_owned().into_shared() };
+        HostArray::new(t)
+    })
+}
+
+/// Accumulator rows: row `r`'s strip is `r * stride + c0..` for `len` elements.
+struct Acc<'a> {
+    count: &'a mut [f64],
+    a: &'a mut [f64],
+    m2: &'a mut [f64],
+    stride: usize,
+    c0: usize,
+    len: usize,
+}
+
+impl Acc<'_> {
+    fn at(&self, r: usize) -> std::ops::Range<usize> {
+        let o = r * self.stride + self.c0;
+        o..o + self.len
     }
+}
 
-    /// The (count, mean, M2) state of a deferred block whose elements are `flat`.
-    fn moments<T: Float>(&self, d: &Deferred, flat: &[T]) -> Value {
-        let skip = skips_nan(self);
-        let n_pos = d.row_of.len();
-        let rest = flat.len().checked_div(n_pos).unwrap_or(0);
-        let nr = d.rows.len();
-        let row = |i: usize| &flat[i * rest..(i + 1) * rest];
-        let mut s = GroupState {
-            rows: d.rows.clone(),
-            count: vec![0.0; nr * rest],
-            a: vec![0.0; nr * rest],
-            m2: Vec::new(),
-        };
-        for (i, k) in d.row_of.iter().enumerate() {
-            let Some(k) = *k else { continue };
-            let (cnt, acc) = (&mut s.count[k * rest..(k + 1) * rest], &mut s.a[k * rest..(k + 1) * rest]);
-            accumulate(GroupFold::Moments, skip, cnt, acc, row(i));
+/// A block's own moments over one strip, before they are merged (rows: the chunk's groups).
+struct Scratch {
+    count: Vec<f64>,
+    a: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+/// Fold every part's kept elements `j0..j0 + acc.len` (of `rest` per position or state
+/// row) into `acc`, in input order; `slot[k]` is the accumulator row of group `k`.
+fn fold(
+    spec: &GroupSpec,
+    parts: &[Part],
+    slot: &[Option<usize>],
+    acc: &mut Acc,
+    j0: usize,
+    rest: usize,
+    scratch: &mut Scratch,
+) {
+    for p in parts {
+        match p {
+            Part::State(s) => {
+                for (q, &k) in s.rows.iter().enumerate() {
+                    let Some(r) = slot[k] else { continue };
+                    merge_row(spec.fold, acc, r, s, q * rest + j0);
+                }
+            }
+            Part::Block { data, groups } => match data {
+                HostArray::F32(x) => {
+                    fold_block(spec, acc, slot, groups, x.as_slice().expect("C order"), j0, rest, scratch)
+                }
+                HostArray::F64(x) => {
+                    fold_block(spec, acc, slot, groups, x.as_slice().expect("C order"), j0, rest, scratch)
+                }
+                // `parts` accepts only float blocks.
+                _ => {}
+            },
         }
-        // Second pass: squared deviations from the block's own group means.
-        for (a, &c) in s.a.iter_mut().zip(&s.count) {
+    }
+}
+
+/// Fold one block's strip: position `i`'s values are `flat[i * rest + j0..][..acc.len]`.
+#[allow(clippy::too_many_arguments)]
+fn fold_block<T: Float>(
+    spec: &GroupSpec,
+    acc: &mut Acc,
+    slot: &[Option<usize>],
+    groups: &[Option<usize>],
+    flat: &[T],
+    j0: usize,
+    rest: usize,
+    scratch: &mut Scratch,
+) {
+    let skip = skips_nan(spec);
+    let len = acc.len;
+    let row = |i: usize| &flat[i * rest + j0..i * rest + j0 + len];
+    if spec.fold != GroupFold::Moments {
+        for (i, k) in groups.iter().enumerate() {
+            let Some(r) = k.and_then(|k| slot[k]) else { continue };
+            let at = acc.at(r);
+            accumulate(spec.fold, skip, &mut acc.count[at.clone()], &mut acc.a[at], row(i));
+        }
+        return;
+    }
+    // Variances: the block's own (count, mean, M2) per group, then Chan's merge into the
+    // accumulator, so a block's deviations are taken from its own means.
+    let mut present: Vec<usize> = groups.iter().flatten().copied().collect();
+    present.sort_unstable();
+    present.dedup();
+    let s = scratch;
+    let span = |k: usize| k * len..(k + 1) * len;
+    for &k in &present {
+        s.count[span(k)].fill(0.0);
+        s.a[span(k)].fill(0.0);
+        s.m2[span(k)].fill(0.0);
+    }
+    for (i, k) in groups.iter().enumerate() {
+        let Some(k) = *k else { continue };
+        accumulate(GroupFold::Moments, skip, &mut s.count[span(k)], &mut s.a[span(k)], row(i));
+    }
+    for &k in &present {
+        for (a, &c) in s.a[span(k)].iter_mut().zip(&s.count[span(k)]) {
             if c > 0.0 {
                 *a /= c;
             }
         }
-        s.m2 = vec![0.0; nr * rest];
-        for (i, k) in d.row_of.iter().enumerate() {
-            let Some(k) = *k else { continue };
-            let (mean, m2) = (&s.a[k * rest..(k + 1) * rest], &mut s.m2[k * rest..(k + 1) * rest]);
-            for ((m2, &m), &v) in m2.iter_mut().zip(mean).zip(row(i)) {
-                let v = v.to_f64();
-                if skip && v.is_nan() {
-                    continue;
-                }
-                *m2 += (v - m) * (v - m);
+    }
+    for (i, k) in groups.iter().enumerate() {
+        let Some(k) = *k else { continue };
+        for ((m2, &m), &v) in s.m2[span(k)].iter_mut().zip(&s.a[span(k)]).zip(row(i)) {
+            let v = v.to_f64();
+            if skip && v.is_nan() {
+                continue;
             }
+            *m2 += (v - m) * (v - m);
         }
-        let nbytes = (s.count.len() + s.a.len() + s.m2.len()) * 8;
-        Value::state(s, nbytes)
+    }
+    for &k in &present {
+        let Some(r) = slot[k] else { continue };
+        let at = acc.at(r);
+        for (j, o) in at.enumerate() {
+            let mut st = (acc.count[o], acc.a[o], acc.m2[o]);
+            let q = k * len + j;
+            chan_merge(&mut st, (s.count[q], s.a[q], s.m2[q]));
+            (acc.count[o], acc.a[o], acc.m2[o]) = st;
+        }
     }
 }
 
-/// A partial not yet folded: the block (grouped axis first, C order), the groups present
-/// and each position's row.
-struct Deferred {
-    rows: Vec<usize>,
-    row_of: Vec<Option<usize>>,
-    data: HostArray,
-}
-
-/// Fold partials (dense states or deferred blocks, in input order) into one dense state.
-fn combine_parts(kind: GroupFold, skip: bool, rest: usize, inputs: &[Value]) -> Result<GroupState> {
-    enum P<'a> {
-        Dense(&'a GroupState),
-        Block(&'a Deferred),
-    }
-    let parts = inputs
-        .iter()
-        .map(|v| match v.get_state::<GroupState>() {
-            Ok(d) => Ok(P::Dense(d)),
-            Err(_) => v.get_state::<Deferred>().map(P::Block),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // The union of the groups present, then every partial added row by row.
-    let mut rows: Vec<usize> = parts
-        .iter()
-        .flat_map(|p| match p {
-            P::Dense(d) => d.rows.iter(),
-            P::Block(b) => b.rows.iter(),
-        })
-        .copied()
-        .collect();
+/// The groups present in any part, ascending.
+fn union_of_groups(parts: &[Part]) -> Vec<usize> {
+    let mut rows: Vec<usize> = parts.iter().flat_map(Part::groups).collect();
     rows.sort_unstable();
     rows.dedup();
-    let init = kind.init();
-    let n = rows.len() * rest;
-    let m2 = if kind == GroupFold::Moments { vec![0.0; n] } else { Vec::new() };
-    let mut out = GroupState { rows: rows.clone(), count: vec![0.0; n], a: vec![init; n], m2 };
-    for p in &parts {
-        match p {
-            P::Dense(d) => {
-                for (pr, &k) in d.rows.iter().enumerate() {
-                    let r = rows.binary_search(&k).expect("in the union");
-                    combine_row(kind, &mut out, r * rest, d, pr * rest, rest);
-                }
-            }
-            P::Block(b) => {
-                for (i, r) in b.row_of.iter().enumerate() {
-                    let Some(r) = *r else { continue };
-                    let o = rows.binary_search(&b.rows[r]).expect("in the union") * rest;
-                    let (cnt, acc) = (&mut out.count[o..o + rest], &mut out.a[o..o + rest]);
-                    match &b.data {
-                        HostArray::F32(x) => {
-                            let flat = x.as_slice().expect("standard layout");
-                            accumulate(kind, skip, cnt, acc, &flat[i * rest..(i + 1) * rest]);
-                        }
-                        HostArray::F64(x) => {
-                            let flat = x.as_slice().expect("standard layout");
-                            accumulate(kind, skip, cnt, acc, &flat[i * rest..(i + 1) * rest]);
-                        }
-                        _ => return Err(Error::invalid("groupby: expected a float block")),
-                    }
-                }
-            }
-        }
+    rows
+}
+
+/// Scratch for a block's own moments over strips of `width` for `ng` groups (empty unless
+/// the fold needs it).
+fn scratch_for(spec: &GroupSpec, ng: usize, width: usize) -> Scratch {
+    let n = if spec.fold == GroupFold::Moments { ng * width } else { 0 };
+    Scratch { count: vec![0.0; n], a: vec![0.0; n], m2: vec![0.0; n] }
+}
+
+/// Fold the parts into one state of the groups they hold.
+fn combine(spec: &GroupSpec, chunk: usize, rest: usize, parts: &[Part]) -> GroupState {
+    let ng = spec.chunk_start[chunk + 1] - spec.chunk_start[chunk];
+    let rows = union_of_groups(parts);
+    let mut slot = vec![None; ng];
+    for (r, &k) in rows.iter().enumerate() {
+        slot[k] = Some(r);
     }
-    Ok(out)
+    let n = rows.len() * rest;
+    let m2 = if spec.fold == GroupFold::Moments { vec![0.0; n] } else { Vec::new() };
+    let mut s = GroupState { rows, count: vec![0.0; n], a: vec![spec.fold.init(); n], m2 };
+    let width = GroupSpec::strip_width(ng).min(rest);
+    let mut scratch = scratch_for(spec, ng, width);
+    let mut j0 = 0;
+    while j0 < rest {
+        let len = width.min(rest - j0);
+        let mut acc = Acc { count: &mut s.count, a: &mut s.a, m2: &mut s.m2, stride: rest, c0: j0, len };
+        fold(spec, parts, &slot, &mut acc, j0, rest, &mut scratch);
+        j0 += len;
+    }
+    s
 }
 
 /// Add one position's values to its group's counts and accumulators.
@@ -235,10 +312,12 @@ fn accumulate<T: Float>(kind: GroupFold, skip: bool, cnt: &mut [f64], acc: &mut 
     }
 }
 
-/// Fold row `q..q + rest` of partial `p` into row `o..o + rest` of `out`.
-fn combine_row(kind: GroupFold, out: &mut GroupState, o: usize, p: &GroupState, q: usize, rest: usize) {
-    let (oc, pc) = (&mut out.count[o..o + rest], &p.count[q..q + rest]);
-    let (oa, pa) = (&mut out.a[o..o + rest], &p.a[q..q + rest]);
+/// Fold `acc.len` elements of state `p` from `q` into accumulator row `r`.
+fn merge_row(kind: GroupFold, acc: &mut Acc, r: usize, p: &GroupState, q: usize) {
+    let at = acc.at(r);
+    let len = acc.len;
+    let (oc, pc) = (&mut acc.count[at.clone()], &p.count[q..q + len]);
+    let (oa, pa) = (&mut acc.a[at.clone()], &p.a[q..q + len]);
     match kind {
         GroupFold::Sum => {
             for (x, y) in oa.iter_mut().zip(pa) {
@@ -257,8 +336,8 @@ fn combine_row(kind: GroupFold, out: &mut GroupState, o: usize, p: &GroupState, 
         }
         GroupFold::Moments => {
             // (count, mean, M2) merged by the reducers' Chan merge, counts included.
-            let (om, pm) = (&mut out.m2[o..o + rest], &p.m2[q..q + rest]);
-            for j in 0..rest {
+            let (om, pm) = (&mut acc.m2[at], &p.m2[q..q + len]);
+            for j in 0..len {
                 let mut s = (oc[j], oa[j], om[j]);
                 chan_merge(&mut s, (pc[j], pa[j], pm[j]));
                 (oc[j], oa[j], om[j]) = s;
@@ -271,66 +350,84 @@ fn combine_row(kind: GroupFold, out: &mut GroupState, o: usize, p: &GroupState, 
     }
 }
 
-/// The output block of `shape` from the combined partial (or from nothing, for an empty
-/// block).
-fn finalize<T: Float>(spec: &GroupSpec, shape: &[usize], inputs: &[Value]) -> Result<Value> {
+/// The output block of `shape` from the parts (an empty block from none), folded and
+/// finished one strip of kept elements at a time.
+fn finalize<T: Float>(spec: &GroupSpec, shape: &[usize], parts: &[Part]) -> Result<Value> {
     let n: usize = shape.iter().product();
-    let Some(v) = inputs.first() else {
+    if parts.is_empty() {
         let a = ArcArray::<T, IxDyn>::from_elem(IxDyn(shape), T::zero());
         return Ok(Value::Array(HostArray::new(a)));
-    };
-    let ng = shape[spec.axis];
-    let rest = n.checked_div(ng).unwrap_or(0);
-    let dense;
-    let s = match v.get_state::<GroupState>() {
-        Ok(s) => s,
-        Err(_) => {
-            dense = combine_parts(spec.fold, skips_nan(spec), rest, std::slice::from_ref(v))?;
-            &dense
-        }
-    };
-    let mut out = Vec::with_capacity(n);
-    for k in 0..ng {
-        // Every group of a chunk is in its cohort, so its row exists; be safe anyway.
-        let Ok(r) = s.rows.binary_search(&k) else {
-            out.extend(std::iter::repeat_n(T::cast_from(f64::NAN), rest));
-            continue;
-        };
-        let (c, a) = (&s.count[r * rest..(r + 1) * rest], &s.a[r * rest..(r + 1) * rest]);
-        match spec.op.kind {
-            ReduceKind::Sum => out.extend(a.iter().map(|&a| T::cast_from(a))),
-            ReduceKind::Count => out.extend(c.iter().map(|&c| T::cast_from(c))),
-            ReduceKind::Mean => {
-                out.extend(a.iter().zip(c).map(|(&a, &c)| T::cast_from(a / c)));
-            }
-            ReduceKind::Var { ddof, std } => {
-                let m2 = &s.m2[r * rest..(r + 1) * rest];
-                out.extend(m2.iter().zip(c).map(|(&m2, &c)| {
-                    let v = if c - ddof <= 0.0 { f64::NAN } else { m2 / (c - ddof) };
-                    T::cast_from(if std { v.sqrt() } else { v })
-                }));
-            }
-            // Min and max (the groupby node admits no other kind).
-            _ => {
-                out.extend(a.iter().zip(c).map(|(&a, &c)| T::cast_from(if c == 0.0 { f64::NAN } else { a })));
-            }
-        }
     }
-    // The state is laid out (group, kept elements in C order); the block has the
-    // group axis at `axis`.
     let ax = spec.axis;
+    let ng = shape[ax];
+    let rest = n.checked_div(ng).unwrap_or(0);
+    // Every group of a chunk is in its cohort, so it is present; a group that is not
+    // gets NaN.
+    let mut slot = vec![None; ng];
+    for k in union_of_groups(parts) {
+        slot[k] = Some(k);
+    }
+    let width = GroupSpec::strip_width(ng).min(rest);
+    let m = ng * width;
+    let (mut count, mut a) = (vec![0.0; m], vec![0.0; m]);
+    let mut m2 = if spec.fold == GroupFold::Moments { vec![0.0; m] } else { Vec::new() };
+    let mut scratch = scratch_for(spec, ng, width);
+    let mut out = vec![T::zero(); n];
+    let mut j0 = 0;
+    while j0 < rest {
+        let len = width.min(rest - j0);
+        count[..ng * len].fill(0.0);
+        a[..ng * len].fill(spec.fold.init());
+        if !m2.is_empty() {
+            m2[..ng * len].fill(0.0);
+        }
+        let mut acc = Acc { count: &mut count, a: &mut a, m2: &mut m2, stride: len, c0: 0, len };
+        fold(spec, parts, &slot, &mut acc, j0, rest, &mut scratch);
+        for k in 0..ng {
+            let dst = &mut out[k * rest + j0..k * rest + j0 + len];
+            if slot[k].is_none() {
+                dst.fill(T::cast_from(f64::NAN));
+                continue;
+            }
+            let (c, s) = (&count[k * len..(k + 1) * len], &a[k * len..(k + 1) * len]);
+            finish(spec, dst, c, s, m2.get(k * len..(k + 1) * len).unwrap_or(&[]));
+        }
+        j0 += len;
+    }
+    // The values are laid out (group, kept elements in C order); the block has the group
+    // axis at `axis`.
     let mut front = vec![ng];
     front.extend(shape.iter().enumerate().filter(|&(k, _)| k != ax).map(|(_, &d)| d));
-    let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&front), out)
+    let arr = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&front), out)
         .map_err(|e| Error::invalid(e.to_string()))?;
     let mut perm: Vec<usize> = (1..shape.len()).collect();
     perm.insert(ax, 0);
-    let a = if ax == 0 {
-        a
+    let arr = if ax == 0 {
+        arr
     } else {
-        a.permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned().into_shared()
+        arr.permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned().into_shared()
     };
-    Ok(Value::Array(HostArray::new(a)))
+    Ok(Value::Array(HostArray::new(arr)))
+}
+
+/// One group's output values from its counts, sums (means) or extrema, and M2.
+fn finish<T: Float>(spec: &GroupSpec, dst: &mut [T], c: &[f64], a: &[f64], m2: &[f64]) {
+    match spec.op.kind {
+        ReduceKind::Sum => dst.iter_mut().zip(a).for_each(|(d, &a)| *d = T::cast_from(a)),
+        ReduceKind::Count => dst.iter_mut().zip(c).for_each(|(d, &c)| *d = T::cast_from(c)),
+        ReduceKind::Mean => {
+            dst.iter_mut().zip(a.iter().zip(c)).for_each(|(d, (&a, &c))| *d = T::cast_from(a / c))
+        }
+        ReduceKind::Var { ddof, std } => dst.iter_mut().zip(m2.iter().zip(c)).for_each(|(d, (&m2, &c))| {
+            let v = if c - ddof <= 0.0 { f64::NAN } else { m2 / (c - ddof) };
+            *d = T::cast_from(if std { v.sqrt() } else { v });
+        }),
+        // Min and max (the groupby node admits no other kind).
+        _ => dst
+            .iter_mut()
+            .zip(a.iter().zip(c))
+            .for_each(|(d, (&a, &c))| *d = T::cast_from(if c == 0.0 { f64::NAN } else { a })),
+    }
 }
 
 /// Whether a group's NaN values are skipped (`count` counts the non-NaN ones).
