@@ -145,3 +145,67 @@ fn a_signal_stops_the_run_and_leaves_nothing() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// `tessera reduce` of `inputs` into `out`, with every file it writes limited to `limit`
+/// bytes: past it a write fails with EFBIG, as on a full disk it would with ENOSPC (the
+/// limit is per file and needs no privileges, where a small filesystem would; SIGXFSZ, which
+/// would kill the process instead, is ignored as a full disk sends nothing).
+#[cfg(unix)]
+fn reduce_on_a_full_disk(
+    inputs: &[PathBuf],
+    out: &Path,
+    extra: &[&str],
+    limit: u64,
+) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    c.arg("reduce")
+        .args(inputs)
+        .args(["--op", "nanmean", "--out"])
+        .arg(out)
+        .args(extra)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("VK_ICD_FILENAMES", "/nonexistent/tessera-no-gpu.json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls (setrlimit, signal) between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let o = c.output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// A disk that fills up while the result is written: the run fails
+/// with status 1 and a message naming the file and the cause, a previous output at the
+/// target is as it was, and no temporary is left (`tests/full_disk.rs` fills it while spilling).
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_cleanly_and_leaves_the_old_output() {
+    let dir = tmpdir("full-disk");
+    assert!(generate_years(&dir, "zarr", "2").status().unwrap().success());
+    let inputs: Vec<PathBuf> = ["sst.1982.zarr", "sst.1983.zarr"].iter().map(|f| dir.join(f)).collect();
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // A climatology is 366 × 90 × 180 f32 (23.7 MB): every output file format passes 64 KiB.
+    let clim = ["--groupby", "dayofyear"];
+    for name in ["clim.npy", "clim.zarr"] {
+        let target = out_dir.join(name);
+        let (code, err) = reduce_on_a_full_disk(&inputs, &target, &clim, u64::MAX);
+        assert_eq!(code, Some(0), "{name}: the unlimited run failed: {err}");
+        let before = contents(&target);
+        let (code, err) = reduce_on_a_full_disk(&inputs, &target, &clim, 64 << 10);
+        assert_eq!(code, Some(1), "{name}: {err}");
+        assert!(err.contains("too large") && err.contains(name), "{name}: {err}");
+        assert_eq!(contents(&target), before, "{name}: the previous output changed");
+        assert_eq!(temporaries(&out_dir), Vec::<String>::new(), "{name}: temporaries left");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
