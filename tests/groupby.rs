@@ -150,6 +150,34 @@ fn groupby_of_blocks_wider_than_a_strip() {
     }
 }
 
+/// Months from 30-day blocks: a block at a month boundary feeds two output chunks of
+/// months. Visited region by region, such a block waits only for the next chunk of its own
+/// region, so a budget of a few blocks never spills; visited in C order, every region's
+/// shared block waited for the next chunk of months (and spilled).
+#[test]
+fn overlapping_cohorts_are_visited_region_by_region_and_do_not_spill() {
+    let lengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month: Vec<i64> =
+        lengths.iter().enumerate().flat_map(|(m, &n)| std::iter::repeat_n(m as i64, n)).collect();
+    let (days, side) = (365, 8);
+    let vals: Vec<f64> = (0..days * side * side).map(|i| ((i * 37) % 101) as f64).collect();
+    let a = ArrayD::from_shape_vec(IxDyn(&[days, side, side]), vals).unwrap();
+    let x = tessera::from_array(a.clone(), [30, 2, 2]).unwrap();
+    let op = Reduction::nan(ReduceKind::Mean);
+    let g = x.groupby_reduce(0, &month, op).unwrap();
+    let block = 30 * 2 * 2 * 8;
+    let opts = ComputeOptions::default()
+        .scheduler(SchedulerKind::Sync)
+        .progress(tessera::Progress::Off)
+        .memory_budget(8 * block);
+    let (got, report) = g.array.compute_report(&opts).unwrap();
+    assert_eq!(report.spilled_bytes, 0, "{report:?}");
+    let (want, _) = eager(&a, 0, &month, op);
+    for (p, q) in got.iter().zip(want.iter()) {
+        assert!(close(*p, *q), "got {p} want {q}");
+    }
+}
+
 #[test]
 fn daily_climatology_and_anomalies_of_a_synthetic_sst_cube() {
     // Three years of a small SST-like cube, chunked by 30 days.

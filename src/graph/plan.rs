@@ -96,7 +96,12 @@ impl Planner {
     fn lower(mut self, outputs: &[Arc<Node>]) -> TaskGraph {
         let p = &mut self;
         let mut outs = Vec::with_capacity(outputs.len());
+        let mut visit = Vec::with_capacity(outputs.len());
         for node in outputs {
+            visit.push(match &node.op {
+                Op::Tiled(spec) => spec.op.visit_order(spec.output, &node.chunks).unwrap_or_default(),
+                _ => Vec::new(),
+            });
             let grid = node.chunks.numblocks();
             let n = node.chunks.nblocks();
             let mut ids = Vec::with_capacity(n);
@@ -107,7 +112,7 @@ impl Planner {
         }
         let (tasks, outs) = cull(std::mem::take(&mut p.tasks), outs);
         p.stats.tasks = tasks.len();
-        TaskGraph { tasks, outputs: outs, stats: p.stats.clone() }
+        TaskGraph { tasks, outputs: outs, visit, stats: p.stats.clone() }
     }
 }
 

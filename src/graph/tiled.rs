@@ -24,6 +24,14 @@ pub trait TiledOp: Send + Sync {
     /// Emit the tasks; return, for each of the op's outputs, its block tasks in C order of
     /// that output's block grid.
     fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>>;
+    /// The order in which the scheduler's priorities should visit the blocks of output
+    /// `output` (of `chunks`), when it is requested: a permutation of `0..chunks.nblocks()`,
+    /// or `None` for C order. An op whose neighbouring blocks along some axis share inputs
+    /// puts that axis innermost, so a shared input is consumed by both before it can wait.
+    fn visit_order(&self, output: usize, chunks: &Chunks) -> Option<Vec<usize>> {
+        let _ = (output, chunks);
+        None
+    }
 }
 
 /// Which output of which tiled op a node is.

@@ -77,10 +77,10 @@ impl GroupSpec {
         (16384 / ng.max(1)).max(256)
     }
 
-    /// Bytes of a fold's accumulators for one strip (twice for moments: a block's own
-    /// moments before they are merged).
-    pub(crate) fn strip_bytes(&self, ng: usize) -> usize {
-        let per = ng.max(1) * Self::strip_width(ng) * 8 * self.accumulators();
+    /// Bytes of a fold's accumulators for one strip of `ng` groups of at most `rest` kept
+    /// elements (twice for moments: a block's own moments before they are merged).
+    pub(crate) fn strip_bytes(&self, ng: usize, rest: usize) -> usize {
+        let per = ng.max(1) * Self::strip_width(ng).min(rest) * 8 * self.accumulators();
         if self.fold == GroupFold::Moments { 2 * per } else { per }
     }
 }

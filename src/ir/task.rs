@@ -68,6 +68,9 @@ pub struct TaskGraph {
     pub tasks: Vec<Task>,
     /// For each requested output, its block tasks in C order of the block grid.
     pub outputs: Vec<Vec<TaskId>>,
+    /// For each output, the order in which [`TaskGraph::priorities`] visits its blocks
+    /// (indices into its list), when its op prefers one to C order; empty: C order.
+    pub(crate) visit: Vec<Vec<usize>>,
     /// What the planner did.
     pub stats: PlanStats,
 }
@@ -124,7 +127,11 @@ impl TaskGraph {
         let mut next = 0u32;
         let mut seen = vec![false; n];
         let mut stack: Vec<(TaskId, usize)> = Vec::new();
-        for &o in self.outputs.iter().flatten() {
+        let visit = self.outputs.iter().enumerate().flat_map(|(k, ids)| {
+            let order = self.visit.get(k).filter(|v| v.len() == ids.len());
+            (0..ids.len()).map(move |j| ids[order.map_or(j, |v| v[j])])
+        });
+        for o in visit {
             if seen[o] {
                 continue;
             }
