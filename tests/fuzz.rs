@@ -96,11 +96,15 @@ proptest! {
         values in prop::collection::vec(prop_oneof![
             any::<f64>(), Just(f64::MAX), Just(-f64::MAX), Just(1e15), Just(-1e15), Just(0.5), Just(f64::NAN)
         ], 0..8),
-        calendar in prop::option::of(prop::sample::select(vec!["standard", "noleap", "360_day", "", "GREGORIAN"])),
+        calendar in prop::option::of(prop::sample::select(vec![
+            "standard", "noleap", "360_day", "", "GREGORIAN", "julian", "all_leap", "proleptic_gregorian", "none",
+        ])),
     ) {
         let units = format!("{unit}{sep}{date}{clock}");
         let _ = days_from_cf(&values, &units, calendar);
         let _ = days_from_cf(&values, &format!("days since {date}"), calendar);
+        // CDO's absolute times: the value itself is the date.
+        let _ = days_from_cf(&values, "day as %Y%m%d.%f", calendar);
     }
 
     #[test]

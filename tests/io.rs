@@ -293,8 +293,31 @@ mod zarr {
         assert!(msg.contains("no array named 'sst'"), "{msg}");
         // A start date overrides the files' own dates.
         let (_, days) =
-            tessera::io::open_daily::<f32>(&[a, b], "v", 0, Some(Day { year: 2001, doy: 0 }), None).unwrap();
-        assert_eq!(days[4], Day { year: 2001, doy: 4 });
+            tessera::io::open_daily::<f32>(&[a.clone(), b.clone()], "v", 0, Some(Day::new(2001, 0)), None)
+                .unwrap();
+        assert_eq!(days[4], Day::new(2001, 4));
+        // A model's noleap file: its days and months follow its calendar; joined after files
+        // of another calendar it is refused, naming both.
+        let c = {
+            let group = create_group(dir.join("c.zarr"), Default::default()).unwrap();
+            let g = group.path();
+            let meta = ZarrMeta::default()
+                .dims(&["time"])
+                .attr("units", "days since 1984-01-01")
+                .attr("calendar", "noleap");
+            write_coordinate(g.join("time"), vec![58i64, 59], &meta).unwrap();
+            let x = tessera::full::<f32>(&[2, 2], 1.0, [2, 2]).unwrap();
+            let (x, w) = zarr_writer_for(&x, g.join("v"), &ZarrMeta::default().dims(&["time", "x"])).unwrap();
+            x.store(&w, &opts()).unwrap();
+            group.commit().unwrap();
+            dir.join("c.zarr")
+        };
+        let (_, days) = tessera::io::open_daily::<f32>(std::slice::from_ref(&c), "v", 0, None, None).unwrap();
+        let shown: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+        assert_eq!(shown, ["1984-02-28", "1984-03-01"], "no 29 February in a noleap 1984");
+        assert_eq!(tessera::calendar::labels(&days, tessera::calendar::GroupBy::Month), [1, 2]);
+        let msg = tessera::io::open_daily::<f32>(&[a, b, c], "v", 0, None, None).unwrap_err().to_string();
+        assert!(msg.contains("c.zarr") && msg.contains("noleap") && msg.contains("standard"), "{msg}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

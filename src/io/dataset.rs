@@ -156,6 +156,13 @@ pub fn time_days(path: &Path) -> Result<Option<Vec<Day>>> {
     days_from_cf(&zarr::read_f64(&t)?, units, cal).map(Some).map_err(wrap)
 }
 
+/// Whether `d` is a day on which the standard and proleptic Gregorian calendars agree (files
+/// in either may then be joined).
+fn gregorian_after_reform(d: Day) -> bool {
+    use crate::calendar::Calendar;
+    matches!(d.calendar, Calendar::Standard | Calendar::ProlepticGregorian) && d.year > 1582
+}
+
 /// Open daily files (in date order) joined along `axis`, and the date of each position
 /// along it: consecutive days from `start` when given; otherwise each file's own `time`
 /// coordinate (see [`time_days`]) or, without one, consecutive days from 1 January of the
@@ -172,7 +179,7 @@ pub fn open_daily<T: Element>(
     if let Some(s) = start {
         return Ok((x, days_from(s, n)));
     }
-    let mut days = Vec::with_capacity(n);
+    let mut days: Vec<Day> = Vec::with_capacity(n);
     for f in files {
         let len = open_any::<T>(f, var, None)?.shape()[axis];
         let own = match time_days(f)? {
@@ -190,9 +197,21 @@ pub fn open_daily<T: Element>(
                 let year = year_in_name(f).ok_or_else(|| {
                     Error::format(f, "cannot tell the dates of this file: it has no time coordinate and no year in its name (sst.1982.zarr); give a start date")
                 })?;
-                days_from(Day { year, doy: 0 }, len)
+                days_from(Day::new(year, 0), len)
             }
         };
+        if let (Some(&last), Some(&first)) = (days.last(), own.first())
+            && first.calendar != last.calendar
+            && !(gregorian_after_reform(first) && gregorian_after_reform(last))
+        {
+            return Err(Error::format(
+                f,
+                format!(
+                    "its time is in the {} calendar, the previous files' in the {}: their days of year and months differ",
+                    first.calendar, last.calendar
+                ),
+            ));
+        }
         if let (Some(&last), Some(&first)) = (days.last(), own.first())
             && first <= last
         {
