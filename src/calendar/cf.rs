@@ -6,7 +6,8 @@ use crate::core::error::{Error, Result};
 
 /// The days of a CF time coordinate: `values` in `units` such as `days since 1981-09-01`,
 /// `hours since 1800-01-01 00:00:00` or `seconds since 1970-01-01T00:00:00Z`, each the day
-/// its instant falls on, in `calendar` (a CF name: `standard` when `None`, as CF says; see
+/// its instant falls on (in UTC: a zone after the epoch's time, `-6:00`, `+0530`, `Z` or `UTC`,
+/// is applied), in `calendar` (a CF name: `standard` when `None`, as CF says; see
 /// [`Calendar`]). The absolute form `day as %Y%m%d.%f` (CDO's default: 19820101.5 is noon of
 /// 1 January 1982) is read too. An unknown calendar, unit or date, or a value that is not a
 /// time within [`YEARS`], is an error naming it.
@@ -44,7 +45,7 @@ pub fn days_from_cf(values: &[f64], units: &str, calendar: Option<&str>) -> Resu
     };
     let since = since.trim();
     let (date, clock) = match since.split_once(['T', ' ']) {
-        Some((d, c)) => (d, c.trim().trim_end_matches('Z')),
+        Some((d, c)) => (d, c.trim()),
         None => (since, ""),
     };
     let mut ymd = date.split('-').map(|v| v.parse::<usize>().ok());
@@ -53,14 +54,9 @@ pub fn days_from_cf(values: &[f64], units: &str, calendar: Option<&str>) -> Resu
     };
     let y = i32::try_from(y).map_err(|_| bad())?;
     let epoch = cal.from_ymd(y, m, d)?;
-    // Time of day of the epoch, in days (a UTC offset after it is ignored).
-    let mut frac = 0.0;
-    for (part, scale) in clock.split(['+', ' ']).next().unwrap_or("").split(':').zip([24.0, 1440.0, 86400.0])
-    {
-        if !part.is_empty() {
-            frac += part.parse::<f64>().map_err(|_| bad())? / scale;
-        }
-    }
+    // The epoch's time of day and UTC offset, in days: the instants are UTC, so a zone
+    // east of Greenwich moves them earlier.
+    let frac = clock_days(clock).ok_or_else(bad)?;
     values
         .iter()
         .map(|&v| {
@@ -79,6 +75,44 @@ pub fn days_from_cf(values: &[f64], units: &str, calendar: Option<&str>) -> Resu
         .collect()
 }
 
+/// `hh:mm[:ss[.f]]` then an optional zone (`Z`, `UTC`, `±h[h][:mm]`, `±hhmm`), as days from
+/// midnight UTC; `None` when it is neither.
+fn clock_days(clock: &str) -> Option<f64> {
+    let c = clock.trim();
+    let c =
+        c.strip_suffix("UTC").or_else(|| c.strip_suffix("utc")).or_else(|| c.strip_suffix('Z')).unwrap_or(c);
+    let c = c.trim();
+    // A sign starts the zone (the time itself has none).
+    let (time, zone) = match c.char_indices().find(|&(_, ch)| ch == '+' || ch == '-') {
+        Some((i, _)) => (c[..i].trim(), Some(&c[i..])),
+        None => (c, None),
+    };
+    let mut days = 0.0;
+    for (part, scale) in time.split(':').zip([24.0, 1440.0, 86400.0]) {
+        if !part.is_empty() {
+            days += part.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)? / scale;
+        }
+    }
+    if time.split(':').count() > 3 {
+        return None;
+    }
+    if let Some(z) = zone {
+        let sign = if z.starts_with('-') { -1.0 } else { 1.0 };
+        let z = z[1..].trim();
+        let (h, m) = match z.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if z.len() == 4 => z.split_at(2),
+            None => (z, "0"),
+        };
+        let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+        if h > 14 || m > 59 {
+            return None;
+        }
+        days -= sign * (h as f64 + m as f64 / 60.0) / 24.0;
+    }
+    Some(days)
+}
+
 /// The day of an absolute time `YYYYMMDD.fraction` in `cal`.
 fn absolute_day(v: f64, units: &str, cal: Calendar) -> Result<Day> {
     let bad = || Error::invalid(format!("time value {v} (in '{units}') is not a date YYYYMMDD[.fraction]"));
@@ -90,4 +124,32 @@ fn absolute_day(v: f64, units: &str, cal: Calendar) -> Result<Day> {
     let (y, m, d) = (n.div_euclid(10_000), n.div_euclid(100).rem_euclid(100), n.rem_euclid(100));
     let y = i32::try_from(y).map_err(|_| bad())?;
     cal.from_ymd(y, m as usize, d as usize).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(v: f64, units: &str) -> String {
+        days_from_cf(&[v], units, None).unwrap()[0].to_string()
+    }
+
+    /// Instants are UTC: an epoch at 00:00 six hours west of Greenwich is 06:00 UTC.
+    #[test]
+    fn time_zones_in_units_move_the_instants() {
+        assert_eq!(day(17.0, "hours since 1970-01-01 00:00:00 -6:00"), "1970-01-01");
+        assert_eq!(day(18.0, "hours since 1970-01-01 00:00:00 -6:00"), "1970-01-02");
+        assert_eq!(day(4.0, "hours since 1970-01-01T00:00:00+05:30"), "1969-12-31");
+        assert_eq!(day(6.0, "hours since 1970-01-01 00:00:00 +0530"), "1970-01-01");
+        assert_eq!(day(23.0, "hours since 1970-01-01 00:00 UTC"), "1970-01-01");
+        assert_eq!(day(0.0, "days since 1970-01-01 +05:00"), "1969-12-31");
+        assert_eq!(day(12.0, "hours since 2000-01-01 12:00:00.0"), "2000-01-02");
+        for bad in [
+            "days since 1970-01-01 00:00:00 +25:00",
+            "days since 1970-01-01 ab:00",
+            "days since 1970-01-01 1:2:3:4",
+        ] {
+            assert!(days_from_cf(&[0.0], bad, None).is_err(), "{bad}");
+        }
+    }
 }
