@@ -160,6 +160,17 @@ pub fn year_in_name(path: &Path) -> Option<i32> {
     None
 }
 
+/// The times that date a coordinate's cells: the middles of its CF cell `bounds` (two per
+/// value, start and end, in the coordinate's units) when there are two per value, else the
+/// values themselves. A daily mean stamped at its day's end (bounds `[0, 1]`, value 1) is
+/// then dated by its own day, not the next.
+pub fn cell_middles(values: Vec<f64>, bounds: Option<&[f64]>) -> Vec<f64> {
+    match bounds {
+        Some(b) if b.len() == 2 * values.len() => b.chunks_exact(2).map(|c| (c[0] + c[1]) / 2.0).collect(),
+        _ => values,
+    }
+}
+
 /// What to group days by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {

@@ -318,6 +318,34 @@ mod zarr {
         assert_eq!(tessera::calendar::labels(&days, tessera::calendar::GroupBy::Month), [1, 2]);
         let msg = tessera::io::open_daily::<f32>(&[a, b, c], "v", 0, None, None).unwrap_err().to_string();
         assert!(msg.contains("c.zarr") && msg.contains("noleap") && msg.contains("standard"), "{msg}");
+        // Daily means stamped at their day's end with CF cell bounds (an array named by the
+        // time's `bounds` attribute): dated by the middle of their bounds, their own day.
+        let e = {
+            let group = create_group(dir.join("e.zarr"), Default::default()).unwrap();
+            let g = group.path();
+            let meta = ZarrMeta::default()
+                .dims(&["time"])
+                .attr("units", "days since 1984-02-27")
+                .attr("bounds", "time_bnds");
+            write_coordinate(g.join("time"), vec![1i64, 2, 3], &meta).unwrap();
+            let bnds = tessera::from_array(
+                ndarray::arr2(&[[0.0f64, 1.0], [1.0, 2.0], [2.0, 3.0]]).into_dyn(),
+                [3, 2],
+            )
+            .unwrap();
+            let (bnds, w) =
+                zarr_writer_for(&bnds, g.join("time_bnds"), &ZarrMeta::default().dims(&["time", "nv"]))
+                    .unwrap();
+            bnds.store(&w, &opts()).unwrap();
+            let x = tessera::full::<f32>(&[3, 2], 1.0, [3, 2]).unwrap();
+            let (x, w) = zarr_writer_for(&x, g.join("v"), &ZarrMeta::default().dims(&["time", "x"])).unwrap();
+            x.store(&w, &opts()).unwrap();
+            group.commit().unwrap();
+            dir.join("e.zarr")
+        };
+        let days = tessera::io::time_days(&e).unwrap().unwrap();
+        let shown: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+        assert_eq!(shown, ["1984-02-27", "1984-02-28", "1984-02-29"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

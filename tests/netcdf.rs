@@ -82,3 +82,36 @@ fn errors_name_the_file_and_the_variable() {
     assert!(msg.contains("none.nc"), "{msg}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Daily means stamped at the end of their day, with CF cell bounds (`time:bounds`), in a
+/// noleap calendar: each is dated by its bounds' middle, its own day, as xarray does.
+#[test]
+fn time_bounds_and_calendars_date_the_cells() {
+    let d = tmpdir("bounds");
+    let p = d.join("model.1999.nc");
+    {
+        let mut f = netcdf::create(&p).unwrap();
+        f.add_dimension("time", 3).unwrap();
+        f.add_dimension("nv", 2).unwrap();
+        f.add_dimension("x", 2).unwrap();
+        let mut t = f.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "days since 2000-02-27").unwrap();
+        t.put_attribute("calendar", "noleap").unwrap();
+        t.put_attribute("bounds", "time_bnds").unwrap();
+        t.put_values(&[1.0, 2.0, 3.0], ..).unwrap();
+        let mut b = f.add_variable::<f64>("time_bnds", &["time", "nv"]).unwrap();
+        b.put_values(&[0.0, 1.0, 1.0, 2.0, 2.0, 3.0], ..).unwrap();
+        let mut v = f.add_variable::<f32>("tas", &["time", "x"]).unwrap();
+        v.put_values(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], ..).unwrap();
+    }
+    let days = tessera::io::time_days(&p).unwrap().unwrap();
+    let shown: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+    // noleap: no 29 February 2000; the cells are 27 and 28 February and 1 March.
+    assert_eq!(shown, ["2000-02-27", "2000-02-28", "2000-03-01"]);
+    let (x, days) = tessera::io::open_daily::<f32>(std::slice::from_ref(&p), "tas", 0, None, None).unwrap();
+    let months = tessera::calendar::labels(&days, tessera::calendar::GroupBy::Month);
+    assert_eq!(months, [1, 1, 2]);
+    let g = x.groupby_reduce(0, &months, "mean".parse::<tessera::Reduction>().unwrap()).unwrap();
+    assert_eq!(g.array.to_vec().unwrap(), [2.0, 3.0, 5.0, 6.0]);
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -153,7 +153,13 @@ pub fn time_days(path: &Path) -> Result<Option<Vec<Day>>> {
     let attrs = zarr::attributes(&t)?;
     let Some(units) = attrs.get("units").and_then(|v| v.as_str()) else { return Ok(None) };
     let cal = attrs.get("calendar").and_then(|v| v.as_str());
-    days_from_cf(&zarr::read_f64(&t)?, units, cal).map(Some).map_err(wrap)
+    // CF cell bounds (`bounds: "time_bnds"`, an array beside `time`): the cell's middle dates it.
+    let bounds = match attrs.get("bounds").and_then(|v| v.as_str()) {
+        Some(b) if path.join(b).join("zarr.json").exists() => Some(zarr::read_f64(path.join(b))?),
+        _ => None,
+    };
+    let values = crate::calendar::cell_middles(zarr::read_f64(&t)?, bounds.as_deref());
+    days_from_cf(&values, units, cal).map(Some).map_err(wrap)
 }
 
 /// Whether `d` is a day on which the standard and proleptic Gregorian calendars agree (files

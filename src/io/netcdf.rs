@@ -327,6 +327,15 @@ pub fn time_coordinate(path: &Path) -> Result<Option<TimeCoordinate>> {
     let values = v
         .get_values::<f64, _>(..)
         .map_err(|e| Error::format(path, format!("reading the time coordinate: {e}")))?;
+    // CF cell bounds (`time:bounds = "time_bnds"`): the cell's middle dates it.
+    let bounds = match attr_str(&v, "bounds").and_then(|b| f.variable(&b).map(|bv| (b, bv))) {
+        Some((b, bv)) => Some(
+            bv.get_values::<f64, _>(..)
+                .map_err(|e| Error::format(path, format!("reading the time bounds '{b}': {e}")))?,
+        ),
+        None => None,
+    };
+    let values = crate::calendar::cell_middles(values, bounds.as_deref());
     Ok(Some((values, units, attr_str(&v, "calendar"))))
 }
 
