@@ -358,3 +358,24 @@ mod zarr {
         out
     }
 }
+
+/// `@list.txt`: paths and globs one per line, in the order listed, comments and blank
+/// lines skipped, relative to the list; what matches nothing is named with its line.
+#[test]
+fn lists_of_files() {
+    let dir = tmpdir("list");
+    for name in ["a.1.npy", "a.2.npy", "b.npy"] {
+        std::fs::write(dir.join(name), b"x").unwrap();
+    }
+    let list = dir.join("files.txt");
+    std::fs::write(&list, "# inputs\nb.npy\n\n  a.*.npy\n").unwrap();
+    let got = tessera::io::expand(&format!("@{}", list.display())).unwrap();
+    assert_eq!(got, [dir.join("b.npy"), dir.join("a.1.npy"), dir.join("a.2.npy")]);
+    std::fs::write(&list, "b.npy\nmissing.npy\n").unwrap();
+    let e = tessera::io::expand(&format!("@{}", list.display())).unwrap_err().to_string();
+    assert!(e.contains("files.txt") && e.contains("line 2") && e.contains("missing.npy"), "{e}");
+    std::fs::write(&list, "# nothing\n").unwrap();
+    assert!(tessera::io::expand(&format!("@{}", list.display())).is_err());
+    assert!(tessera::io::expand(&format!("@{}", dir.join("nope.txt").display())).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

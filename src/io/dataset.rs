@@ -9,9 +9,20 @@ use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::{npy, zarr};
 
-/// The files a pattern names, sorted: a glob (`data/sst.*.npy`) or one path. An error if
-/// nothing matches.
+/// The files a pattern names: a glob (`data/sst.*.npy`, its matches sorted), one path, or
+/// `@list.txt`, a text file of paths or globs, one per line, in the order listed (blank lines
+/// and lines starting with `#` skipped; relative paths taken from the list's directory). An
+/// error names the pattern, or the list and line, that matches nothing.
+///
+/// ```no_run
+/// // years.txt: "sst.1982.nc\nsst.1983.nc\n# 1984 is missing\nsst.1985.nc"
+/// let files = tessera::io::expand("@data/years.txt")?;
+/// # Ok::<(), tessera::Error>(())
+/// ```
 pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+    if let Some(list) = pattern.strip_prefix('@') {
+        return expand_list(Path::new(list));
+    }
     if !pattern.contains(['*', '?', '[']) {
         let p = PathBuf::from(pattern);
         if !p.exists() {
@@ -25,6 +36,36 @@ pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     out.sort();
     if out.is_empty() {
         return Err(Error::io(pattern, "no file matches this pattern"));
+    }
+    Ok(out)
+}
+
+/// The files a list file names (see [`expand`]).
+fn expand_list(list: &Path) -> Result<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(list).map_err(|e| Error::io(list, e))?;
+    let base = list.parent().unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let entry = line.trim();
+        if entry.is_empty() || entry.starts_with('#') {
+            continue;
+        }
+        if entry.starts_with('@') {
+            return Err(Error::format(
+                list,
+                format!("line {}: a list may not name another list ('{entry}')", n + 1),
+            ));
+        }
+        let path = base.join(entry);
+        let found = path
+            .to_str()
+            .ok_or_else(|| Error::format(list, format!("line {}: '{entry}' is not valid UTF-8", n + 1)))
+            .and_then(expand)
+            .map_err(|e| Error::format(list, format!("line {}: {e}", n + 1)))?;
+        out.extend(found);
+    }
+    if out.is_empty() {
+        return Err(Error::format(list, "lists no files"));
     }
     Ok(out)
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! tessera info
-//! tessera reduce <files or globs>... --op nanmean [--var sst] [--axis 0]
+//! tessera reduce <files, globs or @list.txt>... --op nanmean [--var sst] [--axis 0]
 //!         [--groupby month|dayofyear] [--start YYYY-MM-DD] [--budget 2GiB] [--workers N]
 //!         --out result.npy|result.zarr{nc_out} [--png map.png] [--trace trace.json]
 //! tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440]
@@ -102,7 +102,7 @@ fn usage() -> String {
 
 const USAGE: &str = "usage:
   tessera info
-  tessera reduce <files or globs>... --op <a NumPy reduction: nanmean, mean, sum, std, max, argmax, ...; or count>
+  tessera reduce <files, globs or @list.txt>... --op <a NumPy reduction: nanmean, mean, sum, std, max, argmax, ...; or count>
           (with --groupby: sum, mean, var, std, min, max, their nan forms, count)
           [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
           [--budget 2GiB] [--workers N] --out result.npy|result.zarr{nc_out} [--png map.png] [--trace trace.json]
