@@ -115,3 +115,41 @@ fn time_bounds_and_calendars_date_the_cells() {
     assert_eq!(g.array.to_vec().unwrap(), [2.0, 3.0, 5.0, 6.0]);
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A compressed netCDF-4 variable stored in chunks: automatic blocks are whole storage
+/// chunks (each decompressed by one task), and the values are the file's.
+#[test]
+fn automatic_blocks_are_whole_storage_chunks() {
+    let d = tmpdir("storage");
+    let p = d.join("chunked.nc");
+    let (nt, ny, nx) = (37, 10, 12);
+    let vals: Vec<f32> = (0..nt * ny * nx).map(|i| (i % 1000) as f32 * 0.5).collect();
+    {
+        let mut f = netcdf::create(&p).unwrap();
+        f.add_dimension("time", nt).unwrap();
+        f.add_dimension("y", ny).unwrap();
+        f.add_dimension("x", nx).unwrap();
+        let mut v = f.add_variable::<f32>("sst", &["time", "y", "x"]).unwrap();
+        v.set_chunking(&[1, 5, 12]).unwrap();
+        v.set_compression(1, true).unwrap();
+        v.put_values(&vals, ..).unwrap();
+    }
+    let want = ArrayD::from_shape_vec(IxDyn(&[nt, ny, nx]), vals.iter().map(|&v| v as f64).collect()).unwrap();
+    for target in [1usize, 4 * 60, 4 * 60 * 3, 4 * 120 * 8, 1 << 30] {
+        let x = open_netcdf::<f32>(&p, "sst", ChunkSpec::AutoBytes(target)).unwrap();
+        let c = x.chunks();
+        for (axis, storage) in [(0, 1), (1, 5), (2, 12)] {
+            let n = c.axis(axis).len();
+            for (k, &len) in c.axis(axis).iter().enumerate() {
+                assert!(len % storage == 0 || k + 1 == n, "target {target}: axis {axis} blocks {:?}", c.axis(axis));
+            }
+        }
+        let got = x.compute_with(&opts()).unwrap().mapv(|v| v as f64);
+        assert_eq!(got, want, "target {target}");
+    }
+    // Blocks near the target (960 values): time grows first, the smallest share of its axis,
+    // from one chunk of 1 × 5 × 12 to 16; 32 would pass the target.
+    let x = open_netcdf::<f32>(&p, "sst", ChunkSpec::AutoBytes(4 * 120 * 8)).unwrap();
+    assert_eq!(x.chunks().max_block_shape(), [16, 5, 12]);
+    std::fs::remove_dir_all(&d).unwrap();
+}

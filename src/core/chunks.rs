@@ -173,6 +173,59 @@ impl Chunks {
         Chunks::uniform(shape, &block)
     }
 
+    /// Blocks of about `target_bytes` made of whole storage chunks (`storage`: one length
+    /// per axis, as a file stores the array): every block is a whole number of storage chunks
+    /// along each axis (or the whole axis), so each stored chunk is read and decompressed by
+    /// one task, as dask's auto-chunking respects a file's "previous chunks". From one storage
+    /// chunk, the axis whose block covers the smallest share of its length doubles its count
+    /// of chunks while the block stays within the target; a storage chunk larger than the
+    /// target is a block of its own. Without a usable `storage` (another rank, a zero) this is
+    /// [`Chunks::auto`].
+    ///
+    /// ```
+    /// use tessera::{Chunks, DType};
+    /// // A year of daily 720 × 1440 f32 maps stored one day per chunk, in blocks near 128 MiB:
+    /// let c = Chunks::auto_aligned(&[365, 720, 1440], DType::F32, 128 << 20, &[1, 720, 1440])?;
+    /// assert_eq!(c.max_block_shape(), [32, 720, 1440]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn auto_aligned(
+        shape: &[usize],
+        dtype: DType,
+        target_bytes: usize,
+        storage: &[usize],
+    ) -> Result<Self> {
+        if storage.len() != shape.len() || storage.contains(&0) {
+            return Chunks::auto(shape, dtype, target_bytes);
+        }
+        if target_bytes == 0 {
+            return Err(Error::InvalidChunks("auto chunk target of 0 bytes".into()));
+        }
+        if check_elements(shape)? == 0 {
+            return Ok(Chunks::single(shape));
+        }
+        let target = (target_bytes / dtype.size()).max(1);
+        let mut block: Vec<usize> = shape.iter().zip(storage).map(|(&n, &c)| c.min(n).max(1)).collect();
+        loop {
+            let share = |a: usize| block[a] as f64 / shape[a] as f64;
+            let grow = (0..shape.len())
+                .filter(|&a| block[a] < shape[a])
+                .min_by(|&a, &b| share(a).total_cmp(&share(b)));
+            let Some(a) = grow else { break };
+            let grown = block[a].saturating_mul(2).min(shape[a]);
+            let others = block
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != a)
+                .fold(1usize, |p, (_, &b)| p.saturating_mul(b));
+            if others.saturating_mul(grown) > target {
+                break;
+            }
+            block[a] = grown;
+        }
+        Chunks::uniform(shape, &block)
+    }
+
     /// One block covering the whole shape.
     pub fn single(shape: &[usize]) -> Self {
         Chunks::from_axes(shape.iter().map(|&n| vec![n]).collect())

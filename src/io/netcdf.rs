@@ -19,7 +19,7 @@ use crate::array::Array;
 use crate::array::creation::source_array;
 use crate::compute::RunReport;
 use crate::core::block::HostArray;
-use crate::core::chunks::ChunkSpec;
+use crate::core::chunks::{ChunkSpec, Chunks};
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::staged::{Kind, Staged};
@@ -198,11 +198,27 @@ pub fn open_netcdf<T: Element>(
 ) -> Result<Array<T>> {
     let path = path.as_ref();
     let f = open_file(path)?;
-    let (shape, dtype, decode) = {
+    let (shape, dtype, decode, storage) = {
         let v = f.variable(var).ok_or_else(|| no_var(path, &f, var))?;
         let shape: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
         let (dtype, decode) = describe(path, &v)?;
-        (shape, dtype, decode)
+        // A chunked (netCDF-4) variable's storage chunks; none for a contiguous one.
+        let storage = v.chunking().ok().flatten();
+        (shape, dtype, decode, storage)
+    };
+    // Automatic blocks are whole storage chunks, so each compressed chunk is decompressed
+    // by one task, not once per block that cuts it.
+    let chunks = match (chunks.into(), storage) {
+        (ChunkSpec::Auto, Some(s)) => ChunkSpec::Explicit(Chunks::auto_aligned(
+            &shape,
+            dtype,
+            crate::core::chunks::DEFAULT_CHUNK_BYTES,
+            &s,
+        )?),
+        (ChunkSpec::AutoBytes(b), Some(s)) => {
+            ChunkSpec::Explicit(Chunks::auto_aligned(&shape, dtype, b, &s)?)
+        }
+        (spec, _) => spec,
     };
     if dtype != T::DTYPE {
         return Err(Error::format(
@@ -218,7 +234,7 @@ pub fn open_netcdf<T: Element>(
         dtype,
         decode,
     };
-    source_array(Arc::new(src), chunks.into())
+    source_array(Arc::new(src), chunks)
 }
 
 /// Writes one variable of a new netCDF-4 file block by block (serialised: libnetcdf is not
