@@ -134,14 +134,19 @@ fn automatic_blocks_are_whole_storage_chunks() {
         v.set_compression(1, true).unwrap();
         v.put_values(&vals, ..).unwrap();
     }
-    let want = ArrayD::from_shape_vec(IxDyn(&[nt, ny, nx]), vals.iter().map(|&v| v as f64).collect()).unwrap();
+    let want =
+        ArrayD::from_shape_vec(IxDyn(&[nt, ny, nx]), vals.iter().map(|&v| v as f64).collect()).unwrap();
     for target in [1usize, 4 * 60, 4 * 60 * 3, 4 * 120 * 8, 1 << 30] {
         let x = open_netcdf::<f32>(&p, "sst", ChunkSpec::AutoBytes(target)).unwrap();
         let c = x.chunks();
         for (axis, storage) in [(0, 1), (1, 5), (2, 12)] {
             let n = c.axis(axis).len();
             for (k, &len) in c.axis(axis).iter().enumerate() {
-                assert!(len % storage == 0 || k + 1 == n, "target {target}: axis {axis} blocks {:?}", c.axis(axis));
+                assert!(
+                    len % storage == 0 || k + 1 == n,
+                    "target {target}: axis {axis} blocks {:?}",
+                    c.axis(axis)
+                );
             }
         }
         let got = x.compute_with(&opts()).unwrap().mapv(|v| v as f64);
