@@ -13,8 +13,9 @@
 //! result would not fit; the threaded scheduler starts a task (a read or any other) only while
 //! the budget has room for its need next to the results held and the running tasks' needs
 //! (or when nothing runs), so loads never run far ahead of the reductions that consume them
-//! and the bytes allocated, not only those held, stay within the budget. Before running, a compute whose smallest working set (one task's inputs, scratch
-//! and result) exceeds the budget is refused with [`Error::MemoryBudget`].
+//! and the bytes allocated, not only those held, stay within the budget. Before running, a
+//! compute whose smallest working set (one task's inputs, scratch and result) exceeds the
+//! budget is refused with [`Error::MemoryBudget`].
 
 mod diagnostics;
 mod disk_array;

@@ -163,6 +163,10 @@ impl Store {
 
     /// Bytes of `inputs` that are on disk now: a task reading them brings them back.
     pub(crate) fn spilled_bytes_of(&self, inputs: &[TaskId]) -> usize {
+        // Every task start asks: without a spill so far, no input is on disk (no locks).
+        if self.spilled() == 0 {
+            return 0;
+        }
         inputs
             .iter()
             .map(|&i| match self.slots[i].lock().as_deref() {

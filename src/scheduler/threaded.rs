@@ -119,8 +119,8 @@ fn poisoned() -> Error {
 /// Count task `t` as running if the memory budget has room for what it will allocate
 /// besides its inputs (its result and scratch) next to the results held and the other
 /// running tasks' needs, or if nothing runs (waiting would free nothing; the store spills
-/// to make room before it starts).
-/// Returns the bytes counted for it (given back when it ends).
+/// to make room before it starts). Returns the bytes counted for it, given back when it
+/// ends.
 fn try_start(sh: &Shared, t: TaskId) -> Option<usize> {
     let need = sh.run.need(t);
     let _g = sh.gate.lock().ok();
