@@ -28,6 +28,24 @@ pub fn persist_on_disk(
     crate::compute::persist_on_disk(&nodes, dir, opts)
 }
 
+/// Variable `var` of a netCDF file read always through libnetcdf (the reference the
+/// direct storage-chunk reader is tested against).
+#[cfg(feature = "netcdf")]
+pub fn open_netcdf_through_library<T: crate::core::dtype::Element>(
+    path: &Path,
+    var: &str,
+    chunks: impl Into<crate::ChunkSpec>,
+) -> Result<crate::Array<T>> {
+    crate::io::netcdf::open_with(path, var, chunks.into(), false)
+}
+
+/// Whether variable `var` of a netCDF file is read storage chunk by storage chunk, outside
+/// libnetcdf.
+#[cfg(feature = "netcdf")]
+pub fn netcdf_reads_storage_chunks(path: &Path, var: &str) -> Result<bool> {
+    crate::io::netcdf::reads_storage_chunks(path, var)
+}
+
 /// Whether two arrays are the same graph node (an op that changes nothing returns its input).
 pub fn same_node(a: &dyn AnyArray, b: &dyn AnyArray) -> bool {
     Arc::ptr_eq(crate::array::node_of(a), crate::array::node_of(b))

@@ -81,7 +81,10 @@ impl From<&[isize]> for Axes {
 pub struct ReduceOptions {
     /// Keep reduced axes with length 1.
     pub keepdims: bool,
-    /// Most partials combined by one task (at least 2).
+    /// Most partials combined by one task (at least 2). Fewer when partials are large: a
+    /// combine task takes at most 64 MiB of partials (but always 2), so
+    /// that a reduction keeping whole maps (the time mean of daily 720 × 1440 fields: 16 MB
+    /// of f64 sums and counts per partial) does not hold 16 of them at once.
     pub split_every: usize,
     /// Delta degrees of freedom of `var` and `std`.
     pub ddof: f64,

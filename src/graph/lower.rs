@@ -15,6 +15,10 @@ use crate::ir::kernel::{
 };
 use crate::ir::task::TaskId;
 
+/// The most bytes of partials one combine task of a reduction tree takes (at least two
+/// partials whatever their size): `split_every` is lowered to fit.
+const COMBINE_INPUT_BYTES: usize = 64 << 20;
+
 impl Planner {
     pub(super) fn reduce_block(&mut self, node: &Arc<Node>, spec: &ReduceSpec, idx: &[usize]) -> TaskId {
         let input = &node.inputs[0];
@@ -58,7 +62,7 @@ impl Planner {
             {
                 // The stencil and the partial in one task: the block is reduced while hot.
                 let t = self.map_overlap_block(input, depth, boundary, func, &in_idx, Some(step));
-                self.tasks[t].out_bytes = 2 * in_bytes / reduced.max(1);
+                self.tasks[t].out_bytes = in_bytes / input.dtype.size().max(1) / reduced.max(1) * spec.op.state_bytes();
                 self.tasks[t].scratch_bytes = in_bytes;
                 level.push(t);
                 continue;
@@ -78,13 +82,17 @@ impl Planner {
             let reads = leaves.iter().any(|l| matches!(l, Leaf::Source { .. }));
             let k = FusedKernel { leaves, expr, out_shape: in_shape, reduce: Some(step) };
             let t = self.push(Kernel::Fused(k), deps, node, &in_idx);
-            // A partial holds a few numbers per kept element; reading the block is the scratch.
-            self.tasks[t].out_bytes = 2 * in_bytes / reduced.max(1);
+            // A partial holds a state per kept element; reading the block is the scratch.
+            self.tasks[t].out_bytes = in_bytes / input.dtype.size().max(1) / reduced.max(1) * spec.op.state_bytes();
             self.tasks[t].scratch_bytes = if reads { in_bytes } else { 0 };
             level.push(t);
         }
         let combine = || Kernel::ReduceCombine(spec.op);
-        let top = self.tree(level, spec.split_every, combine, node.name.clone(), idx, block_bytes(node, idx));
+        // Large partials (whole maps kept) are combined fewer at a time.
+        let largest = level.iter().map(|&t| self.tasks[t].out_bytes).max().unwrap_or(0);
+        let every = spec.split_every.min((COMBINE_INPUT_BYTES / largest.max(1)).max(2));
+        // A combine's result is a partial as large as its inputs.
+        let top = self.tree(level, every, combine, node.name.clone(), idx, largest.max(block_bytes(node, idx)));
         let k = Kernel::ReduceFinalize { op: spec.op, out_shape: node.chunks.block_shape(idx) };
         self.push(k, top, node, idx)
     }

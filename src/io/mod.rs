@@ -10,6 +10,8 @@
 pub mod dataset;
 #[cfg(feature = "netcdf")]
 pub mod netcdf;
+#[cfg(all(feature = "netcdf", unix))]
+mod netcdf_chunks;
 pub mod npy;
 pub mod raw;
 pub mod staged;
@@ -81,6 +83,28 @@ impl<T: Element> Array<T> {
 
 /// Refuse `target` as an output of `x` when `x` reads it (see [`store_many`]), before
 /// anything is created.
+/// `spec` for a file stored in chunks of `storage`: automatic blocks (`Auto`, `AutoBytes`)
+/// become whole storage chunks near the target ([`Chunks::auto_aligned`]), so each stored
+/// (compressed) chunk is decoded by one task; explicit blocks stay as asked.
+///
+/// [`Chunks::auto_aligned`]: crate::Chunks::auto_aligned
+pub(crate) fn aligned_to_storage(
+    spec: crate::ChunkSpec,
+    shape: &[usize],
+    dtype: crate::DType,
+    storage: &[usize],
+) -> Result<crate::ChunkSpec> {
+    use crate::{ChunkSpec, Chunks};
+    Ok(match spec {
+        ChunkSpec::Auto => ChunkSpec::Explicit(Chunks::auto_aligned(shape, dtype, DEFAULT_FILE_BLOCK_BYTES, storage)?),
+        ChunkSpec::AutoBytes(b) => ChunkSpec::Explicit(Chunks::auto_aligned(shape, dtype, b, storage)?),
+        spec => spec,
+    })
+}
+
+/// The target size of automatic blocks over a chunked file.
+pub(crate) const DEFAULT_FILE_BLOCK_BYTES: usize = 16 << 20;
+
 pub(crate) fn check_output(x: &dyn crate::array::AnyArray, target: &Path) -> Result<()> {
     let inputs = input_files(std::slice::from_ref(crate::array::node_of(x)));
     refuse_overwriting_inputs(&inputs, target)

@@ -4,8 +4,10 @@
 //! Reading follows the CF conventions for packed data, as xarray does: a variable stored
 //! as integers with `scale_factor` and/or `add_offset` (NOAA's OISST: `short sst` with
 //! `scale_factor = 0.01`) is unpacked to f32 (f64 when the scale is a double), and
-//! `_FillValue` / `missing_value` become NaN. The C library is not thread-safe, so the
-//! reads of one file are serialised; decode work runs outside the lock.
+//! `_FillValue` / `missing_value` become NaN. The C library is not thread-safe: a chunked
+//! variable's storage chunks are located once through it and then read and decompressed
+//! outside it, on every worker ([`crate::io::netcdf_chunks`]); other variables are read
+//! through it, one read at a time, with the decode outside the lock.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,7 @@ use crate::array::Array;
 use crate::array::creation::source_array;
 use crate::compute::RunReport;
 use crate::core::block::HostArray;
-use crate::core::chunks::{ChunkSpec, Chunks};
+use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::staged::{Kind, Staged};
@@ -43,6 +45,17 @@ enum Stored {
     I64,
     F32,
     F64,
+}
+
+impl Stored {
+    /// Bytes per stored element.
+    fn size(self) -> usize {
+        match self {
+            Stored::I16 => 2,
+            Stored::I32 | Stored::F32 => 4,
+            Stored::I64 | Stored::F64 => 8,
+        }
+    }
 }
 
 fn attr_f64(v: &netcdf::Variable<'_>, name: &str) -> Option<f64> {
@@ -98,6 +111,9 @@ struct NcSource {
     shape: Vec<usize>,
     dtype: DType,
     decode: Decode,
+    /// Where the storage chunks are, when they can be read without libnetcdf.
+    #[cfg(unix)]
+    chunks: Option<crate::io::netcdf_chunks::ChunkIndex>,
 }
 
 impl std::fmt::Debug for NcSource {
@@ -127,6 +143,77 @@ impl NcSource {
     }
 }
 
+#[cfg(unix)]
+impl NcSource {
+    /// `region` read straight from the storage chunks; `None` when it cannot be (no chunk
+    /// index, or a chunk never written).
+    fn read_chunks(&self, region: &[Range<usize>], shape: &[usize]) -> Result<Option<HostArray>> {
+        let Some(ix) = &self.chunks else { return Ok(None) };
+        let d = self.decode;
+        let a = match d.stored {
+            Stored::I16 => ix.read::<i16>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
+            Stored::I32 => ix.read::<i32>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
+            Stored::I64 => ix.read::<i64>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
+            Stored::F32 => ix.read::<f32>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
+            Stored::F64 => ix.read::<f64>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
+        };
+        a.transpose()
+    }
+}
+
+/// A type netCDF stores and the element type it reads as when not packed.
+#[cfg(unix)]
+trait StoredElement: bytemuck::Pod + 'static {
+    type Wide: Element;
+    fn widen(self) -> Self::Wide;
+}
+
+#[cfg(unix)]
+macro_rules! stored_element {
+    ($($s:ty => $w:ty),*) => {$(
+        impl StoredElement for $s {
+            type Wide = $w;
+            fn widen(self) -> $w {
+                self.into()
+            }
+        }
+    )*};
+}
+#[cfg(unix)]
+stored_element!(i16 => i32, i32 => i32, i64 => i64, f32 => f32, f64 => f64);
+
+/// Stored values as the variable's element type, as the libnetcdf path makes them: unpacked
+/// (`x * scale + offset`) with the fill value as NaN, or converted as they are when there
+/// is nothing to unpack (and always for i64, read as is).
+#[cfg(unix)]
+fn unpack<S: StoredElement>(v: Vec<S>, d: Decode, dtype: DType, shape: &[usize]) -> Result<HostArray> {
+    let plain = d.scale == 1.0 && d.offset == 0.0 && d.fill.is_none_or(f64::is_nan);
+    with_dtype!(dtype, T => {
+        let any: Box<dyn std::any::Any> = Box::new(v);
+        let vals: Vec<T> = match any.downcast::<Vec<T>>() {
+            // Stored as read: the buffer itself.
+            Ok(same) if plain || T::DTYPE == DType::I64 => *same,
+            Ok(same) => same.iter().map(|x| unpack_one(x.to_f64(), d)).collect(),
+            Err(any) => {
+                let v = any.downcast::<Vec<S>>().expect("the stored values");
+                if plain || T::DTYPE == DType::I64 {
+                    v.iter().map(|x| T::cast_from(x.widen())).collect()
+                } else {
+                    v.iter().map(|x| unpack_one(x.widen().to_f64(), d)).collect()
+                }
+            }
+        };
+        let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(shape), vals).map_err(|e| Error::invalid(e.to_string()))?;
+        Ok(HostArray::new(a))
+    })
+}
+
+/// One stored value unpacked: the fill value is NaN, others `x * scale + offset`.
+#[cfg(unix)]
+fn unpack_one<T: Element>(x: f64, d: Decode) -> T {
+    if d.fill == Some(x) { T::cast_from(f64::NAN) } else { T::cast_from(x * d.scale + d.offset) }
+}
+
 impl BlockSource for NcSource {
     fn file(&self) -> Option<&Path> {
         Some(&self.path)
@@ -143,6 +230,10 @@ impl BlockSource for NcSource {
     fn read(&self, region: &[Range<usize>]) -> Result<HostArray> {
         let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
         let d = self.decode;
+        #[cfg(unix)]
+        if let Some(a) = self.read_chunks(region, &shape)? {
+            return Ok(a);
+        }
         if self.dtype == DType::I64 {
             let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
             let v = f.variable(&self.var).ok_or_else(|| Error::format(&self.path, "variable vanished"))?;
@@ -191,12 +282,43 @@ fn no_var(path: &Path, f: &netcdf::File, var: &str) -> Error {
 }
 
 /// A lazy array over variable `var` of the netCDF file at `path`.
+///
+/// `ChunkSpec::Auto` (or `AutoBytes`) gives blocks of whole storage chunks. A chunked
+/// variable stored with deflate and/or shuffle (what netCDF-4 writes) is decompressed on
+/// every worker; see the module docs.
 pub fn open_netcdf<T: Element>(
     path: impl AsRef<Path>,
     var: &str,
     chunks: impl Into<ChunkSpec>,
 ) -> Result<Array<T>> {
-    let path = path.as_ref();
+    open_with(path.as_ref(), var, chunks.into(), true)
+}
+
+/// Whether variable `var` of the file at `path` is read storage chunk by storage chunk,
+/// outside libnetcdf (for tests).
+#[cfg(feature = "testing")]
+pub(crate) fn reads_storage_chunks(path: &Path, var: &str) -> Result<bool> {
+    let f = open_file(path)?;
+    let v = f.variable(var).ok_or_else(|| no_var(path, &f, var))?;
+    let shape: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
+    let (_, decode) = describe(path, &v)?;
+    drop(f);
+    #[cfg(unix)]
+    {
+        Ok(crate::io::netcdf_chunks::ChunkIndex::open(path, var, &shape, decode.stored.size()).is_some())
+    }
+    #[cfg(not(unix))]
+    Ok(false)
+}
+
+/// [`open_netcdf`]; `direct`: read storage chunks outside libnetcdf when the variable
+/// allows (false: always through the library, as the tests' reference).
+pub(crate) fn open_with<T: Element>(
+    path: &Path,
+    var: &str,
+    chunks: ChunkSpec,
+    direct: bool,
+) -> Result<Array<T>> {
     let f = open_file(path)?;
     let (shape, dtype, decode, storage) = {
         let v = f.variable(var).ok_or_else(|| no_var(path, &f, var))?;
@@ -208,17 +330,9 @@ pub fn open_netcdf<T: Element>(
     };
     // Automatic blocks are whole storage chunks, so each compressed chunk is decompressed
     // by one task, not once per block that cuts it.
-    let chunks = match (chunks.into(), storage) {
-        (ChunkSpec::Auto, Some(s)) => ChunkSpec::Explicit(Chunks::auto_aligned(
-            &shape,
-            dtype,
-            crate::core::chunks::DEFAULT_CHUNK_BYTES,
-            &s,
-        )?),
-        (ChunkSpec::AutoBytes(b), Some(s)) => {
-            ChunkSpec::Explicit(Chunks::auto_aligned(&shape, dtype, b, &s)?)
-        }
-        (spec, _) => spec,
+    let chunks = match storage {
+        Some(s) => crate::io::aligned_to_storage(chunks, &shape, dtype, &s)?,
+        None => chunks,
     };
     if dtype != T::DTYPE {
         return Err(Error::format(
@@ -226,6 +340,10 @@ pub fn open_netcdf<T: Element>(
             format!("variable '{var}' reads as {dtype}, but it was opened as {}", T::DTYPE),
         ));
     }
+    #[cfg(unix)]
+    let index = direct
+        .then(|| crate::io::netcdf_chunks::ChunkIndex::open(path, var, &shape, decode.stored.size()))
+        .flatten();
     let src = NcSource {
         path: path.to_path_buf(),
         var: var.to_string(),
@@ -233,6 +351,8 @@ pub fn open_netcdf<T: Element>(
         shape,
         dtype,
         decode,
+        #[cfg(unix)]
+        chunks: index,
     };
     source_array(Arc::new(src), chunks)
 }

@@ -124,7 +124,8 @@ pub fn info(path: impl AsRef<Path>) -> Result<(Vec<usize>, DType, Vec<usize>)> {
 }
 
 /// A lazy array over the Zarr v3 array at `path` (the directory holding its `zarr.json`).
-/// `chunks: None` uses the file's own chunks, so each task decodes whole Zarr chunks.
+/// `chunks: None` uses the file's own chunks, so each task decodes whole Zarr chunks;
+/// `ChunkSpec::Auto` / `AutoBytes` give blocks of whole Zarr chunks near the target.
 ///
 /// ```
 /// use tessera::prelude::*;
@@ -145,7 +146,11 @@ pub fn open_zarr<T: Element>(path: impl AsRef<Path>, chunks: Option<ChunkSpec>) 
         ));
     }
     let array = open_array(path)?;
-    let spec = chunks.unwrap_or_else(|| ChunkSpec::Uniform(chunk.iter().map(|&c| c.max(1)).collect()));
+    let spec = match chunks {
+        // Automatic blocks are whole Zarr chunks too (each decoded by one task).
+        Some(spec) => crate::io::aligned_to_storage(spec, &shape, dtype, &chunk)?,
+        None => ChunkSpec::Uniform(chunk.iter().map(|&c| c.max(1)).collect()),
+    };
     let src = ZarrSource { path: path.to_path_buf(), array, shape, dtype };
     source_array(Arc::new(src), spec)
 }

@@ -219,6 +219,19 @@ impl ReduceOp {
     pub fn out_dtype(&self) -> DType {
         self.kind.out_dtype(self.dtype)
     }
+    /// Bytes of one partial state per kept element (the CPU reducers' states, padding
+    /// included): what the planner counts for a partial.
+    pub fn state_bytes(&self) -> usize {
+        match self.kind {
+            ReduceKind::Sum | ReduceKind::Prod | ReduceKind::CountNonzero | ReduceKind::Count => 8,
+            ReduceKind::Any | ReduceKind::All => 1,
+            ReduceKind::Mean => 16,
+            ReduceKind::Var { .. } => 24,
+            // (value, found) and (value, index, found).
+            ReduceKind::Min | ReduceKind::Max => 2 * self.dtype.size().max(1),
+            ReduceKind::ArgMin | ReduceKind::ArgMax => 8 + 2 * self.dtype.size().max(8),
+        }
+    }
 }
 
 /// One partial reduction state in a portable form (what a GPU reads back), before it becomes a

@@ -1,0 +1,500 @@
+//! netCDF-4 variables read storage chunk by storage chunk, with the decompression on every
+//! worker.
+//!
+//! libnetcdf and the HDF5 library under it are not thread-safe: every call goes through one
+//! process-wide lock, so reading a compressed variable through them inflates one chunk at a
+//! time, whatever the number of workers. A netCDF-4 file is an HDF5 file, and a chunked
+//! HDF5 dataset stores each chunk as one run of bytes (compressed by its filter pipeline) at
+//! an address its chunk index knows. So when a variable is opened, tessera asks HDF5 (under
+//! the lock, once) for the address, size and filter mask of every chunk, and a read then
+//! does without the library: it `pread`s each chunk's bytes from its own file handle and
+//! undoes the filters itself (deflate through `flate2`, HDF5's byte shuffle by hand), on
+//! whichever worker runs the task.
+//!
+//! Only what this reader fully understands takes this path: chunked layout, integer or
+//! float elements of the expected size in either byte order, filters `deflate` and
+//! `shuffle` (the two netCDF writes, and what NOAA's OISST files and CDO's output use).
+//! Anything else (contiguous or compact storage, Fletcher-32 checksums, szip, plugin
+//! filters, chunks never written, an HDF5 older than 1.10.5) is read through libnetcdf as
+//! before; the two paths give the same values (tested).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use bytemuck::Pod;
+
+use crate::core::error::{Error, Result};
+
+/// Where one chunk's bytes are, and which filters it skipped.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    addr: u64,
+    size: usize,
+    /// Bit `i` set: filter `i` of the pipeline was not applied to this chunk.
+    mask: u32,
+}
+
+/// A filter of the pipeline, in the order the writer applied them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Filter {
+    /// HDF5's byte shuffle over elements of this many bytes.
+    Shuffle(usize),
+    /// zlib-wrapped deflate.
+    Deflate,
+}
+
+/// The chunk index of one variable: enough to read any region without libnetcdf.
+pub(crate) struct ChunkIndex {
+    path: PathBuf,
+    file: File,
+    shape: Vec<usize>,
+    chunk: Vec<usize>,
+    grid: Vec<usize>,
+    /// Row-major over `grid`; `None` for a chunk never written (its values are fill values,
+    /// which the caller reads through libnetcdf).
+    chunks: Vec<Option<Stored>>,
+    filters: Vec<Filter>,
+    elem: usize,
+    /// Stored big-endian: bytes are swapped after the filters.
+    swap: bool,
+}
+
+impl std::fmt::Debug for ChunkIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChunkIndex({} chunks of {:?}, {:?})", self.chunks.len(), self.chunk, self.filters)
+    }
+}
+
+/// Past this many chunks the index is not built (its lookups would cost more at open than
+/// they save).
+const MAX_INDEXED_CHUNKS: usize = 1 << 20;
+
+impl ChunkIndex {
+    /// The chunk index of variable `var` (of `shape`, `elem`-byte elements) in the netCDF-4
+    /// file at `path`, or `None` when the variable is not one this reader handles.
+    pub(crate) fn open(path: &Path, var: &str, shape: &[usize], elem: usize) -> Option<ChunkIndex> {
+        if shape.is_empty() || shape.contains(&0) {
+            return None;
+        }
+        let file = File::open(path).ok()?;
+        let layout = hdf5::layout(path, var, shape, elem)?;
+        let grid: Vec<usize> = shape.iter().zip(&layout.chunk).map(|(&n, &c)| n.div_ceil(c)).collect();
+        Some(ChunkIndex {
+            path: path.to_path_buf(),
+            file,
+            shape: shape.to_vec(),
+            chunk: layout.chunk,
+            grid,
+            chunks: layout.chunks,
+            filters: layout.filters,
+            elem,
+            swap: layout.big_endian != cfg!(target_endian = "big"),
+        })
+    }
+
+    /// The values of `region` in row-major order, as stored (`S` is the stored element
+    /// type), or `None` when a chunk it touches was never written.
+    pub(crate) fn read<S: Pod>(&self, region: &[Range<usize>]) -> Result<Option<Vec<S>>> {
+        debug_assert_eq!(std::mem::size_of::<S>(), self.elem);
+        let nd = self.shape.len();
+        let out_shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+        let mut out = vec![S::zeroed(); out_shape.iter().product()];
+        if out.is_empty() {
+            return Ok(Some(out));
+        }
+        let first: Vec<usize> = (0..nd).map(|a| region[a].start / self.chunk[a]).collect();
+        let last: Vec<usize> = (0..nd).map(|a| region[a].end.div_ceil(self.chunk[a])).collect();
+        let mut at = first.clone();
+        let (mut buf, mut scratch, mut whole) = (Vec::new(), Vec::new(), Vec::new());
+        let n: usize = self.chunk.iter().product();
+        loop {
+            let linear = at.iter().zip(&self.grid).fold(0, |acc, (&c, &g)| acc * g + c);
+            let Some(stored) = self.chunks[linear] else { return Ok(None) };
+            let start: Vec<usize> = (0..nd).map(|a| at[a] * self.chunk[a]).collect();
+            match self.contiguous_in(region, &start) {
+                // The chunk is one run of the region's buffer: decode straight into it.
+                Some(o) => self.decode(&at, stored, &mut buf, &mut scratch, &mut out[o..o + n])?,
+                None => {
+                    whole.resize(n, S::zeroed());
+                    self.decode(&at, stored, &mut buf, &mut scratch, &mut whole)?;
+                    copy_box(&whole, &self.chunk, &start, &mut out, &out_shape, region);
+                }
+            }
+            // Next chunk coordinate in the region's box, last axis fastest.
+            let mut a = nd;
+            loop {
+                if a == 0 {
+                    return Ok(Some(out));
+                }
+                a -= 1;
+                at[a] += 1;
+                if at[a] < last[a] {
+                    break;
+                }
+                at[a] = first[a];
+            }
+        }
+    }
+
+    /// Where the chunk starting at `start` begins in `region`'s row-major buffer, when the
+    /// whole chunk lies inside the region and fills its rows (every axis but the first as
+    /// long as the region's), so that its elements are one run there.
+    fn contiguous_in(&self, region: &[Range<usize>], start: &[usize]) -> Option<usize> {
+        let nd = start.len();
+        let inside =
+            (0..nd).all(|a| start[a] >= region[a].start && start[a] + self.chunk[a] <= region[a].end);
+        let rows = (1..nd).all(|a| self.chunk[a] == region[a].len());
+        (inside && rows).then(|| {
+            let plane: usize = region[1..].iter().map(|r| r.len()).product();
+            (start[0] - region[0].start) * plane
+        })
+    }
+
+    /// Decode one chunk (the whole chunk, padding of edge chunks included) into `dst`.
+    fn decode<S: Pod>(
+        &self,
+        at: &[usize],
+        stored: Stored,
+        buf: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        dst: &mut [S],
+    ) -> Result<()> {
+        let nbytes = std::mem::size_of_val(dst);
+        buf.resize(stored.size, 0);
+        self.file
+            .read_exact_at(buf, stored.addr)
+            .map_err(|e| Error::io(&self.path, format!("reading the chunk at {at:?}: {e}")))?;
+        let active: Vec<Filter> = self
+            .filters
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, _)| stored.mask & (1 << i) == 0)
+            .map(|(_, f)| *f)
+            .collect();
+        let bad = |what: String| Error::format(&self.path, format!("chunk at {at:?}: {what}"));
+        let dst: &mut [u8] = bytemuck::cast_slice_mut(dst);
+        // Each stage reads `src` and writes the next buffer; the last writes `dst`.
+        let mut src: &[u8] = buf;
+        for (k, f) in active.iter().enumerate() {
+            let last = k + 1 == active.len();
+            let out: &mut [u8] = if last {
+                &mut *dst
+            } else {
+                scratch.resize(nbytes, 0);
+                &mut scratch[..]
+            };
+            match f {
+                Filter::Deflate => inflate(src, out).map_err(bad)?,
+                Filter::Shuffle(size) => unshuffle(src, out, *size).map_err(bad)?,
+            }
+            if last {
+                break;
+            }
+            // The stage's output becomes the next stage's input.
+            std::mem::swap(buf, scratch);
+            src = buf;
+        }
+        if active.is_empty() {
+            if buf.len() != nbytes {
+                return Err(bad(format!("{} bytes stored, {nbytes} expected", buf.len())));
+            }
+            dst.copy_from_slice(buf);
+        }
+        if self.swap {
+            for e in dst.chunks_exact_mut(self.elem) {
+                e.reverse();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Inflate a zlib stream into exactly `out`.
+fn inflate(src: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
+    let mut d = flate2::Decompress::new(true);
+    match d.decompress(src, out, flate2::FlushDecompress::Finish) {
+        Ok(flate2::Status::StreamEnd) if d.total_out() as usize == out.len() => Ok(()),
+        Ok(_) => Err(format!("deflate stream does not fill the chunk's {} bytes", out.len())),
+        Err(e) => Err(format!("corrupt deflate stream: {e}")),
+    }
+}
+
+/// Undo HDF5's shuffle: byte `b` of element `i` was stored at `b * n + i`; a tail of
+/// `len % size` bytes is stored as is.
+fn unshuffle(src: &[u8], out: &mut [u8], size: usize) -> std::result::Result<(), String> {
+    if src.len() != out.len() {
+        return Err(format!("shuffled data of {} bytes, {} expected", src.len(), out.len()));
+    }
+    if size <= 1 {
+        out.copy_from_slice(src);
+        return Ok(());
+    }
+    let n = src.len() / size;
+    for b in 0..size {
+        let plane = &src[b * n..(b + 1) * n];
+        for (i, &byte) in plane.iter().enumerate() {
+            out[i * size + b] = byte;
+        }
+    }
+    out[n * size..].copy_from_slice(&src[n * size..]);
+    Ok(())
+}
+
+/// Copy the part of a chunk (shape `cshape`, first element at `cstart`) that lies in
+/// `region` into `out` (the region's row-major buffer, shape `oshape`).
+fn copy_box<S: Copy>(
+    chunk: &[S],
+    cshape: &[usize],
+    cstart: &[usize],
+    out: &mut [S],
+    oshape: &[usize],
+    region: &[Range<usize>],
+) {
+    let nd = cshape.len();
+    let lo: Vec<usize> = (0..nd).map(|a| region[a].start.max(cstart[a])).collect();
+    let hi: Vec<usize> = (0..nd).map(|a| region[a].end.min(cstart[a] + cshape[a])).collect();
+    if (0..nd).any(|a| lo[a] >= hi[a]) {
+        return;
+    }
+    let strides = |shape: &[usize]| -> Vec<usize> {
+        let mut s = vec![1; nd];
+        for a in (0..nd.saturating_sub(1)).rev() {
+            s[a] = s[a + 1] * shape[a + 1];
+        }
+        s
+    };
+    let (cs, os) = (strides(cshape), strides(oshape));
+    let run = hi[nd - 1] - lo[nd - 1];
+    let mut i = lo.clone();
+    loop {
+        let c: usize = (0..nd).map(|a| (i[a] - cstart[a]) * cs[a]).sum();
+        let o: usize = (0..nd).map(|a| (i[a] - region[a].start) * os[a]).sum();
+        out[o..o + run].copy_from_slice(&chunk[c..c + run]);
+        // Next row: every axis but the last, last-but-one fastest.
+        let mut a = nd - 1;
+        loop {
+            if a == 0 {
+                return;
+            }
+            a -= 1;
+            i[a] += 1;
+            if i[a] < hi[a] {
+                break;
+            }
+            i[a] = lo[a];
+        }
+    }
+}
+
+/// What HDF5 says of a variable: asked once, under the library's lock.
+mod hdf5 {
+    use super::*;
+    use hdf5_metno_sys as h5;
+    use hdf5_metno_sys::h5i::hid_t;
+
+    pub(super) struct Layout {
+        pub chunk: Vec<usize>,
+        pub chunks: Vec<Option<Stored>>,
+        pub filters: Vec<Filter>,
+        pub big_endian: bool,
+    }
+
+    /// Closes an HDF5 object when dropped.
+    struct Handle(hid_t, unsafe extern "C" fn(hid_t) -> h5::h5::herr_t);
+    impl Drop for Handle {
+        fn drop(&mut self) {
+            // SAFETY: a valid id of the kind this closer takes, closed once, under the lock.
+            unsafe {
+                (self.1)(self.0);
+            }
+        }
+    }
+    fn handle(id: hid_t, close: unsafe extern "C" fn(hid_t) -> h5::h5::herr_t) -> Option<Handle> {
+        (id >= 0).then_some(Handle(id, close))
+    }
+
+    /// HDF5 prints its error stack on every failed call unless told not to; restored on drop.
+    struct Quiet(h5::h5e::H5E_auto2_t, *mut std::ffi::c_void);
+    impl Quiet {
+        fn new() -> Quiet {
+            let mut q = Quiet(None, std::ptr::null_mut());
+            // SAFETY: reads and replaces the default stack's printer, under the lock.
+            unsafe {
+                h5::h5e::H5Eget_auto2(h5::h5e::H5E_DEFAULT, &mut q.0, &mut q.1);
+                h5::h5e::H5Eset_auto2(h5::h5e::H5E_DEFAULT, None, std::ptr::null_mut());
+            }
+            q
+        }
+    }
+    impl Drop for Quiet {
+        fn drop(&mut self) {
+            // SAFETY: puts back what `new` read.
+            unsafe {
+                h5::h5e::H5Eset_auto2(h5::h5e::H5E_DEFAULT, self.0, self.1);
+            }
+        }
+    }
+
+    #[cfg(hdf5_chunk_info)]
+    pub(super) fn layout(path: &Path, var: &str, shape: &[usize], elem: usize) -> Option<Layout> {
+        use h5::h5d::*;
+        use h5::h5p::*;
+        use h5::h5t::*;
+        let cpath = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+        let _lock = h5::LOCK.lock();
+        let _quiet = Quiet::new();
+        // SAFETY: HDF5 calls on ids this function opened (closed by `Handle`), with buffers
+        // of the sizes the calls are told, all under the library's lock.
+        unsafe {
+            let file = handle(
+                h5::h5f::H5Fopen(cpath.as_ptr(), h5::h5f::H5F_ACC_RDONLY, H5P_DEFAULT),
+                h5::h5f::H5Fclose,
+            )?;
+            // netCDF stores a variable named like a dimension it is not the coordinate of
+            // under this prefix; the plain name is then the dimension's scale.
+            let ds = [format!("/_nc4_non_coord_{var}"), format!("/{var}")].into_iter().find_map(|name| {
+                let c = CString::new(name).ok()?;
+                handle(H5Dopen2(file.0, c.as_ptr(), H5P_DEFAULT), H5Dclose)
+            })?;
+            let ty = handle(H5Dget_type(ds.0), H5Tclose)?;
+            if !matches!(H5Tget_class(ty.0), H5T_class_t::H5T_INTEGER | H5T_class_t::H5T_FLOAT)
+                || H5Tget_size(ty.0) != elem
+            {
+                return None;
+            }
+            let big_endian = match H5Tget_order(ty.0) {
+                H5T_order_t::H5T_ORDER_LE => false,
+                H5T_order_t::H5T_ORDER_BE => true,
+                _ => return None,
+            };
+            let space = handle(H5Dget_space(ds.0), h5::h5s::H5Sclose)?;
+            let nd = shape.len();
+            if h5::h5s::H5Sget_simple_extent_ndims(space.0) != nd as i32 {
+                return None;
+            }
+            let mut dims = vec![0 as h5::h5::hsize_t; nd];
+            h5::h5s::H5Sget_simple_extent_dims(space.0, dims.as_mut_ptr(), std::ptr::null_mut());
+            if dims.iter().zip(shape).any(|(&d, &s)| d as usize != s) {
+                return None;
+            }
+            let plist = handle(H5Dget_create_plist(ds.0), H5Pclose)?;
+            if H5Pget_layout(plist.0) != H5D_layout_t::H5D_CHUNKED {
+                return None;
+            }
+            let mut cdims = vec![0 as h5::h5::hsize_t; nd];
+            if H5Pget_chunk(plist.0, nd as i32, cdims.as_mut_ptr()) != nd as i32 {
+                return None;
+            }
+            let chunk: Vec<usize> = cdims.iter().map(|&c| c as usize).collect();
+            if chunk.contains(&0) {
+                return None;
+            }
+            let mut filters = Vec::new();
+            for i in 0..H5Pget_nfilters(plist.0).max(0) as u32 {
+                let (mut flags, mut config) = (0, 0);
+                let mut cd = [0u32; 8];
+                let mut ncd = cd.len();
+                let id = H5Pget_filter2(
+                    plist.0,
+                    i,
+                    &mut flags,
+                    &mut ncd,
+                    cd.as_mut_ptr(),
+                    0,
+                    std::ptr::null_mut(),
+                    &mut config,
+                );
+                filters.push(match id {
+                    h5::h5z::H5Z_FILTER_DEFLATE => Filter::Deflate,
+                    h5::h5z::H5Z_FILTER_SHUFFLE => {
+                        Filter::Shuffle(if ncd > 0 { cd[0] as usize } else { elem })
+                    }
+                    _ => return None,
+                });
+            }
+            let grid: Vec<usize> = shape.iter().zip(&chunk).map(|(&n, &c)| n.div_ceil(c)).collect();
+            let count: usize = grid.iter().product();
+            if count > super::MAX_INDEXED_CHUNKS {
+                return None;
+            }
+            let mut chunks = Vec::with_capacity(count);
+            let mut at = vec![0usize; nd];
+            for _ in 0..count {
+                let offset: Vec<h5::h5::hsize_t> =
+                    at.iter().zip(&chunk).map(|(&a, &c)| (a * c) as h5::h5::hsize_t).collect();
+                let (mut mask, mut addr, mut size) = (0u32, 0u64, 0 as h5::h5::hsize_t);
+                let r = H5Dget_chunk_info_by_coord(ds.0, offset.as_ptr(), &mut mask, &mut addr, &mut size);
+                chunks.push((r >= 0 && addr != h5::h5::HADDR_UNDEF && size > 0).then_some(Stored {
+                    addr,
+                    size: size as usize,
+                    mask,
+                }));
+                for a in (0..nd).rev() {
+                    at[a] += 1;
+                    if at[a] < grid[a] {
+                        break;
+                    }
+                    at[a] = 0;
+                }
+            }
+            Some(Layout { chunk, chunks, filters, big_endian })
+        }
+    }
+
+    /// HDF5 before 1.10.5 cannot say where a chunk is: everything goes through libnetcdf.
+    #[cfg(not(hdf5_chunk_info))]
+    pub(super) fn layout(_path: &Path, _var: &str, _shape: &[usize], _elem: usize) -> Option<Layout> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unshuffle_inverts_shuffle() {
+        // Three 4-byte elements and a 2-byte tail.
+        let plain: Vec<u8> = (0..14).collect();
+        let n = 3;
+        let mut shuffled = vec![0u8; 14];
+        for i in 0..n {
+            for b in 0..4 {
+                shuffled[b * n + i] = plain[i * 4 + b];
+            }
+        }
+        shuffled[12..].copy_from_slice(&plain[12..]);
+        let mut back = vec![0u8; 14];
+        unshuffle(&shuffled, &mut back, 4).unwrap();
+        assert_eq!(back, plain);
+        assert!(unshuffle(&shuffled, &mut back[..10], 4).is_err());
+    }
+
+    #[test]
+    fn copy_box_takes_the_overlap() {
+        // A 2x3 chunk at (2, 3) into the region [1..4, 2..5].
+        let chunk: Vec<i32> = (0..6).collect();
+        let mut out = vec![-1; 9];
+        copy_box(&chunk, &[2, 3], &[2, 3], &mut out, &[3, 3], &[1..4, 2..5]);
+        assert_eq!(out, vec![-1, -1, -1, -1, 0, 1, -1, 3, 4]);
+    }
+
+    #[test]
+    fn inflate_checks_the_length() {
+        use std::io::Write;
+        let data: Vec<u8> = (0..1000u32).flat_map(|x| (x % 7).to_le_bytes()).collect();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&data).unwrap();
+        let packed = z.finish().unwrap();
+        let mut out = vec![0u8; data.len()];
+        inflate(&packed, &mut out).unwrap();
+        assert_eq!(out, data);
+        let mut short = vec![0u8; data.len() - 1];
+        assert!(inflate(&packed, &mut short).is_err());
+        assert!(inflate(&packed[..packed.len() / 2], &mut out).is_err());
+    }
+}
