@@ -212,7 +212,9 @@ impl Verb {
             Group(_, Month) => format!(" {YMON}"),
             _ => String::new(),
         };
-        format!("{}{groups} {NAN}", self.long)
+        // A sum's empty cells are 0, as its own paragraph says.
+        let nan = if matches!(self.what, Time("nansum")) { "" } else { NAN };
+        format!("{}{groups} {nan}", self.long).trim_end().to_string()
     }
 
     /// Its examples, in CDO's order and with --out (netCDF output in a build with it).
