@@ -178,14 +178,22 @@ pub enum GroupBy {
     DayOfYear,
     /// Month (12 groups).
     Month,
+    /// Year (one group per year of the record; the label is the year).
+    Year,
+    /// Calendar month of each year (one group per month of the record, in time order; the
+    /// label is `year * 12 + month`, month from 0, as xarray's `resample(time="MS")` groups).
+    YearMonth,
 }
 
-/// The label of each day.
+/// The label of each day. Year and year-month labels of years before 1 AD are negative,
+/// which a groupby takes for "no group".
 pub fn labels(days: &[Day], by: GroupBy) -> Vec<i64> {
     days.iter()
         .map(|d| match by {
             GroupBy::DayOfYear => d.doy as i64,
             GroupBy::Month => d.month() as i64,
+            GroupBy::Year => d.year as i64,
+            GroupBy::YearMonth => d.year as i64 * 12 + d.month() as i64,
         })
         .collect()
 }
@@ -224,6 +232,27 @@ mod tests {
         assert_eq!(year_in_name(Path::new("/x/sst.1982.zarr")), Some(1982));
         assert_eq!(year_in_name(Path::new("oisst-avhrr-v02r01.19820101.nc")), Some(1982));
         assert_eq!(year_in_name(Path::new("run-0042.npy")), None);
+    }
+
+    /// Year and year-month labels across a leap day and a new year.
+    #[test]
+    fn year_and_year_month_labels() {
+        let d = days_from(Day::parse("1983-12-31").unwrap(), 61);
+        let years = labels(&d, GroupBy::Year);
+        assert_eq!(years[0], 1983);
+        assert!(years[1..].iter().all(|&y| y == 1984));
+        let ym = labels(&d, GroupBy::YearMonth);
+        assert_eq!(ym[0], 1983 * 12 + 11);
+        assert_eq!(ym[1], 1984 * 12);
+        assert_eq!(ym[31], 1984 * 12, "31 January");
+        assert_eq!(ym[32], 1984 * 12 + 1, "1 February");
+        assert_eq!(ym[60], 1984 * 12 + 1, "29 February 1984");
+        let feb = ym.iter().filter(|&&l| l == 1984 * 12 + 1).count();
+        assert_eq!(feb, 29);
+        // One label per month of the record, ascending: groups come out in time order.
+        let mut distinct = ym.clone();
+        distinct.dedup();
+        assert_eq!(distinct, [1983 * 12 + 11, 1984 * 12, 1984 * 12 + 1]);
     }
 
     /// The O(1) day arithmetic against stepping one day at a time, over 1600 years around the

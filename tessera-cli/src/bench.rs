@@ -34,25 +34,55 @@ pub fn time_it(repeat: usize, mut f: impl FnMut() -> tessera::Result<()>) -> tes
     Ok(median(times))
 }
 
-pub fn bench(args: &[String]) -> tessera::Result<()> {
-    let which = args.first().map(String::as_str).unwrap_or("all");
-    let repeat = args
-        .iter()
-        .position(|a| a == "--repeat")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    let json = args.iter().any(|a| a == "--json");
-    let names: Vec<&str> = match which {
-        "all" => vec![
-            "sst-nanmean",
-            "tiny-tasks",
-            "lazy-slice",
-            "delayed-10k",
-            "stencil",
-            "rechunk",
-            "fancy-index",
-        ],
+/// Every workload `tessera bench` times, then `all` (the standard set: the first seven).
+pub const WORKLOADS: &[&str] = &[
+    "sst-nanmean",
+    "tiny-tasks",
+    "lazy-slice",
+    "delayed-10k",
+    "stencil",
+    "rechunk",
+    "fancy-index",
+    "rechunk-computed",
+    "out-of-core-npy",
+    "out-of-core-zarr",
+    "climatology",
+    "cholesky",
+    "xxT-sum",
+    "compound",
+    "tsqr-svd",
+    "qr-square",
+    "svd-square",
+    "svd-square-disk",
+    "lu-solve",
+    "gemm-tile",
+    "sst-nanmean-gpu",
+    "xxT-sum-gpu",
+    "matmul-f32",
+    "matmul-f32-gpu",
+    "gpu-kernels",
+    "all",
+];
+
+/// `tessera bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// The workload, or all: the standard set (sst-nanmean to fancy-index).
+    #[arg(value_name = "WORKLOAD", value_parser = clap::builder::PossibleValuesParser::new(WORKLOADS))]
+    pub workload: String,
+    /// Runs timed; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// One JSON object per workload (benches/compare/ reads them).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tessera bench`: time the workload (or the standard set) and print one line each.
+pub fn bench(args: &BenchArgs) -> tessera::Result<()> {
+    let (repeat, json) = (args.repeat as usize, args.json);
+    let names: Vec<&str> = match args.workload.as_str() {
+        "all" => WORKLOADS[..7].to_vec(),
         w => vec![w],
     };
     for name in names {

@@ -1,25 +1,42 @@
-//! The `tessera` command line.
+//! The `tessera` command line, on clap: one subcommand per command, each with its `--help`
+//! (a paragraph and examples).
 //!
 //! ```text
 //! tessera info
-//! tessera reduce <files, globs or @list.txt>... --op nanmean [--var sst] [--axis 0]
-//!         [--groupby month|dayofyear] [--start YYYY-MM-DD] [--budget 2GiB] [--workers N]
-//!         --out result.npy|result.zarr{nc_out} [--png map.png] [--trace trace.json]
+//! tessera reduce <files, globs or @list.txt>... --op nanmean [--axis 0]
+//!         [--groupby dayofyear|month|year|yearmonth] --out result.npy|.zarr|.nc [run options]
+//! tessera <verb> <inputs>... --out result.npy|.zarr|.nc [run options]
+//! tessera <verb> <inputs>... result.npy|.zarr|.nc [run options]       (CDO's order)
 //! tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440]
-//!         [--seed 0] [--format zarr|npy{nc}]
+//!         [--seed 0] [--format zarr|npy|netcdf]
 //! tessera bench <workload|all> [--repeat N] [--json]
+//! tessera completions <bash|zsh|fish|elvish|powershell>
 //! ```
 //!
-//! Exit status: 0 on success, 1 when the work failed (the message names the file, variable
-//! or value at fault), 2 for a command line that makes no sense.
+//! Run options: `--var sst`, `--start YYYY-MM-DD`, `--budget 2GiB`, `--workers N`, `--png
+//! map.png`, `--trace trace.json`. The verbs are CDO's names for fixed reductions, NaN-aware
+//! as NumPy's `nan*` functions ([`verbs::VERBS`]): `timmean`, `timsum`, `timmin`, `timmax`,
+//! `timstd` over time; `ydaymean|std|min|max` per day of the year, `ymonmean|std|min|max` per
+//! month; `monmean`, `yearmean` per month and year of the series; `ydayanomaly`; `zonmean`
+//! over longitude. netCDF (`.nc`, `--format netcdf`) is there only in a build with the
+//! `netcdf` feature.
+//!
+//! Exit status: 0 on success, 1 when the work failed (`error: <message>`, naming the file,
+//! variable or value at fault), 2 for a command line that makes no sense (clap's message,
+//! naming the option or value), 130 when interrupted (Ctrl-C, SIGTERM, SIGHUP).
 
+mod args;
 mod bench;
 mod bench_disk;
 mod bench_gpu;
 mod bench_linalg;
 mod reduce;
+mod verbs;
 
+use std::io::Write;
 use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// mimalloc: large blocks are allocated and freed all the time; glibc's malloc returns each
 /// to the kernel (munmap, TLB shootdowns across the workers), mimalloc keeps them.
@@ -93,21 +110,125 @@ impl From<tessera::Error> for Failure {
     }
 }
 
-/// The usage text; the netCDF choices only in a build that has them.
-fn usage() -> String {
-    let nc = if cfg!(feature = "netcdf") { "|netcdf" } else { "" };
-    let nc_out = if cfg!(feature = "netcdf") { "|result.nc" } else { "" };
-    USAGE.replace("{nc}", nc).replace("{nc_out}", nc_out)
+/// The command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Blocked, lazy, parallel reductions and climatologies of gridded data files",
+    long_about = long_about(),
+    after_help = AFTER_HELP,
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
 }
 
-const USAGE: &str = "usage:
-  tessera info
-  tessera reduce <files, globs or @list.txt>... --op <a NumPy reduction: nanmean, mean, sum, std, max, argmax, ...; or count>
-          (with --groupby: sum, mean, var, std, min, max, their nan forms, count)
-          [--var sst] [--axis 0] [--groupby month|dayofyear] [--start YYYY-MM-DD]
-          [--budget 2GiB] [--workers N] --out result.npy|result.zarr{nc_out} [--png map.png] [--trace trace.json]
-  tessera generate-sst --out DIR [--years 3] [--start-year 1982] [--grid 720x1440] [--seed 0] [--format zarr|npy{nc}]
-  tessera bench <sst-nanmean|tiny-tasks|lazy-slice|delayed-10k|stencil|rechunk|fancy-index|out-of-core-npy|out-of-core-zarr|climatology|cholesky|xxT-sum|compound|tsqr-svd|qr-square|svd-square|svd-square-disk|lu-solve|gemm-tile|sst-nanmean-gpu|xxT-sum-gpu|matmul-f32|matmul-f32-gpu|gpu-kernels|all> [--repeat N] [--json]";
+fn long_about() -> String {
+    let nc =
+        if cfg!(feature = "netcdf") { ", Zarr v3 stores and netCDF files" } else { " and Zarr v3 stores" };
+    format!(
+        "Blocked, lazy, parallel reductions and climatologies of .npy files{nc}: whole-period statistics, \
+         climatologies and anomalies under CDO's names (tessera timmean in.zarr out.zarr), the general \
+         reduce, synthetic data and benchmarks. Many files are one series joined along time; a run holds \
+         at most --budget in memory and spills the rest to disk."
+    )
+}
+
+const AFTER_HELP: &str = "Examples:
+  tessera generate-sst --out sst --years 2 --grid 180x360
+  tessera ydaymean 'sst/sst.*.zarr' clim.zarr --png clim.png
+  tessera reduce 'sst/sst.*.zarr' --op nanmax --groupby month --out months.npy
+  tessera timmean --help
+
+Exit status: 0 done, 1 the work failed, 2 a command line that makes no sense, 130 interrupted.";
+
+/// A command.
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// The machine as tessera sees it
+    ///
+    /// Prints tessera's version, the cores, the memory, the default memory budget (half the
+    /// memory) and each GPU adapter found (Vulkan, Metal or DX12) with what it can do; without
+    /// one everything runs on the CPU.
+    #[command(after_help = "Example:\n  tessera info")]
+    Info,
+    /// Any reduction over one axis, or per group of days
+    ///
+    /// The general form of every verb: the inputs joined along --axis (in the order given,
+    /// globs sorted) and reduced along it by --op, NumPy's reduction of that name (nanmean
+    /// skips NaN, mean does not; std and var divide by n). With --groupby, the reduction is
+    /// taken per group of days along the axis, the dates from each file's time coordinate,
+    /// the year in its name or --start. The result is written whole or not at all, never over
+    /// an input.
+    #[command(after_help = "Examples:
+  tessera reduce 'sst/sst.*.zarr' --op nanmean --groupby dayofyear --out clim.zarr --budget 2GiB
+  tessera reduce @years.txt --var analysed_sst --op count --out count.npy --png count.png
+  tessera reduce sst.1982.npy --op nanstd --axis -1 --out zonal_std.npy")]
+    Reduce(reduce::ReduceArgs),
+    #[command(flatten)]
+    Verb(verbs::VerbCommand),
+    /// Write the synthetic daily SST data set
+    ///
+    /// One file per year (sst.YYYY.zarr, .npy or .nc) of daily sea surface temperature on a
+    /// global grid: a seasonal cycle, weather-like noise from --seed, and NaN over land, laid
+    /// out as xarray writes it (the Zarr and netCDF files carry CF time, lat and lon
+    /// coordinates). Leap years have 366 days.
+    #[command(after_help = "Example:
+  tessera generate-sst --out sst --years 2 --start-year 1983 --grid 90x180 --format npy")]
+    GenerateSst(reduce::GenerateArgs),
+    /// Time a benchmark workload
+    ///
+    /// Runs the workload --repeat times in this process and prints the median seconds and the
+    /// peak resident memory, or one JSON object per workload with --json for benches/compare/
+    /// to put beside NumPy and dask. `all` runs the standard set.
+    #[command(after_help = "Examples:\n  tessera bench sst-nanmean --repeat 3 --json\n  tessera bench all")]
+    Bench(bench::BenchArgs),
+    /// Print a shell completion script
+    ///
+    /// Prints the completion script of every command and option for the shell given; load it
+    /// in the shell's start-up file.
+    #[command(after_help = "Examples:
+  tessera completions bash > ~/.local/share/bash-completion/completions/tessera
+  tessera completions zsh > ~/.zfunc/_tessera
+  tessera completions fish > ~/.config/fish/completions/tessera.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+impl Cmd {
+    /// The subcommand's name, for its usage line in a message.
+    fn name(&self) -> &'static str {
+        match self {
+            Cmd::Info => "info",
+            Cmd::Reduce(_) => "reduce",
+            Cmd::Verb(v) => v.verb.name,
+            Cmd::GenerateSst(_) => "generate-sst",
+            Cmd::Bench(_) => "bench",
+            Cmd::Completions { .. } => "completions",
+        }
+    }
+}
+
+/// A usage error found after parsing, in clap's form, with the usage of `sub`.
+fn usage_error(sub: &str, message: &str) -> clap::Error {
+    let mut cmd = Cli::command();
+    cmd.build();
+    match cmd.find_subcommand_mut(sub) {
+        Some(c) => c.error(clap::error::ErrorKind::ValueValidation, message),
+        None => cmd.error(clap::error::ErrorKind::ValueValidation, message),
+    }
+}
+
+/// `tessera completions SHELL`: the script on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "tessera", &mut script);
+    std::io::stdout().write_all(&script).map_err(|e| Failure::Run(tessera::Error::io("standard output", e)))
+}
 
 /// Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed): ask the running compute to stop at its next task boundary, so
 /// that it unwinds (its half-written outputs removed) and the process exits with status 130;
@@ -127,32 +248,30 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGTERM, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
         libc::signal(libc::SIGHUP, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    // `--help` anywhere (`tessera reduce --help`) prints the usage.
-    let help = args.iter().any(|a| a == "-h" || a == "--help");
-    let r = match args.first().map(String::as_str) {
-        _ if help => {
-            println!("{}", usage());
-            Ok(())
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print on stdout (status 0); a wrong command line is status 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
         }
-        Some("info") => {
+    };
+    let name = cli.command.name();
+    let r = match cli.command {
+        Cmd::Info => {
             info();
             Ok(())
         }
-        Some("reduce") => reduce::reduce(&args[1..]),
-        Some("generate-sst") => reduce::generate(&args[1..]),
-        Some("bench") => bench::bench(&args[1..]).map_err(Failure::Run),
-        Some("help") => {
-            println!("{}", usage());
-            Ok(())
-        }
-        Some(other) => Err(Failure::Usage(format!("unknown command '{other}'"))),
-        None => Err(Failure::Usage("no command given".into())),
+        Cmd::Reduce(a) => reduce::reduce(a),
+        Cmd::Verb(v) => v.run(),
+        Cmd::GenerateSst(a) => reduce::generate(a),
+        Cmd::Bench(a) => bench::bench(&a).map_err(Failure::Run),
+        Cmd::Completions { shell } => completions(shell),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
-            eprintln!("error: {m}\n{}", usage());
+            let _ = usage_error(name, &m).print();
             ExitCode::from(2)
         }
         Err(Failure::Run(tessera::Error::Interrupted)) => {

@@ -1,8 +1,11 @@
-//! `tessera reduce` and `tessera generate-sst`.
+//! `tessera reduce` (any reduction over one axis, or per group of days), the run every
+//! reducing command shares ([`Job`]: open, reduce, write, draw, trace), and `tessera
+//! generate-sst`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use ndarray::{Axis, Ix2};
 use tessera::calendar::{Day, GroupBy, labels};
 use tessera::io::{dtype_of, expand, open_any, open_daily, open_many};
@@ -12,67 +15,229 @@ use tessera_cli::plot::{MapStyle, map_png};
 use tessera_cli::synthetic::{FileFormat, write_sst_years};
 
 use crate::Failure;
+use crate::args::{self, Io, RunOptions};
 
-/// `--name value` options and positional arguments.
-struct Args {
-    positional: Vec<String>,
-    named: Vec<(String, String)>,
+/// `tessera reduce`: the general form of every reducing verb.
+#[derive(clap::Args, Debug)]
+pub struct ReduceArgs {
+    #[command(flatten)]
+    pub io: Io,
+    /// The reduction, by NumPy's name: nanmean, mean, sum, nansum, std, nanstd (ddof 0),
+    /// var, min, max, argmax, any, ... or count (of the values that are not NaN). With
+    /// --groupby: sum, mean, var, std, min, max, their nan forms, and count.
+    #[arg(long, value_name = "OP", value_parser = args::reduction)]
+    pub op: Reduction,
+    /// The axis reduced, along which the files are joined; negative ones count from the end.
+    #[arg(long, value_name = "AXIS", default_value = "0", allow_negative_numbers = true)]
+    #[arg(value_parser = args::axis)]
+    pub axis: isize,
+    /// Reduce each group of days along the axis instead of all of it (the days from --start,
+    /// or each file's time coordinate, or the year in its name).
+    #[arg(long, value_name = "GROUPS")]
+    pub groupby: Option<Groups>,
+    #[command(flatten)]
+    pub run: RunOptions,
 }
 
-impl Args {
-    fn parse(args: &[String], known: &[&str]) -> Result<Args, Failure> {
-        let mut a = Args { positional: Vec::new(), named: Vec::new() };
-        let mut it = args.iter();
-        while let Some(s) = it.next() {
-            if let Some(name) = s.strip_prefix("--") {
-                if !known.contains(&name) {
-                    return Err(Failure::Usage(format!("unknown option --{name}")));
-                }
-                let v = it.next().ok_or_else(|| Failure::Usage(format!("--{name} needs a value")))?;
-                a.named.push((name.to_string(), v.clone()));
-            } else {
-                a.positional.push(s.clone());
-            }
-        }
-        Ok(a)
-    }
-    fn get(&self, name: &str) -> Option<&str> {
-        self.named.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-    fn num<N: std::str::FromStr>(&self, name: &str, default: N) -> Result<N, Failure> {
-        match self.get(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| Failure::Usage(format!("--{name} {v}: not a number"))),
+/// What `--groupby` groups days by.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum Groups {
+    /// Day of the year, 366 groups (29 February is day 60, as xarray counts).
+    #[value(name = "dayofyear")]
+    DayOfYear,
+    /// Month, 12 groups.
+    Month,
+    /// Year, one group per year of the record.
+    Year,
+    /// Month of each year, one group per month of the record.
+    #[value(name = "yearmonth")]
+    YearMonth,
+}
+
+impl From<Groups> for GroupBy {
+    fn from(g: Groups) -> GroupBy {
+        match g {
+            Groups::DayOfYear => GroupBy::DayOfYear,
+            Groups::Month => GroupBy::Month,
+            Groups::Year => GroupBy::Year,
+            Groups::YearMonth => GroupBy::YearMonth,
         }
     }
 }
 
-/// `2GiB`, `500MB`, `1.5G`, `1000000`.
-fn parse_bytes(s: &str) -> Result<usize, Failure> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| Failure::Usage(format!("'{s}' is not a size (try 2GiB)")))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "kib" => 1024.0,
-        "m" | "mb" => 1e6,
-        "mib" => 1024.0 * 1024.0,
-        "g" | "gb" => 1e9,
-        "gib" => (1u64 << 30) as f64,
-        "t" | "tb" => 1e12,
-        "tib" => (1u64 << 40) as f64,
-        u => return Err(Failure::Usage(format!("unknown size unit '{u}' in '{s}'"))),
+/// `tessera reduce`.
+pub fn reduce(a: ReduceArgs) -> Result<(), Failure> {
+    let compute = match a.groupby {
+        Some(g) => Compute::Group(a.op, g.into()),
+        None => Compute::Reduce(a.op),
     };
-    Ok((n * mult) as usize)
+    Job::new(&a.io, &a.run, a.axis, a.axis, compute)?.execute()
 }
 
-fn reduce_op(name: &str) -> Result<Reduction, Failure> {
-    name.parse::<Reduction>().map_err(|_| {
-        let known: Vec<&str> = Reduction::names().collect();
-        Failure::Usage(format!("unknown --op '{name}' (known: {})", known.join(", ")))
-    })
+/// What a job computes along its axis.
+#[derive(Debug, Clone, Copy)]
+pub enum Compute {
+    /// One reduction over the whole axis.
+    Reduce(Reduction),
+    /// A reduction per group of days along the axis (the groups in ascending label order).
+    Group(Reduction, GroupBy),
+    /// Each value minus the reduction of its group of days (`groupby_anomalies`).
+    Anomaly(Reduction, GroupBy),
+}
+
+/// A reducing run: its files, what it computes, where the result goes.
+pub struct Job {
+    files: Vec<PathBuf>,
+    var: String,
+    /// The axis the files are joined along; as given, negative counting from the end.
+    join: isize,
+    /// The axis reduced; as given, negative counting from the end. A grouped job groups the
+    /// days along it, and joins its files along it.
+    axis: isize,
+    compute: Compute,
+    start: Option<Day>,
+    out: PathBuf,
+    png: Option<PathBuf>,
+    trace: Option<PathBuf>,
+    opts: ComputeOptions,
+}
+
+impl Job {
+    /// The job of a command line: its inputs expanded (globs, lists), its options.
+    pub fn new(
+        io: &Io,
+        run: &RunOptions,
+        join: isize,
+        axis: isize,
+        compute: Compute,
+    ) -> Result<Job, Failure> {
+        let (patterns, out) = io.resolve()?;
+        let mut files = Vec::new();
+        for p in &patterns {
+            files.extend(expand(p)?);
+        }
+        let mut opts = ComputeOptions::default().progress(Progress::Auto).profile(run.trace.is_some());
+        if let Some(b) = run.budget {
+            opts = opts.memory_budget(b);
+        }
+        if let Some(w) = run.workers {
+            opts = opts.workers(w);
+        }
+        Ok(Job {
+            files,
+            var: run.var.clone(),
+            join,
+            axis,
+            compute,
+            start: run.start,
+            out,
+            png: run.png.clone(),
+            trace: run.trace.clone(),
+            opts,
+        })
+    }
+
+    /// Run it in the files' element type, write the trace if asked, and print a summary.
+    pub fn execute(&self) -> Result<(), Failure> {
+        let t = Instant::now();
+        let report = match dtype_of(&self.files[0], &self.var)? {
+            DType::F32 => self.run::<f32>()?,
+            DType::F64 => self.run::<f64>()?,
+            d => {
+                return Err(Failure::Run(tessera::Error::format(
+                    &self.files[0],
+                    format!("holds {d} data; reduce needs f32 or f64"),
+                )));
+            }
+        };
+        if let (Some(path), Some(p)) = (&self.trace, &report.profile) {
+            // Whole or not at all, like every output.
+            let staged = tessera::io::staged::Staged::new(path, tessera::io::staged::Kind::File)?;
+            std::fs::write(staged.path(), p.to_chrome_trace())
+                .map_err(|e| tessera::Error::Io { path: path.display().to_string(), cause: e.to_string() })?;
+            staged.commit()?;
+        }
+        println!(
+            "{} file(s) → {} in {:.2} s ({} tasks, peak {:.0} MB held, {:.0} MB spilled, budget {:.1} GB)",
+            self.files.len(),
+            self.out.display(),
+            t.elapsed().as_secs_f64(),
+            report.tasks_run,
+            report.peak_bytes as f64 / 1e6,
+            report.spilled_bytes as f64 / 1e6,
+            report.budget_bytes as f64 / 1e9
+        );
+        Ok(())
+    }
+
+    /// `axis` as an index of an array of `ndim` dimensions, or an error naming it.
+    fn norm(&self, axis: isize, ndim: usize) -> tessera::Result<usize> {
+        let a = if axis < 0 { axis + ndim as isize } else { axis };
+        if !(0..ndim as isize).contains(&a) {
+            return Err(tessera::Error::invalid(format!(
+                "--axis {axis} is out of bounds for '{}', which has {ndim} dimensions",
+                self.var
+            )));
+        }
+        Ok(a as usize)
+    }
+
+    fn run<T: Float>(&self) -> tessera::Result<tessera::RunReport> {
+        let ndim = open_any::<T>(&self.files[0], &self.var, None)?.ndim();
+        let (join, axis) = (self.norm(self.join, ndim)?, self.norm(self.axis, ndim)?);
+        let by = |by: GroupBy| -> tessera::Result<(Array<T>, Vec<i64>)> {
+            let (x, days) = open_daily::<T>(&self.files, &self.var, axis, self.start, None)?;
+            Ok((x, labels(&days, by)))
+        };
+        let (result, what) = match self.compute {
+            Compute::Group(op, g) => {
+                let (x, l) = by(g)?;
+                (x.groupby_reduce(axis as isize, &l, op)?.array, format!("{op} by {g:?}"))
+            }
+            Compute::Anomaly(op, g) => {
+                let (x, l) = by(g)?;
+                (x.groupby_anomalies(axis as isize, &l, op)?, format!("anomaly from the {op} by {g:?}"))
+            }
+            Compute::Reduce(op) => {
+                let x = open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?;
+                (reduce_axis(&x, axis, op)?, format!("{op} over axis {axis}"))
+            }
+        };
+        let report = match self.out.extension().and_then(|e| e.to_str()) {
+            Some("zarr") => tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?,
+            #[cfg(feature = "netcdf")]
+            Some("nc") => tessera::io::netcdf::to_netcdf(&result, &self.out, &self.var, None, &self.opts)?,
+            _ => result.to_npy(&self.out, &self.opts)?,
+        };
+        if let Some(png) = &self.png {
+            self.draw::<T>(png, &what)?;
+        }
+        Ok(report)
+    }
+
+    /// The written result's first 2-d field as a PNG map.
+    fn draw<T: Float>(&self, png: &Path, what: &str) -> tessera::Result<()> {
+        let back = open_any::<T>(&self.out, &self.var, None)?.compute()?.mapv(|v| v.to_f64());
+        let name = format!("{} of {}: {what}", self.var, dataset_name(&self.files));
+        let (map, title) = match back.ndim() {
+            2 => (back, name),
+            3 => {
+                let first = back.index_axis(Axis(0), 0).to_owned();
+                let of = match self.compute {
+                    Compute::Group(..) => "group",
+                    _ => "step",
+                };
+                (first, format!("{name} ({of} 0 of {})", back.shape()[0]))
+            }
+            n => {
+                return Err(tessera::Error::invalid(format!(
+                    "--png needs a 2-D result; this one has {n} dimensions"
+                )));
+            }
+        };
+        let map = map.into_dimensionality::<Ix2>().map_err(|e| tessera::Error::invalid(e.to_string()))?;
+        map_png(&map.view(), png, &MapStyle { title, ..Default::default() })
+    }
 }
 
 /// A plain reduction over one axis, as `T` (counts and indices converted).
@@ -86,157 +251,6 @@ fn reduce_axis<T: Float>(x: &Array<T>, axis: usize, op: Reduction) -> tessera::R
     })
 }
 
-pub fn reduce(args: &[String]) -> Result<(), Failure> {
-    let known = ["var", "op", "axis", "groupby", "start", "budget", "workers", "out", "png", "trace"];
-    let a = Args::parse(args, &known)?;
-    if a.positional.is_empty() {
-        return Err(Failure::Usage("reduce: no input files".into()));
-    }
-    let op = reduce_op(a.get("op").ok_or_else(|| Failure::Usage("reduce: --op is required".into()))?)?;
-    let out = PathBuf::from(a.get("out").ok_or_else(|| Failure::Usage("reduce: --out is required".into()))?);
-    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let known = ["npy", "zarr"].contains(&ext) || (cfg!(feature = "netcdf") && ext == "nc");
-    if !known {
-        return Err(Failure::Usage(format!(
-            "--out {}: name it .npy or .zarr (or .nc with the netcdf feature)",
-            out.display()
-        )));
-    }
-    let groupby = match a.get("groupby") {
-        None => None,
-        Some("month") => Some(GroupBy::Month),
-        Some("dayofyear") => Some(GroupBy::DayOfYear),
-        Some(g) => return Err(Failure::Usage(format!("unknown --groupby '{g}' (month or dayofyear)"))),
-    };
-    let start = a.get("start").map(Day::parse).transpose()?;
-    let mut files = Vec::new();
-    for p in &a.positional {
-        files.extend(expand(p)?);
-    }
-    let var = a.get("var").unwrap_or("sst").to_string();
-    let mut opts = ComputeOptions::default().progress(Progress::Auto).profile(a.get("trace").is_some());
-    if let Some(b) = a.get("budget") {
-        opts = opts.memory_budget(parse_bytes(b)?);
-    }
-    if let Some(w) = a.get("workers") {
-        let n: usize = w.parse().map_err(|_| Failure::Usage(format!("--workers {w}: not a whole number")))?;
-        let most = tessera::max_workers();
-        if !(1..=most).contains(&n) {
-            return Err(Failure::Usage(format!(
-                "--workers {w}: give 1 to {most} (16 per core of this machine's {})",
-                most / 16
-            )));
-        }
-        opts = opts.workers(n);
-    }
-    let axis: isize = match a.get("axis") {
-        None => 0,
-        Some(v) => v.parse().map_err(|_| {
-            Failure::Usage(format!("--axis {v}: not an axis (an integer; negative ones count from the end)"))
-        })?,
-    };
-    let job = Job { files, var, axis, op, groupby, start, out, png: a.get("png").map(PathBuf::from), opts };
-    let t = Instant::now();
-    let report = match dtype_of(&job.files[0], &job.var)? {
-        DType::F32 => job.run::<f32>()?,
-        DType::F64 => job.run::<f64>()?,
-        d => {
-            return Err(Failure::Run(tessera::Error::format(
-                &job.files[0],
-                format!("holds {d} data; reduce needs f32 or f64"),
-            )));
-        }
-    };
-    if let (Some(path), Some(p)) = (a.get("trace"), &report.profile) {
-        // Whole or not at all, like every output.
-        let staged = tessera::io::staged::Staged::new(Path::new(path), tessera::io::staged::Kind::File)?;
-        std::fs::write(staged.path(), p.to_chrome_trace())
-            .map_err(|e| tessera::Error::Io { path: path.into(), cause: e.to_string() })?;
-        staged.commit()?;
-    }
-    println!(
-        "{} file(s) → {} in {:.2} s ({} tasks, peak {:.0} MB held, {:.0} MB spilled, budget {:.1} GB)",
-        job.files.len(),
-        job.out.display(),
-        t.elapsed().as_secs_f64(),
-        report.tasks_run,
-        report.peak_bytes as f64 / 1e6,
-        report.spilled_bytes as f64 / 1e6,
-        report.budget_bytes as f64 / 1e9
-    );
-    Ok(())
-}
-
-struct Job {
-    files: Vec<PathBuf>,
-    var: String,
-    /// As given: negative counts from the end, as in NumPy.
-    axis: isize,
-    op: Reduction,
-    groupby: Option<GroupBy>,
-    start: Option<Day>,
-    out: PathBuf,
-    png: Option<PathBuf>,
-    opts: ComputeOptions,
-}
-
-impl Job {
-    fn run<T: Float>(&self) -> tessera::Result<tessera::RunReport> {
-        let ndim = open_any::<T>(&self.files[0], &self.var, None)?.ndim();
-        let axis = if self.axis < 0 { self.axis + ndim as isize } else { self.axis };
-        if !(0..ndim as isize).contains(&axis) {
-            return Err(tessera::Error::invalid(format!(
-                "--axis {} is out of bounds for '{}', which has {ndim} dimensions",
-                self.axis, self.var
-            )));
-        }
-        let axis = axis as usize;
-        let (result, what) = match self.groupby {
-            Some(by) => {
-                let (x, days) = open_daily::<T>(&self.files, &self.var, axis, self.start, None)?;
-                let g = x.groupby_reduce(axis as isize, &labels(&days, by), self.op)?;
-                (g.array, format!("{} by {by:?}", self.op))
-            }
-            None => {
-                let x = open_many(&self.files, axis, |p| open_any::<T>(p, &self.var, None))?;
-                (reduce_axis(&x, axis, self.op)?, format!("{} over axis {axis}", self.op))
-            }
-        };
-        let report = match self.out.extension().and_then(|e| e.to_str()) {
-            Some("zarr") => tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?,
-            #[cfg(feature = "netcdf")]
-            Some("nc") => tessera::io::netcdf::to_netcdf(&result, &self.out, &self.var, None, &self.opts)?,
-            _ => result.to_npy(&self.out, &self.opts)?,
-        };
-        if let Some(png) = &self.png {
-            let back = open_any::<T>(&self.out, &self.var, None)?.compute()?.mapv(|v| v.to_f64());
-            let (map, title) = match back.ndim() {
-                2 => (back, format!("{} of {}: {what}", self.var, dataset_name(&self.files))),
-                3 => {
-                    let first = back.index_axis(Axis(0), 0).to_owned();
-                    (
-                        first,
-                        format!(
-                            "{} of {}: {what} (group 0 of {})",
-                            self.var,
-                            dataset_name(&self.files),
-                            back.shape()[0]
-                        ),
-                    )
-                }
-                n => {
-                    return Err(tessera::Error::invalid(format!(
-                        "--png needs a 2-D result; this one has {n} dimensions"
-                    )));
-                }
-            };
-            let map = map.into_dimensionality::<Ix2>().map_err(|e| tessera::Error::invalid(e.to_string()))?;
-            map_png(&map.view(), png, &MapStyle { title, ..Default::default() })?;
-        }
-        Ok(report)
-    }
-}
-
 fn dataset_name(files: &[PathBuf]) -> String {
     let name = |p: &Path| p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     match files {
@@ -246,38 +260,48 @@ fn dataset_name(files: &[PathBuf]) -> String {
     }
 }
 
-pub fn generate(args: &[String]) -> Result<(), Failure> {
-    let a = Args::parse(args, &["out", "years", "start-year", "grid", "seed", "format"])?;
-    let dir = PathBuf::from(
-        a.get("out").ok_or_else(|| Failure::Usage("generate-sst: --out DIR is required".into()))?,
-    );
-    let years: usize = a.num("years", 3)?;
-    if years == 0 {
-        return Err(Failure::Usage("generate-sst: --years 0 would write nothing; give 1 or more".into()));
+/// `tessera generate-sst`.
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// The directory to write, one file per year (sst.1982.zarr, ...).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// How many years (the leap years 366 days).
+    #[arg(long, value_name = "N", default_value = "3", value_parser = args::years)]
+    pub years: usize,
+    /// The first year.
+    #[arg(long, value_name = "YEAR", default_value_t = 1982, allow_negative_numbers = true)]
+    pub start_year: i32,
+    /// Rows (latitudes) by columns (longitudes).
+    #[arg(long, value_name = "ROWSxCOLS", default_value = "720x1440", value_parser = args::grid)]
+    pub grid: (usize, usize),
+    /// The seed of the noise.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// The file format.
+    #[arg(long, value_name = "FORMAT", default_value = "zarr", value_parser = file_format())]
+    pub format: FileFormat,
+}
+
+/// `--format`: zarr, npy, and netcdf in a build with it.
+fn file_format() -> impl TypedValueParser<Value = FileFormat> {
+    let mut names = vec!["zarr", "npy"];
+    if cfg!(feature = "netcdf") {
+        names.push("netcdf");
     }
-    let first: i32 = a.num("start-year", 1982)?;
-    let seed: u64 = a.num("seed", 0)?;
-    let grid = a.get("grid").unwrap_or("720x1440");
-    let (lat, lon) = grid
-        .split_once('x')
-        .and_then(|(y, x)| Some((y.parse::<usize>().ok()?, x.parse::<usize>().ok()?)))
-        .filter(|&(y, x)| y > 0 && x > 0)
-        .ok_or_else(|| Failure::Usage(format!("--grid {grid}: expected ROWSxCOLS, e.g. 720x1440")))?;
-    let format = match a.get("format").unwrap_or("zarr") {
-        "zarr" => FileFormat::Zarr,
+    PossibleValuesParser::new(names).map(|s| match s.as_str() {
         "npy" => FileFormat::Npy,
         #[cfg(feature = "netcdf")]
         "netcdf" => FileFormat::Netcdf,
-        f => {
-            return Err(Failure::Usage(format!(
-                "unknown --format '{f}' (zarr, npy{})",
-                if cfg!(feature = "netcdf") { " or netcdf" } else { "; netcdf needs the netcdf feature" }
-            )));
-        }
-    };
+        _ => FileFormat::Zarr,
+    })
+}
+
+/// `tessera generate-sst`.
+pub fn generate(a: GenerateArgs) -> Result<(), Failure> {
     let t = Instant::now();
     let opts = ComputeOptions::default().progress(Progress::Auto);
-    let files = write_sst_years(&dir, first, years, (lat, lon), seed, format, &opts)?;
-    println!("wrote {} file(s) to {} in {:.1} s", files.len(), dir.display(), t.elapsed().as_secs_f64());
+    let files = write_sst_years(&a.out, a.start_year, a.years, a.grid, a.seed, a.format, &opts)?;
+    println!("wrote {} file(s) to {} in {:.1} s", files.len(), a.out.display(), t.elapsed().as_secs_f64());
     Ok(())
 }
