@@ -85,6 +85,7 @@ pub mod overlap;
 pub mod random;
 pub(crate) mod runtime;
 pub(crate) mod scheduler;
+pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 

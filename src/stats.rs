@@ -50,7 +50,8 @@ pub fn field_mean<T: Float>(x: &Array<T>, lat: &[f64]) -> Result<Array<f64>> {
         return Err(Error::invalid(format!("field_mean: latitude {bad} is not in [-90, 90]")));
     }
     let w: Vec<f64> = lat.iter().map(|l| l.to_radians().cos().max(0.0)).collect();
-    let w = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[nlat, 1]), w).map_err(|e| Error::invalid(e.to_string()))?;
+    let w = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[nlat, 1]), w)
+        .map_err(|e| Error::invalid(e.to_string()))?;
     let w = crate::from_array(w, [nlat, 1])?;
     nanaverage(x, &w, vec![nd - 2, nd - 1])
 }
@@ -63,7 +64,20 @@ mod tests {
     #[test]
     fn field_mean_weights_rows_by_cos_lat_and_skips_nan() {
         // 2 steps of a 3 × 2 field at latitudes −60, 0, 60: weights 0.5, 1, 0.5.
-        let v = vec![1.0f32, 2.0, 3.0, f32::NAN, 5.0, 6.0, f32::NAN, f32::NAN, f32::NAN, f32::NAN, f32::NAN, f32::NAN];
+        let v = vec![
+            1.0f32,
+            2.0,
+            3.0,
+            f32::NAN,
+            5.0,
+            6.0,
+            f32::NAN,
+            f32::NAN,
+            f32::NAN,
+            f32::NAN,
+            f32::NAN,
+            f32::NAN,
+        ];
         let x = crate::from_array(ArrayD::from_shape_vec(IxDyn(&[2, 3, 2]), v).unwrap(), [1, 2, 2]).unwrap();
         let m = field_mean(&x, &[-60.0, 0.0, 60.0]).unwrap().compute().unwrap();
         let c60 = 60f64.to_radians().cos();

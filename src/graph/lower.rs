@@ -62,7 +62,8 @@ impl Planner {
             {
                 // The stencil and the partial in one task: the block is reduced while hot.
                 let t = self.map_overlap_block(input, depth, boundary, func, &in_idx, Some(step));
-                self.tasks[t].out_bytes = in_bytes / input.dtype.size().max(1) / reduced.max(1) * spec.op.state_bytes();
+                self.tasks[t].out_bytes =
+                    in_bytes / input.dtype.size().max(1) / reduced.max(1) * spec.op.state_bytes();
                 self.tasks[t].scratch_bytes = in_bytes;
                 level.push(t);
                 continue;
@@ -83,7 +84,8 @@ impl Planner {
             let k = FusedKernel { leaves, expr, out_shape: in_shape, reduce: Some(step) };
             let t = self.push(Kernel::Fused(k), deps, node, &in_idx);
             // A partial holds a state per kept element; reading the block is the scratch.
-            self.tasks[t].out_bytes = in_bytes / input.dtype.size().max(1) / reduced.max(1) * spec.op.state_bytes();
+            self.tasks[t].out_bytes =
+                in_bytes / input.dtype.size().max(1) / reduced.max(1) * spec.op.state_bytes();
             self.tasks[t].scratch_bytes = if reads { in_bytes } else { 0 };
             level.push(t);
         }
@@ -92,7 +94,8 @@ impl Planner {
         let largest = level.iter().map(|&t| self.tasks[t].out_bytes).max().unwrap_or(0);
         let every = spec.split_every.min((COMBINE_INPUT_BYTES / largest.max(1)).max(2));
         // A combine's result is a partial as large as its inputs.
-        let top = self.tree(level, every, combine, node.name.clone(), idx, largest.max(block_bytes(node, idx)));
+        let top =
+            self.tree(level, every, combine, node.name.clone(), idx, largest.max(block_bytes(node, idx)));
         let k = Kernel::ReduceFinalize { op: spec.op, out_shape: node.chunks.block_shape(idx) };
         self.push(k, top, node, idx)
     }

@@ -96,7 +96,9 @@ pub(crate) fn aligned_to_storage(
 ) -> Result<crate::ChunkSpec> {
     use crate::{ChunkSpec, Chunks};
     Ok(match spec {
-        ChunkSpec::Auto => ChunkSpec::Explicit(Chunks::auto_aligned(shape, dtype, DEFAULT_FILE_BLOCK_BYTES, storage)?),
+        ChunkSpec::Auto => {
+            ChunkSpec::Explicit(Chunks::auto_aligned(shape, dtype, DEFAULT_FILE_BLOCK_BYTES, storage)?)
+        }
         ChunkSpec::AutoBytes(b) => ChunkSpec::Explicit(Chunks::auto_aligned(shape, dtype, b, storage)?),
         spec => spec,
     })

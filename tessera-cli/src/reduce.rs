@@ -83,6 +83,9 @@ pub enum Compute {
     Group(Reduction, GroupBy),
     /// Each value minus the reduction of its group of days (`groupby_anomalies`).
     Anomaly(Reduction, GroupBy),
+    /// The area-weighted NaN-mean of each field over the last two axes
+    /// (`tessera::stats::field_mean`, cos(latitude) weights from the first file).
+    Field,
 }
 
 /// A reducing run: its files, what it computes, where the result goes.
@@ -202,6 +205,11 @@ impl Job {
                 let x = open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?;
                 (reduce_axis(&x, axis, op)?, format!("{op} over axis {axis}"))
             }
+            Compute::Field => {
+                let x = open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?;
+                let lat = latitudes(&self.files[0])?;
+                (tessera::stats::field_mean(&x, &lat)?.astype::<T>(), "area-weighted mean".to_string())
+            }
         };
         let report = match self.out.extension().and_then(|e| e.to_str()) {
             Some("zarr") => tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?,
@@ -249,6 +257,24 @@ fn reduce_axis<T: Float>(x: &Array<T>, axis: usize, op: Reduction) -> tessera::R
         DType::F64 => x.reduce::<f64>(op, a, &opts)?.astype::<T>(),
         _ => x.reduce::<T>(op, a, &opts)?,
     })
+}
+
+/// The latitudes of a file's grid: its `lat` or `latitude` coordinate, in degrees.
+fn latitudes(path: &Path) -> tessera::Result<Vec<f64>> {
+    let npy = path.extension().is_some_and(|e| e == "npy");
+    for name in ["lat", "latitude"].into_iter().filter(|_| !npy) {
+        let Ok(dtype) = dtype_of(path, name) else { continue };
+        let v: Vec<f64> = match dtype {
+            DType::F32 => open_any::<f32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect(),
+            DType::F64 => open_any::<f64>(path, name, None)?.to_vec()?,
+            d => return Err(tessera::Error::format(path, format!("latitude '{name}' holds {d} values"))),
+        };
+        return Ok(v);
+    }
+    Err(tessera::Error::format(
+        path,
+        "has no 'lat' or 'latitude' coordinate, which an area-weighted mean needs (a .npy file has none)",
+    ))
 }
 
 fn dataset_name(files: &[PathBuf]) -> String {

@@ -27,6 +27,8 @@ pub enum What {
     Anomaly(&'static str, GroupBy),
     /// The reduction over the last axis (longitude), the files joined along time.
     Zonal(&'static str),
+    /// The area-weighted NaN-mean over the last two axes (latitude, longitude).
+    Field,
 }
 
 /// A CDO-named verb.
@@ -45,7 +47,7 @@ pub struct Verb {
 }
 
 use GroupBy::{DayOfYear, Month, Year, YearMonth};
-use What::{Anomaly, Group, Time, Zonal};
+use What::{Anomaly, Field, Group, Time, Zonal};
 
 const fn verb(
     name: &'static str,
@@ -202,6 +204,15 @@ pub const VERBS: &[Verb] = &[
             NumPy's nanmean(x, axis=-1), one value per time and latitude.",
         "zonal",
     ),
+    verb(
+        "fldmean",
+        Field,
+        "Area-weighted field mean",
+        "The mean of every time step over latitude and longitude (the last two axes), each row weighted by \
+            the cosine of its latitude (the file's 'lat' or 'latitude' coordinate, in degrees), NaN cells \
+            (land, missing) left out of both sums: CDO's fldmean on a regular grid. One value per time step.",
+        "fldmean",
+    ),
 ];
 
 impl Verb {
@@ -236,6 +247,7 @@ impl Verb {
             Group(r, by) => (0, Compute::Group(op(r), by)),
             Anomaly(r, by) => (0, Compute::Anomaly(op(r), by)),
             Zonal(r) => (-1, Compute::Reduce(op(r))),
+            Field => (0, Compute::Field),
         }
     }
 }

@@ -445,3 +445,65 @@ fn netcdf_in_and_out_in_cdo_order() {
     }
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// CDO's fldmean by hand: per step, Σ cos(lat)·x / Σ cos(lat) over the cells that are not
+/// NaN, at the generator's cell-centre latitudes.
+fn fldmean_reference(x: &Array3<f32>) -> ArrayD<f64> {
+    let (nt, ny, nx) = x.dim();
+    let w: Vec<f64> =
+        (0..ny).map(|i| (-90.0 + (i as f64 + 0.5) * 180.0 / ny as f64).to_radians().cos()).collect();
+    ndarray::Array1::from_shape_fn(nt, |t| {
+        let (mut num, mut den) = (0.0, 0.0);
+        for i in 0..ny {
+            for j in 0..nx {
+                let v = x[[t, i, j]] as f64;
+                if !v.is_nan() {
+                    num += w[i] * v;
+                    den += w[i];
+                }
+            }
+        }
+        num / den
+    })
+    .into_dyn()
+}
+
+/// `fldmean` from Zarr (a glob, --out) and netCDF (CDO order) against the hand computation;
+/// .npy files, which carry no latitudes, are refused with a message saying so.
+#[test]
+fn fldmean_weights_rows_by_the_cosine_of_latitude() {
+    let d = tmpdir("fld");
+    let x = generate(&d);
+    let want = fldmean_reference(&x);
+    let out = d.join("fld.zarr");
+    let glob = format!("{}/sst.*.zarr", s(&d.join("zarr")));
+    let (code, _, err) = tessera(&["fldmean", &glob, "--out", s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    check("fldmean (zarr)", &read(&out), &want);
+    let nc = d.join("nc");
+    let (code, _, err) = tessera(&[
+        "generate-sst",
+        "--out",
+        s(&nc),
+        "--grid",
+        "12x16",
+        "--years",
+        "2",
+        "--start-year",
+        "1983",
+        "--format",
+        "netcdf",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let out = d.join("fld.nc");
+    let (code, _, err) =
+        tessera(&["fldmean", s(&nc.join("sst.1983.nc")), s(&nc.join("sst.1984.nc")), s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    let got = tessera::io::netcdf::open_netcdf::<f32>(&out, "sst", [731]).unwrap().compute().unwrap();
+    check("fldmean (netCDF)", &got, &want);
+    let (code, _, err) = tessera(&["fldmean", s(&d.join("npy/sst.1983.npy")), s(&d.join("f.npy"))]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("latitude") && err.contains("sst.1983.npy"), "{err}");
+    assert!(!d.join("f.npy").exists());
+    std::fs::remove_dir_all(&d).unwrap();
+}
