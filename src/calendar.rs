@@ -17,7 +17,7 @@ use std::path::Path;
 
 use crate::core::error::{Error, Result};
 
-pub use cf::days_from_cf;
+pub use cf::{cf_values, days_from_cf};
 pub use kinds::Calendar;
 
 /// Whether `year` is a leap year of the Gregorian calendar.
@@ -79,7 +79,7 @@ impl Day {
         self.month_and_day().0
     }
     /// The 0-based month and 0-based day of the month.
-    fn month_and_day(self) -> (usize, usize) {
+    pub(crate) fn month_and_day(self) -> (usize, usize) {
         // The standard calendar's 1582 numbers its days by the usual month lengths; the
         // reform's skipped days (doy 277..=286) never occur.
         let mut d = self.doy;

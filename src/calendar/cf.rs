@@ -29,6 +29,28 @@ pub fn days_from_cf(values: &[f64], units: &str, calendar: Option<&str>) -> Resu
     if units.trim().to_ascii_lowercase().starts_with("day as %y%m%d") {
         return values.iter().map(|&v| absolute_day(v, units, cal)).collect();
     }
+    let (per_day, epoch, frac) = since(units, cal)?;
+    values
+        .iter()
+        .map(|&v| {
+            // A hair of tolerance so that 86399.9999 s-style rounding lands on its day.
+            let days = (v / per_day + frac + 1e-9).floor();
+            // Beyond ±2^53 days no f64 is a whole day count, and far beyond any year a Day holds.
+            if !days.is_finite() || days.abs() > 9.0e15 {
+                return Err(Error::invalid(format!(
+                    "time value {v} (in '{units}') is not a time tessera can date"
+                )));
+            }
+            epoch.add_days(days as i64).map_err(|_| {
+                Error::invalid(format!("time value {v} (in '{units}') falls outside the years {YEARS:?}"))
+            })
+        })
+        .collect()
+}
+
+/// `<unit> since <date[ time][ zone]>`: units per day, the epoch's day, and its time of day
+/// (less its UTC offset) in days.
+fn since(units: &str, cal: Calendar) -> Result<(f64, Day, f64)> {
     let bad = || {
         Error::invalid(format!(
             "time units '{units}' are not of the form '<days|hours|minutes|seconds> since YYYY-MM-DD[ hh:mm:ss]' \
@@ -57,22 +79,37 @@ pub fn days_from_cf(values: &[f64], units: &str, calendar: Option<&str>) -> Resu
     // The epoch's time of day and UTC offset, in days: the instants are UTC, so a zone
     // east of Greenwich moves them earlier.
     let frac = clock_days(clock).ok_or_else(bad)?;
-    values
-        .iter()
-        .map(|&v| {
-            // A hair of tolerance so that 86399.9999 s-style rounding lands on its day.
-            let days = (v / per_day + frac + 1e-9).floor();
-            // Beyond ±2^53 days no f64 is a whole day count, and far beyond any year a Day holds.
-            if !days.is_finite() || days.abs() > 9.0e15 {
-                return Err(Error::invalid(format!(
-                    "time value {v} (in '{units}') is not a time tessera can date"
-                )));
-            }
-            epoch.add_days(days as i64).map_err(|_| {
-                Error::invalid(format!("time value {v} (in '{units}') falls outside the years {YEARS:?}"))
+    Ok((per_day, epoch, frac))
+}
+
+/// The values of `days` in CF time `units` (the inverse of [`days_from_cf`], for writing a
+/// time coordinate in the input's units and calendar): each day at its midnight UTC, counted
+/// as `<unit> since <epoch>` counts it, or `YYYYMMDD` for `day as %Y%m%d.%f`. The days must be
+/// in the calendar the epoch is read in (the days' own).
+///
+/// ```
+/// use tessera::calendar::{cf_values, days_from_cf};
+/// let d = days_from_cf(&[0.0, 59.0], "days since 2001-01-01", Some("noleap")).unwrap();
+/// assert_eq!(cf_values(&d, "hours since 2001-01-01 00:00").unwrap(), vec![0.0, 59.0 * 24.0]);
+/// assert_eq!(cf_values(&d[1..], "day as %Y%m%d.%f").unwrap(), vec![20010301.0]);
+/// ```
+pub fn cf_values(days: &[Day], units: &str) -> Result<Vec<f64>> {
+    let Some(first) = days.first() else { return Ok(Vec::new()) };
+    let cal = first.calendar;
+    if units.trim().to_ascii_lowercase().starts_with("day as %y%m%d") {
+        return Ok(days
+            .iter()
+            .map(|d| {
+                let (m, dom) = d.month_and_day();
+                f64::from(d.year) * 10000.0 + ((m + 1) * 100 + dom + 1) as f64
             })
-        })
-        .collect()
+            .collect());
+    }
+    let (per_day, epoch, frac) = since(units, cal)?;
+    Ok(days
+        .iter()
+        .map(|d| ((d.days_since_epoch() - epoch.days_since_epoch()) as f64 - frac) * per_day)
+        .collect())
 }
 
 /// `hh:mm[:ss[.f]]` then an optional zone (`Z`, `UTC`, `±h[h][:mm]`, `±hhmm`), as days from
@@ -150,6 +187,28 @@ mod tests {
             "days since 1970-01-01 1:2:3:4",
         ] {
             assert!(days_from_cf(&[0.0], bad, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cf_values_invert_days_from_cf_in_every_calendar() {
+        let units = [
+            "days since 1850-01-01",
+            "hours since 1979-06-15 12:00:00",
+            "seconds since 2000-01-01T00:00:00Z",
+            "minutes since 1582-10-15 00:00 +02:00",
+            "day as %Y%m%d.%f",
+        ];
+        for cal in ["standard", "proleptic_gregorian", "noleap", "all_leap", "360_day", "julian"] {
+            let c: Calendar = cal.parse().unwrap();
+            let start = c.from_ymd(1579, 12, 30).unwrap();
+            // Across the Gregorian reform, leap days and 360_day's 30 February.
+            let days: Vec<Day> = (0..900).map(|k| start.add_days(k * 3).unwrap()).collect();
+            for u in units {
+                let v = cf_values(&days, u).unwrap();
+                let back = days_from_cf(&v, u, Some(cal)).unwrap();
+                assert_eq!(back, days, "{cal} in '{u}'");
+            }
         }
     }
 }

@@ -12,6 +12,8 @@ pub mod dataset;
 pub mod netcdf;
 #[cfg(all(feature = "netcdf", unix))]
 mod netcdf_chunks;
+#[cfg(feature = "netcdf")]
+mod netcdf_write;
 pub mod npy;
 pub mod raw;
 pub mod staged;

@@ -19,15 +19,13 @@ use netcdf::types::NcVariableType;
 
 use crate::array::Array;
 use crate::array::creation::source_array;
-use crate::compute::RunReport;
 use crate::core::block::HostArray;
 use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
-use crate::io::staged::{Kind, Staged};
-use crate::io::{BlockSink, BlockSource};
-use crate::runtime::ComputeOptions;
-use crate::{map_host, with_dtype};
+use crate::io::BlockSource;
+pub use crate::io::netcdf_write::{NcCoordinate, NcMeta, NetcdfWriter, to_netcdf, to_netcdf_with};
+use crate::with_dtype;
 
 /// How a variable's stored values become ours.
 #[derive(Debug, Clone, Copy)]
@@ -357,90 +355,6 @@ pub(crate) fn open_with<T: Element>(
     source_array(Arc::new(src), chunks)
 }
 
-/// Writes one variable of a new netCDF-4 file block by block (serialised: libnetcdf is not
-/// thread-safe). Float variables get `_FillValue = NaN`.
-///
-/// The file is written under a temporary name beside `path` and renamed into place by
-/// `finish` (see [`crate::io::staged`]): a run that fails leaves `path` as it was.
-pub struct NetcdfWriter {
-    path: PathBuf,
-    var: String,
-    /// The open file until `finish` closes it.
-    file: Mutex<Option<netcdf::FileMut>>,
-    staged: Mutex<Option<Staged>>,
-}
-
-impl NetcdfWriter {
-    /// Stage a file at `path` (an existing file is replaced when the writer finishes) with
-    /// variable `var` of `dtype` over dimensions `dims` (name and length each).
-    pub fn create(path: impl AsRef<Path>, var: &str, dtype: DType, dims: &[(&str, usize)]) -> Result<Self> {
-        let path = path.as_ref();
-        let err = |e: netcdf::Error| Error::io(path, format!("cannot write netCDF: {e}"));
-        let staged = Staged::new(path, Kind::File)?;
-        let mut f = netcdf::create(staged.path()).map_err(err)?;
-        for (name, len) in dims {
-            f.add_dimension(name, *len).map_err(err)?;
-        }
-        let names: Vec<&str> = dims.iter().map(|d| d.0).collect();
-        {
-            let mut v = match dtype {
-                DType::F32 => f.add_variable::<f32>(var, &names),
-                DType::F64 => f.add_variable::<f64>(var, &names),
-                DType::I32 => f.add_variable::<i32>(var, &names),
-                DType::I64 => f.add_variable::<i64>(var, &names),
-                DType::Bool => return Err(Error::invalid("netCDF has no bool type; store as i32")),
-            }
-            .map_err(err)?;
-            match dtype {
-                DType::F32 => {
-                    v.put_attribute("_FillValue", f32::NAN).map_err(err)?;
-                }
-                DType::F64 => {
-                    v.put_attribute("_FillValue", f64::NAN).map_err(err)?;
-                }
-                _ => {}
-            }
-        }
-        Ok(NetcdfWriter {
-            path: path.to_path_buf(),
-            var: var.to_string(),
-            file: Mutex::new(Some(f)),
-            staged: Mutex::new(Some(staged)),
-        })
-    }
-
-    /// The open file (an error once `finish` closed it).
-    fn open(&self) -> Result<std::sync::MutexGuard<'_, Option<netcdf::FileMut>>> {
-        let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
-        if f.is_none() {
-            return Err(Error::io(&self.path, "the writer has finished; nothing more can be written"));
-        }
-        Ok(f)
-    }
-
-    /// Add the coordinate variable of dimension `dim` (a double variable of the same name
-    /// over that dimension) with these values and string attributes (`units`, `calendar`, …).
-    pub fn add_coordinate(&self, dim: &str, values: &[f64], attrs: &[(&str, &str)]) -> Result<()> {
-        let err = |e: netcdf::Error| Error::io(&self.path, format!("writing coordinate '{dim}': {e}"));
-        let mut guard = self.open()?;
-        let f = guard.as_mut().expect("open");
-        let mut v = f.add_variable::<f64>(dim, &[dim]).map_err(err)?;
-        for (k, val) in attrs {
-            v.put_attribute(k, *val).map_err(err)?;
-        }
-        v.put_values(values, ..).map_err(err)
-    }
-
-    /// Set a string attribute (`units`, `long_name`, …) of the variable being written.
-    pub fn add_attribute(&self, name: &str, value: &str) -> Result<()> {
-        let err = |e: netcdf::Error| Error::io(&self.path, format!("writing attribute '{name}': {e}"));
-        let mut guard = self.open()?;
-        let f = guard.as_mut().expect("open");
-        let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
-        v.put_attribute(name, value).map(|_| ()).map_err(err)
-    }
-}
-
 fn attr_str(v: &netcdf::Variable<'_>, name: &str) -> Option<String> {
     if !v.attributes().any(|a| a.name() == name) {
         return None;
@@ -475,61 +389,28 @@ pub fn time_coordinate(path: &Path) -> Result<Option<TimeCoordinate>> {
     Ok(Some((values, units, attr_str(&v, "calendar"))))
 }
 
-impl BlockSink for NetcdfWriter {
-    fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
-        let mut guard = self.open()?;
-        let f = guard.as_mut().expect("open");
-        let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
-        let err = |e: netcdf::Error| Error::io(&self.path, format!("writing {region:?}: {e}"));
-        map_host!(block, a => {
-            let c = a.as_standard_layout();
-            let s = c.as_slice().expect("standard layout");
-            put(&mut v, s, region.to_vec()).map_err(err)
-        })
-    }
-    fn finish(&self) -> Result<()> {
-        let file = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?.take();
-        if let Some(f) = file {
-            f.close().map_err(|e| Error::io(&self.path, format!("closing the netCDF file: {e}")))?;
-        }
-        let staged = self.staged.lock().map_err(|_| Error::internal("netCDF writer lock poisoned"))?.take();
-        staged.map_or(Ok(()), Staged::commit)
-    }
-    fn target(&self) -> Option<&Path> {
-        Some(&self.path)
-    }
-}
-
-/// `put_values` for the element types netCDF has (bool never reaches here).
-fn put<T: Element>(v: &mut netcdf::VariableMut<'_>, s: &[T], ext: Vec<Range<usize>>) -> netcdf::Result<()> {
-    match T::DTYPE {
-        DType::F32 => v.put_values(&s.iter().map(|x| x.to_f64() as f32).collect::<Vec<_>>(), ext),
-        DType::F64 => v.put_values(&s.iter().map(|x| x.to_f64()).collect::<Vec<_>>(), ext),
-        DType::I32 => v.put_values(&s.iter().map(|x| x.to_i64() as i32).collect::<Vec<_>>(), ext),
-        DType::I64 => v.put_values(&s.iter().map(|x| x.to_i64()).collect::<Vec<_>>(), ext),
-        DType::Bool => Err("netCDF has no bool type".into()),
-    }
-}
-
-/// Compute `x` into variable `var` of a new netCDF-4 file, block by block; dimensions are
-/// named `dims` (or `dim_0`, `dim_1`, … when `None`).
-pub fn to_netcdf<T: Element>(
-    x: &Array<T>,
-    path: impl AsRef<Path>,
-    var: &str,
-    dims: Option<&[&str]>,
-    opts: &ComputeOptions,
-) -> Result<RunReport> {
-    let auto: Vec<String> = (0..x.ndim()).map(|k| format!("dim_{k}")).collect();
-    let names: Vec<&str> = match dims {
-        Some(d) if d.len() == x.ndim() => d.to_vec(),
-        Some(d) => {
-            return Err(Error::invalid(format!("{} dimension names for a {}-d array", d.len(), x.ndim())));
-        }
-        None => auto.iter().map(String::as_str).collect(),
+/// The string attributes of variable `var` of the netCDF file at `path` (`var` = `None`:
+/// the file's global attributes), in the file's order.
+pub fn string_attributes(path: &Path, var: Option<&str>) -> Result<Vec<(String, String)>> {
+    let f = open_file(path)?;
+    let strings = |attrs: Vec<netcdf::Attribute<'_>>| -> Vec<(String, String)> {
+        attrs
+            .into_iter()
+            .filter_map(|a| match a.value() {
+                Ok(AttributeValue::Str(s)) => Some((a.name().to_string(), s)),
+                _ => None,
+            })
+            .collect()
     };
-    let spec: Vec<(&str, usize)> = names.iter().copied().zip(x.shape().iter().copied()).collect();
-    crate::io::check_output(x, path.as_ref())?;
-    let w = NetcdfWriter::create(path, var, T::DTYPE, &spec)?;
-    x.store(&w, opts)
+    Ok(match var {
+        Some(v) => strings(f.variable(v).ok_or_else(|| no_var(path, &f, v))?.attributes().collect()),
+        None => strings(f.attributes().collect()),
+    })
+}
+
+/// The names of the dimensions of variable `var` of the netCDF file at `path`.
+pub fn dimension_names(path: &Path, var: &str) -> Result<Vec<String>> {
+    let f = open_file(path)?;
+    let v = f.variable(var).ok_or_else(|| no_var(path, &f, var))?;
+    Ok(v.dimensions().iter().map(|d| d.name()).collect())
 }

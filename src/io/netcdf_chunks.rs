@@ -8,7 +8,7 @@
 //! an address its chunk index knows. So when a variable is opened, tessera asks HDF5 (under
 //! the lock, once) for the address, size and filter mask of every chunk, and a read then
 //! does without the library: it `pread`s each chunk's bytes from its own file handle and
-//! undoes the filters itself (deflate through `flate2`, HDF5's byte shuffle by hand), on
+//! undoes the filters itself (deflate through libdeflate, HDF5's byte shuffle by hand), on
 //! whichever worker runs the task.
 //!
 //! Only what this reader fully understands takes this path: chunked layout, integer or
@@ -109,6 +109,7 @@ impl ChunkIndex {
         let last: Vec<usize> = (0..nd).map(|a| region[a].end.div_ceil(self.chunk[a])).collect();
         let mut at = first.clone();
         let (mut buf, mut scratch, mut whole) = (Vec::new(), Vec::new(), Vec::new());
+        let mut inflater = libdeflater::Decompressor::new();
         let n: usize = self.chunk.iter().product();
         loop {
             let linear = at.iter().zip(&self.grid).fold(0, |acc, (&c, &g)| acc * g + c);
@@ -116,10 +117,12 @@ impl ChunkIndex {
             let start: Vec<usize> = (0..nd).map(|a| at[a] * self.chunk[a]).collect();
             match self.contiguous_in(region, &start) {
                 // The chunk is one run of the region's buffer: decode straight into it.
-                Some(o) => self.decode(&at, stored, &mut buf, &mut scratch, &mut out[o..o + n])?,
+                Some(o) => {
+                    self.decode(&at, stored, &mut inflater, &mut buf, &mut scratch, &mut out[o..o + n])?
+                }
                 None => {
                     whole.resize(n, S::zeroed());
-                    self.decode(&at, stored, &mut buf, &mut scratch, &mut whole)?;
+                    self.decode(&at, stored, &mut inflater, &mut buf, &mut scratch, &mut whole)?;
                     copy_box(&whole, &self.chunk, &start, &mut out, &out_shape, region);
                 }
             }
@@ -158,6 +161,7 @@ impl ChunkIndex {
         &self,
         at: &[usize],
         stored: Stored,
+        inflater: &mut libdeflater::Decompressor,
         buf: &mut Vec<u8>,
         scratch: &mut Vec<u8>,
         dst: &mut [S],
@@ -188,7 +192,7 @@ impl ChunkIndex {
                 &mut scratch[..]
             };
             match f {
-                Filter::Deflate => inflate(src, out).map_err(bad)?,
+                Filter::Deflate => inflate(inflater, src, out).map_err(bad)?,
                 Filter::Shuffle(size) => unshuffle(src, out, *size).map_err(bad)?,
             }
             if last {
@@ -214,11 +218,13 @@ impl ChunkIndex {
 }
 
 /// Inflate a zlib stream into exactly `out`.
-fn inflate(src: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
-    let mut d = flate2::Decompress::new(true);
-    match d.decompress(src, out, flate2::FlushDecompress::Finish) {
-        Ok(flate2::Status::StreamEnd) if d.total_out() as usize == out.len() => Ok(()),
-        Ok(_) => Err(format!("deflate stream does not fill the chunk's {} bytes", out.len())),
+fn inflate(d: &mut libdeflater::Decompressor, src: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
+    match d.zlib_decompress(src, out) {
+        Ok(n) if n == out.len() => Ok(()),
+        Ok(n) => Err(format!("deflate stream of {n} bytes, {} expected", out.len())),
+        Err(libdeflater::DecompressionError::InsufficientSpace) => {
+            Err(format!("deflate stream longer than the chunk's {} bytes", out.len()))
+        }
         Err(e) => Err(format!("corrupt deflate stream: {e}")),
     }
 }
@@ -485,16 +491,19 @@ mod tests {
 
     #[test]
     fn inflate_checks_the_length() {
-        use std::io::Write;
         let data: Vec<u8> = (0..1000u32).flat_map(|x| (x % 7).to_le_bytes()).collect();
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-        z.write_all(&data).unwrap();
-        let packed = z.finish().unwrap();
+        let mut z = libdeflater::Compressor::new(libdeflater::CompressionLvl::fastest());
+        let mut packed = vec![0u8; z.zlib_compress_bound(data.len())];
+        let n = z.zlib_compress(&data, &mut packed).unwrap();
+        packed.truncate(n);
         let mut out = vec![0u8; data.len()];
-        inflate(&packed, &mut out).unwrap();
+        let mut d = libdeflater::Decompressor::new();
+        inflate(&mut d, &packed, &mut out).unwrap();
         assert_eq!(out, data);
         let mut short = vec![0u8; data.len() - 1];
-        assert!(inflate(&packed, &mut short).is_err());
-        assert!(inflate(&packed[..packed.len() / 2], &mut out).is_err());
+        assert!(inflate(&mut d, &packed, &mut short).is_err());
+        let mut long = vec![0u8; data.len() + 1];
+        assert!(inflate(&mut d, &packed, &mut long).is_err());
+        assert!(inflate(&mut d, &packed[..packed.len() / 2], &mut out).is_err());
     }
 }

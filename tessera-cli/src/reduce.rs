@@ -188,33 +188,64 @@ impl Job {
     fn run<T: Float>(&self) -> tessera::Result<tessera::RunReport> {
         let ndim = open_any::<T>(&self.files[0], &self.var, None)?.ndim();
         let (join, axis) = (self.norm(self.join, ndim)?, self.norm(self.axis, ndim)?);
-        let by = |by: GroupBy| -> tessera::Result<(Array<T>, Vec<i64>)> {
+        let by = |by: GroupBy| -> tessera::Result<(Array<T>, Vec<Day>, Vec<i64>)> {
             let (x, days) = open_daily::<T>(&self.files, &self.var, axis, self.start, None)?;
-            Ok((x, labels(&days, by)))
+            let l = labels(&days, by);
+            Ok((x, days, l))
         };
-        let (result, what) = match self.compute {
+        // The days of the steps, for a result that keeps time (best effort: a result without
+        // dates gets no time coordinate).
+        let days = || open_daily::<T>(&self.files, &self.var, 0, self.start, None).ok().map(|(_, d)| d);
+        let (result, what, kept, op) = match self.compute {
             Compute::Group(op, g) => {
-                let (x, l) = by(g)?;
-                (x.groupby_reduce(axis as isize, &l, op)?.array, format!("{op} by {g:?}"))
+                let (x, d, l) = by(g)?;
+                let r = x.groupby_reduce(axis as isize, &l, op)?.array;
+                (r, format!("{op} by {g:?}"), Kept::Grouped(d, l), Some(op))
             }
             Compute::Anomaly(op, g) => {
-                let (x, l) = by(g)?;
-                (x.groupby_anomalies(axis as isize, &l, op)?, format!("anomaly from the {op} by {g:?}"))
+                let (x, d, l) = by(g)?;
+                let r = x.groupby_anomalies(axis as isize, &l, op)?;
+                (r, format!("anomaly from the {op} by {g:?}"), Kept::All(d), None)
             }
             Compute::Reduce(op) => {
                 let x = open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?;
-                (reduce_axis(&x, axis, op)?, format!("{op} over axis {axis}"))
+                (reduce_axis(&x, axis, op)?, format!("{op} over axis {axis}"), Kept::AllBut(axis), Some(op))
             }
             Compute::Field => {
                 let x = open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?;
                 let lat = latitudes(&self.files[0])?;
-                (tessera::stats::field_mean(&x, &lat)?.astype::<T>(), "area-weighted mean".to_string())
+                let r = tessera::stats::field_mean(&x, &lat)?.astype::<T>();
+                (
+                    r,
+                    "area-weighted mean".to_string(),
+                    Kept::Field,
+                    Some(Reduction::nan(tessera::ReduceKind::Mean)),
+                )
             }
         };
+        // Without netCDF there is no metadata to write.
+        #[cfg(not(feature = "netcdf"))]
+        let _ = (&kept, op, days);
         let report = match self.out.extension().and_then(|e| e.to_str()) {
             Some("zarr") => tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?,
             #[cfg(feature = "netcdf")]
-            Some("nc") => tessera::io::netcdf::to_netcdf(&result, &self.out, &self.var, None, &self.opts)?,
+            Some("nc") => {
+                use crate::cfmeta::{Axes, meta};
+                let all = match &kept {
+                    Kept::Field => days(),
+                    Kept::AllBut(a) if *a != 0 => days(),
+                    _ => None,
+                };
+                let none: Vec<Day> = Vec::new();
+                let axes = match &kept {
+                    Kept::AllBut(a) => Axes::Reduced(*a, all.as_deref()),
+                    Kept::Grouped(d, l) => Axes::Grouped(d, l),
+                    Kept::All(d) => Axes::Kept(d),
+                    Kept::Field => Axes::Field(all.as_deref().unwrap_or(&none)),
+                };
+                let m = meta(&self.files[0], &self.var, axes, result.shape(), op)?;
+                tessera::io::netcdf::to_netcdf_with(&result, &self.out, &self.var, &m, &self.opts)?
+            }
             _ => result.to_npy(&self.out, &self.opts)?,
         };
         if let Some(png) = &self.png {
@@ -257,6 +288,19 @@ fn reduce_axis<T: Float>(x: &Array<T>, axis: usize, op: Reduction) -> tessera::R
         DType::F64 => x.reduce::<f64>(op, a, &opts)?.astype::<T>(),
         _ => x.reduce::<T>(op, a, &opts)?,
     })
+}
+
+/// Which of the input's axes a result keeps (for its netCDF metadata).
+#[cfg_attr(not(feature = "netcdf"), allow(dead_code))]
+enum Kept {
+    /// All but this one (reduced away).
+    AllBut(usize),
+    /// Time grouped: the days and their labels.
+    Grouped(Vec<Day>, Vec<i64>),
+    /// All, on these days.
+    All(Vec<Day>),
+    /// Time only (a field mean).
+    Field,
 }
 
 /// The latitudes of a file's grid: its `lat` or `latitude` coordinate, in degrees.

@@ -443,6 +443,32 @@ fn netcdf_in_and_out_in_cdo_order() {
             tessera::io::netcdf::open_netcdf::<f32>(&out, "sst", want.shape()).unwrap().compute().unwrap();
         check(&format!("{verb} (netCDF)"), &got, &want);
     }
+    // CF metadata: the input's dimensions and coordinates, time in its units and calendar
+    // (a group dated by its last day), the variable's attributes, cell_methods, history.
+    use tessera::io::netcdf::{dimension_names, string_attributes, time_coordinate};
+    let yday = d.join("ydaymean.nc");
+    assert_eq!(dimension_names(&yday, "sst").unwrap(), ["time", "lat", "lon"]);
+    let (t, units, cal) = time_coordinate(&yday).unwrap().unwrap();
+    assert_eq!(
+        (units.as_str(), cal.as_deref()),
+        ("days since 1983-01-01 00:00:00", Some("proleptic_gregorian"))
+    );
+    // Day 1 last falls on 1 January 1984 (365 days on); day 366 on 31 December 1984.
+    assert_eq!((t.len(), t[0], t[365]), (366, 365.0, 730.0));
+    let lat = tessera::io::open_any::<f64>(&yday, "lat", None).unwrap().to_vec().unwrap();
+    assert_eq!(lat.len(), 12);
+    assert!((lat[0] + 82.5).abs() < 1e-12, "{lat:?}");
+    let attrs = string_attributes(&yday, Some("sst")).unwrap();
+    let get = |k: &str| attrs.iter().find(|a| a.0 == k).map(|a| a.1.clone());
+    assert_eq!(get("units").as_deref(), Some("degC"));
+    assert_eq!(get("cell_methods").as_deref(), Some("time: mean"));
+    let global = string_attributes(&yday, None).unwrap();
+    let history = global.iter().find(|a| a.0 == "history").map(|a| a.1.clone()).unwrap();
+    assert!(history.contains("tessera ydaymean ") && history.ends_with("ydaymean.nc"), "{history}");
+    let zon = d.join("zonmean.nc");
+    assert_eq!(dimension_names(&zon, "sst").unwrap(), ["time", "lat"]);
+    assert_eq!(time_coordinate(&zon).unwrap().unwrap().0.len(), 731);
+    assert_eq!(dimension_names(&d.join("timmean.nc"), "sst").unwrap(), ["lat", "lon"]);
     std::fs::remove_dir_all(&d).unwrap();
 }
 
