@@ -124,6 +124,7 @@ impl NcSource {
     /// The stored values of `region`, as f64 (exact for every stored type but i64, which
     /// is read directly).
     fn stored(&self, region: &[Range<usize>]) -> Result<Vec<f64>> {
+        quiet_hdf5();
         let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
         let v = f
             .variable(&self.var)
@@ -233,6 +234,7 @@ impl BlockSource for NcSource {
             return Ok(a);
         }
         if self.dtype == DType::I64 {
+            quiet_hdf5();
             let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
             let v = f.variable(&self.var).ok_or_else(|| Error::format(&self.path, "variable vanished"))?;
             let vals = v
@@ -260,7 +262,31 @@ impl BlockSource for NcSource {
     }
 }
 
+/// libnetcdf turns HDF5's printing of error stacks off on the thread that first calls it;
+/// an HDF5 built thread-safe (Debian's is) keeps that setting per thread, so on other
+/// threads it prints the failures libnetcdf expects and handles (an attribute it looks for
+/// and does not find) to stderr. Every thread that calls into libnetcdf turns it off first.
+pub(crate) fn quiet_hdf5() {
+    thread_local!(static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    QUIET.with(|q| {
+        if !q.get() {
+            let _lock = hdf5_metno_sys::LOCK.lock();
+            // SAFETY: replaces this thread's (or the library's) default error printer with
+            // none, under the library's lock.
+            unsafe {
+                hdf5_metno_sys::h5e::H5Eset_auto2(
+                    hdf5_metno_sys::h5e::H5E_DEFAULT,
+                    None,
+                    std::ptr::null_mut(),
+                );
+            }
+            q.set(true);
+        }
+    });
+}
+
 fn open_file(path: &Path) -> Result<netcdf::File> {
+    quiet_hdf5();
     if !path.exists() {
         return Err(Error::io(path, "no such file or directory"));
     }

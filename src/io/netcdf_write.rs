@@ -33,6 +33,7 @@ impl NetcdfWriter {
     /// Stage a file at `path` (an existing file is replaced when the writer finishes) with
     /// variable `var` of `dtype` over dimensions `dims` (name and length each).
     pub fn create(path: impl AsRef<Path>, var: &str, dtype: DType, dims: &[(&str, usize)]) -> Result<Self> {
+        crate::io::netcdf::quiet_hdf5();
         let path = path.as_ref();
         let err = |e: netcdf::Error| Error::io(path, format!("cannot write netCDF: {e}"));
         let staged = Staged::new(path, Kind::File)?;
@@ -110,6 +111,7 @@ impl NetcdfWriter {
 
 impl BlockSink for NetcdfWriter {
     fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
+        crate::io::netcdf::quiet_hdf5();
         let mut guard = self.open()?;
         let f = guard.as_mut().expect("open");
         let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;

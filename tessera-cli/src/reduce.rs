@@ -275,7 +275,10 @@ impl Job {
             }
         };
         let map = map.into_dimensionality::<Ix2>().map_err(|e| tessera::Error::invalid(e.to_string()))?;
-        map_png(&map.view(), png, &MapStyle { title, ..Default::default() })
+        // North up whatever the file's order: row 0 at the bottom when latitudes ascend.
+        let lat = latitudes(&self.files[0]).ok().filter(|l| l.len() == map.nrows());
+        let style = MapStyle { title, origin_lower: rows_ascend(lat.as_deref()), ..Default::default() };
+        map_png(&map.view(), png, &style)
     }
 }
 
@@ -301,6 +304,15 @@ enum Kept {
     All(Vec<Day>),
     /// Time only (a field mean).
     Field,
+}
+
+/// Whether a map's row 0 goes at the bottom: its latitudes ascend (OISST, the generator), or
+/// none are known (then OISST's order is assumed).
+fn rows_ascend(lat: Option<&[f64]>) -> bool {
+    match lat {
+        Some(l) if l.len() > 1 => l[0] < l[l.len() - 1],
+        _ => true,
+    }
 }
 
 /// The latitudes of a file's grid: its `lat` or `latitude` coordinate, in degrees.
@@ -374,4 +386,16 @@ pub fn generate(a: GenerateArgs) -> Result<(), Failure> {
     let files = write_sst_years(&a.out, a.start_year, a.years, a.grid, a.seed, a.format, &opts)?;
     println!("wrote {} file(s) to {} in {:.1} s", files.len(), a.out.display(), t.elapsed().as_secs_f64());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_ascend;
+
+    #[test]
+    fn maps_are_north_up_whatever_the_latitude_order() {
+        assert!(rows_ascend(Some(&[-89.5, 0.0, 89.5])));
+        assert!(!rows_ascend(Some(&[89.5, 0.0, -89.5])));
+        assert!(rows_ascend(None) && rows_ascend(Some(&[10.0])));
+    }
 }

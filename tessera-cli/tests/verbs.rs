@@ -412,28 +412,23 @@ fn help_completions_and_usage_errors() {
 }
 
 /// CDO's own case: netCDF in, netCDF out, in CDO's order (`tessera ydaymean a.nc b.nc clim.nc`).
+/// The same two years as netCDF files, `dir/nc/sst.{1983,1984}.nc`.
+#[cfg(feature = "netcdf")]
+fn generate_netcdf(dir: &Path) -> [PathBuf; 2] {
+    let nc = dir.join("nc");
+    let args = ["--grid", "12x16", "--years", "2", "--start-year", "1983", "--format", "netcdf"];
+    let (code, _, err) = tessera(&[&["generate-sst", "--out", s(&nc)][..], &args].concat());
+    assert_eq!(code, 0, "{err}");
+    [nc.join("sst.1983.nc"), nc.join("sst.1984.nc")]
+}
+
 #[cfg(feature = "netcdf")]
 #[test]
 fn netcdf_in_and_out_in_cdo_order() {
     let d = tmpdir("nc");
     let x = generate(&d);
     let days = dates(1983, 1, 1, x.dim().0);
-    let nc = d.join("nc");
-    let (code, _, err) = tessera(&[
-        "generate-sst",
-        "--out",
-        s(&nc),
-        "--grid",
-        "12x16",
-        "--years",
-        "2",
-        "--start-year",
-        "1983",
-        "--format",
-        "netcdf",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let (a, b) = (nc.join("sst.1983.nc"), nc.join("sst.1984.nc"));
+    let [a, b] = generate_netcdf(&d);
     for verb in ["timmean", "ydaymean", "monmean", "zonmean"] {
         let out = d.join(format!("{verb}.nc"));
         let (code, _, err) = tessera(&[verb, s(&a), s(&b), s(&out)]);
@@ -472,6 +467,7 @@ fn netcdf_in_and_out_in_cdo_order() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+#[cfg(feature = "netcdf")]
 /// CDO's fldmean by hand: per step, Σ cos(lat)·x / Σ cos(lat) over the cells that are not
 /// NaN, at the generator's cell-centre latitudes.
 fn fldmean_reference(x: &Array3<f32>) -> ArrayD<f64> {
@@ -496,6 +492,7 @@ fn fldmean_reference(x: &Array3<f32>) -> ArrayD<f64> {
 
 /// `fldmean` from Zarr (a glob, --out) and netCDF (CDO order) against the hand computation;
 /// .npy files, which carry no latitudes, are refused with a message saying so.
+#[cfg(feature = "netcdf")]
 #[test]
 fn fldmean_weights_rows_by_the_cosine_of_latitude() {
     let d = tmpdir("fld");
@@ -506,24 +503,9 @@ fn fldmean_weights_rows_by_the_cosine_of_latitude() {
     let (code, _, err) = tessera(&["fldmean", &glob, "--out", s(&out)]);
     assert_eq!(code, 0, "{err}");
     check("fldmean (zarr)", &read(&out), &want);
-    let nc = d.join("nc");
-    let (code, _, err) = tessera(&[
-        "generate-sst",
-        "--out",
-        s(&nc),
-        "--grid",
-        "12x16",
-        "--years",
-        "2",
-        "--start-year",
-        "1983",
-        "--format",
-        "netcdf",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let [a, b] = generate_netcdf(&d);
     let out = d.join("fld.nc");
-    let (code, _, err) =
-        tessera(&["fldmean", s(&nc.join("sst.1983.nc")), s(&nc.join("sst.1984.nc")), s(&out)]);
+    let (code, _, err) = tessera(&["fldmean", s(&a), s(&b), s(&out)]);
     assert_eq!(code, 0, "{err}");
     let got = tessera::io::netcdf::open_netcdf::<f32>(&out, "sst", [731]).unwrap().compute().unwrap();
     check("fldmean (netCDF)", &got, &want);
