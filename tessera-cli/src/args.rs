@@ -33,6 +33,14 @@ pub struct RunOptions {
     /// name (sst.1982.zarr).
     #[arg(long, value_name = "DATE", value_parser = date)]
     pub start: Option<Day>,
+    /// Only the steps of these years: 1983, 1983,1985 or 1983/1990 (CDO's selyear), chosen
+    /// before anything is reduced.
+    #[arg(long, value_name = "YEARS", value_parser = crate::select::years)]
+    pub years: Option<crate::select::Years>,
+    /// Only the steps from FROM to TO, both included: 1983-03-01,1983-05-31 (CDO's
+    /// seldate), in the files' calendar.
+    #[arg(long, value_name = "FROM,TO", value_parser = crate::select::dates)]
+    pub dates: Option<crate::select::Dates>,
     /// The most memory the run may hold, e.g. 2GiB, 500MB, 1.5G (the rest spills to disk);
     /// by default half the machine's memory.
     #[arg(long, value_name = "SIZE", value_parser = bytes)]

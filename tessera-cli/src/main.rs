@@ -33,6 +33,7 @@ mod bench_linalg;
 #[cfg(feature = "netcdf")]
 mod cfmeta;
 mod reduce;
+mod select;
 mod verbs;
 
 use std::io::Write;

@@ -99,6 +99,9 @@ pub struct Job {
     axis: isize,
     compute: Compute,
     start: Option<Day>,
+    /// `--years`, `--dates`: the steps kept.
+    years: Option<crate::select::Years>,
+    dates: Option<crate::select::Dates>,
     out: PathBuf,
     png: Option<PathBuf>,
     trace: Option<PathBuf>,
@@ -133,6 +136,8 @@ impl Job {
             axis,
             compute,
             start: run.start,
+            years: run.years.clone(),
+            dates: run.dates.clone(),
             out,
             png: run.png.clone(),
             trace: run.trace.clone(),
@@ -188,14 +193,31 @@ impl Job {
     fn run<T: Float>(&self) -> tessera::Result<tessera::RunReport> {
         let ndim = open_any::<T>(&self.files[0], &self.var, None)?.ndim();
         let (join, axis) = (self.norm(self.join, ndim)?, self.norm(self.axis, ndim)?);
+        let selecting = self.years.is_some() || self.dates.is_some();
+        // The files joined along `ax` and the days of its steps, less the steps --years and
+        // --dates leave out.
+        let dated = |ax: usize| -> tessera::Result<(Array<T>, Vec<Day>)> {
+            let (x, days) = open_daily::<T>(&self.files, &self.var, ax, self.start, None)?;
+            if !selecting {
+                return Ok((x, days));
+            }
+            let keep = crate::select::kept(&days, self.years.as_ref(), self.dates.as_ref())?;
+            crate::select::apply(&x, &days, ax, &keep)
+        };
+        let joined = || -> tessera::Result<Array<T>> {
+            if selecting {
+                return Ok(dated(join)?.0);
+            }
+            open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))
+        };
         let by = |by: GroupBy| -> tessera::Result<(Array<T>, Vec<Day>, Vec<i64>)> {
-            let (x, days) = open_daily::<T>(&self.files, &self.var, axis, self.start, None)?;
+            let (x, days) = dated(axis)?;
             let l = labels(&days, by);
             Ok((x, days, l))
         };
         // The days of the steps, for a result that keeps time (best effort: a result without
         // dates gets no time coordinate).
-        let days = || open_daily::<T>(&self.files, &self.var, 0, self.start, None).ok().map(|(_, d)| d);
+        let days = || dated(0).ok().map(|(_, d)| d);
         let (result, what, kept, op) = match self.compute {
             Compute::Group(op, g) => {
                 let (x, d, l) = by(g)?;
@@ -208,11 +230,11 @@ impl Job {
                 (r, format!("anomaly from the {op} by {g:?}"), Kept::All(d), None)
             }
             Compute::Reduce(op) => {
-                let x = open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?;
+                let x = joined()?;
                 (reduce_axis(&x, axis, op)?, format!("{op} over axis {axis}"), Kept::AllBut(axis), Some(op))
             }
             Compute::Field => {
-                let x = open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?;
+                let x = joined()?;
                 let lat = latitudes(&self.files[0])?;
                 let r = tessera::stats::field_mean(&x, &lat)?.astype::<T>();
                 (

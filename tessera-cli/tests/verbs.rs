@@ -515,3 +515,41 @@ fn fldmean_weights_rows_by_the_cosine_of_latitude() {
     assert!(!d.join("f.npy").exists());
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `--years` and `--dates` keep the steps CDO's selyear and seldate would, before the
+/// reduction; a selection that keeps nothing is an error and writes nothing.
+#[test]
+fn years_and_dates_select_steps_before_reducing() {
+    let d = tmpdir("sel");
+    let x = generate(&d);
+    let days = dates(1983, 1, 1, x.dim().0);
+    let npy = [d.join("npy/sst.1983.npy"), d.join("npy/sst.1984.npy")];
+    let only = |from: usize, to: usize| x.slice(ndarray::s![from..to, .., ..]).to_owned();
+    let out = d.join("y.npy");
+    let (code, _, err) = tessera(&["timmean", "--years", "1984", s(&npy[0]), s(&npy[1]), s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    check("timmean --years 1984", &read(&out), &over_time(&only(365, 731), nanmean));
+    // 1 March to 31 May 1984 (a leap year): days 60..152 of 1984, positions 365+60 ..= 365+151.
+    let out = d.join("m.npy");
+    let (code, _, err) =
+        tessera(&["ymonmean", "--dates", "1984-03-01,1984-05-31", s(&npy[0]), s(&npy[1]), s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    let sub = only(365 + 60, 365 + 152);
+    let sub_days = &days[365 + 60..365 + 152];
+    let want = per_group(&sub, &groups(sub_days, |d| d.month as i64), nanmean).into_dyn();
+    assert_eq!(want.shape()[0], 3);
+    check("ymonmean --dates", &read(&out), &want);
+    // Two years apart: a take, not a slice.
+    let out = d.join("two.npy");
+    let (code, _, err) = tessera(&["timmax", "--years", "1983,1984", s(&npy[0]), s(&npy[1]), s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    check("timmax --years 1983,1984", &read(&out), &over_time(&x, nanmax));
+    let out = d.join("none.npy");
+    let (code, _, err) = tessera(&["timmean", "--years", "1990/1991", s(&npy[0]), s(&npy[1]), s(&out)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("keeps no time step"), "{err}");
+    assert!(!out.exists());
+    let (code, _, err) = tessera(&["timmean", "--dates", "1984-03-01", s(&npy[0]), s(&out)]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
