@@ -41,6 +41,11 @@ pub struct RunOptions {
     /// seldate), in the files' calendar.
     #[arg(long, value_name = "FROM,TO", value_parser = crate::select::dates)]
     pub dates: Option<crate::select::Dates>,
+    /// Only the region from LON1 east to LON2 and between LAT1 and LAT2, in degrees:
+    /// -60,20,-40,40 (CDO's sellonlatbox; from the first file's lat/lon coordinates).
+    #[arg(long, value_name = "LON1,LON2,LAT1,LAT2", value_parser = crate::select::lonlatbox)]
+    #[arg(allow_hyphen_values = true)]
+    pub lonlatbox: Option<crate::select::LonLatBox>,
     /// The most memory the run may hold, e.g. 2GiB, 500MB, 1.5G (the rest spills to disk);
     /// by default half the machine's memory.
     #[arg(long, value_name = "SIZE", value_parser = bytes)]

@@ -23,14 +23,15 @@ pub enum Axes<'a> {
     Field(&'a [Day]),
 }
 
-/// The metadata of result `shape` of `op` over the files (the first one's metadata),
-/// `command` for the history.
+/// The metadata of result `shape` of `op` over the files (the first one's metadata); `grid`:
+/// the latitudes and longitudes of a --lonlatbox region, in place of the file's.
 pub fn meta(
     first: &Path,
     var: &str,
     axes: Axes<'_>,
     shape: &[usize],
     op: Option<Reduction>,
+    grid: Option<(&[f64], &[f64])>,
 ) -> tessera::Result<NcMeta> {
     let netcdf = first.extension().is_some_and(|e| e == "nc" || e == "nc4");
     let in_dims: Vec<String> = if netcdf {
@@ -90,10 +91,17 @@ pub fn meta(
         if name == &in_dims[0] || m.coords.iter().any(|c| &c.0 == name) {
             continue;
         }
-        if let Some((name, values, attrs)) = coordinate(first, name, netcdf)?
-            && values.len() == shape[k]
-        {
-            m.coords.push((name, values, attrs));
+        // A --lonlatbox's latitudes and longitudes replace the file's (the last two axes).
+        let boxed = grid.and_then(|(lat, lon)| match in_dims.iter().position(|d| d == name) {
+            Some(i) if i + 2 == nd => Some(lat.to_vec()),
+            Some(i) if i + 1 == nd => Some(lon.to_vec()),
+            _ => None,
+        });
+        if let Some((name, values, attrs)) = coordinate(first, name, netcdf)? {
+            let values = boxed.unwrap_or(values);
+            if values.len() == shape[k] {
+                m.coords.push((name, values, attrs));
+            }
         }
     }
     m.attrs = if netcdf {

@@ -102,6 +102,8 @@ pub struct Job {
     /// `--years`, `--dates`: the steps kept.
     years: Option<crate::select::Years>,
     dates: Option<crate::select::Dates>,
+    /// `--lonlatbox`: the region kept.
+    lonlatbox: Option<crate::select::LonLatBox>,
     out: PathBuf,
     png: Option<PathBuf>,
     trace: Option<PathBuf>,
@@ -138,6 +140,7 @@ impl Job {
             start: run.start,
             years: run.years.clone(),
             dates: run.dates.clone(),
+            lonlatbox: run.lonlatbox,
             out,
             png: run.png.clone(),
             trace: run.trace.clone(),
@@ -193,11 +196,31 @@ impl Job {
     fn run<T: Float>(&self) -> tessera::Result<tessera::RunReport> {
         let ndim = open_any::<T>(&self.files[0], &self.var, None)?.ndim();
         let (join, axis) = (self.norm(self.join, ndim)?, self.norm(self.axis, ndim)?);
+        // --lonlatbox: the rows and columns of the last two axes kept, and their coordinates.
+        let region = match &self.lonlatbox {
+            Some(b) => {
+                let (lat, lon) = (latitudes(&self.files[0])?, longitudes(&self.files[0])?);
+                let (rows, cols, lon_kept) = crate::select::in_box(b, &lat, &lon)?;
+                let lat_kept: Vec<f64> = rows.iter().map(|&i| lat[i]).collect();
+                Some((rows, cols, lat_kept, lon_kept))
+            }
+            None => None,
+        };
+        let boxed = |x: Array<T>| -> tessera::Result<Array<T>> {
+            let Some((rows, cols, ..)) = &region else { return Ok(x) };
+            let nd = x.ndim();
+            if nd < 2 {
+                return Err(tessera::Error::invalid("--lonlatbox needs (…, lat, lon) data"));
+            }
+            let x = crate::select::restrict(&x, nd - 2, rows)?;
+            crate::select::restrict(&x, nd - 1, cols)
+        };
         let selecting = self.years.is_some() || self.dates.is_some();
         // The files joined along `ax` and the days of its steps, less the steps --years and
         // --dates leave out.
         let dated = |ax: usize| -> tessera::Result<(Array<T>, Vec<Day>)> {
             let (x, days) = open_daily::<T>(&self.files, &self.var, ax, self.start, None)?;
+            let x = boxed(x)?;
             if !selecting {
                 return Ok((x, days));
             }
@@ -208,7 +231,7 @@ impl Job {
             if selecting {
                 return Ok(dated(join)?.0);
             }
-            open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))
+            boxed(open_many(&self.files, join, |p| open_any::<T>(p, &self.var, None))?)
         };
         let by = |by: GroupBy| -> tessera::Result<(Array<T>, Vec<Day>, Vec<i64>)> {
             let (x, days) = dated(axis)?;
@@ -235,7 +258,10 @@ impl Job {
             }
             Compute::Field => {
                 let x = joined()?;
-                let lat = latitudes(&self.files[0])?;
+                let lat = match &region {
+                    Some((_, _, lat, _)) => lat.clone(),
+                    None => latitudes(&self.files[0])?,
+                };
                 let r = tessera::stats::field_mean(&x, &lat)?.astype::<T>();
                 (
                     r,
@@ -265,19 +291,24 @@ impl Job {
                     Kept::All(d) => Axes::Kept(d),
                     Kept::Field => Axes::Field(all.as_deref().unwrap_or(&none)),
                 };
-                let m = meta(&self.files[0], &self.var, axes, result.shape(), op)?;
+                let grid = region.as_ref().map(|(_, _, lat, lon)| (lat.as_slice(), lon.as_slice()));
+                let m = meta(&self.files[0], &self.var, axes, result.shape(), op, grid)?;
                 tessera::io::netcdf::to_netcdf_with(&result, &self.out, &self.var, &m, &self.opts)?
             }
             _ => result.to_npy(&self.out, &self.opts)?,
         };
         if let Some(png) = &self.png {
-            self.draw::<T>(png, &what)?;
+            let lat = match &region {
+                Some((_, _, lat, _)) => Some(lat.clone()),
+                None => latitudes(&self.files[0]).ok(),
+            };
+            self.draw::<T>(png, &what, lat.as_deref())?;
         }
         Ok(report)
     }
 
     /// The written result's first 2-d field as a PNG map.
-    fn draw<T: Float>(&self, png: &Path, what: &str) -> tessera::Result<()> {
+    fn draw<T: Float>(&self, png: &Path, what: &str, lat: Option<&[f64]>) -> tessera::Result<()> {
         let back = open_any::<T>(&self.out, &self.var, None)?.compute()?.mapv(|v| v.to_f64());
         let name = format!("{} of {}: {what}", self.var, dataset_name(&self.files));
         let (map, title) = match back.ndim() {
@@ -298,8 +329,8 @@ impl Job {
         };
         let map = map.into_dimensionality::<Ix2>().map_err(|e| tessera::Error::invalid(e.to_string()))?;
         // North up whatever the file's order: row 0 at the bottom when latitudes ascend.
-        let lat = latitudes(&self.files[0]).ok().filter(|l| l.len() == map.nrows());
-        let style = MapStyle { title, origin_lower: rows_ascend(lat.as_deref()), ..Default::default() };
+        let lat = lat.filter(|l| l.len() == map.nrows());
+        let style = MapStyle { title, origin_lower: rows_ascend(lat), ..Default::default() };
         map_png(&map.view(), png, &style)
     }
 }
@@ -339,19 +370,32 @@ fn rows_ascend(lat: Option<&[f64]>) -> bool {
 
 /// The latitudes of a file's grid: its `lat` or `latitude` coordinate, in degrees.
 fn latitudes(path: &Path) -> tessera::Result<Vec<f64>> {
+    coordinate_values(path, &["lat", "latitude"], "latitude")
+}
+
+/// The longitudes of a file's grid: its `lon` or `longitude` coordinate, in degrees.
+fn longitudes(path: &Path) -> tessera::Result<Vec<f64>> {
+    coordinate_values(path, &["lon", "longitude"], "longitude")
+}
+
+/// The first of coordinates `names` a file has, as f64 (a .npy file has none).
+fn coordinate_values(path: &Path, names: &[&str], what: &str) -> tessera::Result<Vec<f64>> {
     let npy = path.extension().is_some_and(|e| e == "npy");
-    for name in ["lat", "latitude"].into_iter().filter(|_| !npy) {
+    for &name in names.iter().filter(|_| !npy) {
         let Ok(dtype) = dtype_of(path, name) else { continue };
         let v: Vec<f64> = match dtype {
             DType::F32 => open_any::<f32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect(),
             DType::F64 => open_any::<f64>(path, name, None)?.to_vec()?,
-            d => return Err(tessera::Error::format(path, format!("latitude '{name}' holds {d} values"))),
+            d => return Err(tessera::Error::format(path, format!("{what} '{name}' holds {d} values"))),
         };
         return Ok(v);
     }
     Err(tessera::Error::format(
         path,
-        "has no 'lat' or 'latitude' coordinate, which an area-weighted mean needs (a .npy file has none)",
+        format!(
+            "has no {} coordinate, which this needs (a .npy file has none)",
+            names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(" or ")
+        ),
     ))
 }
 

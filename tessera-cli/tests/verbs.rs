@@ -553,3 +553,57 @@ fn years_and_dates_select_steps_before_reducing() {
     assert_eq!(code, 2, "{err}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `--lonlatbox` keeps CDO's region (longitudes from LON1 east, wrapping; latitudes either
+/// order) before the reduction, and the netCDF result carries the region's coordinates,
+/// longitudes running east from LON1; fldmean weights the region's rows.
+#[cfg(feature = "netcdf")]
+#[test]
+fn lonlatbox_keeps_the_region_across_the_meridian() {
+    let d = tmpdir("box");
+    let x = generate(&d);
+    let [a, b] = generate_netcdf(&d);
+    let coord = |name: &str| tessera::io::open_any::<f64>(&a, name, None).unwrap().to_vec().unwrap();
+    let (lat, lon) = (coord("lat"), coord("lon"));
+    let rows: Vec<usize> = (0..lat.len()).filter(|&i| lat[i].abs() <= 30.0).collect();
+    let mut cols: Vec<(f64, usize)> =
+        (0..lon.len()).map(|j| ((lon[j] + 50.0).rem_euclid(360.0), j)).filter(|c| c.0 <= 100.0).collect();
+    cols.sort_by(|p, q| p.0.total_cmp(&q.0));
+    assert!(cols.first().unwrap().1 > cols.last().unwrap().1, "the region wraps past 360°: {cols:?}");
+    let region =
+        Array3::from_shape_fn((x.dim().0, rows.len(), cols.len()), |(t, i, j)| x[[t, rows[i], cols[j].1]]);
+    let out = d.join("box.nc");
+    let (code, _, err) = tessera(&["timmean", "--lonlatbox", "-50,50,30,-30", s(&a), s(&b), s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    let want = over_time(&region, nanmean);
+    let got = tessera::io::netcdf::open_netcdf::<f32>(&out, "sst", want.shape()).unwrap().compute().unwrap();
+    check("timmean --lonlatbox", &got, &want);
+    let out_lon = tessera::io::open_any::<f64>(&out, "lon", None).unwrap().to_vec().unwrap();
+    let want_lon: Vec<f64> = cols.iter().map(|c| c.0 - 50.0).collect();
+    assert_eq!(out_lon, want_lon);
+    let out_lat = tessera::io::open_any::<f64>(&out, "lat", None).unwrap().to_vec().unwrap();
+    assert_eq!(out_lat, rows.iter().map(|&i| lat[i]).collect::<Vec<_>>());
+    let out = d.join("boxfld.npy");
+    let (code, _, err) = tessera(&["fldmean", "--lonlatbox", "-50,50,-30,30", s(&a), s(&b), s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    let w: Vec<f64> = rows.iter().map(|&i| lat[i].to_radians().cos()).collect();
+    let want = ndarray::Array1::from_shape_fn(x.dim().0, |t| {
+        let (mut num, mut den) = (0.0, 0.0);
+        for (i, wi) in w.iter().enumerate() {
+            for j in 0..cols.len() {
+                let v = region[[t, i, j]] as f64;
+                if !v.is_nan() {
+                    num += wi * v;
+                    den += wi;
+                }
+            }
+        }
+        num / den
+    })
+    .into_dyn();
+    check("fldmean --lonlatbox", &read(&out), &want);
+    let (code, _, err) = tessera(&["timmean", "--lonlatbox", "0,1,0,1", s(&a), s(&d.join("e.npy"))]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("holds no grid cell"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
