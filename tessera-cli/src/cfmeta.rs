@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
+use tessera::Reduction;
 use tessera::calendar::{Day, cf_values};
 use tessera::io::netcdf::{NcCoordinate, NcMeta, dimension_names, string_attributes, time_coordinate};
-use tessera::io::{dtype_of, open_any};
-use tessera::{DType, Reduction};
+use tessera::io::open_any;
 
 /// How the result's axes relate to the input's (a (time, …) array joined along time).
 pub enum Axes<'a> {
@@ -170,15 +170,7 @@ fn input_time_units(path: &Path) -> tessera::Result<Option<(String, Option<Strin
 
 /// A 1-d coordinate `name` of the input, as f64, with its string attributes.
 fn coordinate(path: &Path, name: &str, netcdf: bool) -> tessera::Result<Option<NcCoordinate>> {
-    let Ok(dtype) = dtype_of(path, name) else { return Ok(None) };
-    if path.extension().is_some_and(|e| e == "npy") {
-        return Ok(None);
-    }
-    let values: Vec<f64> = match dtype {
-        DType::F32 => open_any::<f32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect(),
-        DType::F64 => open_any::<f64>(path, name, None)?.to_vec()?,
-        _ => return Ok(None),
-    };
+    let Some(values) = crate::reduce::coordinate_1d(path, name)? else { return Ok(None) };
     let attrs = if netcdf {
         string_attributes(path, Some(name))?.into_iter().filter(|(k, _)| !k.starts_with('_')).collect()
     } else {

@@ -380,23 +380,37 @@ fn longitudes(path: &Path) -> tessera::Result<Vec<f64>> {
 
 /// The first of coordinates `names` a file has, as f64 (a .npy file has none).
 fn coordinate_values(path: &Path, names: &[&str], what: &str) -> tessera::Result<Vec<f64>> {
-    let npy = path.extension().is_some_and(|e| e == "npy");
-    for &name in names.iter().filter(|_| !npy) {
-        let Ok(dtype) = dtype_of(path, name) else { continue };
-        let v: Vec<f64> = match dtype {
-            DType::F32 => open_any::<f32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect(),
-            DType::F64 => open_any::<f64>(path, name, None)?.to_vec()?,
-            d => return Err(tessera::Error::format(path, format!("{what} '{name}' holds {d} values"))),
-        };
-        return Ok(v);
+    for name in names {
+        if let Some(v) = coordinate_1d(path, name)? {
+            return Ok(v);
+        }
     }
     Err(tessera::Error::format(
         path,
         format!(
-            "has no {} coordinate, which this needs (a .npy file has none)",
+            "has no {what} coordinate ({}), which this needs (a .npy file has none)",
             names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(" or ")
         ),
     ))
+}
+
+/// Coordinate `name` of a Zarr group or netCDF file as f64; `None` when it has none (a .npy
+/// file never has).
+pub(crate) fn coordinate_1d(path: &Path, name: &str) -> tessera::Result<Option<Vec<f64>>> {
+    if path.extension().is_some_and(|e| e == "npy") {
+        return Ok(None);
+    }
+    let Ok(dtype) = dtype_of(path, name) else { return Ok(None) };
+    let f64s = |v: Vec<f64>| Ok(Some(v));
+    match dtype {
+        DType::F32 => f64s(open_any::<f32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect()),
+        DType::F64 => f64s(open_any::<f64>(path, name, None)?.to_vec()?),
+        DType::I32 => f64s(open_any::<i32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect()),
+        DType::I64 => {
+            f64s(open_any::<i64>(path, name, None)?.to_vec()?.into_iter().map(|v| v as f64).collect())
+        }
+        d => Err(tessera::Error::format(path, format!("coordinate '{name}' holds {d} values"))),
+    }
 }
 
 fn dataset_name(files: &[PathBuf]) -> String {
