@@ -15,6 +15,16 @@ use tessera::prelude::*;
 use tessera::testing::{netcdf_reads_storage_chunks, open_netcdf_through_library};
 use tessera::{Element, Progress};
 
+/// The tests of this file one at a time: run side by side (files created, opened through
+/// libnetcdf and HDF5, and deleted by several threads at once), an open of a file just
+/// written failed now and then with "NetCDF: HDF error" (a few runs in a hundred, always
+/// the uncompressed file of the first test; not understood yet, see the note).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tessera-ncc-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -92,6 +102,7 @@ fn check_all(path: &Path, chunks: Vec<usize>) {
 
 #[test]
 fn every_filter_combination_reads_as_the_library_does() {
+    let _serial = serial();
     let d = tmpdir("filters");
     let storages = [
         Storage { chunk: [1, 7, 11], deflate: Some(1), shuffle: false },
@@ -123,6 +134,7 @@ proptest! {
         blocks in (1usize..=10, 1usize..=8, 1usize..=12),
         shuffle in any::<bool>(),
     ) {
+        let _serial = serial();
         let d = tmpdir(&format!("prop-{}-{}-{}-{}", chunk.0, chunk.1, chunk.2, shuffle));
         let p = d.join("x.nc");
         write(&p, Storage { chunk: [chunk.0, chunk.1, chunk.2], deflate: Some(1), shuffle });
@@ -155,6 +167,7 @@ fn cdl(attrs: &str, data: &str) -> String {
 
 #[test]
 fn files_from_ncgen_read_back_in_every_storage() {
+    let _serial = serial();
     let d = tmpdir("ncgen");
     let vals: Vec<String> =
         (0..60).map(|i| if i % 7 == 3 { "_".into() } else { format!("{}.25", i) }).collect();
@@ -195,6 +208,7 @@ fn files_from_ncgen_read_back_in_every_storage() {
 /// are read through it.
 #[test]
 fn chunks_never_written_read_as_fill_values() {
+    let _serial = serial();
     let d = tmpdir("unwritten");
     let p = d.join("sparse.nc");
     {
@@ -224,11 +238,13 @@ fn chunks_never_written_read_as_fill_values() {
 /// A file damaged after it was opened: an error naming the file, not a panic or garbage.
 #[test]
 fn damaged_chunks_are_errors_naming_the_file() {
+    let _serial = serial();
     let d = tmpdir("damaged");
     let p = d.join("x.nc");
     write(&p, Storage { chunk: [1, 7, 11], deflate: Some(1), shuffle: true });
     let x = open_netcdf::<f64>(&p, "d", [9, 7, 11]).unwrap();
     let len = std::fs::metadata(&p).unwrap().len();
+    let original = std::fs::read(&p).unwrap();
     // Chunk data follows the metadata: overwrite the file's second half.
     {
         use std::os::unix::fs::FileExt;
@@ -241,5 +257,10 @@ fn damaged_chunks_are_errors_naming_the_file() {
     std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len / 3).unwrap();
     let e = x.compute_with(&opts()).unwrap_err().to_string();
     assert!(e.contains("x.nc"), "{e}");
+    // The file whole again before libnetcdf, which still has it open, closes it: HDF5 fails
+    // to close a file whose metadata is damaged and keeps it in its table of open files by
+    // device and inode, so a later file given the same inode number could not be opened.
+    std::fs::write(&p, &original).unwrap();
+    drop(x);
     std::fs::remove_dir_all(&d).unwrap();
 }
