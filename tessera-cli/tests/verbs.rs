@@ -5,144 +5,10 @@
 //! `nanstd` has ddof 0). The dates of the reference come from a calendar written here, not
 //! from tessera's.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::*;
 use ndarray::{Array2, Array3, ArrayD, Axis, concatenate};
-use ndarray_npy::read_npy;
-
-fn tessera(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .expect("run tessera");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tessera-verbs-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-const GRID: (usize, usize) = (12, 16);
-
-/// Two years, 1983 and 1984, of 12 × 16 in `dir/npy` and `dir/zarr`, and the data as one
-/// array (from the .npy files).
-fn generate(dir: &Path) -> Array3<f32> {
-    for format in ["npy", "zarr"] {
-        let out = dir.join(format);
-        let (code, _, err) = tessera(&[
-            "generate-sst",
-            "--out",
-            s(&out),
-            "--grid",
-            "12x16",
-            "--years",
-            "2",
-            "--start-year",
-            "1983",
-            "--format",
-            format,
-        ]);
-        assert_eq!(code, 0, "{err}");
-    }
-    let years: Vec<Array3<f32>> = [1983, 1984]
-        .iter()
-        .map(|y| read_npy::<_, Array3<f32>>(dir.join(format!("npy/sst.{y}.npy"))).unwrap())
-        .collect();
-    let x = concatenate(Axis(0), &[years[0].view(), years[1].view()]).unwrap();
-    assert_eq!(x.shape(), [365 + 366, GRID.0, GRID.1]);
-    assert!(x.iter().any(|v| v.is_nan()) && x.iter().any(|v| !v.is_nan()), "land and sea");
-    x
-}
-
-/// A date: year, 0-based month, 0-based day of the year.
-#[derive(Clone, Copy, Debug)]
-struct Date {
-    year: i32,
-    month: usize,
-    doy: usize,
-}
-
-fn leap(y: i32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-/// `n` consecutive days from `year-month-day` (1-based month and day), Gregorian.
-fn dates(year: i32, month: usize, day: usize, n: usize) -> Vec<Date> {
-    let len =
-        |y: i32, m: usize| [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m];
-    let (mut y, mut m, mut d) = (year, month - 1, day - 1);
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let doy = (0..m).map(|k| len(y, k)).sum::<usize>() + d;
-        out.push(Date { year: y, month: m, doy });
-        d += 1;
-        if d == len(y, m) {
-            d = 0;
-            m += 1;
-            if m == 12 {
-                m = 0;
-                y += 1;
-            }
-        }
-    }
-    out
-}
-
-/// The time indices of each group, groups in ascending label order.
-fn groups(days: &[Date], label: impl Fn(&Date) -> i64) -> Vec<Vec<usize>> {
-    let mut labels: Vec<i64> = days.iter().map(&label).collect();
-    labels.sort_unstable();
-    labels.dedup();
-    labels.iter().map(|&l| (0..days.len()).filter(|&t| label(&days[t]) == l).collect()).collect()
-}
-
-/// NumPy's nan-reductions of the values of one cell, in f64.
-fn nanmean(v: &[f64]) -> f64 {
-    let k: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    if k.is_empty() { f64::NAN } else { k.iter().sum::<f64>() / k.len() as f64 }
-}
-fn nansum(v: &[f64]) -> f64 {
-    v.iter().filter(|x| !x.is_nan()).sum()
-}
-fn nanmin(v: &[f64]) -> f64 {
-    v.iter().copied().filter(|x| !x.is_nan()).reduce(f64::min).unwrap_or(f64::NAN)
-}
-fn nanmax(v: &[f64]) -> f64 {
-    v.iter().copied().filter(|x| !x.is_nan()).reduce(f64::max).unwrap_or(f64::NAN)
-}
-fn nanstd(v: &[f64]) -> f64 {
-    let m = nanmean(v);
-    let k: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    (k.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / k.len() as f64).sqrt()
-}
-
-/// `f` over the time steps of each group, per cell: groups × lat × lon.
-fn per_group(x: &Array3<f32>, groups: &[Vec<usize>], f: fn(&[f64]) -> f64) -> Array3<f64> {
-    let (_, ny, nx) = x.dim();
-    Array3::from_shape_fn((groups.len(), ny, nx), |(g, i, j)| {
-        let v: Vec<f64> = groups[g].iter().map(|&t| x[[t, i, j]] as f64).collect();
-        f(&v)
-    })
-}
-
-/// The whole period: lat × lon.
-fn over_time(x: &Array3<f32>, f: fn(&[f64]) -> f64) -> ArrayD<f64> {
-    let all = vec![(0..x.dim().0).collect::<Vec<_>>()];
-    per_group(x, &all, f).index_axis_move(Axis(0), 0).into_dyn()
-}
 
 /// The reference of each verb on `x` dated by `days`.
 fn reference(verb: &str, x: &Array3<f32>, days: &[Date]) -> ArrayD<f64> {
@@ -221,25 +87,6 @@ fn punch_holes(x: &Array3<f32>) -> (Array3<f32>, [usize; 2]) {
     let (_, i, j) = x.indexed_iter().find(|(_, v)| !v.is_nan()).unwrap().0;
     h[[365 + 365, i, j]] = f32::NAN;
     (h, [i, j])
-}
-
-/// A result read back: .npy or Zarr.
-fn read(p: &Path) -> ArrayD<f32> {
-    if p.extension().is_some_and(|e| e == "zarr") {
-        tessera::io::zarr::open_zarr::<f32>(p, None).unwrap().compute().unwrap()
-    } else {
-        read_npy(p).unwrap()
-    }
-}
-
-/// `got` is `want` to f32 rounding (NaN where it is NaN), or a message naming the first cell
-/// that differs.
-fn check(what: &str, got: &ArrayD<f32>, want: &ArrayD<f64>) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    for ((idx, &g), &w) in got.indexed_iter().zip(want.iter()) {
-        let ok = if w.is_nan() { g.is_nan() } else { (g as f64 - w).abs() <= 1e-5 * w.abs().max(1.0) };
-        assert!(ok, "{what}: at {idx:?} got {g}, want {w}");
-    }
 }
 
 /// Every verb, from .npy inputs in CDO's order (`VERB a.npy b.npy out.npy`) and from a Zarr
@@ -412,16 +259,6 @@ fn help_completions_and_usage_errors() {
 }
 
 /// CDO's own case: netCDF in, netCDF out, in CDO's order (`tessera ydaymean a.nc b.nc clim.nc`).
-/// The same two years as netCDF files, `dir/nc/sst.{1983,1984}.nc`.
-#[cfg(feature = "netcdf")]
-fn generate_netcdf(dir: &Path) -> [PathBuf; 2] {
-    let nc = dir.join("nc");
-    let args = ["--grid", "12x16", "--years", "2", "--start-year", "1983", "--format", "netcdf"];
-    let (code, _, err) = tessera(&[&["generate-sst", "--out", s(&nc)][..], &args].concat());
-    assert_eq!(code, 0, "{err}");
-    [nc.join("sst.1983.nc"), nc.join("sst.1984.nc")]
-}
-
 #[cfg(feature = "netcdf")]
 #[test]
 fn netcdf_in_and_out_in_cdo_order() {
@@ -467,29 +304,6 @@ fn netcdf_in_and_out_in_cdo_order() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-#[cfg(feature = "netcdf")]
-/// CDO's fldmean by hand: per step, Σ cos(lat)·x / Σ cos(lat) over the cells that are not
-/// NaN, at the generator's cell-centre latitudes.
-fn fldmean_reference(x: &Array3<f32>) -> ArrayD<f64> {
-    let (nt, ny, nx) = x.dim();
-    let w: Vec<f64> =
-        (0..ny).map(|i| (-90.0 + (i as f64 + 0.5) * 180.0 / ny as f64).to_radians().cos()).collect();
-    ndarray::Array1::from_shape_fn(nt, |t| {
-        let (mut num, mut den) = (0.0, 0.0);
-        for i in 0..ny {
-            for j in 0..nx {
-                let v = x[[t, i, j]] as f64;
-                if !v.is_nan() {
-                    num += w[i] * v;
-                    den += w[i];
-                }
-            }
-        }
-        num / den
-    })
-    .into_dyn()
-}
-
 /// `fldmean` from Zarr (a glob, --out) and netCDF (CDO order) against the hand computation;
 /// .npy files, which carry no latitudes, are refused with a message saying so.
 #[cfg(feature = "netcdf")]
@@ -497,7 +311,7 @@ fn fldmean_reference(x: &Array3<f32>) -> ArrayD<f64> {
 fn fldmean_weights_rows_by_the_cosine_of_latitude() {
     let d = tmpdir("fld");
     let x = generate(&d);
-    let want = fldmean_reference(&x);
+    let want = fldmean_reference(&x, &generator_latitudes(GRID.0));
     let out = d.join("fld.zarr");
     let glob = format!("{}/sst.*.zarr", s(&d.join("zarr")));
     let (code, _, err) = tessera(&["fldmean", &glob, "--out", s(&out)]);
@@ -513,97 +327,5 @@ fn fldmean_weights_rows_by_the_cosine_of_latitude() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("latitude") && err.contains("sst.1983.npy"), "{err}");
     assert!(!d.join("f.npy").exists());
-    std::fs::remove_dir_all(&d).unwrap();
-}
-
-/// `--years` and `--dates` keep the steps CDO's selyear and seldate would, before the
-/// reduction; a selection that keeps nothing is an error and writes nothing.
-#[test]
-fn years_and_dates_select_steps_before_reducing() {
-    let d = tmpdir("sel");
-    let x = generate(&d);
-    let days = dates(1983, 1, 1, x.dim().0);
-    let npy = [d.join("npy/sst.1983.npy"), d.join("npy/sst.1984.npy")];
-    let only = |from: usize, to: usize| x.slice(ndarray::s![from..to, .., ..]).to_owned();
-    let out = d.join("y.npy");
-    let (code, _, err) = tessera(&["timmean", "--years", "1984", s(&npy[0]), s(&npy[1]), s(&out)]);
-    assert_eq!(code, 0, "{err}");
-    check("timmean --years 1984", &read(&out), &over_time(&only(365, 731), nanmean));
-    // 1 March to 31 May 1984 (a leap year): days 60..152 of 1984, positions 365+60 ..= 365+151.
-    let out = d.join("m.npy");
-    let (code, _, err) =
-        tessera(&["ymonmean", "--dates", "1984-03-01,1984-05-31", s(&npy[0]), s(&npy[1]), s(&out)]);
-    assert_eq!(code, 0, "{err}");
-    let sub = only(365 + 60, 365 + 152);
-    let sub_days = &days[365 + 60..365 + 152];
-    let want = per_group(&sub, &groups(sub_days, |d| d.month as i64), nanmean).into_dyn();
-    assert_eq!(want.shape()[0], 3);
-    check("ymonmean --dates", &read(&out), &want);
-    // Two years apart: a take, not a slice.
-    let out = d.join("two.npy");
-    let (code, _, err) = tessera(&["timmax", "--years", "1983,1984", s(&npy[0]), s(&npy[1]), s(&out)]);
-    assert_eq!(code, 0, "{err}");
-    check("timmax --years 1983,1984", &read(&out), &over_time(&x, nanmax));
-    let out = d.join("none.npy");
-    let (code, _, err) = tessera(&["timmean", "--years", "1990/1991", s(&npy[0]), s(&npy[1]), s(&out)]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("keeps no time step"), "{err}");
-    assert!(!out.exists());
-    let (code, _, err) = tessera(&["timmean", "--dates", "1984-03-01", s(&npy[0]), s(&out)]);
-    assert_eq!(code, 2, "{err}");
-    std::fs::remove_dir_all(&d).unwrap();
-}
-
-/// `--lonlatbox` keeps CDO's region (longitudes from LON1 east, wrapping; latitudes either
-/// order) before the reduction, and the netCDF result carries the region's coordinates,
-/// longitudes running east from LON1; fldmean weights the region's rows.
-#[cfg(feature = "netcdf")]
-#[test]
-fn lonlatbox_keeps_the_region_across_the_meridian() {
-    let d = tmpdir("box");
-    let x = generate(&d);
-    let [a, b] = generate_netcdf(&d);
-    let coord = |name: &str| tessera::io::open_any::<f64>(&a, name, None).unwrap().to_vec().unwrap();
-    let (lat, lon) = (coord("lat"), coord("lon"));
-    let rows: Vec<usize> = (0..lat.len()).filter(|&i| lat[i].abs() <= 30.0).collect();
-    let mut cols: Vec<(f64, usize)> =
-        (0..lon.len()).map(|j| ((lon[j] + 50.0).rem_euclid(360.0), j)).filter(|c| c.0 <= 100.0).collect();
-    cols.sort_by(|p, q| p.0.total_cmp(&q.0));
-    assert!(cols.first().unwrap().1 > cols.last().unwrap().1, "the region wraps past 360°: {cols:?}");
-    let region =
-        Array3::from_shape_fn((x.dim().0, rows.len(), cols.len()), |(t, i, j)| x[[t, rows[i], cols[j].1]]);
-    let out = d.join("box.nc");
-    let (code, _, err) = tessera(&["timmean", "--lonlatbox", "-50,50,30,-30", s(&a), s(&b), s(&out)]);
-    assert_eq!(code, 0, "{err}");
-    let want = over_time(&region, nanmean);
-    let got = tessera::io::netcdf::open_netcdf::<f32>(&out, "sst", want.shape()).unwrap().compute().unwrap();
-    check("timmean --lonlatbox", &got, &want);
-    let out_lon = tessera::io::open_any::<f64>(&out, "lon", None).unwrap().to_vec().unwrap();
-    let want_lon: Vec<f64> = cols.iter().map(|c| c.0 - 50.0).collect();
-    assert_eq!(out_lon, want_lon);
-    let out_lat = tessera::io::open_any::<f64>(&out, "lat", None).unwrap().to_vec().unwrap();
-    assert_eq!(out_lat, rows.iter().map(|&i| lat[i]).collect::<Vec<_>>());
-    let out = d.join("boxfld.npy");
-    let (code, _, err) = tessera(&["fldmean", "--lonlatbox", "-50,50,-30,30", s(&a), s(&b), s(&out)]);
-    assert_eq!(code, 0, "{err}");
-    let w: Vec<f64> = rows.iter().map(|&i| lat[i].to_radians().cos()).collect();
-    let want = ndarray::Array1::from_shape_fn(x.dim().0, |t| {
-        let (mut num, mut den) = (0.0, 0.0);
-        for (i, wi) in w.iter().enumerate() {
-            for j in 0..cols.len() {
-                let v = region[[t, i, j]] as f64;
-                if !v.is_nan() {
-                    num += wi * v;
-                    den += wi;
-                }
-            }
-        }
-        num / den
-    })
-    .into_dyn();
-    check("fldmean --lonlatbox", &read(&out), &want);
-    let (code, _, err) = tessera(&["timmean", "--lonlatbox", "0,1,0,1", s(&a), s(&d.join("e.npy"))]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("holds no grid cell"), "{err}");
     std::fs::remove_dir_all(&d).unwrap();
 }
