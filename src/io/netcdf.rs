@@ -440,3 +440,8 @@ pub fn dimension_names(path: &Path, var: &str) -> Result<Vec<String>> {
     let v = f.variable(var).ok_or_else(|| no_var(path, &f, var))?;
     Ok(v.dimensions().iter().map(|d| d.name()).collect())
 }
+
+/// The names of the variables of the netCDF file at `path`, in the file's order.
+pub fn variable_names(path: &Path) -> Result<Vec<String>> {
+    Ok(open_file(path)?.variables().map(|v| v.name()).collect())
+}

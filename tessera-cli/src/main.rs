@@ -25,6 +25,7 @@
 //! variable or value at fault), 2 for a command line that makes no sense (clap's message,
 //! naming the option or value), 130 when interrupted (Ctrl-C, SIGTERM, SIGHUP).
 
+mod areas;
 mod args;
 mod bench;
 mod bench_disk;

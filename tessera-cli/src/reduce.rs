@@ -83,8 +83,8 @@ pub enum Compute {
     Group(Reduction, GroupBy),
     /// Each value minus the reduction of its group of days (`groupby_anomalies`).
     Anomaly(Reduction, GroupBy),
-    /// The area-weighted NaN-mean of each field over the last two axes
-    /// (`tessera::stats::field_mean`, cos(latitude) weights from the first file).
+    /// The area-weighted NaN-mean of each field over the last two axes, weighted by the
+    /// first file's cell areas or cos(latitude) (`crate::areas::field_mean`).
     Field,
 }
 
@@ -258,11 +258,12 @@ impl Job {
             }
             Compute::Field => {
                 let x = joined()?;
-                let lat = match &region {
-                    Some((_, _, lat, _)) => lat.clone(),
-                    None => latitudes(&self.files[0])?,
+                let keep = region.as_ref().map(|(rows, cols, ..)| (rows.as_slice(), cols.as_slice()));
+                let lat = || match &region {
+                    Some((_, _, lat, _)) => Ok(lat.clone()),
+                    None => latitudes(&self.files[0]),
                 };
-                let r = tessera::stats::field_mean(&x, &lat)?.astype::<T>();
+                let r = crate::areas::field_mean(&x, &self.files[0], &self.var, keep, lat)?.astype::<T>();
                 (
                     r,
                     "area-weighted mean".to_string(),

@@ -208,9 +208,16 @@ pub const VERBS: &[Verb] = &[
         "fldmean",
         Field,
         "Area-weighted field mean",
-        "The mean of every time step over latitude and longitude (the last two axes), each row weighted by \
-            the cosine of its latitude (the file's 'lat' or 'latitude' coordinate, in degrees), NaN cells \
-            (land, missing) left out of both sums: CDO's fldmean on a regular grid. One value per time step.",
+        "The weighted mean of every time step over latitude and longitude (the last two axes), sum(w * x) / \
+            sum(w) over the cells that are not NaN (land, missing): CDO's fldmean. The weights w are the cell \
+            areas that the variable's CF cell_measures attribute names (\"area: areacello\"), when the first \
+            input is a netCDF file that holds that variable, as CDO takes them (a cell whose area is missing \
+            is left out); otherwise each row's cosine of latitude (the file's 'lat' or 'latitude' coordinate, \
+            in degrees), proportional to the areas CDO computes on a regular, evenly spaced grid. Like CDO, a \
+            variable named cell_area or areacello that no cell_measures names is not used; areas kept in \
+            another file (the global attribute external_variables) are not looked for, and a note on stderr \
+            says cos(latitude) is used instead. With --lonlatbox, the region's weights. One value per time \
+            step.",
         "fldmean",
     ),
 ];
