@@ -9,6 +9,8 @@
 
 pub mod dataset;
 #[cfg(feature = "netcdf")]
+mod hdf5_layout;
+#[cfg(feature = "netcdf")]
 pub mod netcdf;
 #[cfg(all(feature = "netcdf", unix))]
 mod netcdf_chunks;

@@ -18,7 +18,6 @@
 //! filters, chunks never written, an HDF5 older than 1.10.5) is read through libnetcdf as
 //! before; the two paths give the same values (tested).
 
-use std::ffi::CString;
 use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -27,24 +26,7 @@ use std::path::{Path, PathBuf};
 use bytemuck::Pod;
 
 use crate::core::error::{Error, Result};
-
-/// Where one chunk's bytes are, and which filters it skipped.
-#[derive(Debug, Clone, Copy)]
-struct Stored {
-    addr: u64,
-    size: usize,
-    /// Bit `i` set: filter `i` of the pipeline was not applied to this chunk.
-    mask: u32,
-}
-
-/// A filter of the pipeline, in the order the writer applied them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Filter {
-    /// HDF5's byte shuffle over elements of this many bytes.
-    Shuffle(usize),
-    /// zlib-wrapped deflate.
-    Deflate,
-}
+use crate::io::hdf5_layout::{self, Filter, Stored};
 
 /// The chunk index of one variable: enough to read any region without libnetcdf.
 pub(crate) struct ChunkIndex {
@@ -68,10 +50,6 @@ impl std::fmt::Debug for ChunkIndex {
     }
 }
 
-/// Past this many chunks the index is not built (its lookups would cost more at open than
-/// they save).
-const MAX_INDEXED_CHUNKS: usize = 1 << 20;
-
 impl ChunkIndex {
     /// The chunk index of variable `var` (of `shape`, `elem`-byte elements) in the netCDF-4
     /// file at `path`, or `None` when the variable is not one this reader handles.
@@ -80,7 +58,7 @@ impl ChunkIndex {
             return None;
         }
         let file = File::open(path).ok()?;
-        let layout = hdf5::layout(path, var, shape, elem)?;
+        let layout = hdf5_layout::chunked(path, var, shape, elem)?;
         let grid: Vec<usize> = shape.iter().zip(&layout.chunk).map(|(&n, &c)| n.div_ceil(c)).collect();
         Some(ChunkIndex {
             path: path.to_path_buf(),
@@ -293,168 +271,6 @@ fn copy_box<S: Copy>(
             }
             i[a] = lo[a];
         }
-    }
-}
-
-/// What HDF5 says of a variable: asked once, under the library's lock.
-mod hdf5 {
-    use super::*;
-    use hdf5_metno_sys as h5;
-    use hdf5_metno_sys::h5i::hid_t;
-
-    pub(super) struct Layout {
-        pub chunk: Vec<usize>,
-        pub chunks: Vec<Option<Stored>>,
-        pub filters: Vec<Filter>,
-        pub big_endian: bool,
-    }
-
-    /// Closes an HDF5 object when dropped.
-    struct Handle(hid_t, unsafe extern "C" fn(hid_t) -> h5::h5::herr_t);
-    impl Drop for Handle {
-        fn drop(&mut self) {
-            // SAFETY: a valid id of the kind this closer takes, closed once, under the lock.
-            unsafe {
-                (self.1)(self.0);
-            }
-        }
-    }
-    fn handle(id: hid_t, close: unsafe extern "C" fn(hid_t) -> h5::h5::herr_t) -> Option<Handle> {
-        (id >= 0).then_some(Handle(id, close))
-    }
-
-    /// HDF5 prints its error stack on every failed call unless told not to; restored on drop.
-    struct Quiet(h5::h5e::H5E_auto2_t, *mut std::ffi::c_void);
-    impl Quiet {
-        fn new() -> Quiet {
-            let mut q = Quiet(None, std::ptr::null_mut());
-            // SAFETY: reads and replaces the default stack's printer, under the lock.
-            unsafe {
-                h5::h5e::H5Eget_auto2(h5::h5e::H5E_DEFAULT, &mut q.0, &mut q.1);
-                h5::h5e::H5Eset_auto2(h5::h5e::H5E_DEFAULT, None, std::ptr::null_mut());
-            }
-            q
-        }
-    }
-    impl Drop for Quiet {
-        fn drop(&mut self) {
-            // SAFETY: puts back what `new` read.
-            unsafe {
-                h5::h5e::H5Eset_auto2(h5::h5e::H5E_DEFAULT, self.0, self.1);
-            }
-        }
-    }
-
-    #[cfg(hdf5_chunk_info)]
-    pub(super) fn layout(path: &Path, var: &str, shape: &[usize], elem: usize) -> Option<Layout> {
-        use h5::h5d::*;
-        use h5::h5p::*;
-        use h5::h5t::*;
-        let cpath = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
-        let _lock = h5::LOCK.lock();
-        let _quiet = Quiet::new();
-        // SAFETY: HDF5 calls on ids this function opened (closed by `Handle`), with buffers
-        // of the sizes the calls are told, all under the library's lock.
-        unsafe {
-            let file = handle(
-                h5::h5f::H5Fopen(cpath.as_ptr(), h5::h5f::H5F_ACC_RDONLY, H5P_DEFAULT),
-                h5::h5f::H5Fclose,
-            )?;
-            // netCDF stores a variable named like a dimension it is not the coordinate of
-            // under this prefix; the plain name is then the dimension's scale.
-            let ds = [format!("/_nc4_non_coord_{var}"), format!("/{var}")].into_iter().find_map(|name| {
-                let c = CString::new(name).ok()?;
-                handle(H5Dopen2(file.0, c.as_ptr(), H5P_DEFAULT), H5Dclose)
-            })?;
-            let ty = handle(H5Dget_type(ds.0), H5Tclose)?;
-            if !matches!(H5Tget_class(ty.0), H5T_class_t::H5T_INTEGER | H5T_class_t::H5T_FLOAT)
-                || H5Tget_size(ty.0) != elem
-            {
-                return None;
-            }
-            let big_endian = match H5Tget_order(ty.0) {
-                H5T_order_t::H5T_ORDER_LE => false,
-                H5T_order_t::H5T_ORDER_BE => true,
-                _ => return None,
-            };
-            let space = handle(H5Dget_space(ds.0), h5::h5s::H5Sclose)?;
-            let nd = shape.len();
-            if h5::h5s::H5Sget_simple_extent_ndims(space.0) != nd as i32 {
-                return None;
-            }
-            let mut dims = vec![0 as h5::h5::hsize_t; nd];
-            h5::h5s::H5Sget_simple_extent_dims(space.0, dims.as_mut_ptr(), std::ptr::null_mut());
-            if dims.iter().zip(shape).any(|(&d, &s)| d as usize != s) {
-                return None;
-            }
-            let plist = handle(H5Dget_create_plist(ds.0), H5Pclose)?;
-            if H5Pget_layout(plist.0) != H5D_layout_t::H5D_CHUNKED {
-                return None;
-            }
-            let mut cdims = vec![0 as h5::h5::hsize_t; nd];
-            if H5Pget_chunk(plist.0, nd as i32, cdims.as_mut_ptr()) != nd as i32 {
-                return None;
-            }
-            let chunk: Vec<usize> = cdims.iter().map(|&c| c as usize).collect();
-            if chunk.contains(&0) {
-                return None;
-            }
-            let mut filters = Vec::new();
-            for i in 0..H5Pget_nfilters(plist.0).max(0) as u32 {
-                let (mut flags, mut config) = (0, 0);
-                let mut cd = [0u32; 8];
-                let mut ncd = cd.len();
-                let id = H5Pget_filter2(
-                    plist.0,
-                    i,
-                    &mut flags,
-                    &mut ncd,
-                    cd.as_mut_ptr(),
-                    0,
-                    std::ptr::null_mut(),
-                    &mut config,
-                );
-                filters.push(match id {
-                    h5::h5z::H5Z_FILTER_DEFLATE => Filter::Deflate,
-                    h5::h5z::H5Z_FILTER_SHUFFLE => {
-                        Filter::Shuffle(if ncd > 0 { cd[0] as usize } else { elem })
-                    }
-                    _ => return None,
-                });
-            }
-            let grid: Vec<usize> = shape.iter().zip(&chunk).map(|(&n, &c)| n.div_ceil(c)).collect();
-            let count: usize = grid.iter().product();
-            if count > super::MAX_INDEXED_CHUNKS {
-                return None;
-            }
-            let mut chunks = Vec::with_capacity(count);
-            let mut at = vec![0usize; nd];
-            for _ in 0..count {
-                let offset: Vec<h5::h5::hsize_t> =
-                    at.iter().zip(&chunk).map(|(&a, &c)| (a * c) as h5::h5::hsize_t).collect();
-                let (mut mask, mut addr, mut size) = (0u32, 0u64, 0 as h5::h5::hsize_t);
-                let r = H5Dget_chunk_info_by_coord(ds.0, offset.as_ptr(), &mut mask, &mut addr, &mut size);
-                chunks.push((r >= 0 && addr != h5::h5::HADDR_UNDEF && size > 0).then_some(Stored {
-                    addr,
-                    size: size as usize,
-                    mask,
-                }));
-                for a in (0..nd).rev() {
-                    at[a] += 1;
-                    if at[a] < grid[a] {
-                        break;
-                    }
-                    at[a] = 0;
-                }
-            }
-            Some(Layout { chunk, chunks, filters, big_endian })
-        }
-    }
-
-    /// HDF5 before 1.10.5 cannot say where a chunk is: everything goes through libnetcdf.
-    #[cfg(not(hdf5_chunk_info))]
-    pub(super) fn layout(_path: &Path, _var: &str, _shape: &[usize], _elem: usize) -> Option<Layout> {
-        None
     }
 }
 

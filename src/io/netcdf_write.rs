@@ -2,9 +2,10 @@
 //! renamed into place, with the CF metadata a climate user expects (dimension names,
 //! coordinates, attributes, `history`).
 
+use std::fs::{File, OpenOptions};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::array::Array;
 use crate::compute::RunReport;
@@ -16,17 +17,48 @@ use crate::io::staged::{Kind, Staged};
 use crate::map_host;
 use crate::runtime::ComputeOptions;
 
-/// Writes one variable of a new netCDF-4 file block by block (serialised: libnetcdf is not
-/// thread-safe). Float variables get `_FillValue = NaN`.
+/// Writes one variable of a new netCDF-4 file block by block. Float variables get
+/// `_FillValue = NaN`.
+///
+/// The variable is contiguous (netCDF-4's default without compression): once its
+/// metadata is defined, the first block closes the file in libnetcdf, HDF5 says where the
+/// variable's bytes are, and every block is then written into its place with `pwrite`,
+/// from whichever worker computed it (libnetcdf is not thread-safe; this way writing is
+/// not serialised). Where HDF5 cannot say, blocks go through libnetcdf one at a time.
+/// Coordinates and attributes must be added before the first block.
 ///
 /// The file is written under a temporary name beside `path` and renamed into place by
 /// `finish` (see [`crate::io::staged`]): a run that fails leaves `path` as it was.
 pub struct NetcdfWriter {
     path: PathBuf,
+    /// Where the file is written until `finish`.
+    tmp: PathBuf,
     var: String,
-    /// The open file until `finish` closes it.
-    file: Mutex<Option<netcdf::FileMut>>,
+    dtype: DType,
+    shape: Vec<usize>,
+    /// The file while libnetcdf holds it.
+    state: Mutex<State>,
+    /// Set once blocks are written in place.
+    direct: OnceLock<Direct>,
     staged: Mutex<Option<Staged>>,
+}
+
+/// Who holds the file being written.
+enum State {
+    /// libnetcdf, defining metadata and (`tried`: when the variable's bytes could not be
+    /// placed) writing blocks.
+    Library { file: netcdf::FileMut, tried: bool },
+    /// Nobody: blocks are written in place (see [`Direct`]), or `finish` closed it.
+    Closed,
+}
+
+/// The variable's bytes in the closed file: C order from `offset`, little-endian.
+struct Direct {
+    file: File,
+    offset: u64,
+    /// One writer at a time: the file system locks the file for each write anyway, and a
+    /// second writer would spin on that lock instead of sleeping.
+    lock: Mutex<()>,
 }
 
 impl NetcdfWriter {
@@ -51,6 +83,10 @@ impl NetcdfWriter {
                 DType::Bool => return Err(Error::invalid("netCDF has no bool type; store as i32")),
             }
             .map_err(err)?;
+            // Every element is written: HDF5 need not fill the variable first (which would
+            // write the whole file twice). `_FillValue` is set after, for readers.
+            // SAFETY: nothing reads the variable before every block has been written.
+            unsafe { v.set_nofill() }.map_err(err)?;
             match dtype {
                 DType::F32 => {
                     v.put_attribute("_FillValue", f32::NAN).map_err(err)?;
@@ -63,58 +99,99 @@ impl NetcdfWriter {
         }
         Ok(NetcdfWriter {
             path: path.to_path_buf(),
+            tmp: staged.path().to_path_buf(),
             var: var.to_string(),
-            file: Mutex::new(Some(f)),
+            dtype,
+            shape: dims.iter().map(|d| d.1).collect(),
+            state: Mutex::new(State::Library { file: f, tried: false }),
+            direct: OnceLock::new(),
             staged: Mutex::new(Some(staged)),
         })
     }
 
-    /// The open file (an error once `finish` closed it).
-    fn open(&self) -> Result<std::sync::MutexGuard<'_, Option<netcdf::FileMut>>> {
-        let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
-        if f.is_none() {
-            return Err(Error::io(&self.path, "the writer has finished; nothing more can be written"));
+    /// Call `f` on the file while libnetcdf holds it (an error once blocks are written in
+    /// place or the writer has finished).
+    fn with_file<R>(&self, f: impl FnOnce(&mut netcdf::FileMut) -> Result<R>) -> Result<R> {
+        let mut state = self.state.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
+        match &mut *state {
+            State::Library { file, .. } => f(file),
+            State::Closed => Err(Error::io(
+                &self.path,
+                "metadata must be added before the first block is written (or the writer has finished)",
+            )),
         }
-        Ok(f)
     }
 
     /// Add the coordinate variable of dimension `dim` (a double variable of the same name
     /// over that dimension) with these values and string attributes (`units`, `calendar`, …).
     pub fn add_coordinate(&self, dim: &str, values: &[f64], attrs: &[(&str, &str)]) -> Result<()> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing coordinate '{dim}': {e}"));
-        let mut guard = self.open()?;
-        let f = guard.as_mut().expect("open");
-        let mut v = f.add_variable::<f64>(dim, &[dim]).map_err(err)?;
-        for (k, val) in attrs {
-            v.put_attribute(k, *val).map_err(err)?;
-        }
-        v.put_values(values, ..).map_err(err)
+        self.with_file(|f| {
+            let mut v = f.add_variable::<f64>(dim, &[dim]).map_err(err)?;
+            for (k, val) in attrs {
+                v.put_attribute(k, *val).map_err(err)?;
+            }
+            v.put_values(values, ..).map_err(err)
+        })
     }
 
     /// Set a string attribute of the file (`history`, `Conventions`, …).
     pub fn add_global_attribute(&self, name: &str, value: &str) -> Result<()> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing attribute '{name}': {e}"));
-        let mut guard = self.open()?;
-        let f = guard.as_mut().expect("open");
-        f.add_attribute(name, value).map(|_| ()).map_err(err)
+        self.with_file(|f| f.add_attribute(name, value).map(|_| ()).map_err(err))
     }
 
     /// Set a string attribute (`units`, `long_name`, …) of the variable being written.
     pub fn add_attribute(&self, name: &str, value: &str) -> Result<()> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing attribute '{name}': {e}"));
-        let mut guard = self.open()?;
-        let f = guard.as_mut().expect("open");
-        let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
-        v.put_attribute(name, value).map(|_| ()).map_err(err)
+        self.with_file(|f| {
+            let mut v =
+                f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
+            v.put_attribute(name, value).map(|_| ()).map_err(err)
+        })
     }
-}
 
-impl BlockSink for NetcdfWriter {
-    fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
-        crate::io::netcdf::quiet_hdf5();
-        let mut guard = self.open()?;
-        let f = guard.as_mut().expect("open");
-        let mut v = f.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
+    /// At the first block: have HDF5 allocate the variable (by writing its last element),
+    /// close the file in libnetcdf and find where the variable's bytes are. `None` (and
+    /// the file reopened in libnetcdf) when HDF5 cannot say.
+    fn place(&self, file: netcdf::FileMut) -> Result<(Option<Direct>, Option<netcdf::FileMut>)> {
+        let err = |e: netcdf::Error| Error::io(&self.path, format!("writing netCDF: {e}"));
+        let mut file = file;
+        if self.shape.contains(&0) || cfg!(target_endian = "big") {
+            return Ok((None, Some(file)));
+        }
+        {
+            let mut v =
+                file.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
+            let last: Vec<usize> = self.shape.iter().map(|&n| n - 1).collect();
+            match self.dtype {
+                DType::F32 => v.put_value(0f32, last.as_slice()),
+                DType::F64 => v.put_value(0f64, last.as_slice()),
+                DType::I32 => v.put_value(0i32, last.as_slice()),
+                _ => v.put_value(0i64, last.as_slice()),
+            }
+            .map_err(err)?;
+        }
+        file.close().map_err(err)?;
+        let at = crate::io::hdf5_layout::contiguous(&self.tmp, &self.var, &self.shape, self.dtype.size());
+        match at {
+            Some(c) if !c.big_endian => {
+                let f =
+                    OpenOptions::new().write(true).open(&self.tmp).map_err(|e| Error::io(&self.path, e))?;
+                Ok((Some(Direct { file: f, offset: c.addr, lock: Mutex::new(()) }), None))
+            }
+            _ => Ok((None, Some(netcdf::append(&self.tmp).map_err(err)?))),
+        }
+    }
+
+    /// Write `block` into `region` through libnetcdf.
+    fn write_library(
+        &self,
+        file: &mut netcdf::FileMut,
+        region: &[Range<usize>],
+        block: &HostArray,
+    ) -> Result<()> {
+        let mut v = file.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing {region:?}: {e}"));
         map_host!(block, a => {
             let c = a.as_standard_layout();
@@ -122,10 +199,70 @@ impl BlockSink for NetcdfWriter {
             put(&mut v, s, region.to_vec()).map_err(err)
         })
     }
+
+    /// Write `block` into `region` in place.
+    fn write_direct(&self, d: &Direct, region: &[Range<usize>], block: &HostArray) -> Result<()> {
+        if block.dtype() != self.dtype {
+            return Err(Error::DTypeMismatch {
+                context: "netCDF writer".into(),
+                expected: self.dtype,
+                found: block.dtype(),
+            });
+        }
+        map_host!(block, a => {
+            let c = a.as_standard_layout();
+            let elems = c.as_slice().expect("standard layout");
+            let _one = d.lock.lock().map_err(|_| Error::internal("netCDF writer lock poisoned"))?;
+            crate::io::raw::write_region(&d.file, &self.path, d.offset, &self.shape, region, elems)
+        })
+    }
+}
+
+impl BlockSink for NetcdfWriter {
+    fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
+        if let Some(d) = self.direct.get() {
+            return self.write_direct(d, region, block);
+        }
+        crate::io::netcdf::quiet_hdf5();
+        let mut state = self.state.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
+        if let Some(d) = self.direct.get() {
+            drop(state);
+            return self.write_direct(d, region, block);
+        }
+        match std::mem::replace(&mut *state, State::Closed) {
+            State::Closed => {
+                Err(Error::io(&self.path, "the writer has finished; nothing more can be written"))
+            }
+            State::Library { mut file, tried: true } => {
+                let r = self.write_library(&mut file, region, block);
+                *state = State::Library { file, tried: true };
+                r
+            }
+            State::Library { file, tried: false } => match self.place(file)? {
+                (Some(d), _) => {
+                    let d = self.direct.get_or_init(|| d);
+                    drop(state);
+                    self.write_direct(d, region, block)
+                }
+                (None, Some(mut file)) => {
+                    let r = self.write_library(&mut file, region, block);
+                    *state = State::Library { file, tried: true };
+                    r
+                }
+                (None, None) => Err(Error::internal("netCDF writer lost its file")),
+            },
+        }
+    }
     fn finish(&self) -> Result<()> {
-        let file = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?.take();
-        if let Some(f) = file {
-            f.close().map_err(|e| Error::io(&self.path, format!("closing the netCDF file: {e}")))?;
+        let state = std::mem::replace(
+            &mut *self.state.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?,
+            State::Closed,
+        );
+        if let State::Library { file, .. } = state {
+            file.close().map_err(|e| Error::io(&self.path, format!("closing the netCDF file: {e}")))?;
+        }
+        if let Some(d) = self.direct.get() {
+            d.file.sync_all().map_err(|e| Error::io(&self.path, e))?;
         }
         let staged = self.staged.lock().map_err(|_| Error::internal("netCDF writer lock poisoned"))?.take();
         staged.map_or(Ok(()), Staged::commit)

@@ -17,9 +17,8 @@ use crate::core::block::HostArray;
 use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
-use crate::core::file_at::write_all_at;
 use crate::io::BlockSink;
-use crate::io::raw::{ByteOrder, Layout, RawLayout, RawSource, for_each_run};
+use crate::io::raw::{ByteOrder, Layout, RawLayout, RawSource};
 use crate::io::staged::{Kind, Staged};
 use crate::map_host;
 
@@ -220,20 +219,10 @@ impl BlockSink for NpyWriter {
                 found: block.dtype(),
             });
         }
-        let size = self.dtype.size();
         map_host!(block, a => {
             let c = a.as_standard_layout();
             let elems = c.as_slice().expect("standard layout");
-            let mut at = 0usize;
-            let mut buf = Vec::new();
-            for_each_run(&self.shape, region, |first, run| {
-                buf.clear();
-                for &x in &elems[at..at + run] {
-                    x.write_le(&mut buf);
-                }
-                at += run;
-                write_all_at(&self.file, &buf, self.offset + (first * size) as u64).map_err(|e| Error::io(&self.path, e))
-            })
+            crate::io::raw::write_region(&self.file, &self.path, self.offset, &self.shape, region, elems)
         })
     }
     fn finish(&self) -> Result<()> {

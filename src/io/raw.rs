@@ -226,3 +226,36 @@ pub fn open_raw<T: Element>(
     let src = RawSource::open(path.as_ref(), raw, "raw")?;
     source_array(Arc::new(src), chunks.into())
 }
+
+/// Write the elements of `region` (`elems`, in C order) into their places in a file that
+/// holds a C-order array of `shape` starting at byte `offset`, little-endian, one `pwrite`
+/// per contiguous run (from any thread: the file's cursor is not used).
+pub(crate) fn write_region<T: Element>(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    shape: &[usize],
+    region: &[Range<usize>],
+    elems: &[T],
+) -> Result<()> {
+    /// A `Write` that writes at a position of the file and moves the position on.
+    struct At<'a>(&'a File, u64);
+    impl std::io::Write for At<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            crate::core::file_at::write_all_at(self.0, buf, self.1)?;
+            self.1 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let size = T::DTYPE.size();
+    let mut at = 0usize;
+    for_each_run(shape, region, |first, run| {
+        let mut w = At(file, offset + (first * size) as u64);
+        T::write_slice_le(&elems[at..at + run], &mut w).map_err(|e| Error::io(path, e))?;
+        at += run;
+        Ok(())
+    })
+}
