@@ -189,7 +189,13 @@ fn files_from_ncgen_read_back_in_every_storage() {
         ("plain-chunks", chunked.to_string(), true),
         // A checksum this reader does not verify: read through libnetcdf.
         ("fletcher32", format!("{chunked}    sst:_Fletcher32 = \"true\" ;\n"), false),
-        ("contiguous", "    sst:_Storage = \"contiguous\" ;\n".to_string(), false),
+        // Raw elements in one run: read by region with pread, in either byte order.
+        ("contiguous", "    sst:_Storage = \"contiguous\" ;\n".to_string(), true),
+        (
+            "contiguous-big-endian",
+            "    sst:_Storage = \"contiguous\" ;\n    sst:_Endianness = \"big\" ;\n".to_string(),
+            true,
+        ),
     ];
     for (name, attrs, direct) in cases {
         let p = ncgen(&d, name, &cdl(&attrs, &data));

@@ -208,7 +208,6 @@ fn unpack<S: StoredElement>(v: Vec<S>, d: Decode, dtype: DType, shape: &[usize])
 }
 
 /// One stored value unpacked: the fill value is NaN, others `x * scale + offset`.
-#[cfg(unix)]
 fn unpack_one<T: Element>(x: f64, d: Decode) -> T {
     if d.fill == Some(x) { T::cast_from(f64::NAN) } else { T::cast_from(x * d.scale + d.offset) }
 }
@@ -246,16 +245,7 @@ impl BlockSource for NcSource {
         }
         let raw = self.stored(region)?;
         with_dtype!(self.dtype, T => {
-            let vals: Vec<T> = raw
-                .into_iter()
-                .map(|x| {
-                    if d.fill == Some(x) {
-                        T::cast_from(f64::NAN)
-                    } else {
-                        T::cast_from(x * d.scale + d.offset)
-                    }
-                })
-                .collect();
+            let vals: Vec<T> = raw.into_iter().map(|x| unpack_one(x, d)).collect();
             let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&shape), vals).map_err(|e| Error::invalid(e.to_string()))?;
             Ok(HostArray::new(a))
         })

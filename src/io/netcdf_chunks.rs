@@ -11,12 +11,13 @@
 //! undoes the filters itself (deflate through libdeflate, HDF5's byte shuffle by hand), on
 //! whichever worker runs the task.
 //!
-//! Only what this reader fully understands takes this path: chunked layout, integer or
-//! float elements of the expected size in either byte order, filters `deflate` and
-//! `shuffle` (the two netCDF writes, and what NOAA's OISST files and CDO's output use).
-//! Anything else (contiguous or compact storage, Fletcher-32 checksums, szip, plugin
-//! filters, chunks never written, an HDF5 older than 1.10.5) is read through libnetcdf as
-//! before; the two paths give the same values (tested).
+//! Only what this reader fully understands takes this path: integer or float elements of
+//! the expected size in either byte order, chunked with filters `deflate` and `shuffle`
+//! (the two netCDF writes, and what NOAA's OISST files and CDO's output use) or contiguous
+//! without filters (read by region with `pread`, as a .npy file). Anything else (compact
+//! storage, Fletcher-32 checksums, szip, plugin filters, chunks never written, a contiguous
+//! variable never written, an HDF5 older than 1.10.5 for chunks) is read through libnetcdf
+//! as before; the two paths give the same values (tested).
 
 use std::fs::File;
 use std::ops::Range;
@@ -39,6 +40,8 @@ pub(crate) struct ChunkIndex {
     /// which the caller reads through libnetcdf).
     chunks: Vec<Option<Stored>>,
     filters: Vec<Filter>,
+    /// A contiguous variable (no chunks, no filters): where its elements start.
+    contiguous: Option<u64>,
     elem: usize,
     /// Stored big-endian: bytes are swapped after the filters.
     swap: bool,
@@ -58,6 +61,21 @@ impl ChunkIndex {
             return None;
         }
         let file = File::open(path).ok()?;
+        if let Some(c) = hdf5_layout::contiguous(path, var, shape, elem) {
+            // One run of raw elements: as one chunk of the whole shape, read by region.
+            return Some(ChunkIndex {
+                path: path.to_path_buf(),
+                file,
+                shape: shape.to_vec(),
+                chunk: shape.to_vec(),
+                grid: vec![1; shape.len()],
+                chunks: Vec::new(),
+                filters: Vec::new(),
+                contiguous: Some(c.addr),
+                elem,
+                swap: c.big_endian != cfg!(target_endian = "big"),
+            });
+        }
         let layout = hdf5_layout::chunked(path, var, shape, elem)?;
         let grid: Vec<usize> = shape.iter().zip(&layout.chunk).map(|(&n, &c)| n.div_ceil(c)).collect();
         Some(ChunkIndex {
@@ -68,6 +86,7 @@ impl ChunkIndex {
             grid,
             chunks: layout.chunks,
             filters: layout.filters,
+            contiguous: None,
             elem,
             swap: layout.big_endian != cfg!(target_endian = "big"),
         })
@@ -81,6 +100,10 @@ impl ChunkIndex {
         let out_shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
         let mut out = vec![S::zeroed(); out_shape.iter().product()];
         if out.is_empty() {
+            return Ok(Some(out));
+        }
+        if let Some(addr) = self.contiguous {
+            self.read_runs(addr, region, &mut out)?;
             return Ok(Some(out));
         }
         let first: Vec<usize> = (0..nd).map(|a| region[a].start / self.chunk[a]).collect();
@@ -118,6 +141,27 @@ impl ChunkIndex {
                 at[a] = first[a];
             }
         }
+    }
+
+    /// Read `region` of a contiguous variable whose elements start at `addr`: one `pread`
+    /// per run of the region that is contiguous in the file.
+    fn read_runs<S: Pod>(&self, addr: u64, region: &[Range<usize>], out: &mut [S]) -> Result<()> {
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(out);
+        let mut at = 0usize;
+        crate::io::raw::for_each_run(&self.shape, region, |first, run| {
+            let n = run * self.elem;
+            self.file
+                .read_exact_at(&mut bytes[at..at + n], addr + (first * self.elem) as u64)
+                .map_err(|e| Error::io(&self.path, format!("reading {region:?}: {e}")))?;
+            at += n;
+            Ok(())
+        })?;
+        if self.swap {
+            for e in bytes.chunks_exact_mut(self.elem) {
+                e.reverse();
+            }
+        }
+        Ok(())
     }
 
     /// Where the chunk starting at `start` begins in `region`'s row-major buffer, when the
