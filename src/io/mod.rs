@@ -5,8 +5,11 @@
 //! generated arrays (zeros, arange, random, …) are sources, and so are files: [`npy`],
 //! [`raw`] binary, Zarr and netCDF. A [`BlockSink`] receives computed blocks and writes them
 //! where they belong ([`Array::store`]), so a result larger than memory can be written.
-//! [`open_many`] joins many files along an axis (the "one file per year" case).
+//! [`open_many`] joins many files along an axis (the "one file per year" case). [`NcMeta`]
+//! is the CF metadata of a result (dimension names, coordinates, attributes), which the
+//! netCDF writer and the Zarr group writer ([`zarr::to_zarr_dataset`]) both take.
 
+mod cf;
 pub mod dataset;
 #[cfg(feature = "netcdf")]
 mod hdf5_layout;
@@ -20,6 +23,7 @@ pub mod npy;
 pub mod raw;
 pub mod staged;
 pub mod zarr;
+mod zarr_dataset;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +38,7 @@ use crate::graph::node::{Node, Op};
 use crate::runtime::ComputeOptions;
 
 pub use crate::core::source::{BlockSink, BlockSource};
+pub use cf::{NcCoordinate, NcMeta};
 
 struct StoreSink<'a> {
     targets: Vec<(&'a crate::core::chunks::Chunks, &'a dyn BlockSink)>,

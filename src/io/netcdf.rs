@@ -24,7 +24,8 @@ use crate::core::chunks::ChunkSpec;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::BlockSource;
-pub use crate::io::netcdf_write::{NcCoordinate, NcMeta, NetcdfWriter, to_netcdf, to_netcdf_with};
+pub use crate::io::cf::{NcCoordinate, NcMeta};
+pub use crate::io::netcdf_write::{NetcdfWriter, to_netcdf, to_netcdf_with};
 use crate::with_dtype;
 
 /// How a variable's stored values become ours.

@@ -13,6 +13,7 @@ use crate::core::block::HostArray;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::BlockSink;
+use crate::io::cf::NcMeta;
 use crate::io::staged::{Kind, Staged};
 use crate::map_host;
 use crate::runtime::ComputeOptions;
@@ -283,24 +284,6 @@ fn put<T: Element>(v: &mut netcdf::VariableMut<'_>, s: &[T], ext: Vec<Range<usiz
     }
 }
 
-/// What a written netCDF file carries besides its variable's values, as CF asks: the
-/// dimensions' names, coordinate variables, the variable's attributes (`units`,
-/// `long_name`, …) and the file's (`history`, `Conventions`).
-#[derive(Debug, Clone, Default)]
-pub struct NcMeta {
-    /// One name per axis of the variable.
-    pub dims: Vec<String>,
-    /// Coordinate variables.
-    pub coords: Vec<NcCoordinate>,
-    /// String attributes of the variable.
-    pub attrs: Vec<(String, String)>,
-    /// String attributes of the file.
-    pub global: Vec<(String, String)>,
-}
-
-/// A coordinate variable: its dimension's name, values (f64), string attributes.
-pub type NcCoordinate = (String, Vec<f64>, Vec<(String, String)>);
-
 /// [`to_netcdf`] with dimension names, coordinates and attributes (see [`NcMeta`]); a
 /// coordinate whose length is not its dimension's is an error.
 pub fn to_netcdf_with<T: Element>(
@@ -310,24 +293,9 @@ pub fn to_netcdf_with<T: Element>(
     meta: &NcMeta,
     opts: &ComputeOptions,
 ) -> Result<RunReport> {
-    if meta.dims.len() != x.ndim() {
-        return Err(Error::invalid(format!(
-            "{} dimension names for a {}-d array",
-            meta.dims.len(),
-            x.ndim()
-        )));
-    }
+    meta.check(x.shape())?;
     let spec: Vec<(&str, usize)> =
         meta.dims.iter().map(String::as_str).zip(x.shape().iter().copied()).collect();
-    for (dim, values, _) in &meta.coords {
-        let len = spec.iter().find(|d| d.0 == dim).map(|d| d.1);
-        if len != Some(values.len()) {
-            return Err(Error::invalid(format!(
-                "coordinate '{dim}' has {} values for a dimension of {len:?}",
-                values.len()
-            )));
-        }
-    }
     crate::io::check_output(x, path.as_ref())?;
     let w = NetcdfWriter::create(path, var, T::DTYPE, &spec)?;
     for (dim, values, attrs) in &meta.coords {

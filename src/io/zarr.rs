@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::{ArcArray, IxDyn};
 use zarrs::array::codec::ZstdCodec;
-use zarrs::array::{ArrayBuilder, CodecOptions, DataType, FillValue, data_type};
+use zarrs::array::{ArrayBuilder, ArrayMetadataOptions, CodecOptions, DataType, FillValue, data_type};
 use zarrs::filesystem::FilesystemStore;
 
 use crate::array::Array;
@@ -23,6 +23,8 @@ use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::BlockSink;
 use crate::io::staged::{Kind, Staged};
+use crate::io::zarr_dataset::array_path;
+pub use crate::io::zarr_dataset::{group_attributes, to_zarr_dataset};
 use crate::runtime::ComputeOptions;
 use crate::{map_host, with_dtype};
 
@@ -109,8 +111,9 @@ impl crate::io::BlockSource for ZarrSource {
 }
 
 /// The shape, element type and chunk shape of the Zarr v3 array at `path`.
+/// A group stands for its one data variable (see [`open_zarr`]).
 pub fn info(path: impl AsRef<Path>) -> Result<(Vec<usize>, DType, Vec<usize>)> {
-    let path = path.as_ref();
+    let path = &array_path(path.as_ref())?;
     let a = open_array(path)?;
     let dtype = our_dtype(a.data_type())
         .ok_or_else(|| Error::format(path, format!("unsupported Zarr data type {}", a.data_type())))?;
@@ -127,6 +130,11 @@ pub fn info(path: impl AsRef<Path>) -> Result<(Vec<usize>, DType, Vec<usize>)> {
 /// `chunks: None` uses the file's own chunks, so each task decodes whole Zarr chunks;
 /// `ChunkSpec::Auto` / `AutoBytes` give blocks of whole Zarr chunks near the target.
 ///
+/// `path` may also be a Zarr group holding one data variable (an array that is not a
+/// coordinate), such as a result of the `tessera` command line: that array is opened, as
+/// `xarray.open_dataarray` opens a file's only variable. A group of several is an error
+/// naming them; open one as `group/NAME`.
+///
 /// ```
 /// use tessera::prelude::*;
 /// let dir = std::env::temp_dir().join("tessera-doc.zarr");
@@ -137,7 +145,7 @@ pub fn info(path: impl AsRef<Path>) -> Result<(Vec<usize>, DType, Vec<usize>)> {
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn open_zarr<T: Element>(path: impl AsRef<Path>, chunks: Option<ChunkSpec>) -> Result<Array<T>> {
-    let path = path.as_ref();
+    let path = &array_path(path.as_ref())?;
     let (shape, dtype, chunk) = info(path)?;
     if dtype != T::DTYPE {
         return Err(Error::format(
@@ -212,6 +220,7 @@ impl ZarrMeta {
 #[derive(Debug)]
 pub struct ZarrGroup {
     staged: Staged,
+    target: PathBuf,
 }
 
 impl ZarrGroup {
@@ -222,6 +231,22 @@ impl ZarrGroup {
     /// Rename the finished group into place (replacing a Zarr store there).
     pub fn commit(self) -> Result<()> {
         self.staged.commit()
+    }
+    /// A writer of array `name` of the group for `x`, and `x` in regular chunks matching it
+    /// (as [`zarr_writer_for`]); written straight into the staged group, its errors name the
+    /// target (`out.zarr/NAME`).
+    pub(crate) fn writer_for<T: Element>(
+        &self,
+        x: &Array<T>,
+        name: &str,
+        meta: &ZarrMeta,
+    ) -> Result<(Array<T>, ZarrWriter)> {
+        check_dimension_names(meta, x.shape())?;
+        let (x, chunk) = regular(x)?;
+        let dir = self.path().join(name);
+        std::fs::create_dir(&dir).map_err(|e| Error::io(self.target.join(name), e))?;
+        let w = ZarrWriter::build(&dir, &self.target.join(name), T::DTYPE, x.shape(), &chunk, meta, None)?;
+        Ok((x, w))
     }
 }
 
@@ -239,7 +264,7 @@ pub fn create_group(
         .build(Arc::new(store), "/")
         .map_err(|e| Error::format(path, e.to_string()))?;
     group.store_metadata().map_err(|e| Error::io(path, e))?;
-    Ok(ZarrGroup { staged })
+    Ok(ZarrGroup { staged, target: path.to_path_buf() })
 }
 
 /// Write a small 1-d array whole (a coordinate such as `time`, `lat` or `lon`) at `path`,
@@ -284,17 +309,24 @@ impl ZarrWriter {
         meta: &ZarrMeta,
     ) -> Result<Self> {
         let path = path.as_ref();
-        if let Some(names) = &meta.dimension_names
-            && names.len() != shape.len()
-        {
-            return Err(Error::invalid(format!(
-                "{} dimension names {names:?} for a {}-d array",
-                names.len(),
-                shape.len()
-            )));
-        }
+        check_dimension_names(meta, shape)?;
         let staged = Staged::new(path, Kind::Dir)?;
-        let store = FilesystemStore::new(staged.path()).map_err(|e| Error::io(path, e))?;
+        let dir = staged.path().to_path_buf();
+        Self::build(&dir, path, dtype, shape, chunk, meta, Some(staged))
+    }
+
+    /// The writer of an array in directory `dir`, its errors naming `path`; `staged`, the
+    /// temporary `dir` is, renamed into place by `finish` (`None`: inside a staged group).
+    fn build(
+        dir: &Path,
+        path: &Path,
+        dtype: DType,
+        shape: &[usize],
+        chunk: &[usize],
+        meta: &ZarrMeta,
+        staged: Option<Staged>,
+    ) -> Result<Self> {
+        let store = FilesystemStore::new(dir).map_err(|e| Error::io(path, e))?;
         let shape64: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         let chunk64: Vec<u64> = chunk.iter().map(|&d| d.max(1) as u64).collect();
         let mut b = ArrayBuilder::new(shape64, chunk64, zarr_dtype(dtype), fill(dtype));
@@ -304,8 +336,23 @@ impl ZarrWriter {
         b.dimension_names(meta.dimension_names.clone());
         b.attributes(meta.attributes.clone());
         let array = b.build(Arc::new(store), "/").map_err(|e| Error::format(path, e.to_string()))?;
-        array.store_metadata().map_err(|e| Error::io(path, e))?;
-        Ok(ZarrWriter { path: path.to_path_buf(), array, staged: Mutex::new(Some(staged)) })
+        // Without zarrs's own `_zarrs` attribute (an object): xarray carries attributes over
+        // to netCDF, where an object is an error ("Invalid value for attr '_zarrs'").
+        let no_zarrs = ArrayMetadataOptions::default().with_include_zarrs_metadata(false);
+        array.store_metadata_opt(&no_zarrs).map_err(|e| Error::io(path, e))?;
+        Ok(ZarrWriter { path: path.to_path_buf(), array, staged: Mutex::new(staged) })
+    }
+}
+
+/// An error unless `meta` names each axis of `shape` once (or none).
+fn check_dimension_names(meta: &ZarrMeta, shape: &[usize]) -> Result<()> {
+    match &meta.dimension_names {
+        Some(names) if names.len() != shape.len() => Err(Error::invalid(format!(
+            "{} dimension names {names:?} for a {}-d array",
+            names.len(),
+            shape.len()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -354,17 +401,31 @@ pub fn zarr_writer_for<T: Element>(
     path: impl AsRef<Path>,
     meta: &ZarrMeta,
 ) -> Result<(Array<T>, ZarrWriter)> {
-    let c = &x.node().chunks;
-    let chunk: Vec<usize> = (0..x.ndim()).map(|a| c.axis(a)[0]).collect();
-    let regular = Chunks::uniform(x.shape(), &chunk.iter().map(|&d| d.max(1)).collect::<Vec<_>>())?;
-    let x = if &regular == c { x.clone() } else { x.rechunk(ChunkSpec::Explicit(regular))? };
+    let (x, chunk) = regular(x)?;
     let w = ZarrWriter::create_with(path, T::DTYPE, x.shape(), &chunk, meta)?;
     Ok((x, w))
 }
 
-/// The user attributes of the Zarr v3 array at `path` (`units`, `calendar`, …).
+/// `x` in regular chunks of its first block's shape (Zarr chunks are regular), and that shape.
+fn regular<T: Element>(x: &Array<T>) -> Result<(Array<T>, Vec<usize>)> {
+    let c = &x.node().chunks;
+    let chunk: Vec<usize> = (0..x.ndim()).map(|a| c.axis(a)[0]).collect();
+    let regular = Chunks::uniform(x.shape(), &chunk.iter().map(|&d| d.max(1)).collect::<Vec<_>>())?;
+    let x = if &regular == c { x.clone() } else { x.rechunk(ChunkSpec::Explicit(regular))? };
+    Ok((x, chunk))
+}
+
+/// The user attributes of the Zarr v3 array at `path` (`units`, `calendar`, …); of its data
+/// variable for a group (see [`open_zarr`]; [`group_attributes`] gives the group's own).
 pub fn attributes(path: impl AsRef<Path>) -> Result<serde_json::Map<String, serde_json::Value>> {
-    Ok(open_array(path.as_ref())?.attributes().clone())
+    Ok(open_array(&array_path(path.as_ref())?)?.attributes().clone())
+}
+
+/// The names of the dimensions of the Zarr v3 array at `path` (its `dimension_names`, which
+/// xarray reads); `None` when it has none or leaves one unnamed.
+pub fn dimension_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
+    let a = open_array(&array_path(path.as_ref())?)?;
+    Ok(a.dimension_names().as_ref().and_then(|names| names.iter().cloned().collect()))
 }
 
 /// The whole Zarr v3 array at `path` as `f64` values, in C order (for coordinates).

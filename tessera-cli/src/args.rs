@@ -67,7 +67,12 @@ fn formats() -> &'static str {
 }
 
 fn out_help() -> String {
-    format!("The output file: {} (the name says the format)", formats())
+    let which = if cfg!(feature = "netcdf") { "a .zarr or .nc result" } else { "a .zarr result" };
+    format!(
+        "The output file: {} (the name says the format; {which} carries the input's dimension \
+         names, coordinates and attributes, a Zarr group as xarray reads it)",
+        formats()
+    )
 }
 
 /// Whether `p` names an output this build can write (.npy, .zarr, and .nc with netCDF).

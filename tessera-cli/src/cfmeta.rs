@@ -1,15 +1,18 @@
-//! The CF metadata of a netCDF result (`tessera VERB in.nc out.nc`): the input's dimension
-//! names, its latitude/longitude coordinates where the result keeps those axes, a time
-//! coordinate in the input's units and calendar where it keeps time (every step, or each
-//! group's last day, as CDO dates a group), the variable's attributes with a `cell_methods`
-//! entry for the reduction, and a `history` line prepended to the input's.
+//! The CF metadata of a netCDF or Zarr result (`tessera VERB in.nc out.nc`, `… out.zarr`):
+//! the input's dimension names, its latitude/longitude coordinates where the result keeps
+//! those axes, a time coordinate in the input's units and calendar where it keeps time (every
+//! step, or each group's last day, as CDO dates a group), the variable's attributes with a
+//! `cell_methods` entry for the reduction, and a `history` line prepended to the input's.
+//! The input may be netCDF or a Zarr group (as `generate-sst` and xarray write them); what
+//! it lacks (a .npy file has none of it) is left out or guessed (`time, lat, lon`).
+//! [`write`] writes the result with it: a netCDF file, or a Zarr group laid out as xarray
+//! writes a Dataset.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use tessera::Reduction;
 use tessera::calendar::{Day, cf_values};
-use tessera::io::netcdf::{NcCoordinate, NcMeta, dimension_names, string_attributes, time_coordinate};
-use tessera::io::open_any;
+use tessera::io::{NcCoordinate, NcMeta, open_any};
+use tessera::{Array, ComputeOptions, Element, Reduction, RunReport};
 
 /// How the result's axes relate to the input's (a (time, …) array joined along time).
 pub enum Axes<'a> {
@@ -33,17 +36,15 @@ pub fn meta(
     op: Option<Reduction>,
     grid: Option<(&[f64], &[f64])>,
 ) -> tessera::Result<NcMeta> {
-    let netcdf = first.extension().is_some_and(|e| e == "nc" || e == "nc4");
-    let in_dims: Vec<String> = if netcdf {
-        dimension_names(first, var)?
-    } else {
-        let nd = open_any::<f32>(first, var, None)
-            .map(|x| x.ndim())
-            .or_else(|_| open_any::<f64>(first, var, None).map(|x| x.ndim()))?;
-        match nd {
+    let nd = open_any::<f32>(first, var, None)
+        .map(|x| x.ndim())
+        .or_else(|_| open_any::<f64>(first, var, None).map(|x| x.ndim()))?;
+    let in_dims: Vec<String> = match input_dims(first, var)? {
+        Some(d) if d.len() == nd => d,
+        _ => match nd {
             3 => vec!["time".into(), "lat".into(), "lon".into()],
             n => (0..n).map(|k| format!("dim_{k}")).collect(),
-        }
+        },
     };
     let nd = in_dims.len();
     // The input axes the result keeps, in order, and which of them is time.
@@ -97,18 +98,14 @@ pub fn meta(
             Some(i) if i + 1 == nd => Some(lon.to_vec()),
             _ => None,
         });
-        if let Some((name, values, attrs)) = coordinate(first, name, netcdf)? {
+        if let Some((name, values, attrs)) = coordinate(first, name)? {
             let values = boxed.unwrap_or(values);
             if values.len() == shape[k] {
                 m.coords.push((name, values, attrs));
             }
         }
     }
-    m.attrs = if netcdf {
-        string_attributes(first, Some(var))?.into_iter().filter(|(k, _)| !k.starts_with('_')).collect()
-    } else {
-        Vec::new()
-    };
+    m.attrs = input_attributes(first, var, false)?;
     if let Some(op) = op {
         let reduced: Vec<&str> = match &axes {
             Axes::Reduced(a, _) => vec![in_dims[*a].as_str()],
@@ -125,11 +122,8 @@ pub fn meta(
             }
         }
     }
-    let earlier = if netcdf {
-        string_attributes(first, None)?.into_iter().find(|(k, _)| k == "history").map(|(_, v)| v)
-    } else {
-        None
-    };
+    let earlier =
+        input_attributes(first, var, true)?.into_iter().find(|(k, _)| k == "history").map(|(_, v)| v);
     let args: Vec<String> = std::iter::once("tessera".to_string()).chain(std::env::args().skip(1)).collect();
     let line = format!("{}: {}", now_utc(), args.join(" "));
     let history = match earlier {
@@ -154,10 +148,88 @@ fn cell_method(op: Reduction) -> String {
     .to_string()
 }
 
+/// Write result `x` as variable `var` of `out` with its metadata `m`: a netCDF file for
+/// `.nc`, otherwise a Zarr v3 group (`tessera::io::zarr::to_zarr_dataset`: `var`, its
+/// coordinates, `dimension_names` and attributes, as xarray reads them).
+pub fn write<T: Element>(
+    x: &Array<T>,
+    out: &Path,
+    var: &str,
+    m: &NcMeta,
+    opts: &ComputeOptions,
+) -> tessera::Result<RunReport> {
+    if is_netcdf(out) {
+        #[cfg(feature = "netcdf")]
+        return tessera::io::netcdf::to_netcdf_with(x, out, var, m, opts);
+        #[cfg(not(feature = "netcdf"))]
+        return Err(no_netcdf(out));
+    }
+    tessera::io::zarr::to_zarr_dataset(x, out, var, m, opts)
+}
+
+/// Whether `path` names a netCDF file (by its extension).
+fn is_netcdf(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "nc" || e == "nc4")
+}
+
+/// The error for a netCDF file in a build without libnetcdf.
+#[cfg(not(feature = "netcdf"))]
+fn no_netcdf(path: &Path) -> tessera::Error {
+    tessera::Error::format(path, "netCDF files need tessera built with the `netcdf` feature")
+}
+
+/// The array of variable `var` of a Zarr input: the group's array of that name, or the input
+/// itself when it is a bare array.
+fn zarr_array(path: &Path, var: &str) -> PathBuf {
+    let inner = path.join(var);
+    if inner.join("zarr.json").exists() { inner } else { path.to_path_buf() }
+}
+
+/// The names of the dimensions of `var` in the input (`None`: it names none, as .npy files).
+fn input_dims(path: &Path, var: &str) -> tessera::Result<Option<Vec<String>>> {
+    if is_netcdf(path) {
+        #[cfg(feature = "netcdf")]
+        return tessera::io::netcdf::dimension_names(path, var).map(Some);
+        #[cfg(not(feature = "netcdf"))]
+        return Err(no_netcdf(path));
+    }
+    if path.extension().is_some_and(|e| e == "npy") {
+        return Ok(None);
+    }
+    tessera::io::zarr::dimension_names(zarr_array(path, var))
+}
+
+/// The string attributes of `var` in the input, less the reserved ones (`_FillValue`, …);
+/// `global`: the file's or group's instead (none for a bare Zarr array or a .npy file).
+fn input_attributes(path: &Path, var: &str, global: bool) -> tessera::Result<Vec<(String, String)>> {
+    let all: Vec<(String, String)> = if is_netcdf(path) {
+        #[cfg(feature = "netcdf")]
+        {
+            tessera::io::netcdf::string_attributes(path, (!global).then_some(var))?
+        }
+        #[cfg(not(feature = "netcdf"))]
+        return Err(no_netcdf(path));
+    } else if path.extension().is_some_and(|e| e == "npy") {
+        Vec::new()
+    } else {
+        let array = zarr_array(path, var);
+        let attrs = match (global, array == path) {
+            (false, _) => tessera::io::zarr::attributes(&array)?,
+            (true, false) => tessera::io::zarr::group_attributes(path)?,
+            (true, true) => Default::default(),
+        };
+        attrs.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect()
+    };
+    Ok(all.into_iter().filter(|(k, _)| !k.starts_with('_')).collect())
+}
+
 /// The input's time `units` and `calendar`: its netCDF `time` variable or Zarr `time` array.
 fn input_time_units(path: &Path) -> tessera::Result<Option<(String, Option<String>)>> {
-    if path.extension().is_some_and(|e| e == "nc" || e == "nc4") {
-        return Ok(time_coordinate(path)?.map(|(_, u, c)| (u, c)));
+    if is_netcdf(path) {
+        #[cfg(feature = "netcdf")]
+        return Ok(tessera::io::netcdf::time_coordinate(path)?.map(|(_, u, c)| (u, c)));
+        #[cfg(not(feature = "netcdf"))]
+        return Err(no_netcdf(path));
     }
     let t = path.join("time");
     if !t.join("zarr.json").exists() {
@@ -169,15 +241,13 @@ fn input_time_units(path: &Path) -> tessera::Result<Option<(String, Option<Strin
 }
 
 /// A 1-d coordinate `name` of the input, as f64, with its string attributes.
-fn coordinate(path: &Path, name: &str, netcdf: bool) -> tessera::Result<Option<NcCoordinate>> {
+fn coordinate(path: &Path, name: &str) -> tessera::Result<Option<NcCoordinate>> {
+    // Of a Zarr input, only an array of that name in its group (a bare array has none).
+    if !is_netcdf(path) && !path.join(name).join("zarr.json").exists() {
+        return Ok(None);
+    }
     let Some(values) = crate::reduce::coordinate_1d(path, name)? else { return Ok(None) };
-    let attrs = if netcdf {
-        string_attributes(path, Some(name))?.into_iter().filter(|(k, _)| !k.starts_with('_')).collect()
-    } else {
-        let a = tessera::io::zarr::attributes(path.join(name))?;
-        a.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()
-    };
-    Ok(Some((name.to_string(), values, attrs)))
+    Ok(Some((name.to_string(), values, input_attributes(path, name, false)?)))
 }
 
 /// The time now, `YYYY-MM-DD hh:mm:ss` UTC (as CDO writes its history lines).

@@ -31,7 +31,6 @@ mod bench;
 mod bench_disk;
 mod bench_gpu;
 mod bench_linalg;
-#[cfg(feature = "netcdf")]
 mod cfmeta;
 mod reduce;
 mod select;

@@ -272,13 +272,9 @@ impl Job {
                 )
             }
         };
-        // Without netCDF there is no metadata to write.
-        #[cfg(not(feature = "netcdf"))]
-        let _ = (&kept, op, days);
         let report = match self.out.extension().and_then(|e| e.to_str()) {
-            Some("zarr") => tessera::io::zarr::to_zarr(&result, &self.out, &self.opts)?,
-            #[cfg(feature = "netcdf")]
-            Some("nc") => {
+            // A Zarr group or a netCDF file, with the result's CF metadata.
+            Some("zarr" | "nc") => {
                 use crate::cfmeta::{Axes, meta};
                 let all = match &kept {
                     Kept::Field => days(),
@@ -294,7 +290,7 @@ impl Job {
                 };
                 let grid = region.as_ref().map(|(_, _, lat, lon)| (lat.as_slice(), lon.as_slice()));
                 let m = meta(&self.files[0], &self.var, axes, result.shape(), op, grid)?;
-                tessera::io::netcdf::to_netcdf_with(&result, &self.out, &self.var, &m, &self.opts)?
+                crate::cfmeta::write(&result, &self.out, &self.var, &m, &self.opts)?
             }
             _ => result.to_npy(&self.out, &self.opts)?,
         };
