@@ -106,6 +106,9 @@ pub fn meta(
         }
     }
     m.attrs = input_attributes(first, var, false)?;
+    // Attributes naming other variables of the input that the result does not carry (its
+    // cell areas, ancillary data): CF asks that a named variable be in the file.
+    m.attrs.retain(|(k, _)| !matches!(k.as_str(), "cell_measures" | "ancillary_variables"));
     if let Some(op) = op {
         let reduced: Vec<&str> = match &axes {
             Axes::Reduced(a, _) => vec![in_dims[*a].as_str()],

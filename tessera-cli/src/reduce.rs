@@ -238,9 +238,19 @@ impl Job {
             let l = labels(&days, by);
             Ok((x, days, l))
         };
-        // The days of the steps, for a result that keeps time (best effort: a result without
-        // dates gets no time coordinate).
-        let days = || dated(0).ok().map(|(_, d)| d);
+        // A result written with CF metadata that keeps time: the files joined and the days of
+        // their steps, from one opening (best effort: without dates, no time coordinate).
+        let metadata = matches!(self.out.extension().and_then(|e| e.to_str()), Some("zarr" | "nc"));
+        let joined_dated = |keeps_time: bool| -> tessera::Result<(Array<T>, Option<Vec<Day>>)> {
+            if metadata
+                && keeps_time
+                && join == 0
+                && let Ok((x, d)) = dated(0)
+            {
+                return Ok((x, Some(d)));
+            }
+            Ok((joined()?, None))
+        };
         let (result, what, kept, op) = match self.compute {
             Compute::Group(op, g) => {
                 let (x, d, l) = by(g)?;
@@ -253,11 +263,12 @@ impl Job {
                 (r, format!("anomaly from the {op} by {g:?}"), Kept::All(d), None)
             }
             Compute::Reduce(op) => {
-                let x = joined()?;
-                (reduce_axis(&x, axis, op)?, format!("{op} over axis {axis}"), Kept::AllBut(axis), Some(op))
+                let (x, days) = joined_dated(axis != 0)?;
+                let r = reduce_axis(&x, axis, op)?;
+                (r, format!("{op} over axis {axis}"), Kept::AllBut(axis, days), Some(op))
             }
             Compute::Field => {
-                let x = joined()?;
+                let (x, days) = joined_dated(true)?;
                 let keep = region.as_ref().map(|(rows, cols, ..)| (rows.as_slice(), cols.as_slice()));
                 let lat = || match &region {
                     Some((_, _, lat, _)) => Ok(lat.clone()),
@@ -267,7 +278,7 @@ impl Job {
                 (
                     r,
                     "area-weighted mean".to_string(),
-                    Kept::Field,
+                    Kept::Field(days),
                     Some(Reduction::nan(tessera::ReduceKind::Mean)),
                 )
             }
@@ -276,17 +287,12 @@ impl Job {
             // A Zarr group or a netCDF file, with the result's CF metadata.
             Some("zarr" | "nc") => {
                 use crate::cfmeta::{Axes, meta};
-                let all = match &kept {
-                    Kept::Field => days(),
-                    Kept::AllBut(a) if *a != 0 => days(),
-                    _ => None,
-                };
                 let none: Vec<Day> = Vec::new();
                 let axes = match &kept {
-                    Kept::AllBut(a) => Axes::Reduced(*a, all.as_deref()),
+                    Kept::AllBut(a, days) => Axes::Reduced(*a, days.as_deref()),
                     Kept::Grouped(d, l) => Axes::Grouped(d, l),
                     Kept::All(d) => Axes::Kept(d),
-                    Kept::Field => Axes::Field(all.as_deref().unwrap_or(&none)),
+                    Kept::Field(days) => Axes::Field(days.as_deref().unwrap_or(&none)),
                 };
                 let grid = region.as_ref().map(|(_, _, lat, lon)| (lat.as_slice(), lon.as_slice()));
                 let m = meta(&self.files[0], &self.var, axes, result.shape(), op, grid)?;
@@ -343,17 +349,17 @@ fn reduce_axis<T: Float>(x: &Array<T>, axis: usize, op: Reduction) -> tessera::R
     })
 }
 
-/// Which of the input's axes a result keeps (for its netCDF metadata).
-#[cfg_attr(not(feature = "netcdf"), allow(dead_code))]
+/// Which of the input's axes a result keeps (for its CF metadata), with the days of the
+/// steps where it keeps time and they are known.
 enum Kept {
     /// All but this one (reduced away).
-    AllBut(usize),
+    AllBut(usize, Option<Vec<Day>>),
     /// Time grouped: the days and their labels.
     Grouped(Vec<Day>, Vec<i64>),
     /// All, on these days.
     All(Vec<Day>),
     /// Time only (a field mean).
-    Field,
+    Field(Option<Vec<Day>>),
 }
 
 /// Whether a map's row 0 goes at the bottom: its latitudes ascend (OISST, the generator), or

@@ -112,6 +112,10 @@ fn cell_measures_areas_weight_the_mean_and_cos_latitude_stands_in_for_them() {
     let back =
         tessera::io::netcdf::open_netcdf::<f32>(d.join("a.nc"), "tos", [3]).unwrap().compute().unwrap();
     check("fldmean by areacello (netCDF)", &back, &by_areas);
+    // The result holds no areacello: it names none (CF: a named variable is in the file).
+    let attrs = tessera::io::netcdf::string_attributes(&d.join("a.nc"), Some("tos")).unwrap();
+    assert!(!attrs.iter().any(|(k, _)| k == "cell_measures"), "{attrs:?}");
+    assert!(attrs.iter().any(|(k, v)| k == "cell_methods" && v.contains("mean")), "{attrs:?}");
 
     // CDI's own example names `cell_area`.
     let (decl2, vals2) = area_var("cell_area", "lat, lon", &a);
