@@ -6,36 +6,15 @@
 //! the dimension names and the attributes. A Zarr input's own metadata is carried over, and
 //! a failed run leaves an existing .zarr result as it was.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::{s, tessera, tmpdir};
 
 use tessera::io::zarr::{self, ZarrMeta, create_group, write_coordinate, zarr_writer_for};
 use tessera::{ComputeOptions, from_array};
-
-fn tessera(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .expect("run tessera");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tessera-zarr-out-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A (time, 4, 6) field: a seasonal cycle and a gradient, NaN on a few cells at some steps
 /// and on one cell always (land).
