@@ -155,9 +155,8 @@ impl NetcdfWriter {
     /// At the first block: have HDF5 allocate the variable (by writing its last element),
     /// close the file in libnetcdf and find where the variable's bytes are. `None` (and
     /// the file reopened in libnetcdf) when HDF5 cannot say.
-    fn place(&self, file: netcdf::FileMut) -> Result<(Option<Direct>, Option<netcdf::FileMut>)> {
+    fn place(&self, mut file: netcdf::FileMut) -> Result<(Option<Direct>, Option<netcdf::FileMut>)> {
         let err = |e: netcdf::Error| Error::io(&self.path, format!("writing netCDF: {e}"));
-        let mut file = file;
         if self.shape.contains(&0) || cfg!(target_endian = "big") {
             return Ok((None, Some(file)));
         }
@@ -203,19 +202,8 @@ impl NetcdfWriter {
 
     /// Write `block` into `region` in place.
     fn write_direct(&self, d: &Direct, region: &[Range<usize>], block: &HostArray) -> Result<()> {
-        if block.dtype() != self.dtype {
-            return Err(Error::DTypeMismatch {
-                context: "netCDF writer".into(),
-                expected: self.dtype,
-                found: block.dtype(),
-            });
-        }
-        map_host!(block, a => {
-            let c = a.as_standard_layout();
-            let elems = c.as_slice().expect("standard layout");
-            let _one = d.lock.lock().map_err(|_| Error::internal("netCDF writer lock poisoned"))?;
-            crate::io::raw::write_region(&d.file, &self.path, d.offset, &self.shape, region, elems)
-        })
+        let _one = d.lock.lock().map_err(|_| Error::internal("netCDF writer lock poisoned"))?;
+        crate::io::raw::write_block(&d.file, &self.path, d.offset, self.dtype, &self.shape, region, block)
     }
 }
 

@@ -20,7 +20,6 @@ use crate::core::error::{Error, Result};
 use crate::io::BlockSink;
 use crate::io::raw::{ByteOrder, Layout, RawLayout, RawSource};
 use crate::io::staged::{Kind, Staged};
-use crate::map_host;
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
@@ -212,18 +211,15 @@ impl NpyWriter {
 
 impl BlockSink for NpyWriter {
     fn write(&self, region: &[Range<usize>], block: &HostArray) -> Result<()> {
-        if block.dtype() != self.dtype {
-            return Err(Error::DTypeMismatch {
-                context: "npy writer".into(),
-                expected: self.dtype,
-                found: block.dtype(),
-            });
-        }
-        map_host!(block, a => {
-            let c = a.as_standard_layout();
-            let elems = c.as_slice().expect("standard layout");
-            crate::io::raw::write_region(&self.file, &self.path, self.offset, &self.shape, region, elems)
-        })
+        crate::io::raw::write_block(
+            &self.file,
+            &self.path,
+            self.offset,
+            self.dtype,
+            &self.shape,
+            region,
+            block,
+        )
     }
     fn finish(&self) -> Result<()> {
         self.file.sync_all().map_err(|e| Error::io(&self.path, e))?;

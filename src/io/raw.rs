@@ -227,10 +227,35 @@ pub fn open_raw<T: Element>(
     source_array(Arc::new(src), chunks.into())
 }
 
-/// Write the elements of `region` (`elems`, in C order) into their places in a file that
-/// holds a C-order array of `shape` starting at byte `offset`, little-endian, one `pwrite`
-/// per contiguous run (from any thread: the file's cursor is not used).
-pub(crate) fn write_region<T: Element>(
+/// Write `block`, the elements of `region`, into their places in a file that holds a
+/// C-order array of `dtype` and `shape` starting at byte `offset`, little-endian, one
+/// `pwrite` per contiguous run (from any thread: the file's cursor is not used). A block of
+/// another type is an error, not garbage in the file.
+pub(crate) fn write_block(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    dtype: DType,
+    shape: &[usize],
+    region: &[Range<usize>],
+    block: &HostArray,
+) -> Result<()> {
+    if block.dtype() != dtype {
+        return Err(Error::DTypeMismatch {
+            context: format!("writing {}", path.display()),
+            expected: dtype,
+            found: block.dtype(),
+        });
+    }
+    crate::map_host!(block, a => {
+        let c = a.as_standard_layout();
+        let elems = c.as_slice().expect("standard layout");
+        write_region(file, path, offset, shape, region, elems)
+    })
+}
+
+/// [`write_block`] for a slice of the block's own element type.
+fn write_region<T: Element>(
     file: &File,
     path: &Path,
     offset: u64,
