@@ -14,6 +14,7 @@ use crate::core::error::Result;
 use crate::core::source::BlockSource;
 use crate::ir::expr::Expr;
 use crate::ir::group::{GroupKernel, GroupStep};
+use crate::ir::order::OrderKernel;
 use crate::ir::reduce::ReduceOp;
 
 /// What a task computes.
@@ -53,6 +54,8 @@ pub enum Kernel {
     Tile(Arc<TileKernel>),
     /// One step of a groupby-reduce block (see [`GroupKernel`]).
     Group(GroupKernel),
+    /// One step of a sort, argsort, quantile or top-k (see [`OrderKernel`]).
+    Order(Arc<OrderKernel>),
     /// The elements of input 0 at the `true` positions of input 1 (a 1-d bool mask block)
     /// along `axis` (boolean-mask indexing).
     Compress {
@@ -260,6 +263,7 @@ impl Kernel {
                 TileKernel::Pick { .. } => "pick",
                 TileKernel::Zeros { .. } => "zeros",
             },
+            Kernel::Order(o) => o.name(),
             Kernel::Gather(_) => "gather",
             Kernel::Relayout(_) => "relayout",
             Kernel::Take(_) => "take",

@@ -6,6 +6,7 @@
 pub mod expr;
 pub mod group;
 pub mod kernel;
+pub mod order;
 pub mod reduce;
 pub mod task;
 

@@ -8,6 +8,7 @@ pub(crate) mod blas;
 pub(crate) mod blocks;
 pub(crate) mod elementwise;
 pub(crate) mod groupby;
+pub(crate) mod order;
 pub(crate) mod pool;
 pub mod reduce;
 pub(crate) mod rotation;
@@ -62,6 +63,7 @@ impl Backend for CpuBackend {
             Kernel::Scan(k) => Value::Array(blocks::scan(k, inputs)?),
             Kernel::Closure(f) => return f(inputs),
             Kernel::Group(k) => return groupby::execute(k, inputs),
+            Kernel::Order(k) => return order::execute(k, inputs),
             Kernel::Compress { axis, dtype } => Value::Array(blocks::compress(*axis, *dtype, inputs)?),
             Kernel::Points(k) => Value::Array(blocks::points(k, inputs)?),
             Kernel::Reshape { shape } => Value::Array(blocks::reshape(shape, first_array(inputs)?)?),

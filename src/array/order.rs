@@ -1,0 +1,425 @@
+//! Order statistics along an axis, exact for any chunking: `sort`, stable `argsort`,
+//! `quantile`/`percentile`/`median` (NumPy's 13 methods) and their NaN-skipping forms, and
+//! `topk`/`argtopk`.
+//!
+//! **How an axis that spans several blocks is handled.** Sorts and quantiles need every
+//! element of a line (the values along the axis at one position of the other axes). The
+//! array is rechunked so that each block holds whole lines and as few of them as keep a
+//! block near [`LINE_BLOCK_BYTES`]: the other axes' chunks are cut, never merged, so the
+//! memory per task is bounded by the block size and not by the array (xarray instead asks
+//! for the core dimension in one chunk and leaves the rest to the user). Each block's lines
+//! are then sorted or partially selected (O(n) per order statistic, as NumPy's
+//! `partition`); a sort is rechunked back to the input's chunks. Cost: one pass of data
+//! movement (the rechunk) and one of selection. A line longer than [`MAX_LINE_BYTES`] is
+//! refused with an error for now (selection by counting, which needs no whole line, is the
+//! planned route for it).
+//!
+//! A top-k needs no whole line: each block's top k per line, then a tree of merges (in axis
+//! order, `split_every` states at a time) — memory per task is k per line per merged state.
+
+use std::sync::Arc;
+
+use crate::array::Array;
+use crate::array::norm_axis;
+use crate::core::chunks::{Chunks, unravel};
+use crate::core::dtype::{DType, Element, Number};
+use crate::core::error::{Error, Result};
+use crate::graph::node::{Node, Op};
+use crate::graph::tiled::{TileBuilder, TiledOp, TiledSpec, next_group};
+use crate::ir::kernel::Kernel;
+use crate::ir::order::{OrderKernel, OrderStep, QuantileMethod};
+use crate::ir::task::TaskId;
+
+/// Blocks of whole lines are cut to about this many bytes (64 MiB).
+pub const LINE_BLOCK_BYTES: usize = 64 << 20;
+
+/// The longest line (values along the sorted axis) a sort or quantile holds in one task:
+/// 512 MiB.
+pub const MAX_LINE_BYTES: usize = 512 << 20;
+
+/// How [`Array::quantile_with`] computes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QuantileOptions {
+    /// NumPy's `method=` (default `linear`).
+    pub method: QuantileMethod,
+    /// Keep the reduced axis with length 1.
+    pub keepdims: bool,
+}
+
+impl QuantileOptions {
+    /// With this method.
+    pub fn method(mut self, m: QuantileMethod) -> Self {
+        self.method = m;
+        self
+    }
+    /// Keep the reduced axis with length 1.
+    pub fn keepdims(mut self, k: bool) -> Self {
+        self.keepdims = k;
+        self
+    }
+}
+
+/// How [`Array::topk_with`] chooses and merges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopkOptions {
+    /// The largest (best first: descending), else the smallest (ascending).
+    pub largest: bool,
+    /// Per-block states merged by one task (at least 2).
+    pub split_every: usize,
+}
+
+impl Default for TopkOptions {
+    fn default() -> Self {
+        TopkOptions { largest: true, split_every: 8 }
+    }
+}
+
+/// The chunks of `chunks` with `axis` whole and the other axes' chunks cut (never merged)
+/// until a block of `elem`-byte values is at most `target` bytes or every other chunk is 1.
+pub(crate) fn line_chunks(chunks: &Chunks, axis: usize, elem: usize, target: usize) -> Result<Chunks> {
+    let shape = chunks.shape();
+    let n = shape[axis];
+    let line = n.max(1) * elem;
+    if line > MAX_LINE_BYTES {
+        return Err(Error::invalid(format!(
+            "a line of {n} values along axis {axis} ({line} bytes) is longer than the {MAX_LINE_BYTES} bytes \
+             one task may hold for a sort or quantile; rechunk or reduce it first"
+        )));
+    }
+    let per_block = (target / line).max(1);
+    // The longest block length allowed along each other axis, halved on the longest until a
+    // block of lines fits.
+    let mut cap: Vec<usize> = (0..shape.len())
+        .map(|a| if a == axis { n } else { chunks.axis(a).iter().copied().max().unwrap_or(1).max(1) })
+        .collect();
+    loop {
+        let cross: usize = cap.iter().enumerate().filter(|&(a, _)| a != axis).map(|(_, &c)| c).product();
+        if cross <= per_block {
+            break;
+        }
+        let Some((a, _)) =
+            cap.iter().enumerate().filter(|&(a, &c)| a != axis && c > 1).max_by_key(|&(_, &c)| c)
+        else {
+            break;
+        };
+        cap[a] = cap[a].div_ceil(2);
+    }
+    let axes = (0..shape.len())
+        .map(|a| {
+            if a == axis {
+                return vec![n];
+            }
+            let mut v = Vec::new();
+            for &c in chunks.axis(a) {
+                let pieces = c.div_ceil(cap[a]).max(1);
+                // `pieces` near-equal lengths summing to c.
+                for p in 0..pieces {
+                    v.push(c * (p + 1) / pieces - c * p / pieces);
+                }
+            }
+            v
+        })
+        .collect();
+    Chunks::new(axes)
+}
+
+/// One order kernel per block of an input whose blocks hold whole lines.
+struct PerBlock {
+    kernel: Arc<OrderKernel>,
+    /// The output's chunks.
+    chunks: Chunks,
+    /// The output's first axis runs over quantiles and it lacks the input's `axis` (whose
+    /// one block is block 0); else the output has the input's block grid.
+    quantile: bool,
+}
+
+impl TiledOp for PerBlock {
+    fn name(&self) -> &str {
+        self.kernel.name()
+    }
+
+    fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
+        let grid = self.chunks.numblocks();
+        let mut out = Vec::with_capacity(self.chunks.nblocks());
+        let size = |dtype: DType, shape: &[usize]| shape.iter().product::<usize>() * dtype.size();
+        for lin in 0..self.chunks.nblocks() {
+            let idx = unravel(lin, &grid);
+            let in_idx = if self.quantile {
+                let mut v = idx[1..].to_vec();
+                v.insert(self.kernel.axis, 0);
+                v
+            } else {
+                idx.clone()
+            };
+            let in_bytes = size(b.dtype(0), &b.chunks(0).block_shape(&in_idx));
+            let dep = b.input(0, &in_idx);
+            let out_dtype = match (&self.kernel.step, b.dtype(0)) {
+                (OrderStep::Argsort, _) => DType::I64,
+                (OrderStep::Quantile { .. }, DType::F32) => DType::F32,
+                (OrderStep::Quantile { .. }, _) => DType::F64,
+                (_, d) => d,
+            };
+            let bytes = size(out_dtype, &self.chunks.block_shape(&idx));
+            let t = b.push_kernel(Kernel::Order(self.kernel.clone()), vec![dep], &idx, bytes);
+            // The lines copied with the axis last (and an argsort's index per line).
+            b.set_scratch(t, in_bytes + if self.quantile { 0 } else { bytes });
+            out.push(t);
+        }
+        vec![out]
+    }
+}
+
+/// A top-k: per block a state, merged along the axis by a tree, then picked.
+struct Topk {
+    k: usize,
+    axis: usize,
+    dtype: DType,
+    largest: bool,
+    arg: bool,
+    split_every: usize,
+    chunks: Chunks,
+}
+
+impl TiledOp for Topk {
+    fn name(&self) -> &str {
+        if self.arg { "argtopk" } else { "topk" }
+    }
+
+    fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
+        let (ax, k, largest) = (self.axis, self.k, self.largest);
+        let kernel = |step| Kernel::Order(Arc::new(OrderKernel { axis: ax, dtype: self.dtype, step }));
+        let grid = self.chunks.numblocks();
+        let along = b.chunks(0).axis(ax).to_vec();
+        let mut out = Vec::with_capacity(self.chunks.nblocks());
+        for lin in 0..self.chunks.nblocks() {
+            let idx = unravel(lin, &grid);
+            let shape = self.chunks.block_shape(&idx);
+            let lines: usize = shape.iter().enumerate().filter(|&(a, _)| a != ax).map(|(_, &d)| d).product();
+            let state_bytes = lines * k * (self.dtype.size() + 8) + 64;
+            let mut start = 0;
+            let mut level = Vec::with_capacity(along.len());
+            for (j, &len) in along.iter().enumerate() {
+                let mut in_idx = idx.clone();
+                in_idx[ax] = j;
+                let dep = b.input(0, &in_idx);
+                let part = OrderStep::TopkPart { k, largest, start };
+                let t = b.push_kernel(kernel(part), vec![dep], &in_idx, state_bytes);
+                b.set_scratch(t, lines * len * (self.dtype.size() + 8));
+                level.push(t);
+                start += len;
+            }
+            let root = b.tree(
+                level,
+                self.split_every,
+                || kernel(OrderStep::TopkMerge { k, largest }),
+                &idx,
+                state_bytes,
+            );
+            let out_dtype = if self.arg { DType::I64 } else { self.dtype };
+            let bytes = shape.iter().product::<usize>() * out_dtype.size();
+            out.push(b.push_kernel(kernel(OrderStep::TopkPick { arg: self.arg }), root, &idx, bytes));
+        }
+        vec![out]
+    }
+}
+
+fn tiled<U: Element>(name: &str, op: Arc<dyn TiledOp>, chunks: Chunks, input: &Arc<Node>) -> Array<U> {
+    let spec = TiledSpec { op, group: next_group(), output: 0 };
+    Array::from_node(Node::new(name, U::DTYPE, chunks, Op::Tiled(spec), vec![input.clone()]))
+}
+
+impl<T: Element> Array<T> {
+    /// The array with blocks of whole lines along `axis` (see the module documentation).
+    fn in_lines(&self, axis: usize) -> Result<Array<T>> {
+        let c = line_chunks(self.chunks(), axis, T::DTYPE.size(), LINE_BLOCK_BYTES)?;
+        if &c == self.chunks() { Ok(self.clone()) } else { self.rechunk(c) }
+    }
+
+    fn per_block<U: Element>(&self, name: &str, axis: usize, step: OrderStep) -> Result<Array<U>> {
+        let lines = self.in_lines(axis)?;
+        let kernel = Arc::new(OrderKernel { axis, dtype: T::DTYPE, step });
+        let op = PerBlock { kernel, chunks: lines.chunks().clone(), quantile: false };
+        let out = tiled::<U>(name, Arc::new(op), lines.chunks().clone(), lines.node());
+        if out.chunks() == self.chunks() { Ok(out) } else { out.rechunk(self.chunks().clone()) }
+    }
+
+    /// The values sorted ascending along `axis` (NaN last, as `numpy.sort`); the result has
+    /// the input's chunks.
+    ///
+    /// ```
+    /// let x = tessera::from_array(ndarray::arr1(&[3.0, f64::NAN, 1.0, 2.0]).into_dyn(), [2])?;
+    /// let s = x.sort(0)?.to_vec()?;
+    /// assert_eq!(&s[..3], &[1.0, 2.0, 3.0]);
+    /// assert!(s[3].is_nan());
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn sort(&self, axis: isize) -> Result<Array<T>> {
+        let ax = norm_axis("sort", axis, self.ndim())?;
+        self.per_block("sort", ax, OrderStep::Sort)
+    }
+
+    /// The indices that sort each line along `axis`, stably (equal values keep their order,
+    /// NaN last: `numpy.argsort(kind="stable")`).
+    ///
+    /// ```
+    /// let x = tessera::from_array(ndarray::arr1(&[2, 1, 2, 0]).into_dyn(), [3])?;
+    /// assert_eq!(x.argsort(0)?.to_vec()?, vec![3, 1, 0, 2]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn argsort(&self, axis: isize) -> Result<Array<i64>> {
+        let ax = norm_axis("argsort", axis, self.ndim())?;
+        self.per_block("argsort", ax, OrderStep::Argsort)
+    }
+
+    fn topk_any<U: Element>(&self, k: usize, axis: isize, opts: &TopkOptions, arg: bool) -> Result<Array<U>> {
+        let name = if arg { "argtopk" } else { "topk" };
+        let ax = norm_axis(name, axis, self.ndim())?;
+        let n = self.shape()[ax];
+        if k > n {
+            return Err(Error::invalid(format!(
+                "{name}: k = {k} is more than the {n} values along axis {ax}"
+            )));
+        }
+        let mut axes: Vec<Vec<usize>> = (0..self.ndim()).map(|a| self.chunks().axis(a).to_vec()).collect();
+        axes[ax] = vec![k];
+        let chunks = Chunks::new(axes)?;
+        let op = Topk {
+            k,
+            axis: ax,
+            dtype: T::DTYPE,
+            largest: opts.largest,
+            arg,
+            split_every: opts.split_every.max(2),
+            chunks: chunks.clone(),
+        };
+        Ok(tiled::<U>(name, Arc::new(op), chunks, self.node()))
+    }
+
+    /// The `k` largest values along `axis`, largest first (the axis becomes `k` long). Equal
+    /// values come in index order and NaN after every number, so this is
+    /// `take_along_axis(x, argsort(-x, kind="stable")[:k])` in NumPy; dask's `topk`. No task
+    /// holds more than `k` values per line of a block and its merged states.
+    ///
+    /// ```
+    /// let x = tessera::from_array(ndarray::arr1(&[5, 1, 9, 5, 7]).into_dyn(), [2])?;
+    /// assert_eq!(x.topk(3, 0)?.to_vec()?, vec![9, 7, 5]);
+    /// assert_eq!(x.argtopk(3, 0)?.to_vec()?, vec![2, 4, 0]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn topk(&self, k: usize, axis: isize) -> Result<Array<T>> {
+        self.topk_any(k, axis, &TopkOptions::default(), false)
+    }
+
+    /// [`Array::topk`] with options: the smallest instead (`largest: false`: smallest
+    /// first, equal values in index order, NaN last), the merge tree's fan-in.
+    pub fn topk_with(&self, k: usize, axis: isize, opts: &TopkOptions) -> Result<Array<T>> {
+        self.topk_any(k, axis, opts, false)
+    }
+
+    /// The indices along `axis` of [`Array::topk`]'s values.
+    pub fn argtopk(&self, k: usize, axis: isize) -> Result<Array<i64>> {
+        self.topk_any(k, axis, &TopkOptions::default(), true)
+    }
+
+    /// The indices along `axis` of [`Array::topk_with`]'s values.
+    pub fn argtopk_with(&self, k: usize, axis: isize, opts: &TopkOptions) -> Result<Array<i64>> {
+        self.topk_any(k, axis, opts, true)
+    }
+}
+
+impl<T: Number> Array<T> {
+    fn quantile_any(
+        &self,
+        q: &[f64],
+        axis: isize,
+        opts: &QuantileOptions,
+        skip_nan: bool,
+    ) -> Result<Array<T::Mean>> {
+        let name = if skip_nan { "nanquantile" } else { "quantile" };
+        let ax = norm_axis(name, axis, self.ndim())?;
+        if let Some(bad) = q.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(Error::invalid(format!("{name}: quantiles must lie in [0, 1], got {bad}")));
+        }
+        let lines = self.in_lines(ax)?;
+        let kernel = Arc::new(OrderKernel {
+            axis: ax,
+            dtype: T::DTYPE,
+            step: OrderStep::Quantile { q: q.into(), method: opts.method, skip_nan },
+        });
+        let mut axes = vec![vec![q.len()]];
+        axes.extend((0..self.ndim()).filter(|&a| a != ax).map(|a| lines.chunks().axis(a).to_vec()));
+        let chunks = Chunks::new(axes)?;
+        let op = PerBlock { kernel, chunks: chunks.clone(), quantile: true };
+        let out = tiled::<T::Mean>(name, Arc::new(op), chunks, lines.node());
+        if opts.keepdims { out.expand_dims(ax as isize + 1) } else { Ok(out) }
+    }
+
+    /// Quantiles `q` (each in `[0, 1]`) along `axis`, as `numpy.quantile(x, q, axis,
+    /// method=…, keepdims=…)`: the result's first axis runs over `q`, then the input's axes
+    /// without `axis` (kept with length 1 under `keepdims`). A line holding NaN gives NaN;
+    /// an empty line gives NaN. Computed in `f64`, returned as `f32` for `f32` input and
+    /// `f64` otherwise (NumPy returns integers for the discrete methods on integer input).
+    /// Where NumPy's interpolation turns an infinite order statistic into NaN (`inf − inf`:
+    /// `quantile([1, inf], 1)`), this returns the order statistic.
+    ///
+    /// ```
+    /// use tessera::{QuantileMethod, QuantileOptions};
+    /// let x = tessera::from_array(ndarray::arr1(&[1.0, 3.0, 2.0, 4.0]).into_dyn(), [3])?;
+    /// let q = x.quantile_with(&[0.5, 1.0], 0, &QuantileOptions::default())?;
+    /// assert_eq!(q.to_vec()?, vec![2.5, 4.0]);
+    /// let lower = QuantileOptions::default().method(QuantileMethod::Lower);
+    /// assert_eq!(x.quantile_with(&[0.5], 0, &lower)?.to_vec()?, vec![2.0]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn quantile_with(&self, q: &[f64], axis: isize, opts: &QuantileOptions) -> Result<Array<T::Mean>> {
+        self.quantile_any(q, axis, opts, false)
+    }
+
+    /// [`Array::quantile_with`] skipping NaN, as `numpy.nanquantile`: an all-NaN line gives
+    /// NaN.
+    pub fn nanquantile_with(&self, q: &[f64], axis: isize, opts: &QuantileOptions) -> Result<Array<T::Mean>> {
+        self.quantile_any(q, axis, opts, true)
+    }
+
+    fn one_quantile(&self, q: f64, axis: isize, skip_nan: bool) -> Result<Array<T::Mean>> {
+        self.quantile_any(&[q], axis, &QuantileOptions::default(), skip_nan)?.squeeze(Some(&[0]))
+    }
+
+    /// Quantile `q` along `axis` (linear interpolation, NumPy's default), the axis removed.
+    ///
+    /// ```
+    /// let x = tessera::from_array(ndarray::arr2(&[[1.0, 5.0], [3.0, f64::NAN]]).into_dyn(), [1, 2])?;
+    /// assert_eq!(x.quantile(0.5, 0)?.to_vec()?[0], 2.0);
+    /// assert!(x.median(0)?.to_vec()?[1].is_nan());
+    /// assert_eq!(x.nanmedian(0)?.to_vec()?, vec![2.0, 5.0]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn quantile(&self, q: f64, axis: isize) -> Result<Array<T::Mean>> {
+        self.one_quantile(q, axis, false)
+    }
+
+    /// Quantile `q` along `axis` skipping NaN (`numpy.nanquantile`).
+    pub fn nanquantile(&self, q: f64, axis: isize) -> Result<Array<T::Mean>> {
+        self.one_quantile(q, axis, true)
+    }
+
+    /// Percentile `p` (in `[0, 100]`) along `axis`: `quantile(p / 100)`.
+    pub fn percentile(&self, p: f64, axis: isize) -> Result<Array<T::Mean>> {
+        self.one_quantile(p / 100.0, axis, false)
+    }
+
+    /// Percentile `p` along `axis` skipping NaN (`numpy.nanpercentile`).
+    pub fn nanpercentile(&self, p: f64, axis: isize) -> Result<Array<T::Mean>> {
+        self.one_quantile(p / 100.0, axis, true)
+    }
+
+    /// The median along `axis` (`numpy.median`).
+    pub fn median(&self, axis: isize) -> Result<Array<T::Mean>> {
+        self.one_quantile(0.5, axis, false)
+    }
+
+    /// The median along `axis` skipping NaN (`numpy.nanmedian`).
+    pub fn nanmedian(&self, axis: isize) -> Result<Array<T::Mean>> {
+        self.one_quantile(0.5, axis, true)
+    }
+}

@@ -1,0 +1,315 @@
+//! Order-statistic kernels: sort, stable argsort and quantiles of whole lines of a block, and
+//! the top-k steps (per block, merged, picked).
+//!
+//! A block's lines along the axis are first copied so that the axis is last and contiguous
+//! (one strided copy), then each line is sorted or partially selected in place
+//! (`select_nth_unstable_by`: O(n) per order statistic, as NumPy's `partition`). NaN orders
+//! after every number, whatever its sign, as in NumPy.
+
+use std::cmp::Ordering;
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
+
+use crate::core::block::{HostArray, Value};
+use crate::core::dtype::Element;
+use crate::core::error::{Error, Result};
+use crate::ir::order::{OrderKernel, OrderStep, lerp};
+use crate::with_dtype;
+
+/// Run one order-statistic task.
+pub(crate) fn execute(k: &OrderKernel, inputs: &[Value]) -> Result<Value> {
+    let first = || inputs.first().ok_or_else(|| Error::internal("order kernel: no input"));
+    match &k.step {
+        OrderStep::Sort => {
+            let a = first()?.array()?;
+            Ok(Value::Array(with_dtype!(k.dtype, T => sort::<T>(a, k.axis)?)))
+        }
+        OrderStep::Argsort => {
+            let a = first()?.array()?;
+            Ok(Value::Array(with_dtype!(k.dtype, T => argsort::<T>(a, k.axis)?)))
+        }
+        OrderStep::Quantile { q, method, skip_nan } => {
+            let a = first()?.array()?;
+            let f = |n: usize, q: f64| method.position(n, q);
+            Ok(Value::Array(with_dtype!(k.dtype, T => quantile::<T>(a, k.axis, q, &f, *skip_nan)?)))
+        }
+        OrderStep::TopkPart { k: n, largest, start } => {
+            let a = first()?.array()?;
+            let s = with_dtype!(k.dtype, T => topk_part::<T>(a, k.axis, *n, *largest, *start)?);
+            let bytes = s.nbytes();
+            Ok(Value::state(s, bytes))
+        }
+        OrderStep::TopkMerge { k: n, largest } => {
+            let parts: Vec<&TopkState> =
+                inputs.iter().map(|v| v.get_state::<TopkState>()).collect::<Result<_>>()?;
+            let s = with_dtype!(k.dtype, T => topk_merge::<T>(&parts, *n, *largest)?);
+            let bytes = s.nbytes();
+            Ok(Value::state(s, bytes))
+        }
+        OrderStep::TopkPick { arg } => {
+            let s = first()?.get_state::<TopkState>()?;
+            Ok(Value::Array(topk_pick(s, k.axis, *arg)?))
+        }
+    }
+}
+
+/// NumPy's sort order: numbers ascending, NaN last.
+pub(crate) fn nan_last<T: Element>(a: &T, b: &T) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (false, false) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+    }
+}
+
+/// The block's elements with `axis` moved last, in C order: `(lines × n values, the shape
+/// of the lines' grid, n)`.
+fn lines_last<T: Element>(a: &HostArray, axis: usize) -> Result<(Vec<T>, Vec<usize>, usize)> {
+    let v: ArrayViewD<'_, T> =
+        T::unhost(a).ok_or_else(|| Error::internal("order kernel: block of another type"))?.view();
+    if axis >= v.ndim() {
+        return Err(Error::internal("order kernel: axis outside the block"));
+    }
+    let n = v.shape()[axis];
+    let mut perm: Vec<usize> = (0..v.ndim()).filter(|&d| d != axis).collect();
+    let grid: Vec<usize> = perm.iter().map(|&d| v.shape()[d]).collect();
+    perm.push(axis);
+    let t = v.permuted_axes(IxDyn(&perm));
+    let data = match t.as_slice() {
+        Some(s) => s.to_vec(),
+        None => t.iter().copied().collect(),
+    };
+    Ok((data, grid, n))
+}
+
+/// Lines (axis last, C order over `grid`) back into a block with the axis at `axis`.
+fn lines_back<U: Element>(data: Vec<U>, grid: &[usize], n: usize, axis: usize) -> Result<HostArray> {
+    let mut shape = grid.to_vec();
+    shape.push(n);
+    let t = ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| Error::internal(e.to_string()))?;
+    if axis == grid.len() {
+        return Ok(HostArray::new(t.into_shared()));
+    }
+    let mut perm: Vec<usize> = (0..grid.len()).collect();
+    perm.insert(axis, grid.len());
+    let back = t.permuted_axes(IxDyn(&perm));
+    Ok(HostArray::new(back.as_standard_layout().into_owned().into_shared()))
+}
+
+fn for_lines<T, F: FnMut(&mut [T])>(data: &mut [T], n: usize, f: F) {
+    if n > 0 {
+        data.chunks_exact_mut(n).for_each(f);
+    }
+}
+
+fn sort<T: Element>(a: &HostArray, axis: usize) -> Result<HostArray> {
+    let (mut data, grid, n) = lines_last::<T>(a, axis)?;
+    for_lines(&mut data, n, |line| line.sort_unstable_by(nan_last));
+    lines_back(data, &grid, n, axis)
+}
+
+fn argsort<T: Element>(a: &HostArray, axis: usize) -> Result<HostArray> {
+    let (data, grid, n) = lines_last::<T>(a, axis)?;
+    let mut out: Vec<i64> = Vec::with_capacity(data.len());
+    let mut idx: Vec<usize> = Vec::with_capacity(n);
+    if n > 0 {
+        for line in data.chunks_exact(n) {
+            idx.clear();
+            idx.extend(0..n);
+            idx.sort_by(|&i, &j| nan_last(&line[i], &line[j]));
+            out.extend(idx.iter().map(|&i| i as i64));
+        }
+    }
+    lines_back(out, &grid, n, axis)
+}
+
+/// Put the order statistics `ranks` (ascending, distinct, each `< line.len()`) of `line` in
+/// their sorted places, by successive selections on what lies right of the previous one.
+fn select_ranks<T: Element>(line: &mut [T], ranks: &[usize]) {
+    let mut start = 0;
+    for &r in ranks {
+        if r < start {
+            continue;
+        }
+        line[start..].select_nth_unstable_by(r - start, nan_last);
+        start = r + 1;
+    }
+}
+
+type Position<'a> = dyn Fn(usize, f64) -> (usize, usize, f64) + 'a;
+
+fn quantile<T: Element>(
+    a: &HostArray,
+    axis: usize,
+    q: &[f64],
+    position: &Position<'_>,
+    skip_nan: bool,
+) -> Result<HostArray> {
+    let (mut data, grid, n) = lines_last::<T>(a, axis)?;
+    let lines: usize = grid.iter().product();
+    let nq = q.len();
+    // Output [nq] + grid: quantile j of line l at j * lines + l.
+    let mut out = vec![f64::NAN; nq * lines];
+    let mut ranks = Vec::with_capacity(2 * nq);
+    let mut at = Vec::with_capacity(nq);
+    for l in 0..lines {
+        let line = &mut data[l * n..(l + 1) * n];
+        let valid = if skip_nan {
+            let mut w = 0;
+            for r in 0..line.len() {
+                if !line[r].is_nan() {
+                    line.swap(w, r);
+                    w += 1;
+                }
+            }
+            w
+        } else if line.iter().any(|x| x.is_nan()) {
+            0
+        } else {
+            n
+        };
+        if valid == 0 {
+            continue;
+        }
+        let line = &mut line[..valid];
+        ranks.clear();
+        at.clear();
+        for &qj in q {
+            let (lo, hi, g) = position(valid, qj);
+            at.push((lo, hi, g));
+            ranks.push(lo);
+            if g != 0.0 {
+                ranks.push(hi);
+            }
+        }
+        ranks.sort_unstable();
+        ranks.dedup();
+        select_ranks(line, &ranks);
+        for (j, &(lo, hi, g)) in at.iter().enumerate() {
+            out[j * lines + l] = lerp(line[lo].to_f64(), line[hi].to_f64(), g);
+        }
+    }
+    let mut shape = vec![nq];
+    shape.extend_from_slice(&grid);
+    let typed: Vec<T::Mean> = out.into_iter().map(<T::Mean as Element>::cast_from).collect();
+    let arr = ArrayD::from_shape_vec(IxDyn(&shape), typed).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(HostArray::new(arr.into_shared()))
+}
+
+/// The top `k` of each line of a block, or of several merged: per line (C order over the
+/// block's shape without the axis) `k` values, best first, with their indices along the
+/// whole axis.
+pub(crate) struct TopkState {
+    /// `[lines, k]` values.
+    values: HostArray,
+    /// `lines × k` indices along the axis.
+    index: Vec<i64>,
+    /// The shape of the lines' grid (the block's shape without the axis).
+    grid: Vec<usize>,
+    /// Entries per line.
+    k: usize,
+}
+
+impl TopkState {
+    fn nbytes(&self) -> usize {
+        self.values.nbytes() + self.index.len() * 8 + 64
+    }
+}
+
+/// Best first: for the largest, higher values first; for the smallest, lower first; NaN
+/// after every number; equal values by index. A total order, so selections are exact.
+fn better<T: Element>(largest: bool) -> impl Fn(&(T, i64), &(T, i64)) -> Ordering {
+    move |a, b| {
+        let by_value = match (a.0.is_nan(), b.0.is_nan()) {
+            (false, false) => {
+                let o = a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal);
+                if largest { o.reverse() } else { o }
+            }
+            (x, y) => x.cmp(&y),
+        };
+        by_value.then(a.1.cmp(&b.1))
+    }
+}
+
+fn keep_best<T: Element>(cand: &mut Vec<(T, i64)>, k: usize, largest: bool) {
+    let cmp = better::<T>(largest);
+    if cand.len() > k {
+        if k > 0 {
+            cand.select_nth_unstable_by(k - 1, &cmp);
+        }
+        cand.truncate(k);
+    }
+    cand.sort_unstable_by(&cmp);
+}
+
+fn topk_state<T: Element>(best: Vec<Vec<(T, i64)>>, grid: Vec<usize>, k: usize) -> Result<TopkState> {
+    let lines = best.len();
+    let mut values = Vec::with_capacity(lines * k);
+    let mut index = Vec::with_capacity(lines * k);
+    for line in best {
+        for (v, i) in line {
+            values.push(v);
+            index.push(i);
+        }
+    }
+    let arr =
+        ArrayD::from_shape_vec(IxDyn(&[lines, k]), values).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(TopkState { values: HostArray::new(arr.into_shared()), index, grid, k })
+}
+
+fn topk_part<T: Element>(
+    a: &HostArray,
+    axis: usize,
+    k: usize,
+    largest: bool,
+    start: usize,
+) -> Result<TopkState> {
+    let (data, grid, n) = lines_last::<T>(a, axis)?;
+    let lines: usize = grid.iter().product();
+    let keep = k.min(n);
+    let mut best = Vec::with_capacity(lines);
+    for l in 0..lines {
+        let mut cand: Vec<(T, i64)> =
+            data[l * n..(l + 1) * n].iter().enumerate().map(|(i, &v)| (v, (start + i) as i64)).collect();
+        keep_best(&mut cand, keep, largest);
+        best.push(cand);
+    }
+    topk_state(best, grid, keep)
+}
+
+fn topk_merge<T: Element>(parts: &[&TopkState], k: usize, largest: bool) -> Result<TopkState> {
+    let first = parts.first().ok_or_else(|| Error::internal("topk merge: no input"))?;
+    let lines: usize = first.grid.iter().product();
+    let total: usize = parts.iter().map(|p| p.k).sum();
+    let keep = k.min(total);
+    let views: Vec<ArrayViewD<'_, T>> = parts
+        .iter()
+        .map(|p| {
+            T::unhost(&p.values)
+                .map(|a| a.view())
+                .ok_or_else(|| Error::internal("topk merge: state of another type"))
+        })
+        .collect::<Result<_>>()?;
+    let mut best = Vec::with_capacity(lines);
+    for l in 0..lines {
+        let mut cand = Vec::with_capacity(total);
+        for (p, v) in parts.iter().zip(&views) {
+            let row = v.index_axis(Axis(0), l);
+            cand.extend(row.iter().copied().zip(p.index[l * p.k..(l + 1) * p.k].iter().copied()));
+        }
+        keep_best(&mut cand, keep, largest);
+        best.push(cand);
+    }
+    topk_state(best, first.grid.clone(), keep)
+}
+
+fn topk_pick(s: &TopkState, axis: usize, arg: bool) -> Result<HostArray> {
+    if arg {
+        return lines_back(s.index.clone(), &s.grid, s.k, axis);
+    }
+    crate::map_host!(&s.values, v => {
+        let data: Vec<_> = v.iter().copied().collect();
+        lines_back(data, &s.grid, s.k, axis)
+    })
+}
