@@ -28,6 +28,10 @@
 //! | `x.sum(axis=0)`, `x.sum()` | `x.sum(0)?`, `x.sum(Axes::All)?` |
 //! | `x.sum(axis=(0, 2), keepdims=True)` | `x.sum_with([0, 2], &ReduceOptions::default().keepdims(true))?` |
 //! | `x.std(ddof=1)` | `x.std(Axes::All, 1.0)?` |
+//! | `np.sort(x, axis=0)`, `np.argsort(x, kind="stable")` | `x.sort(0)?`, `x.argsort(-1)?` |
+//! | `np.nanpercentile(x, 90, axis=0)`, `np.median(x, 1)` | `x.nanpercentile(90.0, 0)?`, `x.median(1)?` |
+//! | `np.quantile(x, [.1, .9], 0, method="hazen")` | `x.quantile_with(&[0.1, 0.9], 0, &QuantileOptions::default().method(QuantileMethod::Hazen))?` |
+//! | `da.topk(x, 5)`, `da.argtopk(x, -5)` | `x.topk(5, -1)?`, `x.argtopk_with(5, -1, &TopkOptions { largest: false, ..Default::default() })?` |
 //! | `x[10:, 100:50:-2]` | `x.slice(&sl![10.., (Some(100), Some(50), -2)])?` |
 //! | `x.map_blocks(f)` | `x.map_blocks(f)?` |
 //! | `x.compute()` | `x.compute()?` → `ndarray::ArrayD` |
@@ -111,8 +115,9 @@ pub use crate::core::error::{Error, Result};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::plan_many;
 pub use array::{
-    AnyArray, Array, Axes, IntoOperand, Nested, Operand, QuantileOptions, ReduceOptions, SliceArg,
-    TopkOptions, block, block_nested, compute_many, compute_many_report, concatenate, stack, where_,
+    AnyArray, Array, Axes, Bins, HistogramOptions, IntoOperand, Nested, Operand, QuantileOptions,
+    ReduceOptions, SliceArg, TopkOptions, block, block_nested, compute_many, compute_many_report,
+    concatenate, stack, where_,
 };
 pub use ir::order::QuantileMethod;
 pub use ir::reduce::{ReduceKind, ReduceOp, Reduction};

@@ -165,6 +165,24 @@ def run(impl, workload, repeat):
             assert delayed(sum)(xs).compute() == 50005000
 
         secs = timed(build_and_compute, repeat)
+    elif workload in ("quantile-time", "quantile-time-lazy"):
+        x = sst_cube()
+        if impl == "numpy":
+            secs = timed(lambda: np.nanpercentile(x, 90, axis=0), repeat)
+        else:
+            # xarray's quantile on dask: the time axis must first be one chunk.
+            import dask.array as da
+            import xarray as xr
+            a = xr.DataArray(da.from_array(x, chunks=(24, 360, 360)), dims=("time", "lat", "lon"))
+            q = a.chunk({"time": -1}).quantile(0.9, dim="time", skipna=True)
+            secs = timed(lambda: q.compute(), repeat)
+    elif workload in ("sort-axis", "sort-axis0"):
+        x = np.random.default_rng(11).random((20000, 20000))
+        axis = -1 if workload == "sort-axis" else 0
+        if impl == "numpy":
+            secs = timed(lambda: np.sort(x, axis=axis), repeat)
+        else:
+            return  # dask has no sort
     else:
         raise SystemExit(f"unknown workload {workload}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

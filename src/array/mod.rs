@@ -6,6 +6,7 @@
 //! creation, elementwise math, reductions, slicing, block-level ops and computing.
 
 mod compute;
+mod counting;
 pub mod creation;
 pub(crate) mod elementwise;
 pub(crate) mod index;
@@ -25,6 +26,7 @@ use crate::graph::node::Node;
 
 pub(crate) use compute::node_of;
 pub use compute::{AnyArray, NodeKey, compute_many, compute_many_report, plan_many};
+pub use counting::{Bins, HistogramOptions};
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use order::{LINE_BLOCK_BYTES, MAX_LINE_BYTES, QuantileOptions, TopkOptions};
 pub use reduce::{Axes, ReduceOptions};

@@ -4,7 +4,8 @@
 //! The per-line steps ([`OrderStep::Sort`], [`OrderStep::Argsort`],
 //! [`OrderStep::Quantile`]) run on a block that holds whole lines of the axis; the top-k steps
 //! ([`OrderStep::TopkPart`], [`OrderStep::TopkMerge`], [`OrderStep::TopkPick`]) form a tree
-//! over the blocks along the axis, so a top-k never needs a whole line in one task.
+//! over the blocks along the axis, so a top-k never needs a whole line in one task. A
+//! histogram is counted per block ([`OrderStep::Histogram`]) and the counts added by a tree.
 
 use std::fmt;
 use std::str::FromStr;
@@ -255,6 +256,28 @@ pub enum OrderStep {
         /// Indices rather than values.
         arg: bool,
     },
+    /// Inputs `[x]` or `[x, weights]` (same shape): the count (or the weights' sum) of the
+    /// block's values in each bin, a 1-d `f64` block of `edges.len() − 1` bins. Bins are
+    /// half-open `[e_i, e_{i+1})`, the last closed; values outside, and NaN, are not counted.
+    Histogram {
+        /// The bin edges, increasing.
+        edges: Arc<[f64]>,
+        /// The edges are equally spaced (NumPy's fast path: the bin computed, then
+        /// corrected against the edges).
+        uniform: bool,
+    },
+    /// 1-d blocks of the same length added.
+    AddCounts,
+    /// Histogram counts (`f64`) turned into the result: `i64` counts, or `f64` sums, or a
+    /// density (counts / total / bin width).
+    HistogramFinish {
+        /// The bin edges.
+        edges: Arc<[f64]>,
+        /// Divide by the total and the bin widths.
+        density: bool,
+        /// Return `i64` counts (no weights, no density).
+        integer: bool,
+    },
 }
 
 impl OrderKernel {
@@ -267,6 +290,9 @@ impl OrderKernel {
             OrderStep::TopkPart { .. } => "topk-part",
             OrderStep::TopkMerge { .. } => "topk-merge",
             OrderStep::TopkPick { .. } => "topk-pick",
+            OrderStep::Histogram { .. } => "histogram",
+            OrderStep::AddCounts => "add-counts",
+            OrderStep::HistogramFinish { .. } => "histogram-finish",
         }
     }
 }

@@ -61,6 +61,10 @@ pub const WORKLOADS: &[&str] = &[
     "matmul-f32",
     "matmul-f32-gpu",
     "gpu-kernels",
+    "quantile-time",
+    "quantile-time-lazy",
+    "sort-axis",
+    "sort-axis0",
     "all",
 ];
 
@@ -112,6 +116,10 @@ pub fn bench(args: &BenchArgs) -> tessera::Result<()> {
             "matmul-f32" => crate::bench_gpu::matmul_f32(repeat, false)?,
             "matmul-f32-gpu" => crate::bench_gpu::matmul_f32(repeat, true)?,
             "gpu-kernels" => return crate::bench_gpu::kernels(repeat, json),
+            "quantile-time" => crate::bench_order::quantile_time(repeat, false)?,
+            "quantile-time-lazy" => crate::bench_order::quantile_time(repeat, true)?,
+            "sort-axis" => crate::bench_order::sort_axis(repeat, -1)?,
+            "sort-axis0" => crate::bench_order::sort_axis(repeat, 0)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {

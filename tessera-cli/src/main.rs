@@ -31,6 +31,7 @@ mod bench;
 mod bench_disk;
 mod bench_gpu;
 mod bench_linalg;
+mod bench_order;
 mod cfmeta;
 mod reduce;
 mod select;

@@ -6,6 +6,7 @@ pub(crate) mod blas;
 #[path = "blas_off.rs"]
 pub(crate) mod blas;
 pub(crate) mod blocks;
+pub(crate) mod counting;
 pub(crate) mod elementwise;
 pub(crate) mod groupby;
 pub(crate) mod order;

@@ -50,6 +50,17 @@ pub(crate) fn execute(k: &OrderKernel, inputs: &[Value]) -> Result<Value> {
             let s = first()?.get_state::<TopkState>()?;
             Ok(Value::Array(topk_pick(s, k.axis, *arg)?))
         }
+        OrderStep::Histogram { edges, uniform } => {
+            let x = first()?.array()?;
+            let w = inputs.get(1).map(|v| v.array()).transpose()?;
+            Ok(Value::Array(
+                with_dtype!(k.dtype, T => super::counting::histogram::<T>(x, w, edges, *uniform)?),
+            ))
+        }
+        OrderStep::AddCounts => Ok(Value::Array(super::counting::add_counts(inputs)?)),
+        OrderStep::HistogramFinish { edges, density, integer } => {
+            Ok(Value::Array(super::counting::finish(first()?.array()?, edges, *density, *integer)?))
+        }
     }
 }
 
@@ -63,6 +74,30 @@ pub(crate) fn nan_last<T: Element>(a: &T, b: &T) -> Ordering {
     }
 }
 
+/// Copy the row-major `rows × cols` matrix `src` into `dst` transposed (`cols × rows`), tile
+/// by tile so that both sides stay in cache (a line along a leading axis is strided by the
+/// whole cross-section: copied element by element it costs a cache miss per value).
+fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    const TILE: usize = 32;
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
+            for r in r0..r1 {
+                let row = &src[r * cols + c0..r * cols + c1];
+                for (c, &v) in (c0..c1).zip(row) {
+                    dst[c * rows + r] = v;
+                }
+            }
+        }
+    }
+}
+
+/// `(elements before the axis, its length, elements after it)` of `shape`.
+fn around(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+}
+
 /// The block's elements with `axis` moved last, in C order: `(lines × n values, the shape
 /// of the lines' grid, n)`.
 fn lines_last<T: Element>(a: &HostArray, axis: usize) -> Result<(Vec<T>, Vec<usize>, usize)> {
@@ -71,30 +106,38 @@ fn lines_last<T: Element>(a: &HostArray, axis: usize) -> Result<(Vec<T>, Vec<usi
     if axis >= v.ndim() {
         return Err(Error::internal("order kernel: axis outside the block"));
     }
-    let n = v.shape()[axis];
-    let mut perm: Vec<usize> = (0..v.ndim()).filter(|&d| d != axis).collect();
-    let grid: Vec<usize> = perm.iter().map(|&d| v.shape()[d]).collect();
-    perm.push(axis);
-    let t = v.permuted_axes(IxDyn(&perm));
-    let data = match t.as_slice() {
-        Some(s) => s.to_vec(),
-        None => t.iter().copied().collect(),
-    };
+    let grid: Vec<usize> = (0..v.ndim()).filter(|&d| d != axis).map(|d| v.shape()[d]).collect();
+    let (outer, n, inner) = around(v.shape(), axis);
+    let std = v.as_standard_layout();
+    let src = std.as_slice().ok_or_else(|| Error::internal("order kernel: block not contiguous"))?;
+    if inner == 1 {
+        return Ok((src.to_vec(), grid, n));
+    }
+    let mut data = vec![T::default(); src.len()];
+    let slab = n * inner;
+    for o in 0..outer {
+        transpose_into(&src[o * slab..(o + 1) * slab], n, inner, &mut data[o * slab..(o + 1) * slab]);
+    }
     Ok((data, grid, n))
 }
 
 /// Lines (axis last, C order over `grid`) back into a block with the axis at `axis`.
 fn lines_back<U: Element>(data: Vec<U>, grid: &[usize], n: usize, axis: usize) -> Result<HostArray> {
     let mut shape = grid.to_vec();
-    shape.push(n);
-    let t = ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| Error::internal(e.to_string()))?;
-    if axis == grid.len() {
-        return Ok(HostArray::new(t.into_shared()));
-    }
-    let mut perm: Vec<usize> = (0..grid.len()).collect();
-    perm.insert(axis, grid.len());
-    let back = t.permuted_axes(IxDyn(&perm));
-    Ok(HostArray::new(back.as_standard_layout().into_owned().into_shared()))
+    shape.insert(axis, n);
+    let (outer, _, inner) = around(&shape, axis);
+    let data = if inner == 1 || n == 0 {
+        data
+    } else {
+        let mut out = vec![U::default(); data.len()];
+        let slab = n * inner;
+        for o in 0..outer {
+            transpose_into(&data[o * slab..(o + 1) * slab], inner, n, &mut out[o * slab..(o + 1) * slab]);
+        }
+        out
+    };
+    let arr = ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(HostArray::new(arr.into_shared()))
 }
 
 fn for_lines<T, F: FnMut(&mut [T])>(data: &mut [T], n: usize, f: F) {

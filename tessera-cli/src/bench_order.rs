@@ -1,0 +1,38 @@
+//! `tessera bench` workloads of order statistics (issue 22), beside NumPy's and xarray's in
+//! benches/compare/workloads.py.
+
+use tessera::datasets::{SST_LAT, SST_LON, sst};
+use tessera::prelude::*;
+
+use crate::bench::time_it;
+
+/// The 90th percentile over time of a year of daily SST (365 × 720 × 1440 f32, NaN land) in
+/// blocks of (24, 360, 360), NaN skipped: `np.nanpercentile(x, 90, axis=0)`. With `lazy`
+/// the days are generated inside the graph instead of held in memory first (the time then
+/// includes making them; the peak RSS is what tessera needs without the input in memory).
+pub fn quantile_time(repeat: usize, lazy: bool) -> tessera::Result<(f64, String)> {
+    let cube = sst(365, SST_LAT, SST_LON, 2026, [24, 360, 360])?;
+    let x = if lazy { cube } else { tessera::from_array(cube.compute()?, [24, 360, 360])? };
+    let p = x.nanpercentile(90.0, 0)?;
+    let mut tasks = 0;
+    let secs = time_it(repeat, || {
+        let (r, report) = p.compute_report(&ComputeOptions::default())?;
+        tasks = report.tasks_run;
+        std::hint::black_box(r);
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"tasks\": {tasks}, \"lazy_input\": {lazy}")))
+}
+
+/// A 20000² f64 uniform matrix in 2000² blocks, held in memory, sorted along `axis`
+/// (`np.sort(x, axis)`); the sorted matrix is assembled in memory as NumPy's is.
+pub fn sort_axis(repeat: usize, axis: isize) -> tessera::Result<(f64, String)> {
+    let data = tessera::random::uniform::<f64>(11, &[20000, 20000], [2000, 2000])?.compute()?;
+    let x = tessera::from_array(data, [2000, 2000])?;
+    let s = x.sort(axis)?;
+    let secs = time_it(repeat, || {
+        std::hint::black_box(s.compute()?);
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"axis\": {axis}")))
+}
