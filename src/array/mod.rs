@@ -10,9 +10,11 @@ pub mod creation;
 pub(crate) mod elementwise;
 pub(crate) mod index;
 mod map_blocks;
+mod moments;
 mod reduce;
 mod shape;
 mod slice;
+mod window;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -25,9 +27,12 @@ use crate::graph::node::Node;
 pub(crate) use compute::node_of;
 pub use compute::{AnyArray, NodeKey, compute_many, compute_many_report, plan_many};
 pub use elementwise::{IntoOperand, Operand, where_};
+pub use moments::Spacing;
+pub(crate) use reduce::norm_axes;
 pub use reduce::{Axes, ReduceOptions};
 pub use shape::{Nested, block, block_nested, concatenate, stack};
 pub use slice::SliceArg;
+pub use window::{Coarsen, CoarsenBoundary, Rolling};
 
 /// A lazy chunked n-dimensional array of `T`.
 ///

@@ -8,5 +8,6 @@ pub mod group;
 pub mod kernel;
 pub mod reduce;
 pub mod task;
+pub mod window;
 
 pub use task::{Task, TaskGraph, TaskId};
