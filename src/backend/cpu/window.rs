@@ -5,7 +5,10 @@
 //!
 //! Sums are compensated (Neumaier) and keep infinities apart (a window holding +∞ sums to
 //! +∞, both signs to NaN, as the sum of its values does); variances update the mean and the
-//! sum of squared deviations by Welford's add and remove (pandas' `roll_var`); a window whose
+//! sum of squared deviations by Welford's add and remove (pandas' `roll_var`), recomputed
+//! from the window's values once every `window` positions so that rounding does not build up
+//! along a lane (as in pandas, a standard deviation near 0 may still be off by about the square
+//! root of the rounding, √(ε·x²) for values of size x); a window whose
 //! non-NaN values are all the same value gives exactly that mean and a variance of 0 (pandas
 //! does the same). NaN values are skipped and do not count toward `min_periods`.
 
@@ -53,7 +56,7 @@ fn typed<T: Element>(k: &WindowKernel, input: &HostArray) -> Result<HostArray> {
         match k.stat {
             WindowStat::Min => sweep(k, &lane, n, &mut Extreme { max: false, deque: &mut deque }, &mut emit),
             WindowStat::Max => sweep(k, &lane, n, &mut Extreme { max: true, deque: &mut deque }, &mut emit),
-            stat => sweep(k, &lane, n, &mut Moments::new(stat), &mut emit),
+            stat => sweep(k, &lane, n, &mut Moments::new(stat, k.window), &mut emit),
         }
     });
     Ok(HostArray::new(out.into_shared()))
@@ -112,10 +115,14 @@ struct Moments {
     /// The last value added and how many values in a row (NaN skipped) were equal to it.
     run_value: f64,
     run: usize,
+    /// The window's length, and variances given since `mean` and `m2` were last computed
+    /// afresh from the window's values.
+    window: usize,
+    since: usize,
 }
 
 impl Moments {
-    fn new(stat: WindowStat) -> Self {
+    fn new(stat: WindowStat, window: usize) -> Self {
         Moments {
             stat,
             finite: 0,
@@ -127,7 +134,19 @@ impl Moments {
             m2: 0.0,
             run_value: f64::NAN,
             run: 0,
+            window,
+            since: 0,
         }
+    }
+
+    /// `mean` and `m2` computed afresh (two passes) from the finite values of `values`, the
+    /// window: once every `window` variances, so that the rounding of earlier updates (of
+    /// values long gone, perhaps much larger) does not build up along the lane.
+    fn refresh(&mut self, values: &[f64]) {
+        let finite = || values.iter().copied().filter(|x| x.is_finite());
+        self.mean = finite().sum::<f64>() / self.finite as f64;
+        self.m2 = finite().map(|x| (x - self.mean) * (x - self.mean)).sum();
+        self.since = 0;
     }
 
     fn accumulate(&mut self, x: f64) {
@@ -150,13 +169,17 @@ impl Moments {
         }
     }
 
-    fn var(&self, nobs: usize, ddof: f64) -> f64 {
+    fn var(&mut self, nobs: usize, ddof: f64, values: &[f64]) -> f64 {
         let dof = nobs as f64 - ddof;
         if self.pos_inf + self.neg_inf > 0 || dof <= 0.0 {
             f64::NAN
         } else if self.run >= nobs {
             0.0
         } else {
+            self.since += 1;
+            if self.since >= self.window {
+                self.refresh(values);
+            }
             self.m2.max(0.0) / dof
         }
     }
@@ -164,7 +187,7 @@ impl Moments {
 
 impl Window for Moments {
     fn add(&mut self, _: usize, x: f64, _: &[f64]) {
-        if x.to_bits() == self.run_value.to_bits() {
+        if x == self.run_value {
             self.run += 1;
         } else {
             self.run_value = x;
@@ -202,7 +225,8 @@ impl Window for Moments {
         }
     }
 
-    fn value(&mut self, _: usize, nobs: usize, _: &[f64]) -> f64 {
+    fn value(&mut self, start: usize, nobs: usize, lane: &[f64]) -> f64 {
+        let values = &lane[start..start + self.window];
         match self.stat {
             WindowStat::Count => nobs as f64,
             WindowStat::Sum => self.infinite().unwrap_or(self.sum + self.comp),
@@ -211,8 +235,8 @@ impl Window for Moments {
             } else {
                 (self.sum + self.comp) / nobs as f64
             }),
-            WindowStat::Var { ddof } => self.var(nobs, ddof),
-            WindowStat::Std { ddof } => self.var(nobs, ddof).sqrt(),
+            WindowStat::Var { ddof } => self.var(nobs, ddof, values),
+            WindowStat::Std { ddof } => self.var(nobs, ddof, values).sqrt(),
             WindowStat::Min | WindowStat::Max => f64::NAN,
         }
     }
