@@ -31,6 +31,11 @@
 //! | `np.sort(x, axis=0)`, `np.argsort(x, kind="stable")` | `x.sort(0)?`, `x.argsort(-1)?` |
 //! | `np.nanpercentile(x, 90, axis=0)`, `np.median(x, 1)` | `x.nanpercentile(90.0, 0)?`, `x.median(1)?` |
 //! | `np.quantile(x, [.1, .9], 0, method="hazen")` | `x.quantile_with(&[0.1, 0.9], 0, &QuantileOptions::default().method(QuantileMethod::Hazen))?` |
+//! | `np.histogram(x, 256, range=(0, 1))` | `x.histogram(256, Some((0.0, 1.0)))?` → (counts, edges) |
+//! | `xr.DataArray.rolling(time=11, center=True).mean()` | `x.rolling(0, 11)?.center(true).mean()?` |
+//! | `np.diff(x, axis=0)`, `np.gradient(x, 0.5, axis=1)` | `x.diff(1, 0)?`, `x.gradient(1, 0.5, 1)?` |
+//! | `np.average(x, 0, weights=w)`, `np.cov(m)` | `stats::average(&x, 0, Some(&w))?`, `stats::cov(&m, None, &Default::default())?` |
+//! | `xr.DataArray.coarsen(lat=4, lon=4).mean()` | `x.coarsen(&[(1, 4), (2, 4)], CoarsenBoundary::Exact)?.mean()?` |
 //! | `da.topk(x, 5)`, `da.argtopk(x, -5)` | `x.topk(5, -1)?`, `x.argtopk_with(5, -1, &TopkOptions { largest: false, ..Default::default() })?` |
 //! | `x[10:, 100:50:-2]` | `x.slice(&sl![10.., (Some(100), Some(50), -2)])?` |
 //! | `x.map_blocks(f)` | `x.map_blocks(f)?` |

@@ -1,7 +1,11 @@
-//! Weighted statistics: NaN-aware weighted averages, and the area-weighted field mean of
+//! Weighted statistics: NumPy's `average`, `cov` and `corrcoef` (in `stats/moments.rs`),
+//! NaN-aware weighted averages, and the area-weighted field mean of
 //! climate data (CDO's `fldmean`), by cos(latitude) or by the grid's cell areas.
 
 use ndarray::ArrayView2;
+
+mod moments;
+pub use moments::{CovOptions, average, average_returned, corrcoef, cov};
 
 use crate::array::{Array, Axes, where_};
 use crate::core::chunks::Chunks;

@@ -11,10 +11,12 @@ pub mod creation;
 pub(crate) mod elementwise;
 pub(crate) mod index;
 mod map_blocks;
+mod moments;
 mod order;
 mod reduce;
 mod shape;
 mod slice;
+mod window;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -28,10 +30,13 @@ pub(crate) use compute::node_of;
 pub use compute::{AnyArray, NodeKey, compute_many, compute_many_report, plan_many};
 pub use counting::{Bins, HistogramOptions};
 pub use elementwise::{IntoOperand, Operand, where_};
+pub use moments::Spacing;
 pub use order::{LINE_BLOCK_BYTES, MAX_LINE_BYTES, QuantileOptions, TopkOptions};
+pub(crate) use reduce::norm_axes;
 pub use reduce::{Axes, ReduceOptions};
 pub use shape::{Nested, block, block_nested, concatenate, stack};
 pub use slice::SliceArg;
+pub use window::{Coarsen, CoarsenBoundary, Rolling};
 
 /// A lazy chunked n-dimensional array of `T`.
 ///

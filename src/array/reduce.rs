@@ -324,13 +324,21 @@ impl<T: Element> Array<T> {
         Ok(Array::from_node(node))
     }
 
-    fn scan(&self, op: ScanOp, axis: isize) -> Result<Array<T::Sum>> {
+    fn scan(&self, op: ScanOp, axis: Axes) -> Result<Array<T::Sum>> {
         let name = match op {
             ScanOp::Sum => "cumsum",
             ScanOp::Prod => "cumprod",
         };
-        let ax = norm_axis(name, axis, self.ndim())?;
-        let x = self.astype::<T::Sum>();
+        let (x, ax) = match axis {
+            // NumPy's axis=None: the flattened array, in C order.
+            Axes::All => (self.reshape(&[-1])?.astype::<T::Sum>(), 0),
+            Axes::List(l) if l.len() == 1 => (self.astype::<T::Sum>(), norm_axis(name, l[0], self.ndim())?),
+            Axes::List(l) => {
+                return Err(Error::invalid(format!(
+                    "{name} runs along one axis or the flattened array, not axes {l:?}"
+                )));
+            }
+        };
         let node = Node::new(
             name,
             <T::Sum as Element>::DTYPE,
@@ -340,17 +348,42 @@ impl<T: Element> Array<T> {
         );
         Ok(Array::from_node(node))
     }
-    /// Cumulative sum along `axis`.
-    pub fn cumsum(&self, axis: isize) -> Result<Array<T::Sum>> {
-        self.scan(ScanOp::Sum, axis)
+    /// Cumulative sum along an axis, or of the flattened array (C order) with `Axes::All` (NumPy's
+    /// `axis=None`, a 1-d result).
+    ///
+    /// ```
+    /// use tessera::Axes;
+    /// let x = tessera::arange(1i64, 7, 1, [4])?.reshape(&[2, 3])?;
+    /// assert_eq!(x.cumsum(1)?.to_vec()?, vec![1, 3, 6, 4, 9, 15]);
+    /// assert_eq!(x.cumsum(Axes::All)?.to_vec()?, vec![1, 3, 6, 10, 15, 21]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn cumsum(&self, axis: impl Into<Axes>) -> Result<Array<T::Sum>> {
+        self.scan(ScanOp::Sum, axis.into())
     }
-    /// Cumulative product along `axis`.
-    pub fn cumprod(&self, axis: isize) -> Result<Array<T::Sum>> {
-        self.scan(ScanOp::Prod, axis)
+    /// Cumulative product along an axis, or of the flattened array with `Axes::All`.
+    pub fn cumprod(&self, axis: impl Into<Axes>) -> Result<Array<T::Sum>> {
+        self.scan(ScanOp::Prod, axis.into())
     }
 }
 
 impl<T: Float> Array<T> {
+    /// Cumulative sum treating NaN as 0 (NumPy's `nancumsum`), along an axis or of the
+    /// flattened array with `Axes::All`.
+    ///
+    /// ```
+    /// let x = tessera::from_array(ndarray::array![1.0f64, f64::NAN, 2.0].into_dyn(), [2])?;
+    /// assert_eq!(x.nancumsum(0)?.to_vec()?, vec![1.0, 1.0, 3.0]);
+    /// assert_eq!(x.nancumprod(0)?.to_vec()?, vec![1.0, 1.0, 2.0]);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn nancumsum(&self, axis: impl Into<Axes>) -> Result<Array<T>> {
+        Ok(crate::array::where_(&self.isnan(), T::zero(), self)?.cumsum(axis)?.astype::<T>())
+    }
+    /// Cumulative product treating NaN as 1 (NumPy's `nancumprod`).
+    pub fn nancumprod(&self, axis: impl Into<Axes>) -> Result<Array<T>> {
+        Ok(crate::array::where_(&self.isnan(), T::one(), self)?.cumprod(axis)?.astype::<T>())
+    }
     /// Sum treating NaN as 0.
     pub fn nansum(&self, axes: impl Into<Axes>) -> Result<Array<T>> {
         self.nansum_with(axes, &ReduceOptions::default())

@@ -16,6 +16,7 @@ use crate::ir::expr::Expr;
 use crate::ir::group::{GroupKernel, GroupStep};
 use crate::ir::order::OrderKernel;
 use crate::ir::reduce::ReduceOp;
+use crate::ir::window::WindowKernel;
 
 /// What a task computes.
 #[derive(Clone)]
@@ -76,6 +77,8 @@ pub enum Kernel {
     FromDelayed(Arc<FromDelayedKernel>),
     /// A user's function of the input values (a delayed task).
     Closure(Arc<ValueFn>),
+    /// A rolling statistic of a block extended by its halos (see [`WindowKernel`]).
+    Window(Arc<WindowKernel>),
 }
 
 /// One step of a blocked linear-algebra algorithm on 2-D blocks of `f32` or `f64`: the
@@ -268,6 +271,7 @@ impl Kernel {
             Kernel::Relayout(_) => "relayout",
             Kernel::Take(_) => "take",
             Kernel::MapOverlap(_) => "map_overlap",
+            Kernel::Window(_) => "rolling",
             Kernel::Scan(s) => match s.step {
                 ScanStep::Local => "scan-local",
                 ScanStep::Carry => "scan-carry",

@@ -9,5 +9,6 @@ pub mod kernel;
 pub mod order;
 pub mod reduce;
 pub mod task;
+pub mod window;
 
 pub use task::{Task, TaskGraph, TaskId};

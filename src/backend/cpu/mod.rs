@@ -16,6 +16,7 @@ pub(crate) mod rotation;
 #[cfg(test)]
 mod tile_tests;
 pub(crate) mod tiles;
+pub(crate) mod window;
 
 use crate::backend::Backend;
 use crate::core::block::{HostArray, Value};
@@ -73,6 +74,7 @@ impl Backend for CpuBackend {
                 return (k.convert)(v, &k.shape);
             }
             Kernel::Tile(k) => return tiles::execute(k, inputs.to_vec()),
+            Kernel::Window(k) => Value::Array(window::rolling(k, first_array(inputs)?)?),
         })
     }
 
