@@ -120,9 +120,9 @@ pub use crate::core::error::{Error, Result};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::plan_many;
 pub use array::{
-    AnyArray, Array, Axes, Bins, HistogramOptions, IntoOperand, Nested, Operand, QuantileOptions,
-    ReduceOptions, SliceArg, TopkOptions, block, block_nested, compute_many, compute_many_report,
-    concatenate, stack, where_,
+    AnyArray, Array, Axes, Bins, GroupQuantileOptions, HistogramOptions, IntoOperand, Nested, Operand,
+    QuantileOptions, ReduceOptions, SliceArg, TopkOptions, block, block_nested, compute_many,
+    compute_many_report, concatenate, stack, where_,
 };
 pub use ir::order::QuantileMethod;
 pub use ir::reduce::{ReduceKind, ReduceOp, Reduction};

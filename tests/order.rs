@@ -368,3 +368,49 @@ fn lines_longer_than_a_block_are_cut_across() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Groupby quantiles with pooled windows against pooling by hand (Hobday's threshold).
+    #[test]
+    fn groupby_quantile_pools_windows((a, c, ax) in case_axis(), ngroups in 1i64..5, window in 0usize..4,
+                                      q in 0.0f64..=1.0, m in method(), skip in any::<bool>(), seed in 0u64..1000) {
+        let n = a.shape()[ax];
+        let labels: Vec<i64> = (0..n as u64).map(|i| ((i * 7 + seed) % (ngroups as u64 + 1)) as i64 - 1).collect();
+        let x = tessera::from_array(a.clone(), c).unwrap();
+        let opts = tessera::GroupQuantileOptions { window, method: m, skip_nan: skip };
+        let g = x.groupby_quantile(ax as isize, &labels, q, &opts).unwrap();
+        let mut groups: Vec<i64> = labels.iter().copied().filter(|&l| l >= 0).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        prop_assert_eq!(&g.groups, &groups);
+        let got = compute_checked(&g.array);
+        let want = ref_lines(&a, ax, groups.len(), |v| {
+            groups.iter().map(|&gl| {
+                let mut pos: Vec<usize> = Vec::new();
+                for (t, &l) in labels.iter().enumerate() {
+                    if l == gl {
+                        pos.extend(t.saturating_sub(window)..=(t + window).min(n - 1));
+                    }
+                }
+                pos.sort_unstable();
+                pos.dedup();
+                let pooled: Vec<f64> = pos.into_iter().map(|p| v[p]).collect();
+                ref_quantile(&pooled, q, m, skip)
+            }).collect()
+        });
+        prop_assert!(same_values(&got, &want));
+    }
+}
+
+#[test]
+fn groupby_quantile_checks_its_arguments() {
+    let x = tessera::ones::<f64>(&[6, 2], [4, 1]).unwrap();
+    let o = tessera::GroupQuantileOptions::default();
+    assert!(x.groupby_quantile(0, &[0, 1, 0], 0.5, &o).is_err());
+    assert!(x.groupby_quantile(0, &[0; 6], 1.5, &o).unwrap_err().to_string().contains("[0, 1]"));
+    assert!(x.groupby_quantile(2, &[0; 6], 0.5, &o).is_err());
+    // No labelled position: no group.
+    assert_eq!(x.groupby_quantile(0, &[-1; 6], 0.5, &o).unwrap().array.shape(), &[0, 2]);
+}

@@ -183,6 +183,11 @@ def run(impl, workload, repeat):
             secs = timed(lambda: np.sort(x, axis=axis), repeat)
         else:
             return  # dask has no sort
+    elif workload == "histogram":
+        if impl != "numpy":
+            return  # dask's histogram is the same per-block count and sum; NumPy is the target
+        x = np.random.default_rng(5).random(1_000_000_000, dtype=np.float32)
+        secs = timed(lambda: np.histogram(x, 256, range=(0, 1)), repeat)
     else:
         raise SystemExit(f"unknown workload {workload}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -31,7 +31,7 @@ pub use compute::{AnyArray, NodeKey, compute_many, compute_many_report, plan_man
 pub use counting::{Bins, HistogramOptions};
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use moments::Spacing;
-pub use order::{LINE_BLOCK_BYTES, MAX_LINE_BYTES, QuantileOptions, TopkOptions};
+pub use order::{GroupQuantileOptions, LINE_BLOCK_BYTES, MAX_LINE_BYTES, QuantileOptions, TopkOptions};
 pub(crate) use reduce::norm_axes;
 pub use reduce::{Axes, ReduceOptions};
 pub use shape::{Nested, block, block_nested, concatenate, stack};

@@ -423,3 +423,88 @@ impl<T: Number> Array<T> {
         self.one_quantile(0.5, axis, true)
     }
 }
+
+/// How [`Array::groupby_quantile`] pools and chooses.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GroupQuantileOptions {
+    /// Each occurrence of a group's label pools the values up to `window` positions either
+    /// side of it (an 11-day window is `window: 5`; positions beyond the axis are dropped).
+    pub window: usize,
+    /// NumPy's `method=` (default `linear`).
+    pub method: QuantileMethod,
+    /// Skip NaN (as `nanquantile`); else a group holding NaN gives NaN.
+    pub skip_nan: bool,
+}
+
+impl<T: crate::core::dtype::Float> Array<T> {
+    /// Quantile `q` per group of positions along `axis` sharing a label (`labels[i]` for
+    /// position `i`; negative labels belong to no group), each occurrence of a label pooling
+    /// the positions `window` either side of it: the percentile thresholds of a daily
+    /// climatology (Hobday et al. 2016's marine heatwave threshold is
+    /// `groupby_quantile(0, &day_of_year, 0.9, {window: 5, skip_nan: true})`). The groups
+    /// are the distinct non-negative labels, ascending; the axis of the result has one entry
+    /// per group. Exact for any chunking: the array is cut into blocks of whole lines along
+    /// the axis, as [`Array::quantile_with`] does.
+    ///
+    /// ```
+    /// use tessera::GroupQuantileOptions;
+    /// let x = tessera::from_array(ndarray::arr1(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).into_dyn(), [4])?;
+    /// let labels = [0, 1, 2, 0, 1, 2];
+    /// let plain = x.groupby_quantile(0, &labels, 0.5, &GroupQuantileOptions::default())?;
+    /// assert_eq!(plain.array.to_vec()?, vec![2.5, 3.5, 4.5]);
+    /// let pooled = GroupQuantileOptions { window: 1, ..Default::default() };
+    /// // Group 0 pools positions 0, 1 and 2, 3, 4: the median of 1, 2, 3, 4, 5.
+    /// assert_eq!(x.groupby_quantile(0, &labels, 0.5, &pooled)?.array.to_vec()?[0], 3.0);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn groupby_quantile(
+        &self,
+        axis: isize,
+        labels: &[i64],
+        q: f64,
+        opts: &GroupQuantileOptions,
+    ) -> Result<crate::groupby::Grouped<T>> {
+        let ax = norm_axis("groupby_quantile", axis, self.ndim())?;
+        let n = self.shape()[ax];
+        if labels.len() != n {
+            return Err(Error::ShapeMismatch {
+                op: "groupby_quantile labels".into(),
+                left: self.shape().to_vec(),
+                right: vec![labels.len()],
+            });
+        }
+        if !(0.0..=1.0).contains(&q) {
+            return Err(Error::invalid(format!(
+                "groupby_quantile: the quantile must lie in [0, 1], got {q}"
+            )));
+        }
+        if n > u32::MAX as usize {
+            return Err(Error::invalid(format!("groupby_quantile: an axis of {n} positions is too long")));
+        }
+        let mut groups: Vec<i64> = labels.iter().copied().filter(|&l| l >= 0).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); groups.len()];
+        for (t, l) in labels.iter().enumerate() {
+            if let Ok(g) = groups.binary_search(l) {
+                let lo = t.saturating_sub(opts.window);
+                let hi = (t + opts.window).min(n.saturating_sub(1));
+                members[g].extend((lo..=hi).map(|p| p as u32));
+            }
+        }
+        for m in &mut members {
+            m.sort_unstable();
+            m.dedup();
+        }
+        let members: Arc<[Arc<[u32]>]> = members.into_iter().map(Arc::from).collect();
+        let lines = self.in_lines(ax)?;
+        let step = OrderStep::GroupQuantile { members, q, method: opts.method, skip_nan: opts.skip_nan };
+        let kernel = Arc::new(OrderKernel { axis: ax, dtype: T::DTYPE, step });
+        let mut axes: Vec<Vec<usize>> = (0..self.ndim()).map(|a| lines.chunks().axis(a).to_vec()).collect();
+        axes[ax] = vec![groups.len()];
+        let chunks = Chunks::new(axes)?;
+        let op = PerBlock { kernel, chunks: chunks.clone(), quantile: false };
+        let array = tiled::<T>("groupby_quantile", Arc::new(op), chunks, lines.node());
+        Ok(crate::groupby::Grouped { array, groups })
+    }
+}

@@ -234,6 +234,20 @@ pub enum OrderStep {
         /// Skip NaN (`nanquantile`); else a line holding NaN gives NaN.
         skip_nan: bool,
     },
+    /// Per line, quantile `q` of each group's pooled values: group `g`'s output is the
+    /// quantile of the line's values at positions `members[g]` (a groupby quantile, where
+    /// a group may pool a window of labels: a day of the year with its neighbours). The
+    /// axis of the output block has one entry per group.
+    GroupQuantile {
+        /// Per group, the positions along the axis it pools (each `< ` the axis length).
+        members: Arc<[Arc<[u32]>]>,
+        /// The quantile, in `[0, 1]`.
+        q: f64,
+        /// How a quantile between order statistics is chosen.
+        method: QuantileMethod,
+        /// Skip NaN; else a group holding NaN gives NaN.
+        skip_nan: bool,
+    },
     /// The top `k` of each line of one input block (a state: values and their indices along
     /// the whole axis, `start` being the block's first index).
     TopkPart {
@@ -287,6 +301,7 @@ impl OrderKernel {
             OrderStep::Sort => "sort",
             OrderStep::Argsort => "argsort",
             OrderStep::Quantile { .. } => "quantile",
+            OrderStep::GroupQuantile { .. } => "groupby-quantile",
             OrderStep::TopkPart { .. } => "topk-part",
             OrderStep::TopkMerge { .. } => "topk-merge",
             OrderStep::TopkPick { .. } => "topk-pick",

@@ -65,6 +65,7 @@ pub const WORKLOADS: &[&str] = &[
     "quantile-time-lazy",
     "sort-axis",
     "sort-axis0",
+    "histogram",
     "all",
 ];
 
@@ -120,6 +121,7 @@ pub fn bench(args: &BenchArgs) -> tessera::Result<()> {
             "quantile-time-lazy" => crate::bench_order::quantile_time(repeat, true)?,
             "sort-axis" => crate::bench_order::sort_axis(repeat, -1)?,
             "sort-axis0" => crate::bench_order::sort_axis(repeat, 0)?,
+            "histogram" => crate::bench_order::histogram(repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {

@@ -36,3 +36,18 @@ pub fn sort_axis(repeat: usize, axis: isize) -> tessera::Result<(f64, String)> {
     })?;
     Ok((secs, format!(", \"axis\": {axis}")))
 }
+
+/// A 256-bin histogram over [0, 1) of 1e9 uniform f32 values held in memory, in blocks of
+/// 2^24: `np.histogram(x, 256, range=(0, 1))`.
+pub fn histogram(repeat: usize) -> tessera::Result<(f64, String)> {
+    let n = 1_000_000_000;
+    let data = tessera::random::uniform::<f32>(5, &[n], [1 << 24])?.compute()?;
+    let x = tessera::from_array(data, [1 << 24])?;
+    let (h, _) = x.histogram(256, Some((0.0, 1.0)))?;
+    let mut total = 0;
+    let secs = time_it(repeat, || {
+        total = h.compute()?.sum();
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"counted\": {total}")))
+}

@@ -33,6 +33,13 @@ pub(crate) fn execute(k: &OrderKernel, inputs: &[Value]) -> Result<Value> {
             let f = |n: usize, q: f64| method.position(n, q);
             Ok(Value::Array(with_dtype!(k.dtype, T => quantile::<T>(a, k.axis, q, &f, *skip_nan)?)))
         }
+        OrderStep::GroupQuantile { members, q, method, skip_nan } => {
+            let a = first()?.array()?;
+            let f = |n: usize, q: f64| method.position(n, q);
+            Ok(Value::Array(
+                with_dtype!(k.dtype, T => group_quantile::<T>(a, k.axis, members, *q, &f, *skip_nan)?),
+            ))
+        }
         OrderStep::TopkPart { k: n, largest, start } => {
             let a = first()?.array()?;
             let s = with_dtype!(k.dtype, T => topk_part::<T>(a, k.axis, *n, *largest, *start)?);
@@ -238,6 +245,63 @@ fn quantile<T: Element>(
     let typed: Vec<T::Mean> = out.into_iter().map(<T::Mean as Element>::cast_from).collect();
     let arr = ArrayD::from_shape_vec(IxDyn(&shape), typed).map_err(|e| Error::internal(e.to_string()))?;
     Ok(HostArray::new(arr.into_shared()))
+}
+
+/// Quantile `q` of `line` (reordered in place): NaN skipped (`skip_nan`) or making the
+/// result NaN; NaN for no value.
+fn line_quantile<T: Element>(line: &mut [T], q: f64, position: &Position<'_>, skip_nan: bool) -> f64 {
+    let valid = if skip_nan {
+        let mut w = 0;
+        for r in 0..line.len() {
+            if !line[r].is_nan() {
+                line.swap(w, r);
+                w += 1;
+            }
+        }
+        w
+    } else if line.iter().any(|x| x.is_nan()) {
+        0
+    } else {
+        line.len()
+    };
+    if valid == 0 {
+        return f64::NAN;
+    }
+    let line = &mut line[..valid];
+    let (lo, hi, g) = position(valid, q);
+    if g != 0.0 && hi != lo {
+        select_ranks(line, &[lo, hi]);
+    } else {
+        select_ranks(line, &[lo]);
+    }
+    lerp(line[lo].to_f64(), line[hi].to_f64(), g)
+}
+
+fn group_quantile<T: Element>(
+    a: &HostArray,
+    axis: usize,
+    members: &[std::sync::Arc<[u32]>],
+    q: f64,
+    position: &Position<'_>,
+    skip_nan: bool,
+) -> Result<HostArray> {
+    let (data, grid, n) = lines_last::<T>(a, axis)?;
+    let lines: usize = grid.iter().product();
+    let ng = members.len();
+    if members.iter().flat_map(|m| m.iter()).any(|&p| p as usize >= n) {
+        return Err(Error::internal("groupby quantile: a member outside the axis"));
+    }
+    let mut out: Vec<T::Mean> = Vec::with_capacity(lines * ng);
+    let mut pool: Vec<T> = Vec::new();
+    for l in 0..lines {
+        let line = &data[l * n..(l + 1) * n];
+        for m in members {
+            pool.clear();
+            pool.extend(m.iter().map(|&p| line[p as usize]));
+            out.push(<T::Mean as Element>::cast_from(line_quantile(&mut pool, q, position, skip_nan)));
+        }
+    }
+    lines_back(out, &grid, ng, axis)
 }
 
 /// The top `k` of each line of a block, or of several merged: per line (C order over the
