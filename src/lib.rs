@@ -31,6 +31,7 @@
 //! | `np.sort(x, axis=0)`, `np.argsort(x, kind="stable")` | `x.sort(0)?`, `x.argsort(-1)?` |
 //! | `np.nanpercentile(x, 90, axis=0)`, `np.median(x, 1)` | `x.nanpercentile(90.0, 0)?`, `x.median(1)?` |
 //! | `np.quantile(x, [.1, .9], 0, method="hazen")` | `x.quantile_with(&[0.1, 0.9], 0, &QuantileOptions::default().method(QuantileMethod::Hazen))?` |
+//! | flox `xarray_reduce(x, doy, func="nanquantile", q=0.9)` | `x.groupby_quantile(0, &doy, 0.9, &GroupQuantileOptions { skip_nan: true, ..Default::default() })?` |
 //! | `np.histogram(x, 256, range=(0, 1))` | `x.histogram(256, Some((0.0, 1.0)))?` → (counts, edges) |
 //! | `xr.DataArray.rolling(time=11, center=True).mean()` | `x.rolling(0, 11)?.center(true).mean()?` |
 //! | `np.diff(x, axis=0)`, `np.gradient(x, 0.5, axis=1)` | `x.diff(1, 0)?`, `x.gradient(1, 0.5, 1)?` |
