@@ -58,6 +58,26 @@ fn histograms_printed_by_numpy() {
     let n = a1(&[0.0, NAN], 2);
     let err = tessera::histogram2d(&n, &n, &[2.into()], &Default::default(), None).unwrap_err();
     assert!(err.to_string().contains("not finite"), "{err}");
+    // Arguments that do not fit: NumPy raises on each.
+    let three = [Bins::Count(2), Bins::Count(2), Bins::Count(2)];
+    assert!(tessera::histogramdd(&[&x, &y], &three, &Default::default(), None).is_err());
+    assert!(tessera::histogramdd::<f64>(&[], &[Bins::Count(2)], &Default::default(), None).is_err());
+    let short = a1(&[1.0, 2.0], 1);
+    assert!(matches!(
+        tessera::histogram2d(&x, &short, &[2.into()], &Default::default(), None),
+        Err(tessera::Error::ShapeMismatch { .. })
+    ));
+    let ranges = HistogramDdOptions { ranges: vec![Some((1.0, 0.0)), None], density: false };
+    let err = tessera::histogramdd(&[&x, &y], &[Bins::Count(2)], &ranges, None).unwrap_err();
+    assert!(err.to_string().contains("dimension 0") && err.to_string().contains("larger than min"), "{err}");
+    let err = tessera::histogramdd(
+        &[&x, &y],
+        &[Bins::Count(2), Bins::Edges(vec![1.0, 0.0])],
+        &Default::default(),
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("dimension 1") && err.to_string().contains("monotonically"), "{err}");
 }
 
 #[test]
