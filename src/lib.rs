@@ -33,6 +33,9 @@
 //! | `np.quantile(x, [.1, .9], 0, method="hazen")` | `x.quantile_with(&[0.1, 0.9], 0, &QuantileOptions::default().method(QuantileMethod::Hazen))?` |
 //! | flox `xarray_reduce(x, doy, func="nanquantile", q=0.9)` | `x.groupby_quantile(0, &doy, 0.9, &GroupQuantileOptions { skip_nan: true, ..Default::default() })?` |
 //! | `np.histogram(x, 256, range=(0, 1))` | `x.histogram(256, Some((0.0, 1.0)))?` → (counts, edges) |
+//! | `np.histogram2d(x, y, 10)`, `np.bincount(x, minlength=5)` | `tessera::histogram2d(&x, &y, &[10.into()], &Default::default(), None)?`, `x.bincount(5)?` |
+//! | `np.searchsorted(a, v, "right")`, `np.digitize(x, bins)`, `np.isin(x, t)` | `tessera::searchsorted(&a, &v, Side::Right)?`, `x.digitize(&bins, false)?`, `x.isin(&t, false)?` |
+//! | `np.unique(x, return_counts=True, return_inverse=True)` | `x.unique()?`, `x.unique_full()?` (computed now; the inverse lazy) |
 //! | `xr.DataArray.rolling(time=11, center=True).mean()` | `x.rolling(0, 11)?.center(true).mean()?` |
 //! | `np.diff(x, axis=0)`, `np.gradient(x, 0.5, axis=1)` | `x.diff(1, 0)?`, `x.gradient(1, 0.5, 1)?` |
 //! | `np.average(x, 0, weights=w)`, `np.cov(m)` | `stats::average(&x, 0, Some(&w))?`, `stats::cov(&m, None, &Default::default())?` |
@@ -125,6 +128,7 @@ pub use array::{
     QuantileOptions, ReduceOptions, SliceArg, TopkOptions, block, block_nested, compute_many,
     compute_many_report, concatenate, stack, where_,
 };
+pub use array::{BinLength, HistogramDdOptions, Side, Unique, histogram2d, histogramdd, searchsorted};
 pub use ir::order::QuantileMethod;
 pub use ir::reduce::{ReduceKind, ReduceOp, Reduction};
 pub use ir::task::{PlanStats, Task, TaskGraph, TaskId};

@@ -12,6 +12,7 @@ use crate::core::block::{HostArray, Value};
 use crate::core::dtype::DType;
 use crate::core::error::Result;
 use crate::core::source::BlockSource;
+use crate::ir::counting::CountKernel;
 use crate::ir::expr::Expr;
 use crate::ir::group::{GroupKernel, GroupStep};
 use crate::ir::order::OrderKernel;
@@ -79,6 +80,8 @@ pub enum Kernel {
     Closure(Arc<ValueFn>),
     /// A rolling statistic of a block extended by its halos (see [`WindowKernel`]).
     Window(Arc<WindowKernel>),
+    /// One step of a counting or searching op (see [`CountKernel`]).
+    Count(Arc<CountKernel>),
 }
 
 /// One step of a blocked linear-algebra algorithm on 2-D blocks of `f32` or `f64`: the
@@ -272,6 +275,7 @@ impl Kernel {
             Kernel::Take(_) => "take",
             Kernel::MapOverlap(_) => "map_overlap",
             Kernel::Window(_) => "rolling",
+            Kernel::Count(c) => c.name(),
             Kernel::Scan(s) => match s.step {
                 ScanStep::Local => "scan-local",
                 ScanStep::Carry => "scan-carry",

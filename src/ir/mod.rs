@@ -3,6 +3,7 @@
 //! partial-state layout ([`reduce`]), and the flat [`task::TaskGraph`] the planner makes
 //! (priorities, working sets, DOT). Nothing here runs anything.
 
+pub mod counting;
 pub mod expr;
 pub mod group;
 pub mod kernel;

@@ -1,10 +1,43 @@
-//! Counting kernels: a block's histogram (NumPy's bin rule), counts added, the result.
+//! Counting kernels: a block's histogram (NumPy's bin rule), counts added, the result; the
+//! [`CountKernel`] steps: a block's d-dimensional histogram, bincount, partials added, a
+//! density (the searching steps are in [`super::search`]).
 
-use ndarray::{Array1, ArrayD, ArrayViewD, IxDyn, Zip};
+use ndarray::{Array1, ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 
 use crate::core::block::{HostArray, Value};
-use crate::core::dtype::Element;
+use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
+use crate::ir::counting::{CountKernel, CountStep};
+use crate::with_dtype;
+
+/// Run one counting or searching task.
+pub(crate) fn execute(k: &CountKernel, inputs: &[Value]) -> Result<Value> {
+    let first = || inputs.first().ok_or_else(|| Error::internal("count kernel: no input"))?.array();
+    let arr = |a: HostArray| Ok(Value::Array(a));
+    match &k.step {
+        CountStep::HistogramDd { edges, weighted } => {
+            let blocks: Vec<&HostArray> = inputs.iter().map(|v| v.array()).collect::<Result<_>>()?;
+            let (xs, w) = if *weighted {
+                let (w, xs) = blocks.split_last().ok_or_else(|| Error::internal("histogramdd: no input"))?;
+                (xs, Some(*w))
+            } else {
+                (&blocks[..], None)
+            };
+            arr(with_dtype!(k.dtype, T => histogram_dd::<T>(xs, w, edges)?))
+        }
+        CountStep::Add => arr(add(inputs)?),
+        CountStep::Density { edges } => arr(density(first()?, edges)?),
+        CountStep::Bincount { length, weighted } => {
+            let w = if *weighted {
+                Some(inputs.get(1).ok_or_else(|| Error::internal("bincount: no weights"))?.array()?)
+            } else {
+                None
+            };
+            arr(bincount(first()?, w, *length)?)
+        }
+        _ => super::search::execute(k, inputs),
+    }
+}
 
 /// Any block's values as `f64`.
 fn as_f64(h: &HostArray) -> ArrayD<f64> {
@@ -101,4 +134,128 @@ pub(crate) fn finish(counts: &HostArray, edges: &[f64], density: bool, integer: 
     let total: f64 = c.iter().sum();
     let v: Vec<f64> = c.iter().zip(edges.windows(2)).map(|(&n, e)| n / total / (e[1] - e[0])).collect();
     Ok(HostArray::new(Array1::from(v).into_dyn().into_shared()))
+}
+
+/// A block's d-dimensional histogram: `xs` the coordinates (one block each, same shape),
+/// bins found by binary search in each dimension's edges (NumPy's `histogramdd`).
+fn histogram_dd<T: Element>(
+    xs: &[&HostArray],
+    weights: Option<&HostArray>,
+    edges: &[Vec<f64>],
+) -> Result<HostArray> {
+    let shape: Vec<usize> = edges.iter().map(|e| e.len().saturating_sub(1)).collect();
+    let n = xs.first().map_or(0, |x| x.shape().iter().product());
+    // Flat bin of each sample, `usize::MAX` once any coordinate is outside.
+    let mut flat = vec![0usize; n];
+    let mut stride = 1usize;
+    for (d, x) in xs.iter().enumerate().rev() {
+        let xv = x.typed::<T>()?;
+        if xv.len() != n {
+            return Err(Error::internal("histogramdd: coordinate blocks of different sizes"));
+        }
+        for (f, v) in flat.iter_mut().zip(xv.iter()) {
+            if *f != usize::MAX {
+                *f = bin_of(v.to_f64(), &edges[d], false).map_or(usize::MAX, |b| *f + b * stride);
+            }
+        }
+        stride *= shape[d];
+    }
+    let mut counts = vec![0.0f64; stride];
+    match weights {
+        None => flat.iter().filter(|&&f| f != usize::MAX).for_each(|&f| counts[f] += 1.0),
+        Some(w) => {
+            let w = as_f64(w);
+            if w.len() != n {
+                return Err(Error::internal("histogramdd: weights block of another size"));
+            }
+            flat.iter()
+                .zip(w.iter())
+                .filter(|(f, _)| **f != usize::MAX)
+                .for_each(|(&f, &wt)| counts[f] += wt);
+        }
+    }
+    let a = ArrayD::from_shape_vec(IxDyn(&shape), counts).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(HostArray::new(a.into_shared()))
+}
+
+/// Blocks of one shape added (`i64` or `f64`).
+fn add(inputs: &[Value]) -> Result<HostArray> {
+    fn sum<T: Element + std::ops::AddAssign>(inputs: &[Value]) -> Result<HostArray> {
+        let mut acc: Option<ArrayD<T>> = None;
+        for v in inputs {
+            let a = v.array()?.typed::<T>()?;
+            match &mut acc {
+                None => acc = Some(a.to_owned()),
+                Some(s) if s.shape() == a.shape() => Zip::from(s).and(a).for_each(|s, &x| *s += x),
+                Some(s) => {
+                    return Err(Error::internal(format!(
+                        "add counts: shapes {:?} and {:?}",
+                        s.shape(),
+                        a.shape()
+                    )));
+                }
+            }
+        }
+        Ok(HostArray::new(acc.ok_or_else(|| Error::internal("add counts: no input"))?.into_shared()))
+    }
+    match inputs.first().map(|v| v.array()).transpose()?.map(|a| a.dtype()) {
+        Some(DType::I64) => sum::<i64>(inputs),
+        _ => sum::<f64>(inputs),
+    }
+}
+
+/// Counts divided by each dimension's bin widths, then by their total (NumPy's order).
+fn density(counts: &HostArray, edges: &[Vec<f64>]) -> Result<HostArray> {
+    let mut c = as_f64(counts);
+    let total: f64 = c.iter().sum();
+    for (d, e) in edges.iter().enumerate() {
+        for (mut lane, w) in c.axis_iter_mut(Axis(d)).zip(e.windows(2)) {
+            lane.mapv_inplace(|v| v / (w[1] - w[0]));
+        }
+    }
+    c.mapv_inplace(|v| v / total);
+    Ok(HostArray::new(c.into_shared()))
+}
+
+/// A block's bincount: `i64` counts, or `f64` sums of `weights`, of each value `0..length`.
+fn bincount(x: &HostArray, weights: Option<&HostArray>, length: usize) -> Result<HostArray> {
+    let values: Vec<i64> = match x {
+        HostArray::I64(a) => a.iter().copied().collect(),
+        HostArray::I32(a) => a.iter().map(|&v| v as i64).collect(),
+        other => return Err(Error::internal(format!("bincount of {} values", other.dtype()))),
+    };
+    let slot = |v: i64| -> Result<usize> {
+        if v < 0 {
+            return Err(Error::invalid(format!(
+                "bincount: the value {v} is negative; only values >= 0 can be counted"
+            )));
+        }
+        let i = v as usize;
+        if i >= length {
+            return Err(Error::invalid(format!(
+                "bincount: the value {v} does not fit the {length} bin(s) asked for (values 0..{length})"
+            )));
+        }
+        Ok(i)
+    };
+    match weights {
+        None => {
+            let mut counts = vec![0i64; length];
+            for &v in &values {
+                counts[slot(v)?] += 1;
+            }
+            Ok(HostArray::new(Array1::from(counts).into_dyn().into_shared()))
+        }
+        Some(w) => {
+            let w = as_f64(w);
+            if w.len() != values.len() {
+                return Err(Error::internal("bincount: weights block of another size"));
+            }
+            let mut sums = vec![0.0f64; length];
+            for (&v, &wt) in values.iter().zip(w.iter()) {
+                sums[slot(v)?] += wt;
+            }
+            Ok(HostArray::new(Array1::from(sums).into_dyn().into_shared()))
+        }
+    }
 }

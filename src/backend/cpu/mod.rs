@@ -13,6 +13,7 @@ pub(crate) mod order;
 pub(crate) mod pool;
 pub mod reduce;
 pub(crate) mod rotation;
+pub(crate) mod search;
 #[cfg(test)]
 mod tile_tests;
 pub(crate) mod tiles;
@@ -75,6 +76,7 @@ impl Backend for CpuBackend {
             }
             Kernel::Tile(k) => return tiles::execute(k, inputs.to_vec()),
             Kernel::Window(k) => Value::Array(window::rolling(k, first_array(inputs)?)?),
+            Kernel::Count(k) => return counting::execute(k, inputs),
         })
     }
 
