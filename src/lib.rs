@@ -120,7 +120,7 @@ pub use crate::core::error::{Error, Result};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::plan_many;
 pub use array::{
-    AnyArray, Array, Axes, Bins, HistogramOptions, IntoOperand, Nested, Operand, QuantileOptions,
+    AnyArray, Array, Axes, Bins, HistogramOptions, Idx, IntoOperand, Nested, Operand, QuantileOptions,
     ReduceOptions, SliceArg, TopkOptions, block, block_nested, compute_many, compute_many_report,
     concatenate, stack, where_,
 };
