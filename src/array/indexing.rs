@@ -261,10 +261,13 @@ impl<T: Element> Array<T> {
     /// ```
     /// use tessera::{Idx, idx};
     /// let x = tessera::arange(0i64, 24, 1, [5]).unwrap().reshape(&[2, 3, 4]).unwrap();
-    /// // x[1, ::-1, [0, 3]]
+    /// // x[1, ::-1, [0, 3]]: the integer and the list are advanced items apart, so B comes first
     /// let y = x.index(&idx![1, (None, None, -1), [0, 3]]).unwrap();
-    /// assert_eq!(y.shape(), &[3, 2]);
-    /// assert_eq!(y.to_vec().unwrap(), vec![20, 23, 16, 19, 12, 15]);
+    /// assert_eq!(y.shape(), &[2, 3]);
+    /// assert_eq!(y.to_vec().unwrap(), vec![20, 16, 12, 23, 19, 15]);
+    /// // x[1][::-1, [0, 3]]: one advanced item, in place
+    /// let w = x.index(&idx![1]).unwrap().index(&idx![(None, None, -1), [0, 3]]).unwrap();
+    /// assert_eq!(w.shape(), &[3, 2]);
     /// // x[:, None, [True, False, True], ...]: the mask's result replaces it in place
     /// let z = x.index(&idx![.., Idx::NewAxis, [true, false, true], Idx::Ellipsis]).unwrap();
     /// assert_eq!(z.shape(), &[2, 1, 2, 4]);
