@@ -42,6 +42,7 @@
 //! | `xr.DataArray.coarsen(lat=4, lon=4).mean()` | `x.coarsen(&[(1, 4), (2, 4)], CoarsenBoundary::Exact)?.mean()?` |
 //! | `da.topk(x, 5)`, `da.argtopk(x, -5)` | `x.topk(5, -1)?`, `x.argtopk_with(5, -1, &TopkOptions { largest: false, ..Default::default() })?` |
 //! | `x[10:, 100:50:-2]` | `x.slice(&sl![10.., (Some(100), Some(50), -2)])?` |
+//! | `x[0, :, [1, 2]]`, `x[..., None, mask]` | `x.index(&idx![0, .., [1, 2]])?`, `x.index(&[Idx::Ellipsis, Idx::NewAxis, Idx::Mask(mask)])?` |
 //! | `x.map_blocks(f)` | `x.map_blocks(f)?` |
 //! | `x.compute()` | `x.compute()?` → `ndarray::ArrayD` |
 //! | `dask.compute(a, b)` | `tessera::compute_many(&[&a, &b], &opts)?` |
@@ -124,7 +125,7 @@ pub use crate::core::error::{Error, Result};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::plan_many;
 pub use array::{
-    AnyArray, Array, Axes, Bins, GroupQuantileOptions, HistogramOptions, IntoOperand, Nested, Operand,
+    AnyArray, Array, Axes, Bins, GroupQuantileOptions, HistogramOptions, Idx, IntoOperand, Nested, Operand,
     QuantileOptions, ReduceOptions, SliceArg, TopkOptions, block, block_nested, compute_many,
     compute_many_report, concatenate, stack, where_,
 };
@@ -141,7 +142,7 @@ pub use scheduler::{Profile, RunReport, TaskRecord};
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        Array, Axes, ChunkSpec, Chunks, ComputeOptions, DType, Device, Element, Error, ReduceOptions, Result,
-        SchedulerKind, SliceArg, sl,
+        Array, Axes, ChunkSpec, Chunks, ComputeOptions, DType, Device, Element, Error, Idx, ReduceOptions,
+        Result, SchedulerKind, SliceArg, idx, sl,
     };
 }

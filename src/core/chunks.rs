@@ -1,7 +1,9 @@
 //! [`Chunks`]: how an array is cut into blocks, one list of block lengths per axis.
 //!
-//! As in dask, chunks may be irregular (`[[3, 3, 1], [5]]`). An empty axis has a single block
-//! of length 0; otherwise no block is empty. A 0-d array has no axes and exactly one block.
+//! As in dask, chunks may be irregular (`[[3, 3, 1], [5]]`) and may hold blocks of length 0
+//! (`[[2, 0, 3]]`, as dask allows); an empty axis has at least one block (of length 0). The
+//! chunkings tessera makes itself (uniform, auto, rechunk) have no empty block except that of
+//! an empty axis. A 0-d array has no axes and exactly one block.
 
 use crate::core::dtype::DType;
 use crate::core::error::{Error, Result};
@@ -95,23 +97,21 @@ impl ChunkSpec {
 }
 
 impl Chunks {
-    /// Explicit block lengths per axis; checked to be non-empty and positive (except the single
-    /// zero-length block of an empty axis).
+    /// Explicit block lengths per axis; every axis needs at least one block. Blocks of length
+    /// 0 are allowed, as in dask (`chunks=((2, 0, 3),)`): they hold no element and every op
+    /// treats them as the empty blocks they are.
     ///
     /// ```
     /// let c = tessera::Chunks::new(vec![vec![3, 3, 1], vec![5]]).unwrap();
     /// assert_eq!(c.shape(), vec![7, 5]);
+    /// let z = tessera::Chunks::new(vec![vec![2, 0, 3]]).unwrap();
+    /// assert_eq!((z.shape(), z.nblocks()), (vec![5], 3));
     /// ```
     pub fn new(axes: Vec<Vec<usize>>) -> Result<Self> {
         for (i, a) in axes.iter().enumerate() {
             if a.is_empty() {
                 return Err(Error::InvalidChunks(format!(
                     "axis {i} has no blocks (an empty axis has one block of length 0)"
-                )));
-            }
-            if a.len() > 1 && a.contains(&0) {
-                return Err(Error::InvalidChunks(format!(
-                    "axis {i} has a block of length 0 in {a:?}: only an empty axis may have one"
                 )));
             }
         }
@@ -388,7 +388,8 @@ mod tests {
         let c = Chunks::new(vec![vec![2, 2]]).unwrap();
         let e = c.check_shape(&[5]).unwrap_err().to_string();
         assert!(e.contains("add up to 4"), "{e}");
-        assert!(Chunks::new(vec![vec![2, 0, 1]]).is_err());
+        assert!(Chunks::new(vec![vec![2, 0, 1]]).is_ok());
+        assert!(Chunks::new(vec![vec![]]).is_err());
     }
 
     #[test]

@@ -140,10 +140,16 @@ impl Planner {
         for (ax, r) in region.iter().enumerate() {
             let offs = input.chunks.offsets(ax);
             let mut v = Vec::new();
+            if r.is_empty() {
+                // An empty block (an empty axis, or a block of length 0 among others): an empty
+                // piece of the input block where the region starts.
+                let b = offs.partition_point(|&o| o <= r.start).saturating_sub(1).min(offs.len() - 2);
+                v.push((b, r.start..r.start));
+            }
             for b in 0..offs.len() - 1 {
                 let (s, e) = (offs[b].max(r.start), offs[b + 1].min(r.end));
-                if s < e || (r.start == r.end && b == 0) {
-                    v.push((b, s..e.max(s)));
+                if s < e {
+                    v.push((b, s..e));
                 }
             }
             per_axis.push(v);

@@ -8,19 +8,22 @@ use crate::core::dtype::{Element, Float};
 use crate::core::error::{Error, Result};
 use crate::linalg::{check_matrix, eps, lu, matmul, svd};
 
-/// A boolean mask over `x`'s shape and chunks, `f(row, column)` per element.
+/// A boolean matrix over `x`'s last two axes (their shape and chunks), `f(row, column)` per
+/// element; it broadcasts over any leading axes.
 fn mask2<T: Element>(
     x: &Array<T>,
     f: impl Fn(i64, i64) -> bool + Send + Sync + 'static,
 ) -> Result<Array<bool>> {
-    let n = x.shape()[1].max(1) as u64;
-    indexed("mask", x.shape().to_vec(), ChunkSpec::Explicit(x.chunks().clone()), move |flat| {
-        f((flat / n) as i64, (flat % n) as i64)
-    })
+    let nd = x.ndim();
+    let shape = x.shape()[nd - 2..].to_vec();
+    let chunks = crate::core::chunks::Chunks::new(x.chunks().axes()[nd - 2..].to_vec())?;
+    let n = shape[1].max(1) as u64;
+    indexed("mask", shape, ChunkSpec::Explicit(chunks), move |flat| f((flat / n) as i64, (flat % n) as i64))
 }
 
 /// The upper triangle of a matrix: elements below diagonal `k` set to zero (NumPy's `triu`;
-/// `k > 0` above the main diagonal, `k < 0` below).
+/// `k > 0` above the main diagonal, `k < 0` below). An array of more than two dimensions is a
+/// stack of matrices on its last two axes, each cut the same way (NumPy broadcasts too).
 ///
 /// ```
 /// use tessera::prelude::*;
@@ -29,16 +32,34 @@ fn mask2<T: Element>(
 /// # Ok::<(), tessera::Error>(())
 /// ```
 pub fn triu<T: Element>(x: &Array<T>, k: isize) -> Result<Array<T>> {
-    check_2d("triu", x)?;
+    check_matrices("triu", x)?;
     let k = k as i64;
     where_(&mask2(x, move |i, j| j - i >= k)?, x, T::zero())
 }
 
-/// The lower triangle of a matrix: elements above diagonal `k` set to zero (NumPy's `tril`).
+/// The lower triangle of a matrix: elements above diagonal `k` set to zero (NumPy's `tril`);
+/// over the last two axes of an array of more dimensions.
+///
+/// ```
+/// use tessera::prelude::*;
+/// let x = tessera::ones::<i64>(&[2, 2, 3], [1, 2, 2])?;
+/// assert_eq!(tessera::linalg::tril(&x, 0)?.to_vec()?, vec![1, 0, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0]);
+/// # Ok::<(), tessera::Error>(())
+/// ```
 pub fn tril<T: Element>(x: &Array<T>, k: isize) -> Result<Array<T>> {
-    check_2d("tril", x)?;
+    check_matrices("tril", x)?;
     let k = k as i64;
     where_(&mask2(x, move |i, j| j - i <= k)?, x, T::zero())
+}
+
+fn check_matrices<T: Element>(op: &str, x: &Array<T>) -> Result<()> {
+    if x.ndim() < 2 {
+        return Err(Error::invalid(format!(
+            "{op}: expected a matrix or a stack of them (2 or more dimensions), got shape {:?}",
+            x.shape()
+        )));
+    }
+    Ok(())
 }
 
 fn check_2d<T: Element>(op: &str, x: &Array<T>) -> Result<()> {
@@ -192,6 +213,17 @@ pub fn lstsq<T: Float + Element<Sum = T>>(
     b: &Array<T>,
     rcond: Option<f64>,
 ) -> Result<Array<T>> {
+    Ok(lstsq_parts(a, b, rcond)?.0)
+}
+
+/// The solution of [`lstsq`], `b` as a matrix, the singular values and `rcond`.
+type LstsqParts<T> = (Array<T>, Array<T>, Array<T>, f64);
+
+fn lstsq_parts<T: Float + Element<Sum = T>>(
+    a: &Array<T>,
+    b: &Array<T>,
+    rcond: Option<f64>,
+) -> Result<LstsqParts<T>> {
     check_matrix("lstsq", a)?;
     let vector = b.ndim() == 1;
     if b.ndim() == 0 || b.ndim() > 2 || b.shape()[0] != a.shape()[0] {
@@ -210,5 +242,60 @@ pub fn lstsq<T: Float + Element<Sum = T>>(
     let ub = matmul(&u.transpose(), &b2)?;
     let y = where_(&keep.expand_dims(1)?, &ub.try_div(&safe.expand_dims(1)?)?, T::zero())?;
     let x = matmul(&vt.transpose(), &y)?;
-    if vector { x.squeeze(Some(&[1])) } else { Ok(x) }
+    let x = if vector { x.squeeze(Some(&[1]))? } else { x };
+    Ok((x, b2, s, rcond))
+}
+
+/// NumPy's `lstsq` four results, computed (by [`lstsq_full`]).
+#[derive(Debug, Clone)]
+pub struct Lstsq<T: Element> {
+    /// The minimum-norm least-squares solution, as [`lstsq`] gives it (shape `(n,)` or
+    /// `(n, k)`).
+    pub solution: ndarray::ArrayD<T>,
+    /// Per column of `b`, the sum of squared residuals `‖b − a x‖²` (shape `(1,)` for a
+    /// vector `b`, `(k,)` for a matrix); empty (shape `(0,)`) when the rank is below `n` or
+    /// `m <= n`, as in NumPy.
+    pub residuals: ndarray::ArrayD<T>,
+    /// The effective rank of `a`: the singular values above `rcond · s_max`.
+    pub rank: usize,
+    /// The singular values of `a`, largest first.
+    pub singular_values: ndarray::ArrayD<T>,
+}
+
+/// NumPy's `lstsq(a, b, rcond)` with all four results: the solution of [`lstsq`], the sums of
+/// squared residuals, the rank and the singular values. Computed now, in one run of the graph
+/// (the shape of the residuals depends on the rank, a value); only `n`-sized results and the
+/// solution are brought back.
+///
+/// ```
+/// use tessera::prelude::*;
+/// let a = ndarray::array![[1.0f64, 0.0], [0.0, 1.0], [1.0, 1.0]];
+/// let b = ndarray::array![1.0f64, 1.0, 0.0];
+/// let r = tessera::linalg::lstsq_full(&tessera::from_array(a, [2, 2])?, &tessera::from_array(b, [2])?, None)?;
+/// assert_eq!(r.rank, 2);
+/// assert_eq!(r.residuals.shape(), &[1]);
+/// assert!((r.residuals[[0]] - 4.0 / 3.0).abs() < 1e-12);
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub fn lstsq_full<T: Float + Element<Sum = T>>(
+    a: &Array<T>,
+    b: &Array<T>,
+    rcond: Option<f64>,
+) -> Result<Lstsq<T>> {
+    let (x, b2, s, rcond) = lstsq_parts(a, b, rcond)?;
+    let (m, n) = (a.shape()[0], a.shape()[1]);
+    let x2 = if b.ndim() == 1 { x.expand_dims(1)? } else { x.clone() };
+    let r = b2.try_sub(&matmul(a, &x2)?)?;
+    let sums = r.try_mul(&r)?.sum(0)?;
+    let outs: [&dyn crate::AnyArray; 3] = [&x, &sums, &s];
+    let got = crate::compute_many(&outs, &crate::ComputeOptions::global())?;
+    let sv = got[2].typed::<T>()?.to_owned();
+    let smax = sv.iter().fold(f64::NEG_INFINITY, |acc, v| acc.max(v.to_f64()));
+    let rank = sv.iter().filter(|v| v.to_f64() > smax * rcond).count();
+    let residuals = if rank == n && m > n {
+        got[1].typed::<T>()?.to_owned()
+    } else {
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[0]), vec![]).expect("empty")
+    };
+    Ok(Lstsq { solution: got[0].typed::<T>()?.to_owned(), residuals, rank, singular_values: sv })
 }

@@ -31,7 +31,9 @@ mod product;
 mod qr;
 
 pub use cholesky::cholesky;
-pub use extra::{Norm, det, diagonal, lstsq, norm, outer, slogdet, trace, tril, triu, vdot};
+pub use extra::{
+    Lstsq, Norm, det, diagonal, lstsq, lstsq_full, norm, outer, slogdet, trace, tril, triu, vdot,
+};
 pub use jacobi::svd_jacobi;
 pub use lu::{inv, lu, solve, solve_spd, solve_triangular};
 pub use product::{einsum, matmul, tensordot};
