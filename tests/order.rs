@@ -414,3 +414,24 @@ fn groupby_quantile_checks_its_arguments() {
     // No labelled position: no group.
     assert_eq!(x.groupby_quantile(0, &[-1; 6], 0.5, &o).unwrap().array.shape(), &[0, 2]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The radix sort's keys for f32 and i64 (NaN, ±0, ±inf, negative integers, ties).
+    #[test]
+    fn sort_f32_and_i64((a, c, ax) in case_axis()) {
+        let n = a.shape()[ax];
+        let f = a.mapv(|v| v as f32);
+        let x = tessera::from_array(f.clone(), c.clone()).unwrap();
+        let want = ref_lines(&f.mapv(f64::from), ax, n, |v| { let mut v = v.to_vec(); v.sort_by(nan_last); v });
+        prop_assert!(same_values(&compute_checked(&x.sort(ax as isize).unwrap()).mapv(f64::from), &want));
+        prop_assert_eq!(compute_checked(&x.argsort(ax as isize).unwrap()), ref_lines(&f.mapv(f64::from), ax, n, ref_argsort));
+        let i = a.mapv(|v| if v.is_finite() { v.round() as i64 * 1_000_000_007 } else { i64::MIN / 2 });
+        let x = tessera::from_array(i.clone(), c).unwrap();
+        let as_f = i.mapv(|v| v as f64);
+        let want = ref_lines(&as_f, ax, n, |v| { let mut v = v.to_vec(); v.sort_by(nan_last); v });
+        prop_assert_eq!(compute_checked(&x.sort(ax as isize).unwrap()).mapv(|v| v as f64), want);
+        prop_assert_eq!(compute_checked(&x.argsort(ax as isize).unwrap()), ref_lines(&as_f, ax, n, ref_argsort));
+    }
+}

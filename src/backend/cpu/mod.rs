@@ -11,6 +11,7 @@ pub(crate) mod elementwise;
 pub(crate) mod groupby;
 pub(crate) mod order;
 pub(crate) mod pool;
+pub(crate) mod radix;
 pub mod reduce;
 pub(crate) mod rotation;
 pub(crate) mod search;

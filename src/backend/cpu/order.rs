@@ -155,20 +155,29 @@ fn for_lines<T, F: FnMut(&mut [T])>(data: &mut [T], n: usize, f: F) {
 
 fn sort<T: Element>(a: &HostArray, axis: usize) -> Result<HostArray> {
     let (mut data, grid, n) = lines_last::<T>(a, axis)?;
-    for_lines(&mut data, n, |line| line.sort_unstable_by(nan_last));
+    let (mut pairs, mut spare, mut copy) = (Vec::new(), Vec::new(), Vec::with_capacity(n));
+    for_lines(&mut data, n, |line| {
+        super::radix::sorted_positions(line, &mut pairs, &mut spare);
+        copy.clear();
+        copy.extend_from_slice(line);
+        for (d, &(_, i)) in line.iter_mut().zip(pairs.iter()) {
+            *d = copy[i as usize];
+        }
+    });
     lines_back(data, &grid, n, axis)
 }
 
 fn argsort<T: Element>(a: &HostArray, axis: usize) -> Result<HostArray> {
     let (data, grid, n) = lines_last::<T>(a, axis)?;
+    if n > u32::MAX as usize {
+        return Err(Error::invalid(format!("argsort: a line of {n} values is too long")));
+    }
     let mut out: Vec<i64> = Vec::with_capacity(data.len());
-    let mut idx: Vec<usize> = Vec::with_capacity(n);
+    let (mut pairs, mut spare) = (Vec::new(), Vec::new());
     if n > 0 {
         for line in data.chunks_exact(n) {
-            idx.clear();
-            idx.extend(0..n);
-            idx.sort_by(|&i, &j| nan_last(&line[i], &line[j]));
-            out.extend(idx.iter().map(|&i| i as i64));
+            super::radix::sorted_positions(line, &mut pairs, &mut spare);
+            out.extend(pairs.iter().map(|&(_, i)| i as i64));
         }
     }
     lines_back(out, &grid, n, axis)
