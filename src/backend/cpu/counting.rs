@@ -48,6 +48,7 @@ fn as_f64(h: &HostArray) -> ArrayD<f64> {
 /// closed; `None` outside `[e_0, e_n]` or for NaN. With `uniform` edges the bin is computed
 /// as NumPy does (`(v − e_0) · n / (e_n − e_0)`, truncated, then moved by one where the
 /// edges say so), else by binary search.
+#[inline]
 pub(crate) fn bin_of(v: f64, edges: &[f64], uniform: bool) -> Option<usize> {
     let n = edges.len().checked_sub(1)?;
     let (first, last) = (edges[0], edges[n]);
@@ -83,10 +84,35 @@ pub(crate) fn histogram<T: Element>(
     let mut counts = vec![0.0f64; edges.len().saturating_sub(1)];
     match weights {
         None => {
-            for &v in xv.iter() {
-                if let Some(b) = bin_of(v.to_f64(), edges, uniform) {
-                    counts[b] += 1.0;
+            // Integer counts, the bin rule inlined: one pass over the block's memory.
+            let mut n = vec![0u64; counts.len()];
+            let nb = counts.len();
+            let (first, last) = (edges[0], edges[nb.min(edges.len() - 1)]);
+            let norm = nb as f64 / (last - first);
+            let fast = uniform && nb > 0 && last > first;
+            let mut count = |v: T| {
+                let v = v.to_f64();
+                if fast {
+                    // bin_of's equal-bin rule with the constants hoisted.
+                    if v >= first && v <= last {
+                        let mut i = (((v - first) * norm) as usize).min(nb - 1);
+                        if v < edges[i] {
+                            i = i.saturating_sub(1);
+                        } else if i + 1 < nb && v >= edges[i + 1] {
+                            i += 1;
+                        }
+                        n[i] += 1;
+                    }
+                } else if let Some(b) = bin_of(v, edges, uniform) {
+                    n[b] += 1;
                 }
+            };
+            match xv.as_slice_memory_order() {
+                Some(s) => s.iter().for_each(|&v| count(v)),
+                None => xv.iter().for_each(|&v| count(v)),
+            }
+            for (c, k) in counts.iter_mut().zip(n) {
+                *c = k as f64;
             }
         }
         Some(w) => {

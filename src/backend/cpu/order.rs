@@ -128,6 +128,46 @@ fn lines_last<T: Element>(a: &HostArray, axis: usize) -> Result<(Vec<T>, Vec<usi
     Ok((data, grid, n))
 }
 
+/// Lines gathered per strip for [`for_each_line`]: this many lines at a time, so the strip
+/// (lines × the axis) stays in cache while each line is selected.
+const STRIP: usize = 64;
+
+/// Call `f(l, line)` for every line of the block along `axis` (`l` in C order over the
+/// block's shape without the axis), each line a scratch copy `f` may reorder. Lines along a
+/// leading axis are gathered `STRIP` at a time (each row contributes a contiguous run), so
+/// no copy of the whole block is made. Returns the lines' grid and the axis length.
+fn for_each_line<T: Element>(
+    a: &HostArray,
+    axis: usize,
+    mut f: impl FnMut(usize, &mut [T]),
+) -> Result<(Vec<usize>, usize)> {
+    let v: ArrayViewD<'_, T> =
+        T::unhost(a).ok_or_else(|| Error::internal("order kernel: block of another type"))?.view();
+    if axis >= v.ndim() {
+        return Err(Error::internal("order kernel: axis outside the block"));
+    }
+    let grid: Vec<usize> = (0..v.ndim()).filter(|&d| d != axis).map(|d| v.shape()[d]).collect();
+    let (outer, n, inner) = around(v.shape(), axis);
+    let std = v.as_standard_layout();
+    let src = std.as_slice().ok_or_else(|| Error::internal("order kernel: block not contiguous"))?;
+    let mut strip: Vec<T> = vec![T::default(); n * STRIP.min(inner.max(1))];
+    for o in 0..outer {
+        let slab = &src[o * n * inner..(o + 1) * n * inner];
+        for c0 in (0..inner).step_by(STRIP) {
+            let width = STRIP.min(inner - c0);
+            for r in 0..n {
+                for (j, &x) in slab[r * inner + c0..r * inner + c0 + width].iter().enumerate() {
+                    strip[j * n + r] = x;
+                }
+            }
+            for j in 0..width {
+                f(o * inner + c0 + j, &mut strip[j * n..(j + 1) * n]);
+            }
+        }
+    }
+    Ok((grid, n))
+}
+
 /// Lines (axis last, C order over `grid`) back into a block with the axis at `axis`.
 fn lines_back<U: Element>(data: Vec<U>, grid: &[usize], n: usize, axis: usize) -> Result<HostArray> {
     let mut shape = grid.to_vec();
@@ -205,15 +245,13 @@ fn quantile<T: Element>(
     position: &Position<'_>,
     skip_nan: bool,
 ) -> Result<HostArray> {
-    let (mut data, grid, n) = lines_last::<T>(a, axis)?;
-    let lines: usize = grid.iter().product();
+    let lines: usize = a.shape().iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &l)| l).product();
     let nq = q.len();
     // Output [nq] + grid: quantile j of line l at j * lines + l.
     let mut out = vec![f64::NAN; nq * lines];
     let mut ranks = Vec::with_capacity(2 * nq);
     let mut at = Vec::with_capacity(nq);
-    for l in 0..lines {
-        let line = &mut data[l * n..(l + 1) * n];
+    let (grid, _) = for_each_line::<T>(a, axis, |l, line| {
         let valid = if skip_nan {
             let mut w = 0;
             for r in 0..line.len() {
@@ -226,10 +264,10 @@ fn quantile<T: Element>(
         } else if line.iter().any(|x| x.is_nan()) {
             0
         } else {
-            n
+            line.len()
         };
         if valid == 0 {
-            continue;
+            return;
         }
         let line = &mut line[..valid];
         ranks.clear();
@@ -248,7 +286,7 @@ fn quantile<T: Element>(
         for (j, &(lo, hi, g)) in at.iter().enumerate() {
             out[j * lines + l] = lerp(line[lo].to_f64(), line[hi].to_f64(), g);
         }
-    }
+    })?;
     let mut shape = vec![nq];
     shape.extend_from_slice(&grid);
     let typed: Vec<T::Mean> = out.into_iter().map(<T::Mean as Element>::cast_from).collect();
@@ -294,22 +332,22 @@ fn group_quantile<T: Element>(
     position: &Position<'_>,
     skip_nan: bool,
 ) -> Result<HostArray> {
-    let (data, grid, n) = lines_last::<T>(a, axis)?;
-    let lines: usize = grid.iter().product();
+    let n = a.shape()[axis];
+    let lines: usize = a.shape().iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &l)| l).product();
     let ng = members.len();
     if members.iter().flat_map(|m| m.iter()).any(|&p| p as usize >= n) {
         return Err(Error::internal("groupby quantile: a member outside the axis"));
     }
-    let mut out: Vec<T::Mean> = Vec::with_capacity(lines * ng);
+    let mut out: Vec<T::Mean> = vec![T::Mean::default(); lines * ng];
     let mut pool: Vec<T> = Vec::new();
-    for l in 0..lines {
-        let line = &data[l * n..(l + 1) * n];
-        for m in members {
+    let (grid, _) = for_each_line::<T>(a, axis, |l, line| {
+        for (g, m) in members.iter().enumerate() {
             pool.clear();
             pool.extend(m.iter().map(|&p| line[p as usize]));
-            out.push(<T::Mean as Element>::cast_from(line_quantile(&mut pool, q, position, skip_nan)));
+            out[l * ng + g] =
+                <T::Mean as Element>::cast_from(line_quantile(&mut pool, q, position, skip_nan));
         }
-    }
+    })?;
     lines_back(out, &grid, ng, axis)
 }
 
