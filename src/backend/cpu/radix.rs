@@ -9,7 +9,7 @@ const BUCKETS: usize = 1 << DIGIT;
 
 /// The key of `v`: unsigned, in the order NumPy sorts (floats by their bits with the sign
 /// flipped, NaN above everything; integers offset by 2^63).
-fn key<T: Element>(v: T) -> u64 {
+pub(crate) fn key<T: Element>(v: T) -> u64 {
     if T::DTYPE.is_float() {
         if v.is_nan() {
             return u64::MAX;
@@ -20,6 +20,18 @@ fn key<T: Element>(v: T) -> u64 {
         if b >> 63 == 1 { !b } else { b | 1 << 63 }
     } else {
         (v.to_i64() as u64) ^ (1 << 63)
+    }
+}
+
+/// The value a key stands for, as `f64` (−0.0 comes back as 0.0; NaN's key as NaN).
+pub(crate) fn value<T: Element>(k: u64) -> f64 {
+    if T::DTYPE.is_float() {
+        if k == u64::MAX {
+            return f64::NAN;
+        }
+        f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+    } else {
+        ((k ^ (1 << 63)) as i64) as f64
     }
 }
 
