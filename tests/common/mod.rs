@@ -174,3 +174,83 @@ pub fn normal2(seed: u64, m: usize, n: usize) -> Array2<f64> {
     let x = tessera::random::normal::<f64>(seed, &[m, n], [m.max(1), n.max(1)], 0.0, 1.0).unwrap();
     x.compute().unwrap().into_dimensionality::<ndarray::Ix2>().unwrap()
 }
+
+/// A small xorshift generator for test cases built by hand.
+pub struct XorShift(pub u64);
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    pub fn int(&mut self, lo: isize, hi: isize) -> isize {
+        lo + self.below((hi - lo + 1) as usize) as isize
+    }
+    pub fn chance(&mut self, pct: usize) -> bool {
+        self.below(100) < pct
+    }
+}
+
+/// Chunks for `shape` with some blocks of length 0 among the others.
+pub fn chunks_with_empty(shape: Vec<usize>) -> impl Strategy<Value = Chunks> {
+    (chunks_for(shape), any::<u64>()).prop_map(|(c, seed)| {
+        let mut g = XorShift(seed | 1);
+        let axes: Vec<Vec<usize>> = c
+            .axes()
+            .iter()
+            .map(|a| {
+                let mut a = a.clone();
+                if g.chance(40) {
+                    let at = g.below(a.len() + 1);
+                    a.insert(at, 0);
+                }
+                a
+            })
+            .collect();
+        Chunks::new(axes).unwrap()
+    })
+}
+
+pub fn case_with_empty_blocks() -> impl Strategy<Value = (ArrayD<f64>, Chunks)> {
+    shape().prop_flat_map(|s| {
+        let n: usize = s.iter().product();
+        (values(n, false), chunks_with_empty(s.clone()))
+            .prop_map(move |(v, c)| (ArrayD::from_shape_vec(IxDyn(&s), v).unwrap(), c))
+    })
+}
+
+/// Python's `range(*slice(start, stop, step).indices(n))`.
+pub fn py_range(start: Option<isize>, stop: Option<isize>, step: isize, n: usize) -> Vec<usize> {
+    let ni = n as isize;
+    let norm = |v: isize| if v < 0 { v + ni } else { v };
+    let mut out = Vec::new();
+    if step > 0 {
+        let (s, e) = (start.map_or(0, |v| norm(v).clamp(0, ni)), stop.map_or(ni, |v| norm(v).clamp(0, ni)));
+        let mut i = s;
+        while i < e {
+            out.push(i as usize);
+            i += step;
+        }
+    } else {
+        let s = start.map_or(ni - 1, |v| norm(v).clamp(-1, ni - 1));
+        let e = stop.map_or(-1, |v| norm(v).clamp(-1, ni - 1));
+        let mut i = s;
+        while i > e {
+            out.push(i as usize);
+            i += step;
+        }
+    }
+    out
+}
+
+/// `y` has `shape` and, in C order, `values` (computed through `compute_checked`).
+pub fn check(y: tessera::Array<i64>, shape: &[usize], values: &[i64]) {
+    assert_eq!(y.shape(), shape);
+    let got = compute_checked(&y);
+    assert_eq!(got.shape(), shape);
+    assert_eq!(got.iter().copied().collect::<Vec<_>>(), values);
+}
