@@ -16,28 +16,7 @@ fn py_indices(arg: SliceArg, n: usize) -> Option<(Vec<usize>, bool)> {
             let j = if i < 0 { i + ni } else { i };
             (0..ni).contains(&j).then(|| (vec![j as usize], true))
         }
-        SliceArg::Range { start, stop, step } => {
-            let norm = |v: isize| if v < 0 { v + ni } else { v };
-            let mut out = Vec::new();
-            if step > 0 {
-                let s = start.map_or(0, |v| norm(v).clamp(0, ni));
-                let e = stop.map_or(ni, |v| norm(v).clamp(0, ni));
-                let mut i = s;
-                while i < e {
-                    out.push(i as usize);
-                    i += step;
-                }
-            } else {
-                let s = start.map_or(ni - 1, |v| norm(v).clamp(-1, ni - 1));
-                let e = stop.map_or(-1, |v| norm(v).clamp(-1, ni - 1));
-                let mut i = s;
-                while i > e {
-                    out.push(i as usize);
-                    i += step;
-                }
-            }
-            Some((out, false))
-        }
+        SliceArg::Range { start, stop, step } => Some((py_range(start, stop, step, n), false)),
     }
 }
 
