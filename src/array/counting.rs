@@ -54,47 +54,6 @@ pub struct HistogramOptions {
     pub density: bool,
 }
 
-/// The per-block counts added, then finished.
-struct Histogram {
-    edges: Arc<[f64]>,
-    uniform: bool,
-    dtype: DType,
-    density: bool,
-    integer: bool,
-    weighted: bool,
-}
-
-impl TiledOp for Histogram {
-    fn name(&self) -> &str {
-        "histogram"
-    }
-
-    fn lower(&self, b: &mut TileBuilder<'_>) -> Vec<Vec<TaskId>> {
-        let kernel = |step| Kernel::Order(Arc::new(OrderKernel { axis: 0, dtype: self.dtype, step }));
-        let nbins = self.edges.len() - 1;
-        let bytes = nbins * 8 + 64;
-        let chunks = b.chunks(0).clone();
-        let grid = chunks.numblocks();
-        let mut level = Vec::with_capacity(chunks.nblocks());
-        for lin in 0..chunks.nblocks() {
-            let idx = unravel(lin, &grid);
-            let mut deps = vec![b.input(0, &idx)];
-            if self.weighted {
-                deps.push(b.input(1, &idx));
-            }
-            let step = OrderStep::Histogram { edges: self.edges.clone(), uniform: self.uniform };
-            level.push(b.push_kernel(kernel(step), deps, &idx, bytes));
-        }
-        let root = b.tree(level, 16, || kernel(OrderStep::AddCounts), &[0], bytes);
-        let fin = OrderStep::HistogramFinish {
-            edges: self.edges.clone(),
-            density: self.density,
-            integer: self.integer,
-        };
-        vec![vec![b.push_kernel(kernel(fin), root, &[0], bytes)]]
-    }
-}
-
 /// NumPy's `linspace(first, last, n + 1)`: `i · step + first`, the last edge exactly `last`.
 fn equal_edges(first: f64, last: f64, n: usize) -> Vec<f64> {
     let step = (last - first) / n as f64;
@@ -183,23 +142,21 @@ impl<T: Number> Array<T> {
         let (edges, uniform) = self.bin_edges(&bins, opts.range)?;
         let mut inputs = vec![self.node().clone()];
         if let Some(w) = weights {
-            if w.shape() != self.shape() {
-                return Err(Error::ShapeMismatch {
-                    op: "histogram weights".into(),
-                    left: self.shape().to_vec(),
-                    right: w.shape().to_vec(),
-                });
-            }
-            let w = if w.chunks() == self.chunks() { w.clone() } else { w.rechunk(self.chunks().clone())? };
-            inputs.push(w.node().clone());
+            inputs.push(aligned(w, self, "histogram weights")?.node().clone());
         }
-        let op = Histogram {
-            edges: edges.clone().into(),
-            uniform,
-            dtype: T::DTYPE,
-            density: opts.density,
-            integer: U::DTYPE == DType::I64,
-            weighted: weights.is_some(),
+        let shared: Arc<[f64]> = edges.clone().into();
+        let order = |step| Kernel::Order(Arc::new(OrderKernel { axis: 0, dtype: T::DTYPE, step }));
+        let op = Summed {
+            name: "histogram",
+            part: order(OrderStep::Histogram { edges: shared.clone(), uniform }),
+            ninputs: inputs.len(),
+            partial: DType::F64,
+            finish: Some(order(OrderStep::HistogramFinish {
+                edges: shared,
+                density: opts.density,
+                integer: U::DTYPE == DType::I64,
+            })),
+            bytes: (edges.len() - 1) * 8 + 64,
         };
         let spec = TiledSpec { op: Arc::new(op), group: next_group(), output: 0 };
         let chunks = Chunks::new(vec![vec![edges.len() - 1]])?;

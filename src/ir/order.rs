@@ -5,7 +5,8 @@
 //! [`OrderStep::Quantile`]) run on a block that holds whole lines of the axis; the top-k steps
 //! ([`OrderStep::TopkPart`], [`OrderStep::TopkMerge`], [`OrderStep::TopkPick`]) form a tree
 //! over the blocks along the axis, so a top-k never needs a whole line in one task. A
-//! histogram is counted per block ([`OrderStep::Histogram`]) and the counts added by a tree.
+//! histogram is counted per block ([`OrderStep::Histogram`]), the counts added by a tree of
+//! [`crate::ir::counting::CountStep::Add`], then finished ([`OrderStep::HistogramFinish`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -280,8 +281,6 @@ pub enum OrderStep {
         /// corrected against the edges).
         uniform: bool,
     },
-    /// 1-d blocks of the same length added.
-    AddCounts,
     /// Histogram counts (`f64`) turned into the result: `i64` counts, or `f64` sums, or a
     /// density (counts / total / bin width).
     HistogramFinish {
@@ -306,7 +305,6 @@ impl OrderKernel {
             OrderStep::TopkMerge { .. } => "topk-merge",
             OrderStep::TopkPick { .. } => "topk-pick",
             OrderStep::Histogram { .. } => "histogram",
-            OrderStep::AddCounts => "add-counts",
             OrderStep::HistogramFinish { .. } => "histogram-finish",
         }
     }

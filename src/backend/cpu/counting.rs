@@ -130,21 +130,6 @@ pub(crate) fn histogram<T: Element>(
     Ok(HostArray::new(Array1::from(counts).into_dyn().into_shared()))
 }
 
-/// 1-d `f64` blocks added.
-pub(crate) fn add_counts(inputs: &[Value]) -> Result<HostArray> {
-    let mut sum: Option<Array1<f64>> = None;
-    for v in inputs {
-        let a = as_f64(v.array()?);
-        let a = a.into_dimensionality::<ndarray::Ix1>().map_err(|e| Error::internal(e.to_string()))?;
-        match &mut sum {
-            None => sum = Some(a.to_owned()),
-            Some(s) => *s += &a,
-        }
-    }
-    let s = sum.ok_or_else(|| Error::internal("add counts: no input"))?;
-    Ok(HostArray::new(s.into_dyn().into_shared()))
-}
-
 /// Counts → `i64` counts, `f64` sums, or a density.
 pub(crate) fn finish(counts: &HostArray, edges: &[f64], density: bool, integer: bool) -> Result<HostArray> {
     let c = as_f64(counts);
