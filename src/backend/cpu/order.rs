@@ -66,7 +66,6 @@ pub(crate) fn execute(k: &OrderKernel, inputs: &[Value]) -> Result<Value> {
                 with_dtype!(k.dtype, T => super::counting::histogram::<T>(x, w, edges, *uniform)?),
             ))
         }
-        OrderStep::AddCounts => Ok(Value::Array(super::counting::add_counts(inputs)?)),
         OrderStep::HistogramFinish { edges, density, integer } => {
             Ok(Value::Array(super::counting::finish(first()?.array()?, edges, *density, *integer)?))
         }
@@ -97,17 +96,24 @@ fn around(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
-/// The block's elements with `axis` moved last, in C order: `(lines × n values, the shape
-/// of the lines' grid, n)`.
-fn lines_last<T: Element>(a: &HostArray, axis: usize) -> Result<(Vec<T>, Vec<usize>, usize)> {
-    let v: ArrayViewD<'_, T> =
-        T::unhost(a).ok_or_else(|| Error::internal("order kernel: block of another type"))?.view();
+/// A block's elements in C order (a copy only when it is not contiguous), the shape of its
+/// lines' grid (the block's shape without `axis`) and `(outer, n, inner)` of [`around`].
+type Layout<'a, T> = (ndarray::CowArray<'a, T, IxDyn>, Vec<usize>, (usize, usize, usize));
+
+fn layout<T: Element>(a: &HostArray, axis: usize) -> Result<Layout<'_, T>> {
+    let v = T::unhost(a).ok_or_else(|| Error::internal("order kernel: block of another type"))?;
     if axis >= v.ndim() {
         return Err(Error::internal("order kernel: axis outside the block"));
     }
     let grid: Vec<usize> = (0..v.ndim()).filter(|&d| d != axis).map(|d| v.shape()[d]).collect();
-    let (outer, n, inner) = around(v.shape(), axis);
-    let std = v.as_standard_layout();
+    let dims = around(v.shape(), axis);
+    Ok((v.as_standard_layout(), grid, dims))
+}
+
+/// The block's elements with `axis` moved last, in C order: `(lines × n values, the shape
+/// of the lines' grid, n)`.
+fn lines_last<T: Element>(a: &HostArray, axis: usize) -> Result<(Vec<T>, Vec<usize>, usize)> {
+    let (std, grid, (outer, n, inner)) = layout::<T>(a, axis)?;
     let src = std.as_slice().ok_or_else(|| Error::internal("order kernel: block not contiguous"))?;
     if inner == 1 {
         return Ok((src.to_vec(), grid, n));
@@ -124,23 +130,16 @@ fn lines_last<T: Element>(a: &HostArray, axis: usize) -> Result<(Vec<T>, Vec<usi
 /// (lines × the axis) stays in cache while each line is selected.
 const STRIP: usize = 64;
 
-/// Call `f(l, line)` for every line of the block along `axis` (`l` in C order over the
-/// block's shape without the axis), each line a scratch copy `f` may reorder. Lines along a
-/// leading axis are gathered `STRIP` at a time (each row contributes a contiguous run), so
-/// no copy of the whole block is made. Returns the lines' grid and the axis length.
+/// Call `f(l, line)` for every line of the block along `axis`, in order (`l` in C order over
+/// the block's shape without the axis), each line a contiguous copy. Lines along a leading
+/// axis are gathered `STRIP` at a time (each row contributes a contiguous run), so no copy
+/// of the whole block is made. Returns the lines' grid and the axis length.
 fn for_each_line<T: Element>(
     a: &HostArray,
     axis: usize,
-    mut f: impl FnMut(usize, &mut [T]),
+    mut f: impl FnMut(usize, &[T]),
 ) -> Result<(Vec<usize>, usize)> {
-    let v: ArrayViewD<'_, T> =
-        T::unhost(a).ok_or_else(|| Error::internal("order kernel: block of another type"))?.view();
-    if axis >= v.ndim() {
-        return Err(Error::internal("order kernel: axis outside the block"));
-    }
-    let grid: Vec<usize> = (0..v.ndim()).filter(|&d| d != axis).map(|d| v.shape()[d]).collect();
-    let (outer, n, inner) = around(v.shape(), axis);
-    let std = v.as_standard_layout();
+    let (std, grid, (outer, n, inner)) = layout::<T>(a, axis)?;
     let src = std.as_slice().ok_or_else(|| Error::internal("order kernel: block not contiguous"))?;
     let mut strip: Vec<T> = vec![T::default(); n * STRIP.min(inner.max(1))];
     for o in 0..outer {
@@ -158,7 +157,7 @@ fn for_each_line<T: Element>(
                 }
             }
             for j in 0..width {
-                f(o * inner + c0 + j, &mut strip[j * n..(j + 1) * n]);
+                f(o * inner + c0 + j, &strip[j * n..(j + 1) * n]);
             }
         }
     }
@@ -237,6 +236,57 @@ fn select_ranks(line: &mut [u64], ranks: &[usize]) {
 
 type Position<'a> = dyn Fn(usize, f64) -> (usize, usize, f64) + 'a;
 
+/// Scratch for the quantiles of one line at a time, reused from line to line.
+#[derive(Default)]
+struct LineQuantiles {
+    keys: Vec<u64>,
+    ranks: Vec<usize>,
+    at: Vec<(usize, usize, f64)>,
+}
+
+impl LineQuantiles {
+    /// Quantiles `q` of `line`, handed to `emit(j, value)` for each `q[j]`: NaN skipped
+    /// (`skip_nan`), else a line holding NaN has none; nothing is emitted without a value
+    /// (the caller's NaN stays).
+    fn run<T: Element>(
+        &mut self,
+        line: &[T],
+        q: &[f64],
+        position: &Position<'_>,
+        skip_nan: bool,
+        mut emit: impl FnMut(usize, f64),
+    ) {
+        let keys = &mut self.keys;
+        keys.clear();
+        if skip_nan {
+            keys.extend(line.iter().filter(|v| !v.is_nan()).map(|&v| super::radix::key(v)));
+        } else if !line.iter().any(|v| v.is_nan()) {
+            keys.extend(line.iter().map(|&v| super::radix::key(v)));
+        }
+        let valid = keys.len();
+        if valid == 0 {
+            return;
+        }
+        self.ranks.clear();
+        self.at.clear();
+        for &qj in q {
+            let (lo, hi, g) = position(valid, qj);
+            self.at.push((lo, hi, g));
+            self.ranks.push(lo);
+            if g != 0.0 {
+                self.ranks.push(hi);
+            }
+        }
+        self.ranks.sort_unstable();
+        self.ranks.dedup();
+        select_ranks(keys, &self.ranks);
+        let value = |i: usize| super::radix::value::<T>(keys[i]);
+        for (j, &(lo, hi, g)) in self.at.iter().enumerate() {
+            emit(j, lerp(value(lo), value(hi), g));
+        }
+    }
+}
+
 fn quantile<T: Element>(
     a: &HostArray,
     axis: usize,
@@ -248,73 +298,15 @@ fn quantile<T: Element>(
     let nq = q.len();
     // Output [nq] + grid: quantile j of line l at j * lines + l.
     let mut out = vec![f64::NAN; nq * lines];
-    let mut ranks = Vec::with_capacity(2 * nq);
-    let mut at = Vec::with_capacity(nq);
-    let mut keys: Vec<u64> = Vec::new();
+    let mut scratch = LineQuantiles::default();
     let (grid, _) = for_each_line::<T>(a, axis, |l, line| {
-        keys.clear();
-        if skip_nan {
-            keys.extend(line.iter().filter(|v| !v.is_nan()).map(|&v| super::radix::key(v)));
-        } else if !line.iter().any(|v| v.is_nan()) {
-            keys.extend(line.iter().map(|&v| super::radix::key(v)));
-        }
-        let valid = keys.len();
-        if valid == 0 {
-            return;
-        }
-        ranks.clear();
-        at.clear();
-        for &qj in q {
-            let (lo, hi, g) = position(valid, qj);
-            at.push((lo, hi, g));
-            ranks.push(lo);
-            if g != 0.0 {
-                ranks.push(hi);
-            }
-        }
-        ranks.sort_unstable();
-        ranks.dedup();
-        select_ranks(&mut keys, &ranks);
-        let value = |i: usize| super::radix::value::<T>(keys[i]);
-        for (j, &(lo, hi, g)) in at.iter().enumerate() {
-            out[j * lines + l] = lerp(value(lo), value(hi), g);
-        }
+        scratch.run(line, q, position, skip_nan, |j, v| out[j * lines + l] = v);
     })?;
     let mut shape = vec![nq];
     shape.extend_from_slice(&grid);
     let typed: Vec<T::Mean> = out.into_iter().map(<T::Mean as Element>::cast_from).collect();
     let arr = ArrayD::from_shape_vec(IxDyn(&shape), typed).map_err(|e| Error::internal(e.to_string()))?;
     Ok(HostArray::new(arr.into_shared()))
-}
-
-/// Quantile `q` of `line` (reordered in place): NaN skipped (`skip_nan`) or making the
-/// result NaN; NaN for no value.
-fn line_quantile<T: Element>(line: &mut [T], q: f64, position: &Position<'_>, skip_nan: bool) -> f64 {
-    let valid = if skip_nan {
-        let mut w = 0;
-        for r in 0..line.len() {
-            if !line[r].is_nan() {
-                line.swap(w, r);
-                w += 1;
-            }
-        }
-        w
-    } else if line.iter().any(|x| x.is_nan()) {
-        0
-    } else {
-        line.len()
-    };
-    if valid == 0 {
-        return f64::NAN;
-    }
-    let mut keys: Vec<u64> = line[..valid].iter().map(|&v| super::radix::key(v)).collect();
-    let (lo, hi, g) = position(valid, q);
-    if g != 0.0 && hi != lo {
-        select_ranks(&mut keys, &[lo, hi]);
-    } else {
-        select_ranks(&mut keys, &[lo]);
-    }
-    lerp(super::radix::value::<T>(keys[lo]), super::radix::value::<T>(keys[hi]), g)
 }
 
 fn group_quantile<T: Element>(
@@ -331,14 +323,14 @@ fn group_quantile<T: Element>(
     if members.iter().flat_map(|m| m.iter()).any(|&p| p as usize >= n) {
         return Err(Error::internal("groupby quantile: a member outside the axis"));
     }
-    let mut out: Vec<T::Mean> = vec![T::Mean::default(); lines * ng];
-    let mut pool: Vec<T> = Vec::new();
+    let mut out: Vec<T::Mean> = vec![<T::Mean as Element>::cast_from(f64::NAN); lines * ng];
+    let (mut pool, mut scratch) = (Vec::<T>::new(), LineQuantiles::default());
     let (grid, _) = for_each_line::<T>(a, axis, |l, line| {
         for (g, m) in members.iter().enumerate() {
             pool.clear();
             pool.extend(m.iter().map(|&p| line[p as usize]));
-            out[l * ng + g] =
-                <T::Mean as Element>::cast_from(line_quantile(&mut pool, q, position, skip_nan));
+            let slot = &mut out[l * ng + g];
+            scratch.run(&pool, &[q], position, skip_nan, |_, v| *slot = <T::Mean as Element>::cast_from(v));
         }
     })?;
     lines_back(out, &grid, ng, axis)
@@ -412,17 +404,14 @@ fn topk_part<T: Element>(
     largest: bool,
     start: usize,
 ) -> Result<TopkState> {
-    let (data, grid, n) = lines_last::<T>(a, axis)?;
-    let lines: usize = grid.iter().product();
-    let keep = k.min(n);
-    let mut best = Vec::with_capacity(lines);
-    for l in 0..lines {
+    let mut best = Vec::new();
+    let (grid, n) = for_each_line::<T>(a, axis, |_, line| {
         let mut cand: Vec<(T, i64)> =
-            data[l * n..(l + 1) * n].iter().enumerate().map(|(i, &v)| (v, (start + i) as i64)).collect();
-        keep_best(&mut cand, keep, largest);
+            line.iter().enumerate().map(|(i, &v)| (v, (start + i) as i64)).collect();
+        keep_best(&mut cand, k, largest);
         best.push(cand);
-    }
-    topk_state(best, grid, keep)
+    })?;
+    topk_state(best, grid, k.min(n))
 }
 
 fn topk_merge<T: Element>(parts: &[&TopkState], k: usize, largest: bool) -> Result<TopkState> {
