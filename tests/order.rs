@@ -157,6 +157,13 @@ fn ref_lines<U: Clone + Default>(
     out
 }
 
+/// NumPy's `sort` of one line.
+fn ref_sort(v: &[f64]) -> Vec<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(nan_last);
+    v
+}
+
 fn ref_argsort(v: &[f64]) -> Vec<i64> {
     let mut idx: Vec<usize> = (0..v.len()).collect();
     idx.sort_by(|&i, &j| nan_last(&v[i], &v[j]));
@@ -250,7 +257,7 @@ proptest! {
         let n = a.shape()[ax];
         let s = x.sort(ax as isize).unwrap();
         prop_assert_eq!(s.chunks(), &c);
-        let want = ref_lines(&a, ax, n, |v| { let mut v = v.to_vec(); v.sort_by(nan_last); v });
+        let want = ref_lines(&a, ax, n, ref_sort);
         prop_assert!(same_values(&compute_checked(&s), &want));
         let i = x.argsort(ax as isize).unwrap();
         prop_assert_eq!(compute_checked(&i), ref_lines(&a, ax, n, ref_argsort));
@@ -350,11 +357,7 @@ fn lines_longer_than_a_block_are_cut_across() {
         let s = x.sort(ax as isize).unwrap();
         assert_eq!(s.chunks(), &c);
         let n = a.shape()[ax];
-        let want = ref_lines(&a.clone().into_dyn(), ax, n, |v| {
-            let mut v = v.to_vec();
-            v.sort_by(nan_last);
-            v
-        });
+        let want = ref_lines(&a.clone().into_dyn(), ax, n, ref_sort);
         assert_eq!(s.compute().unwrap(), want);
         let m = x.nanmedian(ax as isize).unwrap().compute().unwrap();
         assert_eq!(
@@ -424,13 +427,13 @@ proptest! {
         let n = a.shape()[ax];
         let f = a.mapv(|v| v as f32);
         let x = tessera::from_array(f.clone(), c.clone()).unwrap();
-        let want = ref_lines(&f.mapv(f64::from), ax, n, |v| { let mut v = v.to_vec(); v.sort_by(nan_last); v });
+        let want = ref_lines(&f.mapv(f64::from), ax, n, ref_sort);
         prop_assert!(same_values(&compute_checked(&x.sort(ax as isize).unwrap()).mapv(f64::from), &want));
         prop_assert_eq!(compute_checked(&x.argsort(ax as isize).unwrap()), ref_lines(&f.mapv(f64::from), ax, n, ref_argsort));
         let i = a.mapv(|v| if v.is_finite() { v.round() as i64 * 1_000_000_007 } else { i64::MIN / 2 });
         let x = tessera::from_array(i.clone(), c).unwrap();
         let as_f = i.mapv(|v| v as f64);
-        let want = ref_lines(&as_f, ax, n, |v| { let mut v = v.to_vec(); v.sort_by(nan_last); v });
+        let want = ref_lines(&as_f, ax, n, ref_sort);
         prop_assert_eq!(compute_checked(&x.sort(ax as isize).unwrap()).mapv(|v| v as f64), want);
         prop_assert_eq!(compute_checked(&x.argsort(ax as isize).unwrap()), ref_lines(&as_f, ax, n, ref_argsort));
     }

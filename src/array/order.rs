@@ -128,9 +128,14 @@ struct PerBlock {
     kernel: Arc<OrderKernel>,
     /// The output's chunks.
     chunks: Chunks,
+}
+
+impl PerBlock {
     /// The output's first axis runs over quantiles and it lacks the input's `axis` (whose
     /// one block is block 0); else the output has the input's block grid.
-    quantile: bool,
+    fn quantile(&self) -> bool {
+        matches!(self.kernel.step, OrderStep::Quantile { .. })
+    }
 }
 
 impl TiledOp for PerBlock {
@@ -144,7 +149,7 @@ impl TiledOp for PerBlock {
         let size = |dtype: DType, shape: &[usize]| shape.iter().product::<usize>() * dtype.size();
         for lin in 0..self.chunks.nblocks() {
             let idx = unravel(lin, &grid);
-            let in_idx = if self.quantile {
+            let in_idx = if self.quantile() {
                 let mut v = idx[1..].to_vec();
                 v.insert(self.kernel.axis, 0);
                 v
@@ -161,8 +166,9 @@ impl TiledOp for PerBlock {
             };
             let bytes = size(out_dtype, &self.chunks.block_shape(&idx));
             let t = b.push_kernel(Kernel::Order(self.kernel.clone()), vec![dep], &idx, bytes);
-            // The lines copied with the axis last (and an argsort's index per line).
-            b.set_scratch(t, in_bytes + if self.quantile { 0 } else { bytes });
+            // A sort's lines copied with the axis last and its result before it is laid back
+            // (an argsort's indices); a quantile's strip of lines is at most the block.
+            b.set_scratch(t, in_bytes + if self.quantile() { 0 } else { bytes });
             out.push(t);
         }
         vec![out]
@@ -238,7 +244,7 @@ impl<T: Element> Array<T> {
     fn per_block<U: Element>(&self, name: &str, axis: usize, step: OrderStep) -> Result<Array<U>> {
         let lines = self.in_lines(axis)?;
         let kernel = Arc::new(OrderKernel { axis, dtype: T::DTYPE, step });
-        let op = PerBlock { kernel, chunks: lines.chunks().clone(), quantile: false };
+        let op = PerBlock { kernel, chunks: lines.chunks().clone() };
         let out = tiled::<U>(name, Arc::new(op), lines.chunks().clone(), lines.node());
         if out.chunks() == self.chunks() { Ok(out) } else { out.rechunk(self.chunks().clone()) }
     }
@@ -349,7 +355,7 @@ impl<T: Number> Array<T> {
         let mut axes = vec![vec![q.len()]];
         axes.extend((0..self.ndim()).filter(|&a| a != ax).map(|a| lines.chunks().axis(a).to_vec()));
         let chunks = Chunks::new(axes)?;
-        let op = PerBlock { kernel, chunks: chunks.clone(), quantile: true };
+        let op = PerBlock { kernel, chunks: chunks.clone() };
         let out = tiled::<T::Mean>(name, Arc::new(op), chunks, lines.node());
         if opts.keepdims { out.expand_dims(ax as isize + 1) } else { Ok(out) }
     }
@@ -503,7 +509,7 @@ impl<T: crate::core::dtype::Float> Array<T> {
         let mut axes: Vec<Vec<usize>> = (0..self.ndim()).map(|a| lines.chunks().axis(a).to_vec()).collect();
         axes[ax] = vec![groups.len()];
         let chunks = Chunks::new(axes)?;
-        let op = PerBlock { kernel, chunks: chunks.clone(), quantile: false };
+        let op = PerBlock { kernel, chunks: chunks.clone() };
         let array = tiled::<T>("groupby_quantile", Arc::new(op), chunks, lines.node());
         Ok(crate::groupby::Grouped { array, groups })
     }
