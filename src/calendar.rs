@@ -183,6 +183,25 @@ pub enum GroupBy {
     /// Calendar month of each year (one group per month of the record, in time order; the
     /// label is `year * 12 + month`, month from 0, as xarray's `resample(time="MS")` groups).
     YearMonth,
+    /// Calendar date, month and day (366 groups): the day of a leap year with the same month
+    /// and day, from 0, so 29 February is 59 and 1 March is 60 in every year, leap or not (CDO's
+    /// `ydaymean` and Hobday et al.'s marine-heatwave climatology group so). In the `360_day`
+    /// calendar, whose months all have 30 days, the label is the day of its 360-day year.
+    MonthDay,
+}
+
+/// Days before each month (from 0) in a leap year.
+const LEAP_MONTH_START: [usize; 12] = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335];
+
+impl Day {
+    /// The [`GroupBy::MonthDay`] label: the day of a leap year with this day's month and day.
+    pub fn month_day(self) -> usize {
+        if self.calendar == Calendar::Day360 {
+            return self.doy;
+        }
+        let (m, d) = self.month_and_day();
+        LEAP_MONTH_START[m] + d
+    }
 }
 
 /// The label of each day. Year and year-month labels of years before 1 AD are negative,
@@ -194,6 +213,7 @@ pub fn labels(days: &[Day], by: GroupBy) -> Vec<i64> {
             GroupBy::Month => d.month() as i64,
             GroupBy::Year => d.year as i64,
             GroupBy::YearMonth => d.year as i64 * 12 + d.month() as i64,
+            GroupBy::MonthDay => d.month_day() as i64,
         })
         .collect()
 }
@@ -232,6 +252,26 @@ mod tests {
         assert_eq!(year_in_name(Path::new("/x/sst.1982.zarr")), Some(1982));
         assert_eq!(year_in_name(Path::new("oisst-avhrr-v02r01.19820101.nc")), Some(1982));
         assert_eq!(year_in_name(Path::new("run-0042.npy")), None);
+    }
+
+    /// Month-day labels: 1 March is 60 in leap and common years; 31 December is 365.
+    #[test]
+    fn month_day_labels() {
+        let d = |s: &str| Day::parse(s).unwrap();
+        let l = |s: &str| labels(&[d(s)], GroupBy::MonthDay)[0];
+        assert_eq!((l("1983-02-28"), l("1983-03-01"), l("1983-12-31")), (58, 60, 365));
+        assert_eq!((l("1984-02-28"), l("1984-02-29"), l("1984-03-01")), (58, 59, 60));
+        assert_eq!(l("1984-01-01"), 0);
+        let nl = Calendar::NoLeap.from_ymd(2001, 3, 1).unwrap();
+        assert_eq!(nl.month_day(), 60);
+        let d360 = Calendar::Day360.from_ymd(2001, 3, 1).unwrap();
+        assert_eq!(d360.month_day(), 60, "60 days of 30-day months before 1 March");
+        assert_eq!(Calendar::Day360.from_ymd(2001, 12, 30).unwrap().month_day(), 359);
+        // Every label of a leap year once, of a common year all but 59.
+        let all: Vec<i64> = labels(&days_from(d("1984-01-01"), 366), GroupBy::MonthDay);
+        assert_eq!(all, (0..366).collect::<Vec<i64>>());
+        let common = labels(&days_from(d("1985-01-01"), 365), GroupBy::MonthDay);
+        assert!(!common.contains(&59) && common.len() == 365 && common[364] == 365);
     }
 
     /// Year and year-month labels across a leap day and a new year.

@@ -13,7 +13,7 @@ pub(crate) mod index;
 mod indexing;
 mod map_blocks;
 mod moments;
-mod order;
+pub(crate) mod order;
 mod reduce;
 mod search;
 mod shape;

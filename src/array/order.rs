@@ -430,6 +430,29 @@ impl<T: Number> Array<T> {
     }
 }
 
+/// The groups of `labels` (the distinct non-negative ones, ascending) and the positions each
+/// pools: those up to `window` either side of each of its occurrences, within the axis,
+/// ascending and each once.
+pub(crate) fn pooled_members(labels: &[i64], window: usize) -> (Vec<i64>, Arc<[Arc<[u32]>]>) {
+    let n = labels.len();
+    let mut groups: Vec<i64> = labels.iter().copied().filter(|&l| l >= 0).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); groups.len()];
+    for (t, l) in labels.iter().enumerate() {
+        if let Ok(g) = groups.binary_search(l) {
+            let lo = t.saturating_sub(window);
+            let hi = (t + window).min(n.saturating_sub(1));
+            members[g].extend((lo..=hi).map(|p| p as u32));
+        }
+    }
+    for m in &mut members {
+        m.sort_unstable();
+        m.dedup();
+    }
+    (groups, members.into_iter().map(Arc::from).collect())
+}
+
 /// How [`Array::groupby_quantile`] pools and chooses.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct GroupQuantileOptions {
@@ -487,22 +510,7 @@ impl<T: crate::core::dtype::Float> Array<T> {
         if n > u32::MAX as usize {
             return Err(Error::invalid(format!("groupby_quantile: an axis of {n} positions is too long")));
         }
-        let mut groups: Vec<i64> = labels.iter().copied().filter(|&l| l >= 0).collect();
-        groups.sort_unstable();
-        groups.dedup();
-        let mut members: Vec<Vec<u32>> = vec![Vec::new(); groups.len()];
-        for (t, l) in labels.iter().enumerate() {
-            if let Ok(g) = groups.binary_search(l) {
-                let lo = t.saturating_sub(opts.window);
-                let hi = (t + opts.window).min(n.saturating_sub(1));
-                members[g].extend((lo..=hi).map(|p| p as u32));
-            }
-        }
-        for m in &mut members {
-            m.sort_unstable();
-            m.dedup();
-        }
-        let members: Arc<[Arc<[u32]>]> = members.into_iter().map(Arc::from).collect();
+        let (groups, members) = pooled_members(labels, opts.window);
         let lines = self.in_lines(ax)?;
         let step = OrderStep::GroupQuantile { members, q, method: opts.method, skip_nan: opts.skip_nan };
         let kernel = Arc::new(OrderKernel { axis: ax, dtype: T::DTYPE, step });

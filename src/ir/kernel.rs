@@ -15,6 +15,7 @@ use crate::core::source::BlockSource;
 use crate::ir::counting::CountKernel;
 use crate::ir::expr::Expr;
 use crate::ir::group::{GroupKernel, GroupStep};
+use crate::ir::heatwave::HeatwaveKernel;
 use crate::ir::order::OrderKernel;
 use crate::ir::reduce::ReduceOp;
 use crate::ir::window::WindowKernel;
@@ -82,6 +83,8 @@ pub enum Kernel {
     Window(Arc<WindowKernel>),
     /// One step of a counting or searching op (see [`CountKernel`]).
     Count(Arc<CountKernel>),
+    /// One step of a marine-heatwave climatology or event scan (see [`HeatwaveKernel`]).
+    Heatwave(Arc<HeatwaveKernel>),
 }
 
 /// One step of a blocked linear-algebra algorithm on 2-D blocks of `f32` or `f64`: the
@@ -276,6 +279,7 @@ impl Kernel {
             Kernel::MapOverlap(_) => "map_overlap",
             Kernel::Window(_) => "rolling",
             Kernel::Count(c) => c.name(),
+            Kernel::Heatwave(h) => h.name(),
             Kernel::Scan(s) => match s.step {
                 ScanStep::Local => "scan-local",
                 ScanStep::Carry => "scan-carry",

@@ -6,6 +6,7 @@
 pub mod counting;
 pub mod expr;
 pub mod group;
+pub mod heatwave;
 pub mod kernel;
 pub mod order;
 pub mod reduce;

@@ -9,6 +9,7 @@ pub(crate) mod blocks;
 pub(crate) mod counting;
 pub(crate) mod elementwise;
 pub(crate) mod groupby;
+pub(crate) mod heatwave;
 pub(crate) mod order;
 pub(crate) mod pool;
 pub(crate) mod radix;
@@ -78,6 +79,7 @@ impl Backend for CpuBackend {
             Kernel::Tile(k) => return tiles::execute(k, inputs.to_vec()),
             Kernel::Window(k) => Value::Array(window::rolling(k, first_array(inputs)?)?),
             Kernel::Count(k) => return counting::execute(k, inputs),
+            Kernel::Heatwave(k) => Value::Array(heatwave::execute(k, inputs)?),
         })
     }
 
