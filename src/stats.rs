@@ -7,7 +7,9 @@ use ndarray::ArrayView2;
 
 mod heatwaves;
 mod moments;
-pub use heatwaves::{MhwClimatology, MhwEvents, MhwOptions, marine_heatwaves, mhw_climatology, mhw_events};
+pub use heatwaves::{
+    MhwClimatology, MhwEvents, MhwOptions, MhwStats, marine_heatwaves, mhw_climatology, mhw_events,
+};
 pub use moments::{CovOptions, average, average_returned, corrcoef, cov};
 
 use crate::array::{Array, Axes, where_};

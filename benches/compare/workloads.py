@@ -188,6 +188,19 @@ def run(impl, workload, repeat):
             return  # dask's histogram is the same per-block count and sum; NumPy is the target
         x = np.random.default_rng(5).random(1_000_000_000, dtype=np.float32)
         secs = timed(lambda: np.histogram(x, 256, range=(0, 1)), repeat)
+    elif workload == "mhw":
+        if impl != "numpy":
+            return  # neither dask nor xarray has marine heatwaves; mhw.py is the reference
+        import os
+        import mhw
+        grid = os.environ.get("TESSERA_MHW_GRID", "720x1440")
+        nlat, nlon = (int(v) for v in grid.split("x"))
+        x = sst_cube(days=1826, nlat=nlat, nlon=nlon)
+        dates = np.datetime64("2001-01-01") + np.arange(x.shape[0])
+        found = []
+        secs = timed(lambda: found.append(int(mhw.marine_heatwaves(x, dates)[1][0].sum())), repeat)
+        extra["events"] = found[-1]
+        extra["grid"] = grid
     else:
         raise SystemExit(f"unknown workload {workload}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

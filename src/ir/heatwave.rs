@@ -40,17 +40,21 @@ pub const STAT_FIELDS: usize = 4;
 /// days) as axis 0 and the grid cells after it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HeatwaveStep {
-    /// Input: a block holding whole time series (`f64`). Output `(groups, cells…)`: for each
-    /// group, the NaN-skipping mean of the values at its `members` positions, summed in
-    /// ascending position order (NaN where a cell has none).
-    PooledMean {
+    /// Input: a block holding whole time series (`dtype`). Output `(2 · groups, cells…)`
+    /// (`f64`): for each group, the `q` quantile (NumPy's linear method, NaN skipped) of the
+    /// values at its `members` positions, then for each group their NaN-skipping mean, summed
+    /// in ascending position order (NaN where a cell has no value).
+    Pooled {
         /// Positions along time pooled by each group, ascending.
         members: Arc<[Arc<[u32]>]>,
+        /// The quantile, in [0, 1].
+        q: f64,
     },
-    /// Input `(groups, cells…)` of group labels `groups` (`f64`). Output `(year_len, cells…)`:
-    /// row `g` the group labelled `g` (NaN when none is), row `feb29` (when set) the mean of
-    /// its two neighbours, then every row the circular running mean of `smooth` rows centred
-    /// on it (`smooth ≤ 1`: none), Hobday's `runavg`.
+    /// Input `(parts · groups, cells…)`: `parts` climatologies stacked, each a row per group
+    /// of labels `groups` (`f64`). Output `(parts · year_len, cells…)`: in each part, row `g`
+    /// the group labelled `g` (NaN when none is), row `feb29` (when set) the mean of its two
+    /// neighbours, then every row the circular running mean of `smooth` rows centred on it
+    /// (`smooth ≤ 1`: none), Hobday's `runavg`.
     Calendar {
         /// The label of each input row, ascending, each below `year_len`.
         groups: Arc<[i64]>,
@@ -98,7 +102,7 @@ impl HeatwaveKernel {
     /// The step's name, for profiles.
     pub fn name(&self) -> &'static str {
         match self.step {
-            HeatwaveStep::PooledMean { .. } => "mhw-pooled-mean",
+            HeatwaveStep::Pooled { .. } => "mhw-pooled",
             HeatwaveStep::Calendar { .. } => "mhw-calendar",
             HeatwaveStep::Scan { .. } => "mhw-scan",
             HeatwaveStep::Finish { .. } => "mhw-finish",

@@ -30,7 +30,7 @@
 use std::sync::Arc;
 
 use crate::array::order::{LINE_BLOCK_BYTES, line_chunks, pooled_members};
-use crate::array::{Array, GroupQuantileOptions, Idx};
+use crate::array::{AnyArray, Array, Idx, compute_many};
 use crate::calendar::{Calendar, Day, GroupBy, labels};
 use crate::core::chunks::{Chunks, unravel};
 use crate::core::dtype::{DType, Float};
@@ -39,8 +39,8 @@ use crate::graph::node::{Node, Op};
 use crate::graph::tiled::{TileBuilder, TiledOp, TiledSpec, next_group};
 use crate::ir::heatwave::{HeatwaveKernel, HeatwaveStep, STAT_FIELDS, state};
 use crate::ir::kernel::Kernel;
-use crate::ir::order::QuantileMethod;
 use crate::ir::task::TaskId;
+use crate::runtime::ComputeOptions;
 
 /// Hobday et al.'s parameters (the defaults are theirs).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,6 +93,34 @@ pub struct MhwEvents {
     pub max_intensity: Array<f64>,
     /// Duration of the longest event (0 without events).
     pub longest: Array<i64>,
+}
+
+/// [`MhwEvents`] computed, in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MhwStats {
+    /// Number of events.
+    pub count: ndarray::ArrayD<i64>,
+    /// Days in events.
+    pub days: ndarray::ArrayD<i64>,
+    /// Largest intensity (NaN without events).
+    pub max_intensity: ndarray::ArrayD<f64>,
+    /// Longest event.
+    pub longest: ndarray::ArrayD<i64>,
+}
+
+impl MhwEvents {
+    /// The four statistics computed in one graph (the series is read once for them all).
+    pub fn compute(&self, opts: &ComputeOptions) -> Result<MhwStats> {
+        let all: [&dyn AnyArray; 4] = [&self.count, &self.days, &self.max_intensity, &self.longest];
+        let mut r = compute_many(&all, opts)?.into_iter();
+        let mut next = || r.next().ok_or_else(|| Error::internal("mhw: a statistic is missing"));
+        Ok(MhwStats {
+            count: next()?.into_typed()?,
+            days: next()?.into_typed()?,
+            max_intensity: next()?.into_typed()?,
+            longest: next()?.into_typed()?,
+        })
+    }
 }
 
 impl MhwOptions {
@@ -186,21 +214,20 @@ pub fn mhw_climatology<T: Float>(sst: &Array<T>, days: &[Day], opts: &MhwOptions
         .collect();
     let mut window = vec![Idx::Slice { start: Some(lo as isize), stop: Some(hi as isize), step: 1 }];
     window.extend((1..sst.ndim()).map(|_| Idx::full()));
-    let series = sst.index(&window)?.astype::<f64>();
-    let lines = series.rechunk(line_chunks(series.chunks(), 0, 8, LINE_BLOCK_BYTES)?)?;
-    let q = GroupQuantileOptions { window: w, method: QuantileMethod::Linear, skip_nan: true };
-    let thresh = lines.groupby_quantile(0, &labels, opts.percentile / 100.0, &q)?;
+    let series = sst.index(&window)?;
+    let lines = series.rechunk(line_chunks(series.chunks(), 0, T::DTYPE.size(), LINE_BLOCK_BYTES)?)?;
     let (groups, members) = pooled_members(&labels, w);
     let ng = groups.len();
-    let pooled = HeatwaveStep::PooledMean { members };
-    let seas = per_block("mhw-seas", &lines, pooled, ng)?;
-    let groups: Arc<[i64]> = groups.into();
-    let finish = |a: &Array<f64>| {
-        let step =
-            HeatwaveStep::Calendar { groups: groups.clone(), year_len, feb29, smooth: opts.smooth_width };
-        per_block("mhw-climatology", a, step, year_len)
+    let pooled = HeatwaveStep::Pooled { members, q: opts.percentile / 100.0 };
+    let both = per_block("mhw-pooled", &lines, pooled, 2 * ng)?;
+    let step = HeatwaveStep::Calendar { groups: groups.into(), year_len, feb29, smooth: opts.smooth_width };
+    let year = per_block("mhw-climatology", &both, step, 2 * year_len)?;
+    let rows = |r: std::ops::Range<usize>| {
+        let mut at = vec![Idx::Slice { start: Some(r.start as isize), stop: Some(r.end as isize), step: 1 }];
+        at.extend((1..sst.ndim()).map(|_| Idx::full()));
+        year.index(&at)
     };
-    Ok(MhwClimatology { thresh: finish(&thresh.array)?, seas: finish(&seas)? })
+    Ok(MhwClimatology { thresh: rows(0..year_len)?, seas: rows(year_len..2 * year_len)? })
 }
 
 /// The marine heatwaves of a daily series `sst` (time on axis 0, `days` its dates) above the
@@ -287,7 +314,7 @@ pub fn marine_heatwaves<T: Float>(
 
 /// One heatwave step per block of an input whose axis 0 is one block; the output's axis 0
 /// has `rows` rows and its other axes the input's chunks.
-fn per_block(name: &str, input: &Array<f64>, step: HeatwaveStep, rows: usize) -> Result<Array<f64>> {
+fn per_block<T: Float>(name: &str, input: &Array<T>, step: HeatwaveStep, rows: usize) -> Result<Array<f64>> {
     let c = input.chunks();
     if c.axis(0).len() != 1 {
         return Err(Error::internal("heatwave: axis 0 is not one block"));
@@ -295,7 +322,7 @@ fn per_block(name: &str, input: &Array<f64>, step: HeatwaveStep, rows: usize) ->
     let mut axes: Vec<Vec<usize>> = (0..c.ndim()).map(|a| c.axis(a).to_vec()).collect();
     axes[0] = vec![rows];
     let chunks = Chunks::new(axes)?;
-    let kernel = Arc::new(HeatwaveKernel { step, dtype: DType::F64 });
+    let kernel = Arc::new(HeatwaveKernel { step, dtype: T::DTYPE });
     let op = PerBlock { kernel, chunks: chunks.clone() };
     let spec = TiledSpec { op: Arc::new(op), group: next_group(), output: 0 };
     Ok(Array::from_node(Node::new(name, DType::F64, chunks, Op::Tiled(spec), vec![input.node().clone()])))

@@ -66,6 +66,7 @@ pub const WORKLOADS: &[&str] = &[
     "sort-axis",
     "sort-axis0",
     "histogram",
+    "mhw",
     "all",
 ];
 
@@ -122,6 +123,7 @@ pub fn bench(args: &BenchArgs) -> tessera::Result<()> {
             "sort-axis" => crate::bench_order::sort_axis(repeat, -1)?,
             "sort-axis0" => crate::bench_order::sort_axis(repeat, 0)?,
             "histogram" => crate::bench_order::histogram(repeat)?,
+            "mhw" => crate::bench_order::mhw(repeat)?,
             other => return Err(Error::InvalidArgument(format!("unknown workload {other}"))),
         };
         if json {

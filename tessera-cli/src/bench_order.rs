@@ -51,3 +51,35 @@ pub fn histogram(repeat: usize) -> tessera::Result<(f64, String)> {
     })?;
     Ok((secs, format!(", \"counted\": {total}")))
 }
+
+/// Marine heatwaves (Hobday et al. 2016, the defaults) over 5 synthetic years of daily SST
+/// (2001–2005, 1826 × 720 × 1440 f32, NaN land) held in memory in blocks of (24, 360, 360):
+/// the climatology and the four event statistics per cell, beside
+/// `benches/compare/mhw.py`'s NumPy reference. `TESSERA_MHW_GRID=360x720` runs a coarser grid.
+pub fn mhw(repeat: usize) -> tessera::Result<(f64, String)> {
+    use tessera::calendar::{Day, days_from};
+    use tessera::stats::{MhwOptions, marine_heatwaves};
+    let (nlat, nlon) = mhw_grid();
+    let days = days_from(Day::parse("2001-01-01")?, 1826);
+    let cube = sst(days.len(), nlat, nlon, 2026, [24, 360, 360])?.compute()?;
+    let x = tessera::from_array(cube, [24, 360, 360])?;
+    let (_, events) = marine_heatwaves(&x, &days, &MhwOptions::default())?;
+    let mut found = 0;
+    let secs = time_it(repeat, || {
+        let s = events.compute(&ComputeOptions::default())?;
+        found = s.count.sum();
+        Ok(())
+    })?;
+    Ok((secs, format!(", \"events\": {found}, \"grid\": \"{nlat}x{nlon}\"")))
+}
+
+/// The grid of the mhw workload: `TESSERA_MHW_GRID` (ROWSxCOLS), else OISST's.
+pub fn mhw_grid() -> (usize, usize) {
+    std::env::var("TESSERA_MHW_GRID")
+        .ok()
+        .and_then(|g| {
+            let (a, b) = g.split_once('x')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .unwrap_or((SST_LAT, SST_LON))
+}

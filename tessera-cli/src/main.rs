@@ -33,6 +33,7 @@ mod bench_gpu;
 mod bench_linalg;
 mod bench_order;
 mod cfmeta;
+mod heatwaves;
 mod reduce;
 mod select;
 mod verbs;
@@ -173,6 +174,31 @@ enum Cmd {
     Reduce(reduce::ReduceArgs),
     #[command(flatten)]
     Verb(verbs::VerbCommand),
+    /// Percentile threshold per calendar day (marine-heatwave climatology)
+    ///
+    /// Hobday et al. (2016)'s threshold: for each calendar day (month and day; 29 February is
+    /// row 59 and 1 March row 60 in every year), the --percentile of the values of the
+    /// --baseline years within --window days of it (NaN skipped, NumPy's linear method), 29
+    /// February the mean of its neighbours, then a circular --smooth-day running mean. One
+    /// field per calendar day, 366 rows (360 in a 360-day calendar), dated in the year 2000.
+    /// The dates are each file's time coordinate, or the year in its name, or --start; the
+    /// days must follow one another.
+    #[command(after_help = "Examples:
+  tessera ydaypctl 'sst.*.zarr' thresh.nc --baseline 1983/2012
+  tessera ydaypctl sst.npy --start 2001-01-01 --percentile 95 --out p95.npy")]
+    Ydaypctl(heatwaves::HeatwaveArgs),
+    /// Marine heatwaves per cell (Hobday et al. 2016)
+    ///
+    /// Days above the ydaypctl threshold (a missing day takes the seasonal mean), runs of at
+    /// least --min-duration of them, events at most --max-gap days apart joined into one.
+    /// Per cell four statistics stacked along a first axis: the number of events, the days in
+    /// events, the largest intensity (temperature minus the seasonal mean, NaN without
+    /// events) and the longest event in days. The events are found by a scan along time, block
+    /// by block: the time axis is never gathered.
+    #[command(after_help = "Examples:
+  tessera mhw 'sst.*.zarr' mhw.nc --baseline 1983/2012 --png mhw.png
+  tessera mhw sst.npy --start 2001-01-01 --min-duration 7 --out mhw.npy")]
+    Mhw(heatwaves::HeatwaveArgs),
     /// Write the synthetic daily SST data set
     ///
     /// One file per year (sst.YYYY.zarr, .npy or .nc) of daily sea surface temperature on a
@@ -210,6 +236,8 @@ impl Cmd {
             Cmd::Info => "info",
             Cmd::Reduce(_) => "reduce",
             Cmd::Verb(v) => v.verb.name,
+            Cmd::Ydaypctl(_) => "ydaypctl",
+            Cmd::Mhw(_) => "mhw",
             Cmd::GenerateSst(_) => "generate-sst",
             Cmd::Bench(_) => "bench",
             Cmd::Completions { .. } => "completions",
@@ -268,6 +296,8 @@ fn main() -> ExitCode {
         }
         Cmd::Reduce(a) => reduce::reduce(a),
         Cmd::Verb(v) => v.run(),
+        Cmd::Ydaypctl(a) => heatwaves::ydaypctl(a),
+        Cmd::Mhw(a) => heatwaves::mhw(a),
         Cmd::GenerateSst(a) => reduce::generate(a),
         Cmd::Bench(a) => bench::bench(&a).map_err(Failure::Run),
         Cmd::Completions { shell } => completions(shell),

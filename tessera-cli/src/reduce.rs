@@ -10,6 +10,7 @@ use ndarray::{Axis, Ix2};
 use tessera::calendar::{Day, GroupBy, labels};
 use tessera::io::{dtype_of, expand, open_any, open_daily, open_many};
 use tessera::prelude::*;
+use tessera::stats::{MhwOptions, marine_heatwaves, mhw_climatology};
 use tessera::{Float, Progress, Reduction};
 use tessera_cli::plot::{MapStyle, map_png};
 use tessera_cli::synthetic::{FileFormat, write_sst_years};
@@ -86,6 +87,11 @@ pub enum Compute {
     /// The area-weighted NaN-mean of each field over the last two axes, weighted by the
     /// first file's cell areas or cos(latitude) (`crate::areas::field_mean`).
     Field,
+    /// Hobday et al.'s percentile threshold per calendar day (`mhw_climatology`).
+    Threshold(MhwOptions),
+    /// Marine-heatwave statistics per cell, stacked along a first axis in the order of
+    /// [`crate::heatwaves::STATISTICS`] (`marine_heatwaves`).
+    Heatwaves(MhwOptions),
 }
 
 /// A reducing run: its files, what it computes, where the result goes.
@@ -282,20 +288,45 @@ impl Job {
                     Some(Reduction::nan(tessera::ReduceKind::Mean)),
                 )
             }
+            Compute::Threshold(o) => {
+                let (x, days) = dated(0)?;
+                let clim = mhw_climatology(&x, &days, &o)?;
+                let (d, l) = crate::heatwaves::climatology_year(days[0].calendar)?;
+                let what = format!("{}th percentile by calendar day", o.percentile);
+                (clim.thresh.astype::<T>(), what, Kept::Grouped(d, l), None)
+            }
+            Compute::Heatwaves(o) => {
+                let (x, days) = dated(0)?;
+                let (_, ev) = marine_heatwaves(&x, &days, &o)?;
+                let stats = [
+                    ev.count.astype::<T>(),
+                    ev.days.astype::<T>(),
+                    ev.max_intensity.astype::<T>(),
+                    ev.longest.astype::<T>(),
+                ];
+                let r = tessera::stack(&stats.iter().collect::<Vec<_>>(), 0)?;
+                (r, "marine heatwaves".to_string(), Kept::Stats, None)
+            }
         };
         let report = match self.out.extension().and_then(|e| e.to_str()) {
             // A Zarr group or a netCDF file, with the result's CF metadata.
             Some("zarr" | "nc") => {
                 use crate::cfmeta::{Axes, meta};
                 let none: Vec<Day> = Vec::new();
+                let stats = matches!(kept, Kept::Stats);
+                let shape = if stats { &result.shape()[1..] } else { result.shape() };
                 let axes = match &kept {
+                    Kept::Stats => Axes::Reduced(0, None),
                     Kept::AllBut(a, days) => Axes::Reduced(*a, days.as_deref()),
                     Kept::Grouped(d, l) => Axes::Grouped(d, l),
                     Kept::All(d) => Axes::Kept(d),
                     Kept::Field(days) => Axes::Field(days.as_deref().unwrap_or(&none)),
                 };
                 let grid = region.as_ref().map(|(_, _, lat, lon)| (lat.as_slice(), lon.as_slice()));
-                let m = meta(&self.files[0], &self.var, axes, result.shape(), op, grid)?;
+                let mut m = meta(&self.files[0], &self.var, axes, shape, op, grid)?;
+                if stats {
+                    crate::heatwaves::stats_meta(&mut m);
+                }
                 crate::cfmeta::write(&result, &self.out, &self.var, &m, &self.opts)?
             }
             _ => result.to_npy(&self.out, &self.opts)?,
@@ -360,6 +391,8 @@ enum Kept {
     All(Vec<Day>),
     /// Time only (a field mean).
     Field(Option<Vec<Day>>),
+    /// Time replaced by the marine-heatwave statistics.
+    Stats,
 }
 
 /// Whether a map's row 0 goes at the bottom: its latitudes ascend (OISST, the generator), or
