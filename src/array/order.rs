@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::array::Array;
 use crate::array::norm_axis;
+pub use crate::array::order_long::{LineLimits, SELECT_BYTES};
 use crate::core::chunks::{Chunks, unravel};
 use crate::core::dtype::{DType, Element, Number};
 use crate::core::error::{Error, Result};
@@ -44,6 +45,8 @@ pub struct QuantileOptions {
     pub method: QuantileMethod,
     /// Keep the reduced axis with length 1.
     pub keepdims: bool,
+    /// When a line is too long to gather, and what selecting by counting holds instead.
+    pub limits: LineLimits,
 }
 
 impl QuantileOptions {
@@ -57,6 +60,18 @@ impl QuantileOptions {
         self.keepdims = k;
         self
     }
+    /// With these line limits.
+    pub fn limits(mut self, l: LineLimits) -> Self {
+        self.limits = l;
+        self
+    }
+}
+
+/// How [`Array::sort_with`] and [`Array::argsort_with`] sort.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SortOptions {
+    /// When a line is too long to gather, and what selecting its splitters holds instead.
+    pub limits: LineLimits,
 }
 
 /// How [`Array::topk_with`] chooses and merges.
@@ -76,21 +91,40 @@ impl Default for TopkOptions {
 
 /// The chunks of `chunks` with `axis` whole and the other axes' chunks cut (never merged)
 /// until a block of `elem`-byte values is at most `target` bytes or every other chunk is 1.
-pub(crate) fn line_chunks(chunks: &Chunks, axis: usize, elem: usize, target: usize) -> Result<Chunks> {
+/// A line longer than `max_line` bytes is refused.
+pub(crate) fn line_chunks(
+    chunks: &Chunks,
+    axis: usize,
+    elem: usize,
+    target: usize,
+    max_line: usize,
+) -> Result<Chunks> {
     let shape = chunks.shape();
     let n = shape[axis];
     let line = n.max(1) * elem;
-    if line > MAX_LINE_BYTES {
+    if line > max_line {
         return Err(Error::invalid(format!(
-            "a line of {n} values along axis {axis} ({line} bytes) is longer than the {MAX_LINE_BYTES} bytes \
-             one task may hold for a sort or quantile; rechunk or reduce it first"
+            "a line of {n} values along axis {axis} ({line} bytes) is longer than the {max_line} bytes \
+             one task may hold for this order statistic; rechunk or reduce it first"
         )));
     }
-    let per_block = (target / line).max(1);
+    cut_across(chunks, axis, vec![n], (target / line).max(1))
+}
+
+/// The chunks of `chunks` with `along` as the chunks of `axis` and the other axes' chunks
+/// cut (never merged), the longest first, until a block holds at most `per_block` lines or
+/// every other chunk is 1.
+pub(super) fn cut_across(
+    chunks: &Chunks,
+    axis: usize,
+    along: Vec<usize>,
+    per_block: usize,
+) -> Result<Chunks> {
+    let shape = chunks.shape();
     // The longest block length allowed along each other axis, halved on the longest until a
     // block of lines fits.
     let mut cap: Vec<usize> = (0..shape.len())
-        .map(|a| if a == axis { n } else { chunks.axis(a).iter().copied().max().unwrap_or(1).max(1) })
+        .map(|a| if a == axis { 1 } else { chunks.axis(a).iter().copied().max().unwrap_or(1).max(1) })
         .collect();
     loop {
         let cross: usize = cap.iter().enumerate().filter(|&(a, _)| a != axis).map(|(_, &c)| c).product();
@@ -104,10 +138,11 @@ pub(crate) fn line_chunks(chunks: &Chunks, axis: usize, elem: usize, target: usi
         };
         cap[a] = cap[a].div_ceil(2);
     }
+    let mut along = Some(along);
     let axes = (0..shape.len())
         .map(|a| {
             if a == axis {
-                return vec![n];
+                return along.take().unwrap_or_default();
             }
             let mut v = Vec::new();
             for &c in chunks.axis(a) {
@@ -229,20 +264,34 @@ impl TiledOp for Topk {
     }
 }
 
-fn tiled<U: Element>(name: &str, op: Arc<dyn TiledOp>, chunks: Chunks, input: &Arc<Node>) -> Array<U> {
+pub(super) fn tiled<U: Element>(
+    name: &str,
+    op: Arc<dyn TiledOp>,
+    chunks: Chunks,
+    input: &Arc<Node>,
+) -> Array<U> {
     let spec = TiledSpec { op, group: next_group(), output: 0 };
     Array::from_node(Node::new(name, U::DTYPE, chunks, Op::Tiled(spec), vec![input.clone()]))
 }
 
 impl<T: Element> Array<T> {
     /// The array with blocks of whole lines along `axis` (see the module documentation).
-    fn in_lines(&self, axis: usize) -> Result<Array<T>> {
-        let c = line_chunks(self.chunks(), axis, T::DTYPE.size(), LINE_BLOCK_BYTES)?;
+    fn in_lines(&self, axis: usize, max_line: usize) -> Result<Array<T>> {
+        let c = line_chunks(self.chunks(), axis, T::DTYPE.size(), LINE_BLOCK_BYTES, max_line)?;
         if &c == self.chunks() { Ok(self.clone()) } else { self.rechunk(c) }
     }
 
-    fn per_block<U: Element>(&self, name: &str, axis: usize, step: OrderStep) -> Result<Array<U>> {
-        let lines = self.in_lines(axis)?;
+    fn per_block<U: Element>(
+        &self,
+        name: &str,
+        axis: usize,
+        step: OrderStep,
+        limits: &LineLimits,
+    ) -> Result<Array<U>> {
+        if self.size() > 0 && limits.too_long(self.shape()[axis], T::DTYPE.size()) {
+            return self.sort_by_splitters(axis, matches!(step, OrderStep::Argsort), limits);
+        }
+        let lines = self.in_lines(axis, limits.line_bytes.max(MAX_LINE_BYTES))?;
         let kernel = Arc::new(OrderKernel { axis, dtype: T::DTYPE, step });
         let op = PerBlock { kernel, chunks: lines.chunks().clone() };
         let out = tiled::<U>(name, Arc::new(op), lines.chunks().clone(), lines.node());
@@ -260,8 +309,13 @@ impl<T: Element> Array<T> {
     /// # Ok::<(), tessera::Error>(())
     /// ```
     pub fn sort(&self, axis: isize) -> Result<Array<T>> {
+        self.sort_with(axis, &SortOptions::default())
+    }
+
+    /// [`Array::sort`] with options: where a line stops being sorted in one task.
+    pub fn sort_with(&self, axis: isize, opts: &SortOptions) -> Result<Array<T>> {
         let ax = norm_axis("sort", axis, self.ndim())?;
-        self.per_block("sort", ax, OrderStep::Sort)
+        self.per_block("sort", ax, OrderStep::Sort, &opts.limits)
     }
 
     /// The indices that sort each line along `axis`, stably (equal values keep their order,
@@ -273,8 +327,13 @@ impl<T: Element> Array<T> {
     /// # Ok::<(), tessera::Error>(())
     /// ```
     pub fn argsort(&self, axis: isize) -> Result<Array<i64>> {
+        self.argsort_with(axis, &SortOptions::default())
+    }
+
+    /// [`Array::argsort`] with options: where a line stops being sorted in one task.
+    pub fn argsort_with(&self, axis: isize, opts: &SortOptions) -> Result<Array<i64>> {
         let ax = norm_axis("argsort", axis, self.ndim())?;
-        self.per_block("argsort", ax, OrderStep::Argsort)
+        self.per_block("argsort", ax, OrderStep::Argsort, &opts.limits)
     }
 
     fn topk_any<U: Element>(&self, k: usize, axis: isize, opts: &TopkOptions, arg: bool) -> Result<Array<U>> {
@@ -346,7 +405,23 @@ impl<T: Number> Array<T> {
         if let Some(bad) = q.iter().find(|v| !(0.0..=1.0).contains(*v)) {
             return Err(Error::invalid(format!("{name}: quantiles must lie in [0, 1], got {bad}")));
         }
-        let lines = self.in_lines(ax)?;
+        let out = if opts.limits.too_long(self.shape()[ax], T::DTYPE.size()) {
+            self.quantile_by_counting(name, q, ax, opts.method, skip_nan, &opts.limits)?
+        } else {
+            self.quantile_in_lines(name, q, ax, opts, skip_nan)?
+        };
+        if opts.keepdims { out.expand_dims(ax as isize + 1) } else { Ok(out) }
+    }
+
+    fn quantile_in_lines(
+        &self,
+        name: &str,
+        q: &[f64],
+        ax: usize,
+        opts: &QuantileOptions,
+        skip_nan: bool,
+    ) -> Result<Array<T::Mean>> {
+        let lines = self.in_lines(ax, opts.limits.line_bytes.max(MAX_LINE_BYTES))?;
         let kernel = Arc::new(OrderKernel {
             axis: ax,
             dtype: T::DTYPE,
@@ -356,8 +431,7 @@ impl<T: Number> Array<T> {
         axes.extend((0..self.ndim()).filter(|&a| a != ax).map(|a| lines.chunks().axis(a).to_vec()));
         let chunks = Chunks::new(axes)?;
         let op = PerBlock { kernel, chunks: chunks.clone() };
-        let out = tiled::<T::Mean>(name, Arc::new(op), chunks, lines.node());
-        if opts.keepdims { out.expand_dims(ax as isize + 1) } else { Ok(out) }
+        Ok(tiled::<T::Mean>(name, Arc::new(op), chunks, lines.node()))
     }
 
     /// Quantiles `q` (each in `[0, 1]`) along `axis`, as `numpy.quantile(x, q, axis,
@@ -503,7 +577,7 @@ impl<T: crate::core::dtype::Float> Array<T> {
             m.dedup();
         }
         let members: Arc<[Arc<[u32]>]> = members.into_iter().map(Arc::from).collect();
-        let lines = self.in_lines(ax)?;
+        let lines = self.in_lines(ax, MAX_LINE_BYTES)?;
         let step = OrderStep::GroupQuantile { members, q, method: opts.method, skip_nan: opts.skip_nan };
         let kernel = Arc::new(OrderKernel { axis: ax, dtype: T::DTYPE, step });
         let mut axes: Vec<Vec<usize>> = (0..self.ndim()).map(|a| lines.chunks().axis(a).to_vec()).collect();

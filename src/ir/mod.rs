@@ -9,6 +9,7 @@ pub mod group;
 pub mod kernel;
 pub mod order;
 pub mod reduce;
+pub mod select;
 pub mod task;
 pub mod window;
 
