@@ -3,16 +3,51 @@
 //! `topk`/`argtopk`.
 //!
 //! **How an axis that spans several blocks is handled.** Sorts and quantiles need every
-//! element of a line (the values along the axis at one position of the other axes). The
+//! element of a line (the values along the axis at one position of the other axes). When a
+//! line fits one task ([`LineLimits::line_bytes`], by default [`MAX_LINE_BYTES`]) the
 //! array is rechunked so that each block holds whole lines and as few of them as keep a
 //! block near [`LINE_BLOCK_BYTES`]: the other axes' chunks are cut, never merged, so the
 //! memory per task is bounded by the block size and not by the array (xarray instead asks
 //! for the core dimension in one chunk and leaves the rest to the user). Each block's lines
 //! are then sorted or partially selected (O(n) per order statistic, as NumPy's
 //! `partition`); a sort is rechunked back to the input's chunks. Cost: one pass of data
-//! movement (the rechunk) and one of selection. A line longer than [`MAX_LINE_BYTES`] is
-//! refused with an error for now (selection by counting, which needs no whole line, is the
-//! planned route for it).
+//! movement (the rechunk) and one of selection.
+//!
+//! **Lines too long for one task** are never gathered: the input keeps its blocks along the
+//! axis (the other axes are cut so a block holds few lines) and every task holds one block
+//! plus counts (`order_long`).
+//!
+//! - *Quantiles by radix selection.* Each value has an order-preserving 64-bit key (NaN
+//!   last). Pass 1 counts, per block and line, the top `radix` bits of the keys (NaN counted
+//!   apart); the counts are added by a tree; a decision task finds `n` (without NaN for
+//!   `nanquantile`; a NaN makes `quantile` NaN), the ranks each `q` needs
+//!   ([`QuantileMethod::position`]: one or two) and the digit (bucket) holding each rank.
+//!   Every later pass takes the previous decision as an input task: it counts the next digit
+//!   of the keys in those buckets only or, once a bucket holds at most `gather` keys, sends
+//!   them and the decision picks the rank exactly. After `⌈64 / radix⌉` passes every key is
+//!   decided; the quantiles are interpolated from the keys by the whole-line path's `lerp`,
+//!   so both paths agree bit for bit. `radix` (4 to 16 bits) and `gather` come from
+//!   [`LineLimits::select_bytes`] (16 MiB): a task holds lines × ranks × `2^radix` counts
+//!   (or `gather` keys); a block is cut to at most `select_bytes / (ranks · 4 KiB)` lines so
+//!   the digit stays ≥ 8 bits. Cost: two reads of the data when the buckets after one pass
+//!   are small (a 16-bit digit leaves about `n / 65536` keys of spread data per bucket), at
+//!   most `⌈64 / radix⌉` (4 for one line of f64; more with narrower digits when a block holds
+//!   many lines or the keys crowd into few buckets); the plan holds every pass, and later
+//!   ones return at once when all ranks are picked.
+//! - *Sorts on exact splitters (a sample sort).* The same selection, over composites (the
+//!   key, then the position along the axis: distinct, and ordered as the stable sort orders
+//!   the values), picks the `p − 1` splitters at ranks `⌊b·n / p⌋` of each line, `p` the
+//!   number of blocks along the axis. Each block deals its values into the `p` runs the
+//!   splitters bound (per line in position order); run `b` gathers its pieces from every
+//!   block, in block order, and sorts them by the stable radix sort: exactly the ranks
+//!   `[r_b, r_{b+1})` of the line's stable order, so ties (even all values equal) are cut by
+//!   position and no run exceeds `⌈n / p⌉` values. The runs are rechunked to the input's
+//!   chunks. Cost: the selection (its composites have `64 + ⌈log₂ n⌉` bits: up to `⌈(64 +
+//!   log₂ n) / radix⌉` passes, usually two), a read to deal, one shuffle (every block's
+//!   pieces to every run) and the rechunk; a task holds a block and its pieces, or a run.
+//!
+//! Each pass reads the input's blocks again, so the scheduler keeps them (or spills them)
+//! until the last pass.
 //!
 //! A top-k needs no whole line: each block's top k per line, then a tree of merges (in axis
 //! order, `split_every` states at a time) — memory per task is k per line per merged state.

@@ -7,6 +7,8 @@
 //! over the blocks along the axis, so a top-k never needs a whole line in one task. A
 //! histogram is counted per block ([`OrderStep::Histogram`]), the counts added by a tree of
 //! [`crate::ir::counting::CountStep::Add`], then finished ([`OrderStep::HistogramFinish`]).
+//! Lines too long for one task are selected by counting over their blocks
+//! ([`OrderStep::Select`], [`crate::ir::select`]).
 
 use std::fmt;
 use std::str::FromStr;
