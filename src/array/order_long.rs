@@ -1,14 +1,15 @@
-//! Quantiles and sorts of lines too long for one task: radix selection by counting, and a
-//! sample sort on its exact splitters. The algorithm and its cost are in the documentation
+//! How order statistics cut an array into blocks of lines ([`line_chunks`]), and quantiles
+//! and sorts of lines too long for one task: radix selection by counting, and a sample sort
+//! on its exact splitters. The algorithm and its cost are in the documentation
 //! of the `order` module; the kernels in `backend::cpu::select` and `select_sort`.
 
 use std::sync::Arc;
 
 use crate::array::Array;
-use crate::array::order::{MAX_LINE_BYTES, cut_across, tiled};
+use crate::array::order::{MAX_LINE_BYTES, tiled};
 use crate::core::chunks::{Chunks, linear_index, unravel};
 use crate::core::dtype::{DType, Element, Number};
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
 use crate::graph::tiled::{TileBuilder, TiledOp};
 use crate::ir::kernel::Kernel;
 use crate::ir::order::{OrderKernel, OrderStep};
@@ -84,6 +85,70 @@ fn plan_for(
     let radix = if entries < 2 { MIN_RADIX } else { entries.ilog2().clamp(MIN_RADIX, MAX_RADIX) };
     let task_bytes = lines * slots * ((COUNT_BYTES << radix).max(entries * COMPOSITE_BYTES)) + 64;
     Ok((cut, SelectPlan { target, radix, gather: entries as u64, index_bits }, task_bytes))
+}
+
+/// The chunks of `chunks` with `axis` whole and the other axes' chunks cut (never merged)
+/// until a block of `elem`-byte values is at most `target` bytes or every other chunk is 1.
+/// A line longer than `max_line` bytes is refused.
+pub(crate) fn line_chunks(
+    chunks: &Chunks,
+    axis: usize,
+    elem: usize,
+    target: usize,
+    max_line: usize,
+) -> Result<Chunks> {
+    let shape = chunks.shape();
+    let n = shape[axis];
+    let line = n.max(1) * elem;
+    if line > max_line {
+        return Err(Error::invalid(format!(
+            "a line of {n} values along axis {axis} ({line} bytes) is longer than the {max_line} bytes \
+             one task may hold for this order statistic; rechunk or reduce it first"
+        )));
+    }
+    cut_across(chunks, axis, vec![n], (target / line).max(1))
+}
+
+/// The chunks of `chunks` with `along` as the chunks of `axis` and the other axes' chunks
+/// cut (never merged), the longest first, until a block holds at most `per_block` lines or
+/// every other chunk is 1.
+fn cut_across(chunks: &Chunks, axis: usize, along: Vec<usize>, per_block: usize) -> Result<Chunks> {
+    let shape = chunks.shape();
+    // The longest block length allowed along each other axis, halved on the longest until a
+    // block of lines fits.
+    let mut cap: Vec<usize> = (0..shape.len())
+        .map(|a| if a == axis { 1 } else { chunks.axis(a).iter().copied().max().unwrap_or(1).max(1) })
+        .collect();
+    loop {
+        let cross: usize = cap.iter().enumerate().filter(|&(a, _)| a != axis).map(|(_, &c)| c).product();
+        if cross <= per_block {
+            break;
+        }
+        let Some((a, _)) =
+            cap.iter().enumerate().filter(|&(a, &c)| a != axis && c > 1).max_by_key(|&(_, &c)| c)
+        else {
+            break;
+        };
+        cap[a] = cap[a].div_ceil(2);
+    }
+    let mut along = Some(along);
+    let axes = (0..shape.len())
+        .map(|a| {
+            if a == axis {
+                return along.take().unwrap_or_default();
+            }
+            let mut v = Vec::new();
+            for &c in chunks.axis(a) {
+                let pieces = c.div_ceil(cap[a]).max(1);
+                // `pieces` near-equal lengths summing to c.
+                for p in 0..pieces {
+                    v.push(c * (p + 1) / pieces - c * p / pieces);
+                }
+            }
+            v
+        })
+        .collect();
+    Chunks::new(axes)
 }
 
 /// What a selection ends in.
