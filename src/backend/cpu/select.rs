@@ -151,6 +151,71 @@ fn bucket_of(bs: &[Bucket], top: u128) -> Option<usize> {
     }
 }
 
+/// Where a value goes in one pass.
+struct Digit {
+    /// NaN is counted apart (quantiles), not a value.
+    skip_nan: bool,
+    index_bits: u32,
+    /// A composite shifted right by this is its bucket's prefix.
+    top_shift: u32,
+    /// A composite shifted right by this and masked is its digit.
+    digit_shift: u32,
+    mask: usize,
+    /// The first pass: one bucket, holding everything.
+    first: bool,
+}
+
+impl Digit {
+    /// Count `v` (at `pos` along the axis) in its bucket among `bs`, or gather it.
+    #[inline]
+    fn add<T: Element>(
+        &self,
+        v: T,
+        pos: usize,
+        bs: &[Bucket],
+        counts: &mut [Vec<u64>],
+        cands: &mut [Vec<u128>],
+        nan: &mut u64,
+    ) {
+        if self.skip_nan && v.is_nan() {
+            *nan += 1;
+            return;
+        }
+        if self.index_bits == 0 {
+            // Keys alone (quantiles): 64-bit shifts, much cheaper than 128-bit ones.
+            let k = radix::key(v);
+            let b = if self.first {
+                0
+            } else {
+                match bucket_of(bs, (k >> self.top_shift) as u128) {
+                    Some(b) => b,
+                    None => return,
+                }
+            };
+            if bs[b].gather {
+                cands[b].push(k as u128);
+            } else {
+                counts[b][((k >> self.digit_shift) as usize) & self.mask] += 1;
+            }
+            return;
+        }
+        let c = composite(v, pos, self.index_bits);
+        let b = if self.first {
+            0
+        } else {
+            match bucket_of(bs, c >> self.top_shift) {
+                Some(b) => b,
+                None => return,
+            }
+        };
+        if bs[b].gather {
+            cands[b].push(c);
+        } else {
+            counts[b][((c >> self.digit_shift) as usize) & self.mask] += 1;
+        }
+    }
+}
+
 fn count<T: Element>(
     a: &HostArray,
     axis: usize,
@@ -184,35 +249,32 @@ fn count<T: Element>(
         .collect();
     let mut cands: Vec<Vec<Vec<u128>>> = (0..lines).map(|l| vec![Vec::new(); buckets(l).len()]).collect();
     let mut nan = vec![0u64; lines];
-    let skip_nan = matches!(plan.target, SelectTarget::Quantiles { .. });
-    let (ib, mask) = (plan.index_bits, (1usize << width) - 1);
-    let digit_shift = total - bits - width;
-    let active = (0..lines).any(|l| !buckets(l).is_empty());
-    if active {
+    let digit = Digit {
+        skip_nan: matches!(plan.target, SelectTarget::Quantiles { .. }),
+        index_bits: plan.index_bits,
+        top_shift: total - bits,
+        digit_shift: total - bits - width,
+        mask: (1usize << width) - 1,
+        first: bits == 0,
+    };
+    if inner == 1 {
+        // Each line contiguous: its buckets and counts looked up once.
+        for (l, line) in src.chunks_exact(n.max(1)).enumerate().take(lines) {
+            let (bs, cl, gl) = (buckets(l), &mut counts[l], &mut cands[l]);
+            if bs.is_empty() {
+                continue;
+            }
+            for (t, &v) in line.iter().enumerate() {
+                digit.add(v, start + t, bs, cl, gl, &mut nan[l]);
+            }
+        }
+    } else if (0..lines).any(|l| !buckets(l).is_empty()) {
         for o in 0..outer {
             for t in 0..n {
                 let row = &src[(o * n + t) * inner..(o * n + t + 1) * inner];
                 for (i, &v) in row.iter().enumerate() {
                     let l = o * inner + i;
-                    if skip_nan && v.is_nan() {
-                        nan[l] += 1;
-                        continue;
-                    }
-                    let c = composite(v, start + t, ib);
-                    let bs = buckets(l);
-                    let b = if bits == 0 {
-                        0
-                    } else {
-                        match bucket_of(bs, c >> (total - bits)) {
-                            Some(b) => b,
-                            None => continue,
-                        }
-                    };
-                    if bs[b].gather {
-                        cands[l][b].push(c);
-                    } else {
-                        counts[l][b][((c >> digit_shift) as usize) & mask] += 1;
-                    }
+                    digit.add(v, start + t, buckets(l), &mut counts[l], &mut cands[l], &mut nan[l]);
                 }
             }
         }
@@ -287,13 +349,16 @@ fn decide(plan: &SelectPlan, counts: &SelectCounts, prev: Option<&SelectState>) 
     let width = plan.radix.min(total - bits);
     let new_bits = bits + width;
     let nlines = counts.counts.len();
+    if counts.cands.len() != nlines {
+        return Err(Error::internal("select: counts and gathered values of different lines"));
+    }
     let mut lines = Vec::with_capacity(nlines);
     for l in 0..nlines {
         let mut line = match prev {
             Some(s) => s.lines.get(l).cloned().ok_or_else(|| Error::internal("select: lines differ"))?,
             None => {
                 let n: u64 = counts.counts[l].first().map_or(0, |h| h.iter().sum());
-                let nan = counts.nan[l] > 0;
+                let nan = counts.nan.get(l).is_some_and(|&c| c > 0);
                 let ranks = wanted(&plan.target, n, nan);
                 LineSelect {
                     n,
@@ -317,9 +382,13 @@ fn decide(plan: &SelectPlan, counts: &SelectCounts, prev: Option<&SelectState>) 
             }
             let (b, r) = line.within[i];
             let bucket = old.get(b).ok_or_else(|| Error::internal("select: a rank without a bucket"))?;
+            let (hist, cands) = match (counts.counts[l].get(b), counts.cands[l].get(b)) {
+                (Some(h), Some(c)) => (h, c),
+                _ => return Err(Error::internal("select: counts without the bucket")),
+            };
             if bucket.gather {
                 let cands = gathered[b].get_or_insert_with(|| {
-                    let mut c = counts.cands[l][b].clone();
+                    let mut c = cands.clone();
                     c.sort_unstable();
                     c
                 });
@@ -328,7 +397,6 @@ fn decide(plan: &SelectPlan, counts: &SelectCounts, prev: Option<&SelectState>) 
                 line.found[i] = Some(*c);
                 continue;
             }
-            let hist = &counts.counts[l][b];
             let (mut below, mut digit) = (0u64, None);
             for (d, &c) in hist.iter().enumerate() {
                 if r < below + c {
