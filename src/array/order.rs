@@ -44,7 +44,9 @@
 //!   position and no run exceeds `⌈n / p⌉` values. The runs are rechunked to the input's
 //!   chunks. Cost: the selection (its composites have `64 + ⌈log₂ n⌉` bits: up to `⌈(64 +
 //!   log₂ n) / radix⌉` passes, usually two), a read to deal, one shuffle (every block's
-//!   pieces to every run) and the rechunk; a task holds a block and its pieces, or a run.
+//!   pieces to every run) and the rechunk; a task holds a block and its pieces, or a run
+//!   (as long as the input's blocks along the axis on average: an input with one block
+//!   along the axis is sorted in one task, which already held the line).
 //!
 //! Each pass reads the input's blocks again, so the scheduler keeps them (or spills them)
 //! until the last pass.
