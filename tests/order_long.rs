@@ -210,3 +210,25 @@ fn empty_axes_and_nan_lines_by_counting() {
     let all_nan = tessera::from_array(ndarray::arr1(&[f64::NAN; 3]).into_dyn(), [2]).unwrap();
     assert!(all_nan.nanquantile_with(&[0.5], 0, &q).unwrap().to_vec().unwrap()[0].is_nan());
 }
+
+#[test]
+fn many_quantiles_by_counting() {
+    // 101 percentiles of 10,000 tied values in irregular blocks: many buckets per line (found
+    // by binary search), default and tiny selection memory, every method.
+    let a = ndarray::Array1::from_shape_fn(10_000, |i| ((i * 7919) % 613) as f64 / 4.0 - 50.0).into_dyn();
+    let mut chunks = vec![1, 2, 997];
+    chunks.extend(std::iter::repeat_n(1000, 9));
+    let x = tessera::from_array(a.clone(), Chunks::new(vec![chunks]).unwrap()).unwrap();
+    let qs: Vec<f64> = (0..=100).map(|p| p as f64 / 100.0).collect();
+    for m in QuantileMethod::ALL {
+        for bytes in [tessera::array::SELECT_BYTES, 3000] {
+            let whole = QuantileOptions::default().method(m);
+            let got = x.quantile_with(&qs, 0, &whole.limits(long(bytes))).unwrap();
+            assert!(counts(&got));
+            let got = got.compute().unwrap();
+            assert!(same_f64(&got, &x.quantile_with(&qs, 0, &whole).unwrap().compute().unwrap()), "{m}");
+            let v = a.as_slice().unwrap();
+            assert!(got.iter().zip(&qs).all(|(g, &q)| *g == ref_quantile(v, q, m, false)), "{m}");
+        }
+    }
+}
