@@ -125,9 +125,9 @@ pub use crate::core::error::{Error, Result};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::plan_many;
 pub use array::{
-    AnyArray, Array, Axes, Bins, GroupQuantileOptions, HistogramOptions, Idx, IntoOperand, Nested, Operand,
-    QuantileOptions, ReduceOptions, SliceArg, TopkOptions, block, block_nested, compute_many,
-    compute_many_report, concatenate, stack, where_,
+    AnyArray, Array, Axes, Bins, GroupQuantileOptions, HistogramOptions, Idx, IntoOperand, LineLimits,
+    Nested, Operand, QuantileOptions, ReduceOptions, SliceArg, SortOptions, TopkOptions, block, block_nested,
+    compute_many, compute_many_report, concatenate, stack, where_,
 };
 pub use array::{BinLength, HistogramDdOptions, Side, Unique, histogram2d, histogramdd, searchsorted};
 pub use ir::order::QuantileMethod;

@@ -14,6 +14,7 @@ mod indexing;
 mod map_blocks;
 mod moments;
 pub(crate) mod order;
+pub(crate) mod order_long;
 mod reduce;
 mod search;
 mod shape;
@@ -35,7 +36,10 @@ pub use counting::{BinLength, Bins, HistogramDdOptions, HistogramOptions, histog
 pub use elementwise::{IntoOperand, Operand, where_};
 pub use indexing::Idx;
 pub use moments::Spacing;
-pub use order::{GroupQuantileOptions, LINE_BLOCK_BYTES, MAX_LINE_BYTES, QuantileOptions, TopkOptions};
+pub use order::{
+    GroupQuantileOptions, LINE_BLOCK_BYTES, LineLimits, MAX_LINE_BYTES, QuantileOptions, SELECT_BYTES,
+    SortOptions, TopkOptions,
+};
 pub(crate) use reduce::norm_axes;
 pub use reduce::{Axes, ReduceOptions};
 pub use search::{Side, Unique, searchsorted};

@@ -3,16 +3,53 @@
 //! `topk`/`argtopk`.
 //!
 //! **How an axis that spans several blocks is handled.** Sorts and quantiles need every
-//! element of a line (the values along the axis at one position of the other axes). The
+//! element of a line (the values along the axis at one position of the other axes). When a
+//! line fits one task ([`LineLimits::line_bytes`], by default [`MAX_LINE_BYTES`]) the
 //! array is rechunked so that each block holds whole lines and as few of them as keep a
 //! block near [`LINE_BLOCK_BYTES`]: the other axes' chunks are cut, never merged, so the
 //! memory per task is bounded by the block size and not by the array (xarray instead asks
 //! for the core dimension in one chunk and leaves the rest to the user). Each block's lines
 //! are then sorted or partially selected (O(n) per order statistic, as NumPy's
 //! `partition`); a sort is rechunked back to the input's chunks. Cost: one pass of data
-//! movement (the rechunk) and one of selection. A line longer than [`MAX_LINE_BYTES`] is
-//! refused with an error for now (selection by counting, which needs no whole line, is the
-//! planned route for it).
+//! movement (the rechunk) and one of selection.
+//!
+//! **Lines too long for one task** are never gathered: the input keeps its blocks along the
+//! axis (the other axes are cut so a block holds few lines) and every task holds one block
+//! plus counts (`order_long`).
+//!
+//! - *Quantiles by radix selection.* Each value has an order-preserving 64-bit key (NaN
+//!   last). Pass 1 counts, per block and line, the top `radix` bits of the keys (NaN counted
+//!   apart); the counts are added by a tree; a decision task finds `n` (without NaN for
+//!   `nanquantile`; a NaN makes `quantile` NaN), the ranks each `q` needs
+//!   ([`QuantileMethod::position`]: one or two) and the digit (bucket) holding each rank.
+//!   Every later pass takes the previous decision as an input task: it counts the next digit
+//!   of the keys in those buckets only or, once a bucket holds at most `gather` keys, sends
+//!   them and the decision picks the rank exactly. After `⌈64 / radix⌉` passes every key is
+//!   decided; the quantiles are interpolated from the keys by the whole-line path's `lerp`,
+//!   so both paths agree bit for bit. `radix` (4 to 16 bits) and `gather` come from
+//!   [`LineLimits::select_bytes`] (16 MiB): a task holds lines × ranks × `2^radix` counts
+//!   (or `gather` keys); a block is cut to at most `select_bytes / (ranks · 4 KiB)` lines so
+//!   the digit stays ≥ 8 bits. Cost: two reads of the data when the buckets after one pass
+//!   are small (a 16-bit digit leaves about `n / 65536` keys of spread data per bucket), at
+//!   most `⌈64 / radix⌉` (4 for one line of f64; more with narrower digits when a block holds
+//!   many lines or the keys crowd into few buckets); the plan holds every pass, and later
+//!   ones return at once when all ranks are picked.
+//! - *Sorts on exact splitters (a sample sort).* The same selection, over composites (the
+//!   key, then the position along the axis: distinct, and ordered as the stable sort orders
+//!   the values), picks the `p − 1` splitters at ranks `⌊b·n / p⌋` of each line, `p` the
+//!   number of blocks along the axis. Each block deals its values into the `p` runs the
+//!   splitters bound (per line in position order); run `b` gathers its pieces from every
+//!   block, in block order, and sorts them by the stable radix sort: exactly the ranks
+//!   `[r_b, r_{b+1})` of the line's stable order, so ties (even all values equal) are cut by
+//!   position and no run exceeds `⌈n / p⌉` values. The runs are rechunked to the input's
+//!   chunks. Cost: the selection (its composites have `64 + ⌈log₂ n⌉` bits: up to `⌈(64 +
+//!   log₂ n) / radix⌉` passes, usually two), a read to deal, one shuffle (every block's
+//!   pieces to every run) and the rechunk; a task holds a block and its pieces, or a run
+//!   (as long as the input's blocks along the axis on average: an input with one block
+//!   along the axis is sorted in one task, which already held the line).
+//!
+//! Each pass reads the input's blocks again, so the scheduler keeps them (or spills them)
+//! until the last pass.
 //!
 //! A top-k needs no whole line: each block's top k per line, then a tree of merges (in axis
 //! order, `split_every` states at a time) — memory per task is k per line per merged state.
@@ -21,6 +58,8 @@ use std::sync::Arc;
 
 use crate::array::Array;
 use crate::array::norm_axis;
+use crate::array::order_long::line_chunks;
+pub use crate::array::order_long::{LineLimits, SELECT_BYTES};
 use crate::core::chunks::{Chunks, unravel};
 use crate::core::dtype::{DType, Element, Number};
 use crate::core::error::{Error, Result};
@@ -44,6 +83,8 @@ pub struct QuantileOptions {
     pub method: QuantileMethod,
     /// Keep the reduced axis with length 1.
     pub keepdims: bool,
+    /// When a line is too long to gather, and what selecting by counting holds instead.
+    pub limits: LineLimits,
 }
 
 impl QuantileOptions {
@@ -57,6 +98,18 @@ impl QuantileOptions {
         self.keepdims = k;
         self
     }
+    /// With these line limits.
+    pub fn limits(mut self, l: LineLimits) -> Self {
+        self.limits = l;
+        self
+    }
+}
+
+/// How [`Array::sort_with`] and [`Array::argsort_with`] sort.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SortOptions {
+    /// When a line is too long to gather, and what selecting its splitters holds instead.
+    pub limits: LineLimits,
 }
 
 /// How [`Array::topk_with`] chooses and merges.
@@ -72,55 +125,6 @@ impl Default for TopkOptions {
     fn default() -> Self {
         TopkOptions { largest: true, split_every: 8 }
     }
-}
-
-/// The chunks of `chunks` with `axis` whole and the other axes' chunks cut (never merged)
-/// until a block of `elem`-byte values is at most `target` bytes or every other chunk is 1.
-pub(crate) fn line_chunks(chunks: &Chunks, axis: usize, elem: usize, target: usize) -> Result<Chunks> {
-    let shape = chunks.shape();
-    let n = shape[axis];
-    let line = n.max(1) * elem;
-    if line > MAX_LINE_BYTES {
-        return Err(Error::invalid(format!(
-            "a line of {n} values along axis {axis} ({line} bytes) is longer than the {MAX_LINE_BYTES} bytes \
-             one task may hold for a sort or quantile; rechunk or reduce it first"
-        )));
-    }
-    let per_block = (target / line).max(1);
-    // The longest block length allowed along each other axis, halved on the longest until a
-    // block of lines fits.
-    let mut cap: Vec<usize> = (0..shape.len())
-        .map(|a| if a == axis { n } else { chunks.axis(a).iter().copied().max().unwrap_or(1).max(1) })
-        .collect();
-    loop {
-        let cross: usize = cap.iter().enumerate().filter(|&(a, _)| a != axis).map(|(_, &c)| c).product();
-        if cross <= per_block {
-            break;
-        }
-        let Some((a, _)) =
-            cap.iter().enumerate().filter(|&(a, &c)| a != axis && c > 1).max_by_key(|&(_, &c)| c)
-        else {
-            break;
-        };
-        cap[a] = cap[a].div_ceil(2);
-    }
-    let axes = (0..shape.len())
-        .map(|a| {
-            if a == axis {
-                return vec![n];
-            }
-            let mut v = Vec::new();
-            for &c in chunks.axis(a) {
-                let pieces = c.div_ceil(cap[a]).max(1);
-                // `pieces` near-equal lengths summing to c.
-                for p in 0..pieces {
-                    v.push(c * (p + 1) / pieces - c * p / pieces);
-                }
-            }
-            v
-        })
-        .collect();
-    Chunks::new(axes)
 }
 
 /// One order kernel per block of an input whose blocks hold whole lines.
@@ -229,20 +233,34 @@ impl TiledOp for Topk {
     }
 }
 
-fn tiled<U: Element>(name: &str, op: Arc<dyn TiledOp>, chunks: Chunks, input: &Arc<Node>) -> Array<U> {
+pub(super) fn tiled<U: Element>(
+    name: &str,
+    op: Arc<dyn TiledOp>,
+    chunks: Chunks,
+    input: &Arc<Node>,
+) -> Array<U> {
     let spec = TiledSpec { op, group: next_group(), output: 0 };
     Array::from_node(Node::new(name, U::DTYPE, chunks, Op::Tiled(spec), vec![input.clone()]))
 }
 
 impl<T: Element> Array<T> {
     /// The array with blocks of whole lines along `axis` (see the module documentation).
-    fn in_lines(&self, axis: usize) -> Result<Array<T>> {
-        let c = line_chunks(self.chunks(), axis, T::DTYPE.size(), LINE_BLOCK_BYTES)?;
+    fn in_lines(&self, axis: usize, max_line: usize) -> Result<Array<T>> {
+        let c = line_chunks(self.chunks(), axis, T::DTYPE.size(), LINE_BLOCK_BYTES, max_line)?;
         if &c == self.chunks() { Ok(self.clone()) } else { self.rechunk(c) }
     }
 
-    fn per_block<U: Element>(&self, name: &str, axis: usize, step: OrderStep) -> Result<Array<U>> {
-        let lines = self.in_lines(axis)?;
+    fn per_block<U: Element>(
+        &self,
+        name: &str,
+        axis: usize,
+        step: OrderStep,
+        limits: &LineLimits,
+    ) -> Result<Array<U>> {
+        if self.size() > 0 && limits.too_long(self.shape()[axis], T::DTYPE.size()) {
+            return self.sort_by_splitters(axis, matches!(step, OrderStep::Argsort), limits);
+        }
+        let lines = self.in_lines(axis, limits.line_bytes.max(MAX_LINE_BYTES))?;
         let kernel = Arc::new(OrderKernel { axis, dtype: T::DTYPE, step });
         let op = PerBlock { kernel, chunks: lines.chunks().clone() };
         let out = tiled::<U>(name, Arc::new(op), lines.chunks().clone(), lines.node());
@@ -260,8 +278,13 @@ impl<T: Element> Array<T> {
     /// # Ok::<(), tessera::Error>(())
     /// ```
     pub fn sort(&self, axis: isize) -> Result<Array<T>> {
+        self.sort_with(axis, &SortOptions::default())
+    }
+
+    /// [`Array::sort`] with options: where a line stops being sorted in one task.
+    pub fn sort_with(&self, axis: isize, opts: &SortOptions) -> Result<Array<T>> {
         let ax = norm_axis("sort", axis, self.ndim())?;
-        self.per_block("sort", ax, OrderStep::Sort)
+        self.per_block("sort", ax, OrderStep::Sort, &opts.limits)
     }
 
     /// The indices that sort each line along `axis`, stably (equal values keep their order,
@@ -273,8 +296,13 @@ impl<T: Element> Array<T> {
     /// # Ok::<(), tessera::Error>(())
     /// ```
     pub fn argsort(&self, axis: isize) -> Result<Array<i64>> {
+        self.argsort_with(axis, &SortOptions::default())
+    }
+
+    /// [`Array::argsort`] with options: where a line stops being sorted in one task.
+    pub fn argsort_with(&self, axis: isize, opts: &SortOptions) -> Result<Array<i64>> {
         let ax = norm_axis("argsort", axis, self.ndim())?;
-        self.per_block("argsort", ax, OrderStep::Argsort)
+        self.per_block("argsort", ax, OrderStep::Argsort, &opts.limits)
     }
 
     fn topk_any<U: Element>(&self, k: usize, axis: isize, opts: &TopkOptions, arg: bool) -> Result<Array<U>> {
@@ -346,7 +374,23 @@ impl<T: Number> Array<T> {
         if let Some(bad) = q.iter().find(|v| !(0.0..=1.0).contains(*v)) {
             return Err(Error::invalid(format!("{name}: quantiles must lie in [0, 1], got {bad}")));
         }
-        let lines = self.in_lines(ax)?;
+        let out = if opts.limits.too_long(self.shape()[ax], T::DTYPE.size()) {
+            self.quantile_by_counting(name, q, ax, opts.method, skip_nan, &opts.limits)?
+        } else {
+            self.quantile_in_lines(name, q, ax, opts, skip_nan)?
+        };
+        if opts.keepdims { out.expand_dims(ax as isize + 1) } else { Ok(out) }
+    }
+
+    fn quantile_in_lines(
+        &self,
+        name: &str,
+        q: &[f64],
+        ax: usize,
+        opts: &QuantileOptions,
+        skip_nan: bool,
+    ) -> Result<Array<T::Mean>> {
+        let lines = self.in_lines(ax, opts.limits.line_bytes.max(MAX_LINE_BYTES))?;
         let kernel = Arc::new(OrderKernel {
             axis: ax,
             dtype: T::DTYPE,
@@ -356,8 +400,7 @@ impl<T: Number> Array<T> {
         axes.extend((0..self.ndim()).filter(|&a| a != ax).map(|a| lines.chunks().axis(a).to_vec()));
         let chunks = Chunks::new(axes)?;
         let op = PerBlock { kernel, chunks: chunks.clone() };
-        let out = tiled::<T::Mean>(name, Arc::new(op), chunks, lines.node());
-        if opts.keepdims { out.expand_dims(ax as isize + 1) } else { Ok(out) }
+        Ok(tiled::<T::Mean>(name, Arc::new(op), chunks, lines.node()))
     }
 
     /// Quantiles `q` (each in `[0, 1]`) along `axis`, as `numpy.quantile(x, q, axis,
@@ -511,7 +554,7 @@ impl<T: crate::core::dtype::Float> Array<T> {
             return Err(Error::invalid(format!("groupby_quantile: an axis of {n} positions is too long")));
         }
         let (groups, members) = pooled_members(labels, opts.window);
-        let lines = self.in_lines(ax)?;
+        let lines = self.in_lines(ax, MAX_LINE_BYTES)?;
         let step = OrderStep::GroupQuantile { members, q, method: opts.method, skip_nan: opts.skip_nan };
         let kernel = Arc::new(OrderKernel { axis: ax, dtype: T::DTYPE, step });
         let mut axes: Vec<Vec<usize>> = (0..self.ndim()).map(|a| lines.chunks().axis(a).to_vec()).collect();

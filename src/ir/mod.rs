@@ -10,6 +10,7 @@ pub mod heatwave;
 pub mod kernel;
 pub mod order;
 pub mod reduce;
+pub mod select;
 pub mod task;
 pub mod window;
 

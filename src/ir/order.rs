@@ -7,6 +7,8 @@
 //! over the blocks along the axis, so a top-k never needs a whole line in one task. A
 //! histogram is counted per block ([`OrderStep::Histogram`]), the counts added by a tree of
 //! [`crate::ir::counting::CountStep::Add`], then finished ([`OrderStep::HistogramFinish`]).
+//! Lines too long for one task are selected by counting over their blocks
+//! ([`OrderStep::Select`], [`crate::ir::select`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 
 use crate::core::dtype::DType;
 use crate::core::error::Error;
+use crate::ir::select::{SelectPlan, SelectStep};
 
 /// How a quantile between two order statistics is chosen: NumPy's `method=` values (NumPy ≥
 /// 1.22), the nine of Hyndman and Fan (1996) and NumPy's four older discrete ones.
@@ -291,6 +294,14 @@ pub enum OrderStep {
         /// Return `i64` counts (no weights, no density).
         integer: bool,
     },
+    /// One task of an order statistic over lines too long for one task: radix selection by
+    /// counting, quantiles or a sample sort from it ([`crate::ir::select`]).
+    Select {
+        /// What the whole selection looks for and how it counts.
+        plan: Arc<SelectPlan>,
+        /// This task's part.
+        step: SelectStep,
+    },
 }
 
 impl OrderKernel {
@@ -306,6 +317,7 @@ impl OrderKernel {
             OrderStep::TopkPick { .. } => "topk-pick",
             OrderStep::Histogram { .. } => "histogram",
             OrderStep::HistogramFinish { .. } => "histogram-finish",
+            OrderStep::Select { ref step, .. } => step.name(),
         }
     }
 }

@@ -29,7 +29,8 @@
 
 use std::sync::Arc;
 
-use crate::array::order::{LINE_BLOCK_BYTES, line_chunks, pooled_members};
+use crate::array::order::{LINE_BLOCK_BYTES, MAX_LINE_BYTES, pooled_members};
+use crate::array::order_long::line_chunks;
 use crate::array::{AnyArray, Array, Idx, compute_many};
 use crate::calendar::{Calendar, Day, GroupBy, labels};
 use crate::core::chunks::{Chunks, unravel};
@@ -215,7 +216,7 @@ pub fn mhw_climatology<T: Float>(sst: &Array<T>, days: &[Day], opts: &MhwOptions
     let mut window = vec![Idx::Slice { start: Some(lo as isize), stop: Some(hi as isize), step: 1 }];
     window.extend((1..sst.ndim()).map(|_| Idx::full()));
     let series = sst.index(&window)?;
-    let lines = series.rechunk(line_chunks(series.chunks(), 0, T::DTYPE.size(), LINE_BLOCK_BYTES)?)?;
+    let lines = series.rechunk(line_chunks(series.chunks(), 0, T::DTYPE.size(), LINE_BLOCK_BYTES, MAX_LINE_BYTES)?)?;
     let (groups, members) = pooled_members(&labels, w);
     let ng = groups.len();
     let pooled = HeatwaveStep::Pooled { members, q: opts.percentile / 100.0 };

@@ -2,6 +2,8 @@
 //! infinities, eager ndarray references and comparisons.
 #![allow(dead_code)]
 
+pub mod order_ref;
+
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use proptest::prelude::*;
 use tessera::{Chunks, ComputeOptions, Element, SchedulerKind};

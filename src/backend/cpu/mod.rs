@@ -16,6 +16,8 @@ pub(crate) mod radix;
 pub mod reduce;
 pub(crate) mod rotation;
 pub(crate) mod search;
+pub(crate) mod select;
+pub(crate) mod select_sort;
 #[cfg(test)]
 mod tile_tests;
 pub(crate) mod tiles;

@@ -69,6 +69,7 @@ pub(crate) fn execute(k: &OrderKernel, inputs: &[Value]) -> Result<Value> {
         OrderStep::HistogramFinish { edges, density, integer } => {
             Ok(Value::Array(super::counting::finish(first()?.array()?, edges, *density, *integer)?))
         }
+        OrderStep::Select { plan, step } => super::select::execute(k, plan, step, inputs),
     }
 }
 
@@ -98,9 +99,9 @@ fn around(shape: &[usize], axis: usize) -> (usize, usize, usize) {
 
 /// A block's elements in C order (a copy only when it is not contiguous), the shape of its
 /// lines' grid (the block's shape without `axis`) and `(outer, n, inner)` of [`around`].
-type Layout<'a, T> = (ndarray::CowArray<'a, T, IxDyn>, Vec<usize>, (usize, usize, usize));
+pub(super) type Layout<'a, T> = (ndarray::CowArray<'a, T, IxDyn>, Vec<usize>, (usize, usize, usize));
 
-fn layout<T: Element>(a: &HostArray, axis: usize) -> Result<Layout<'_, T>> {
+pub(super) fn layout<T: Element>(a: &HostArray, axis: usize) -> Result<Layout<'_, T>> {
     let v = T::unhost(a).ok_or_else(|| Error::internal("order kernel: block of another type"))?;
     if axis >= v.ndim() {
         return Err(Error::internal("order kernel: axis outside the block"));
@@ -165,7 +166,12 @@ fn for_each_line<T: Element>(
 }
 
 /// Lines (axis last, C order over `grid`) back into a block with the axis at `axis`.
-fn lines_back<U: Element>(data: Vec<U>, grid: &[usize], n: usize, axis: usize) -> Result<HostArray> {
+pub(super) fn lines_back<U: Element>(
+    data: Vec<U>,
+    grid: &[usize],
+    n: usize,
+    axis: usize,
+) -> Result<HostArray> {
     let mut shape = grid.to_vec();
     shape.insert(axis, n);
     let (outer, _, inner) = around(&shape, axis);

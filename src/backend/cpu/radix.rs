@@ -17,7 +17,9 @@ pub(crate) fn key<T: Element>(v: T) -> u64 {
         // −0.0 equals 0.0 (a stable argsort keeps them in index order, as NumPy's).
         let f = v.to_f64();
         let b = if f == 0.0 { 0 } else { f.to_bits() };
-        if b >> 63 == 1 { !b } else { b | 1 << 63 }
+        // Negative: all bits flipped; else the sign bit set (without a branch: the signs of
+        // random data mispredict).
+        b ^ (((b as i64) >> 63) as u64 | 1 << 63)
     } else {
         (v.to_i64() as u64) ^ (1 << 63)
     }
