@@ -122,8 +122,10 @@ fn damaged_files_are_errors_naming_the_file() {
     assert!(msg.contains("f64") && msg.contains("f32"), "{msg}");
     // Half floats (`<f2`): a dtype tessera does not read.
     write_npy(&p, &ndarray::arr1(&[1u16, 2, 3])).unwrap();
-    let half = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).replace("<u2", "<f2");
-    std::fs::write(&p, half.as_bytes()).unwrap();
+    let mut half = std::fs::read(&p).unwrap();
+    let at = half.windows(3).position(|w| w == b"<u2").expect("the descr");
+    half[at + 1] = b'f';
+    std::fs::write(&p, &half).unwrap();
     let msg = open_npy::<f64>(&p, [3]).unwrap_err().to_string();
     assert!(msg.contains("<f2"), "{msg}");
     let missing = dir.join("nope.npy");

@@ -58,7 +58,10 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<RawLayout> {
     let descr = dict_value(&h, "descr").ok_or_else(|| bad("no 'descr' in the header"))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let (dtype, byte_order) = parse_descr(descr).ok_or_else(|| {
-        Error::format(path, format!("unsupported .npy dtype '{descr}' (tessera reads f4 f8 i4 i8 b1)"))
+        Error::format(
+            path,
+            format!("unsupported .npy dtype '{descr}' (tessera reads b1, i1 i2 i4 i8, u1 u2 u4 u8, f4 f8)"),
+        )
     })?;
     let fortran = match dict_value(&h, "fortran_order") {
         Some("True") => true,
