@@ -4,6 +4,7 @@
 //! references over random shapes and irregular chunks.
 
 mod common;
+#[rustfmt::skip]
 #[path = "common/numpy_dtypes.rs"]
 mod numpy;
 
@@ -177,6 +178,39 @@ fn wide_integers_to_f32_round_once() {
     let y = tessera::full(&[2], u, [1]).unwrap();
     assert_eq!(vec_of(&y.astype::<f32>()), vec![u as f32; 2]);
     assert_ne!(u as f32, (u as f64) as f32);
+}
+
+#[test]
+fn counting_and_searching_match_numpy() {
+    use numpy::kernels as np;
+    let irregular = |n: usize| Chunks::new(vec![vec![3, 1, n - 4]]).unwrap();
+    let d8 = tessera::from_array(ndarray::arr1(&np::D8), irregular(10)).unwrap();
+    assert_eq!(vec_of(&d8.bincount(0).unwrap()), np::D8_BINCOUNT);
+    let u = d8.unique_full().unwrap();
+    assert_eq!(u.values, np::D8_UNIQUE);
+    assert_eq!(u.counts, np::D8_UNIQUE_COUNTS);
+    let (h, e) = d8.histogram(4, None).unwrap();
+    assert_eq!(vec_of(&h), np::D8_HIST4);
+    assert_eq!(e, np::D8_HIST4_EDGES);
+    let d16 = tessera::from_array(ndarray::arr1(&np::D16), irregular(10)).unwrap();
+    let (h, e) = d16.histogram(5, None).unwrap();
+    assert_eq!(vec_of(&h), np::D16_HIST5);
+    assert_eq!(e, np::D16_HIST5_EDGES);
+    let u = d16.unique_full().unwrap();
+    assert_eq!(u.values, np::D16_UNIQUE);
+    assert_eq!(u.index, np::D16_UNIQUE_INDEX);
+    assert_eq!(vec_of(&d16.isin(&[5, -1], false).unwrap()), np::D16_ISIN_5_MINUS_1);
+    let d64 = tessera::from_array(ndarray::arr1(&np::D64), irregular(10)).unwrap();
+    assert_eq!(d64.unique().unwrap(), np::D64_UNIQUE);
+    assert_eq!(vec_of(&d64.argsort(0).unwrap()), np::D64_ARGSORT);
+    assert_eq!(vec_of(&d64.sort(0).unwrap()), np::D64_SORTED);
+    let table = tessera::from_array(ndarray::arr1(&np::D64_SORTED), [4]).unwrap();
+    assert_eq!(vec_of(&table.searchsorted(&d64, tessera::Side::Left).unwrap()), np::D64_SEARCH_LEFT);
+    assert_eq!(vec_of(&table.searchsorted(&d64, tessera::Side::Right).unwrap()), np::D64_SEARCH_RIGHT);
+    assert_eq!(d64.argmax(Axes::All).unwrap().item().unwrap(), np::D64_ARGMAX);
+    assert_eq!(d64.max(Axes::All).unwrap().item().unwrap(), np::D64_MAX);
+    let median = d64.quantile(0.5, 0).unwrap().item().unwrap();
+    assert!((median - np::D64_MEDIAN).abs() <= 1e-15 * np::D64_MEDIAN, "{median}");
 }
 
 /// Random integers of the full range of `T` (from random bits), as an ndarray and chunks.
