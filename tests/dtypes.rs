@@ -181,6 +181,19 @@ fn wide_integers_to_f32_round_once() {
 }
 
 #[test]
+fn creation_and_scalars_on_the_left() {
+    let top = tessera::arange(u64::MAX - 5, u64::MAX, 2, [2]).unwrap();
+    assert_eq!(vec_of(&top), vec![u64::MAX - 5, u64::MAX - 3, u64::MAX - 1]);
+    let x = tessera::arange(0u8, 255, 50, [4]).unwrap();
+    assert_eq!(vec_of(&x), vec![0, 50, 100, 150, 200, 250]);
+    // NumPy: `np.uint8(100) - x` wraps; `3 * x` stays uint8.
+    assert_eq!(vec_of(&(100u8 - &x)), vec![100, 50, 0, 206, 156, 106]);
+    assert_eq!(vec_of(&(3u8 * &x)), vec![0, 150, 44, 194, 88, 238]);
+    let y = tessera::arange(-3i16, 3, 2, [2]).unwrap();
+    assert_eq!(vec_of(&(7i16 / &y)), vec![-3, -7, 7], "floor division (NumPy 2.4)");
+}
+
+#[test]
 fn counting_and_searching_match_numpy() {
     use numpy::kernels as np;
     let irregular = |n: usize| Chunks::new(vec![vec![3, 1, n - 4]]).unwrap();

@@ -494,7 +494,7 @@ macro_rules! ops_trait {
                 self.$try(rhs).unwrap_or_else(|e| panic!("{e}"))
             }
         }
-        ops_trait!(@left $Trait, $method, $op, f32 f64 i32 i64);
+        ops_trait!(@left $Trait, $method, $op, f32 f64 i8 i16 i32 i64 u8 u16 u32 u64);
     };
     (@left $Trait:ident, $method:ident, $op:ident, $($t:ty)*) => {
         $(

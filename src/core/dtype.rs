@@ -223,6 +223,10 @@ pub trait Element:
     /// View as i64 (floats truncate toward zero and saturate, NaN → 0; a `u64` above
     /// `i64::MAX` wraps to its two's-complement value, so `u64 → i64 → u64` is the identity).
     fn to_i64(self) -> i64;
+    /// The exact value of an integer or bool as i128 (floats as [`Element::to_i64`]).
+    fn to_i128(self) -> i128 {
+        if Self::DTYPE.is_unsigned_integer() { self.to_i64() as u64 as i128 } else { self.to_i64() as i128 }
+    }
     /// Convert from another element type as NumPy's `astype` does (floats → ints truncate and
     /// saturate; anything → bool is `!= 0`).
     fn cast_from<U: Element>(u: U) -> Self;
