@@ -21,47 +21,47 @@ use crate::core::error::{Error, Result};
 macro_rules! with_dtype {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            $crate::core::dtype::DType::Bool => {
+            $crate::DType::Bool => {
                 type $T = bool;
                 $body
             }
-            $crate::core::dtype::DType::I8 => {
+            $crate::DType::I8 => {
                 type $T = i8;
                 $body
             }
-            $crate::core::dtype::DType::I16 => {
+            $crate::DType::I16 => {
                 type $T = i16;
                 $body
             }
-            $crate::core::dtype::DType::U8 => {
+            $crate::DType::U8 => {
                 type $T = u8;
                 $body
             }
-            $crate::core::dtype::DType::U16 => {
+            $crate::DType::U16 => {
                 type $T = u16;
                 $body
             }
-            $crate::core::dtype::DType::U32 => {
+            $crate::DType::U32 => {
                 type $T = u32;
                 $body
             }
-            $crate::core::dtype::DType::U64 => {
+            $crate::DType::U64 => {
                 type $T = u64;
                 $body
             }
-            $crate::core::dtype::DType::I32 => {
+            $crate::DType::I32 => {
                 type $T = i32;
                 $body
             }
-            $crate::core::dtype::DType::I64 => {
+            $crate::DType::I64 => {
                 type $T = i64;
                 $body
             }
-            $crate::core::dtype::DType::F32 => {
+            $crate::DType::F32 => {
                 type $T = f32;
                 $body
             }
-            $crate::core::dtype::DType::F64 => {
+            $crate::DType::F64 => {
                 type $T = f64;
                 $body
             }
@@ -102,17 +102,17 @@ pub enum HostArray {
 macro_rules! map_host {
     ($h:expr, $a:ident => $body:expr) => {
         match $h {
-            $crate::core::block::HostArray::Bool($a) => $body,
-            $crate::core::block::HostArray::I8($a) => $body,
-            $crate::core::block::HostArray::I16($a) => $body,
-            $crate::core::block::HostArray::U8($a) => $body,
-            $crate::core::block::HostArray::U16($a) => $body,
-            $crate::core::block::HostArray::U32($a) => $body,
-            $crate::core::block::HostArray::U64($a) => $body,
-            $crate::core::block::HostArray::I32($a) => $body,
-            $crate::core::block::HostArray::I64($a) => $body,
-            $crate::core::block::HostArray::F32($a) => $body,
-            $crate::core::block::HostArray::F64($a) => $body,
+            $crate::HostArray::Bool($a) => $body,
+            $crate::HostArray::I8($a) => $body,
+            $crate::HostArray::I16($a) => $body,
+            $crate::HostArray::U8($a) => $body,
+            $crate::HostArray::U16($a) => $body,
+            $crate::HostArray::U32($a) => $body,
+            $crate::HostArray::U64($a) => $body,
+            $crate::HostArray::I32($a) => $body,
+            $crate::HostArray::I64($a) => $body,
+            $crate::HostArray::F32($a) => $body,
+            $crate::HostArray::F64($a) => $body,
         }
     };
 }
