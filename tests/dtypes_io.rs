@@ -80,6 +80,30 @@ fn zarr_stores_every_integer_type() {
     assert_eq!(DType::ALL.len(), 11);
 }
 
+#[test]
+fn raw_big_endian_unsigned_and_signed_shorts() {
+    use tessera::io::raw::{ByteOrder, Layout, RawLayout, open_raw};
+    let d = tmpdir("raw");
+    let p = d.join("x.bin");
+    let u: Vec<u16> = vec![0, 1, 258, 65535, 32768, 7];
+    let mut bytes = vec![0xAB; 3];
+    bytes.extend(u.iter().flat_map(|v| v.to_be_bytes()));
+    std::fs::write(&p, &bytes).unwrap();
+    let raw = |dtype| RawLayout {
+        dtype,
+        shape: vec![2, 3],
+        layout: Layout::C,
+        byte_order: ByteOrder::Big,
+        offset: 3,
+    };
+    let x = open_raw::<u16>(&p, raw(DType::U16), [1, 2]).unwrap();
+    assert_eq!(x.to_vec().unwrap(), u);
+    // The same bytes as i16: two's complement.
+    let y = open_raw::<i16>(&p, raw(DType::I16), [2, 2]).unwrap();
+    assert_eq!(y.to_vec().unwrap(), vec![0, 1, 258, -1, -32768, 7]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
 #[cfg(feature = "netcdf")]
 mod netcdf_files {
     use super::*;

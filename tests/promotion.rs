@@ -56,6 +56,16 @@ fn result_type_is_numpys_table() {
     assert_eq!(result_type_of(&[U8, I8, F32]), Some(F32));
     assert_eq!(result_type_of(&[U8, I8, U16]), Some(I32));
     assert_eq!(result_type_of(&[]), None);
+    let names: Vec<&str> = ORDER.iter().map(|d| d.numpy_name()).collect();
+    assert_eq!(
+        names,
+        [
+            "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
+            "float64"
+        ]
+    );
+    assert!(ORDER.iter().all(|d| d.is_integer() == (d.is_signed_integer() || d.is_unsigned_integer())));
+    assert_eq!(ORDER.iter().filter(|d| d.is_integer()).count(), 8);
 }
 
 #[test]
@@ -112,6 +122,19 @@ fn promoted_ops_give_numpys_type_and_values() {
     let i = tessera::full(&[2], -1i64, [2]).unwrap();
     let f: Array<f64> = u.add_promoted(&i).unwrap();
     assert_eq!(v(&f), vec![u64::MAX as f64 - 1.0; 2]);
+    // Comparisons of u64 with signed integers are exact (NumPy 2's `Qq->?` loops): through
+    // f64, 2^63 would equal 2^63 − 1.
+    let big = tessera::from_array(ndarray::arr1(&[1u64 << 63, u64::MAX, 0, 5, 5]), [2]).unwrap();
+    let s = tessera::from_array(ndarray::arr1(&[i64::MAX, -1, -1, 5, 6]), [3]).unwrap();
+    assert_eq!(v(&big.gt_promoted(&s).unwrap()), vec![true, true, true, false, false]);
+    assert_eq!(v(&big.ge_promoted(&s).unwrap()), vec![true, true, true, true, false]);
+    assert_eq!(v(&big.lt_promoted(&s).unwrap()), vec![false, false, false, false, true]);
+    assert_eq!(v(&big.le_promoted(&s).unwrap()), vec![false, false, false, true, true]);
+    assert_eq!(v(&big.equal_promoted(&s).unwrap()), vec![false, false, false, true, false]);
+    assert_eq!(v(&big.not_equal_promoted(&s).unwrap()), vec![true, true, true, false, true]);
+    assert_eq!(v(&s.lt_promoted(&big).unwrap()), vec![true, true, true, false, false], "signed on the left");
+    let small = tessera::from_array(ndarray::arr1(&[-1i8, 0, 127, -128, 1]), [5]).unwrap();
+    assert_eq!(v(&small.ge_promoted(&big).unwrap()), vec![false, false, true, false, false]);
     // i16 with f32 stays f32; i32 with f32 is f64.
     let h = tessera::full(&[2], 3i16, [2]).unwrap();
     let g = tessera::full(&[2], 0.5f32, [1]).unwrap();

@@ -8,7 +8,8 @@
 //! - `a.add_promoted(&b)` with `a: Array<A>`, `b: Array<B>` gives
 //!   `Array<<A as Promote<B>>::Output>` (`Array<u8>` with `Array<i8>` gives `Array<i16>`);
 //!   the same for `sub`, `mul`, `div`, `rem`, `pow`, `minimum`, `maximum`, and comparisons
-//!   (`lt_promoted` …) compare in the promoted type.
+//!   (`lt_promoted` …) compare in the promoted type, except `u64` with a signed integer,
+//!   compared exactly (NumPy 2's mixed loops), not through the `f64` they promote to.
 //! - `a.add_scalar(s)` with a Rust scalar `s` treats it as NumPy 2 treats a Python scalar
 //!   (weak): `Array<u8>.add_scalar(3)` is `Array<u8>`, `Array<i32>.add_scalar(2.5)` is
 //!   `Array<f64>`, `Array<f32>.add_scalar(2.5)` is `Array<f32>`. An integer the array's
@@ -116,6 +117,48 @@ promoted_methods! {
     maximum_promoted, Maximum;
 }
 
+/// `op` with its operands swapped (`a < b` is `b > a`).
+fn mirrored(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Le => BinaryOp::Ge,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Ge => BinaryOp::Le,
+        other => other,
+    }
+}
+
+/// A comparison of a `u64` with a signed integer, exact as NumPy 2's mixed loops (`Qq->?`),
+/// not through the f64 both promote to: `u < s` is `s >= 0 && u < s as u64`, `u > s` is
+/// `s < 0 || u > s as u64`, and so on.
+fn exact_mixed_compare(name: &str, op: BinaryOp, a: Arg, b: Arg, a_unsigned: bool) -> Result<Arc<Node>> {
+    elementwise(name, vec![a, b], |p, dt| {
+        let (u, s, op) = if a_unsigned { (p[0], p[1], op) } else { (p[1], p[0], mirrored(op)) };
+        let mut tail: Vec<(Instr, DType)> = Vec::new();
+        let at = |tail: &Vec<(Instr, DType)>| p.len() + tail.len();
+        let s64 = if dt[s] == DType::I64 {
+            s
+        } else {
+            tail.push((Instr::Cast(s), DType::I64));
+            at(&tail) - 1
+        };
+        tail.push((Instr::Const(crate::core::dtype::Scalar::I64(0)), DType::I64));
+        let zero = at(&tail) - 1;
+        // `u op s` holds when s < 0 for >, >=, != (`any`), and needs s >= 0 for <, <=, ==.
+        let any = matches!(op, BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Ne);
+        let sign = if any { BinaryOp::Lt } else { BinaryOp::Ge };
+        tail.push((Instr::Binary(sign, s64, zero), DType::Bool));
+        let sign_ok = at(&tail) - 1;
+        tail.push((Instr::Cast(s64), DType::U64));
+        let as_u = at(&tail) - 1;
+        tail.push((Instr::Binary(op, u, as_u), DType::Bool));
+        let unsigned_ok = at(&tail) - 1;
+        let join = if any { BinaryOp::Or } else { BinaryOp::And };
+        tail.push((Instr::Binary(join, sign_ok, unsigned_ok), DType::Bool));
+        tail
+    })
+}
+
 macro_rules! promoted_compare {
     ($($(#[$doc:meta])* $name:ident, $op:ident;)*) => {
         impl<T: Element> Array<T> {
@@ -126,7 +169,13 @@ macro_rules! promoted_compare {
                     T: Promote<U>,
                 {
                     let common = <<T as Promote<U>>::Output as Element>::DTYPE;
-                    let n = promoted_node(stringify!($name), BinaryOp::$op, Arg::Node(self.node().clone()), Arg::Node(rhs.node().clone()), common)?;
+                    let (a, b) = (Arg::Node(self.node().clone()), Arg::Node(rhs.node().clone()));
+                    let mixed = T::DTYPE.is_integer() && U::DTYPE.is_integer() && common.is_float();
+                    let n = if mixed {
+                        exact_mixed_compare(stringify!($name), BinaryOp::$op, a, b, T::DTYPE == DType::U64)?
+                    } else {
+                        promoted_node(stringify!($name), BinaryOp::$op, a, b, common)?
+                    };
                     Ok(Array::from_node(n))
                 }
             )*
@@ -134,7 +183,7 @@ macro_rules! promoted_compare {
     };
 }
 promoted_compare! {
-    /// `self == rhs`, compared in the promoted type.
+    /// `self == rhs`, compared in the promoted type (`u64` with a signed integer: exactly).
     equal_promoted, Eq;
     /// `self != rhs`, compared in the promoted type.
     not_equal_promoted, Ne;
