@@ -241,19 +241,20 @@ impl<T: Element> Array<T> {
                 _ => true,
             };
             // `x <= hi` and `x >= lo` hold everywhere; `x > hi` and `x < lo` nowhere.
-            let (cmp, b) = match (all_below, holds) {
-                (true, true) => (BinaryOp::Le, bound),
-                (true, false) => (BinaryOp::Gt, bound),
-                (false, true) => (BinaryOp::Ge, bound),
-                (false, false) => (BinaryOp::Lt, bound),
+            let cmp = match (all_below, holds) {
+                (true, true) => BinaryOp::Le,
+                (true, false) => BinaryOp::Gt,
+                (false, true) => BinaryOp::Ge,
+                (false, false) => BinaryOp::Lt,
             };
-            let arg = weak_constant::<i128, <T as WeakPromote<S::Kind>>::Output>(name, b)?;
+            let arg = weak_constant::<i128, <T as WeakPromote<S::Kind>>::Output>(name, bound)?;
             let n = promoted_node(name, cmp, Arg::Node(self.node().clone()), arg, common)?;
             return Ok(Array::from_node(n));
         }
         self.weak_cmp_in_range(name, op, s)
     }
 
+    /// Compare with a weak scalar that the promoted type holds.
     fn weak_cmp_in_range<S: WeakScalar>(&self, name: &str, op: BinaryOp, s: S) -> Result<Array<bool>>
     where
         T: WeakPromote<S::Kind>,
