@@ -120,14 +120,18 @@ pub mod gpu {
 
 pub use crate::core::block::HostArray;
 pub use crate::core::chunks::{ChunkSpec, Chunks, DEFAULT_CHUNK_BYTES};
-pub use crate::core::dtype::{DType, Element, Float, Number};
+pub use crate::core::dtype::{DType, Element, Float, Integer, Number};
 pub use crate::core::error::{Error, Result};
+pub use crate::core::promote::{
+    Promote, ScalarKind, WeakPromote, WeakScalar, result_type, result_type_of, result_type_weak,
+};
 pub use array::creation::{arange, eye, from_array, from_view, full, linspace, ones, zeros};
 pub use array::plan_many;
 pub use array::{
     AnyArray, Array, Axes, Bins, GroupQuantileOptions, HistogramOptions, Idx, IntoOperand, LineLimits,
     Nested, Operand, QuantileOptions, ReduceOptions, SliceArg, SortOptions, TopkOptions, block, block_nested,
-    compute_many, compute_many_report, concatenate, stack, where_,
+    compute_many, compute_many_report, concatenate, concatenate_promoted, stack, stack_promoted, where_,
+    where_promoted,
 };
 pub use array::{BinLength, HistogramDdOptions, Side, Unique, histogram2d, histogramdd, searchsorted};
 pub use ir::order::QuantileMethod;

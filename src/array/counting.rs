@@ -396,8 +396,8 @@ impl From<usize> for BinLength {
 
 impl<T: Number> Array<T> {
     fn bincount_any<U: Element>(&self, weights: Option<&Array<f64>>, length: BinLength) -> Result<Array<U>> {
-        if !matches!(T::DTYPE, DType::I32 | DType::I64) {
-            return Err(Error::invalid(format!("bincount: counts integers (i32 or i64), not {}", T::DTYPE)));
+        if !T::DTYPE.is_integer() {
+            return Err(Error::invalid(format!("bincount: counts integers, not {}", T::DTYPE)));
         }
         let length = match length {
             BinLength::Exactly(n) => n,

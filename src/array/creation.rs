@@ -254,7 +254,7 @@ pub fn arange<T: Element>(start: T, stop: T, step: T, chunks: impl Into<ChunkSpe
     let n = if T::DTYPE.is_float() {
         ((e - s) / d).ceil().max(0.0) as usize
     } else {
-        let (s, e, d) = (start.to_i64() as i128, stop.to_i64() as i128, step.to_i64() as i128);
+        let (s, e, d) = (start.to_i128(), stop.to_i128(), step.to_i128());
         let span = e - s;
         if (span > 0) != (d > 0) || span == 0 { 0 } else { ((span.abs() + d.abs() - 1) / d.abs()) as usize }
     };

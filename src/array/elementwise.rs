@@ -389,8 +389,46 @@ impl<T: Number> Array<T> {
 }
 
 impl<T: Element> Array<T> {
-    /// Convert to another element type, as NumPy's `astype` (floats → integers truncate and
-    /// saturate, NaN → 0; anything → bool is `!= 0`).
+    /// Convert to another element type, as NumPy's `astype` (`casting="unsafe"`).
+    ///
+    /// - integers → narrower integers keep the low bits (wrap: `300i32 → 44u8`,
+    ///   `-1i8 → 255u8`), as NumPy's C casts; integers → floats round to nearest once;
+    /// - floats → integers truncate toward zero (`-2.7 → -2`, `2.7 → 2`), as NumPy;
+    /// - anything → `bool` is `!= 0` (NaN is `true`); `bool` → numbers is 0 or 1.
+    ///
+    /// A float outside the target's range, ±∞ or NaN has no defined value in C, and
+    /// NumPy 2 gives whatever the platform's instructions give, with a RuntimeWarning. What
+    /// NumPy 2.4 gives on x86-64 (measured, from `float64`) and what tessera gives instead
+    /// (Rust's saturating `as`: the same on every platform):
+    ///
+    /// | value        | to    | NumPy 2.4, x86-64 | tessera |
+    /// |--------------|-------|-------------------|---------|
+    /// | NaN          | i64   | −2⁶³              | 0       |
+    /// | NaN          | i32   | −2³¹              | 0       |
+    /// | NaN          | i8, u8, i16, u16 | 0      | 0       |
+    /// | NaN          | u64   | 2⁶³               | 0       |
+    /// | +∞, 1e30     | i64   | −2⁶³              | 2⁶³ − 1 |
+    /// | +∞, 1e30     | i32   | −2³¹              | 2³¹ − 1 |
+    /// | +∞, 1e30     | i8    | 0                 | 127     |
+    /// | −∞, −1e30    | i64   | −2⁶³              | −2⁶³    |
+    /// | 300.7        | i8    | 44 (wraps)        | 127     |
+    /// | 200.5        | i8    | −56 (wraps)       | 127     |
+    /// | −1.5         | u8    | 255 (wraps)       | 0       |
+    /// | −1.5         | u64   | 2⁶⁴ − 1           | 0       |
+    /// | 5e9          | u32   | 0 or 705 032 704  | 2³² − 1 |
+    /// | 2⁶⁴          | u64   | 0                 | 2⁶⁴ − 1 |
+    ///
+    /// NumPy's values there depend on the instruction set and even on the array's length
+    /// (its SIMD and scalar loops disagree: 5e9 → u32 gives both answers above), so no
+    /// program can rely on them; tessera saturates to the nearest representable value
+    /// and sends NaN to 0. Every in-range value is converted exactly as NumPy converts it.
+    ///
+    /// ```
+    /// let x = tessera::from_array(ndarray::arr1(&[2.7f64, -2.7, 300.0, f64::NAN]), [2]).unwrap();
+    /// assert_eq!(x.astype::<i8>().to_vec().unwrap(), vec![2, -2, 127, 0]);
+    /// let y = tessera::from_array(ndarray::arr1(&[300i32, -1]), [2]).unwrap();
+    /// assert_eq!(y.astype::<u8>().to_vec().unwrap(), vec![44, 255]);
+    /// ```
     pub fn astype<U: Element>(&self) -> Array<U> {
         if T::DTYPE == U::DTYPE {
             return Array::from_node(self.node().clone());
@@ -456,7 +494,7 @@ macro_rules! ops_trait {
                 self.$try(rhs).unwrap_or_else(|e| panic!("{e}"))
             }
         }
-        ops_trait!(@left $Trait, $method, $op, f32 f64 i32 i64);
+        ops_trait!(@left $Trait, $method, $op, f32 f64 i8 i16 i32 i64 u8 u16 u32 u64);
     };
     (@left $Trait:ident, $method:ident, $op:ident, $($t:ty)*) => {
         $(

@@ -15,6 +15,7 @@ mod map_blocks;
 mod moments;
 pub(crate) mod order;
 pub(crate) mod order_long;
+mod promoted;
 mod reduce;
 mod search;
 mod shape;
@@ -40,6 +41,7 @@ pub use order::{
     GroupQuantileOptions, LINE_BLOCK_BYTES, LineLimits, MAX_LINE_BYTES, QuantileOptions, SELECT_BYTES,
     SortOptions, TopkOptions,
 };
+pub use promoted::{concatenate_promoted, stack_promoted, where_promoted};
 pub(crate) use reduce::norm_axes;
 pub use reduce::{Axes, ReduceOptions};
 pub use search::{Side, Unique, searchsorted};

@@ -1,6 +1,6 @@
 //! Block storage: the untyped values that flow between tasks.
 //!
-//! A block on the host is a [`HostArray`]: an `ArcArray` of one of the five element types, so a
+//! A block on the host is a [`HostArray`]: an `ArcArray` of one of the eleven element types, so a
 //! block can be a zero-copy view into a larger in-memory array (slices of an `ArcArray` share
 //! its buffer) and cloning a block is a reference-count increment. Reduction partials and other
 //! intermediate states travel as [`Value::State`]. Device-resident results (GPU buffers) are
@@ -21,23 +21,47 @@ use crate::core::error::{Error, Result};
 macro_rules! with_dtype {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            $crate::core::dtype::DType::Bool => {
+            $crate::DType::Bool => {
                 type $T = bool;
                 $body
             }
-            $crate::core::dtype::DType::I32 => {
+            $crate::DType::I8 => {
+                type $T = i8;
+                $body
+            }
+            $crate::DType::I16 => {
+                type $T = i16;
+                $body
+            }
+            $crate::DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::DType::U16 => {
+                type $T = u16;
+                $body
+            }
+            $crate::DType::U32 => {
+                type $T = u32;
+                $body
+            }
+            $crate::DType::U64 => {
+                type $T = u64;
+                $body
+            }
+            $crate::DType::I32 => {
                 type $T = i32;
                 $body
             }
-            $crate::core::dtype::DType::I64 => {
+            $crate::DType::I64 => {
                 type $T = i64;
                 $body
             }
-            $crate::core::dtype::DType::F32 => {
+            $crate::DType::F32 => {
                 type $T = f32;
                 $body
             }
-            $crate::core::dtype::DType::F64 => {
+            $crate::DType::F64 => {
                 type $T = f64;
                 $body
             }
@@ -50,6 +74,18 @@ macro_rules! with_dtype {
 pub enum HostArray {
     /// `bool` elements.
     Bool(ArcArray<bool, IxDyn>),
+    /// `i8` elements.
+    I8(ArcArray<i8, IxDyn>),
+    /// `i16` elements.
+    I16(ArcArray<i16, IxDyn>),
+    /// `u8` elements.
+    U8(ArcArray<u8, IxDyn>),
+    /// `u16` elements.
+    U16(ArcArray<u16, IxDyn>),
+    /// `u32` elements.
+    U32(ArcArray<u32, IxDyn>),
+    /// `u64` elements.
+    U64(ArcArray<u64, IxDyn>),
     /// `i32` elements.
     I32(ArcArray<i32, IxDyn>),
     /// `i64` elements.
@@ -66,11 +102,17 @@ pub enum HostArray {
 macro_rules! map_host {
     ($h:expr, $a:ident => $body:expr) => {
         match $h {
-            $crate::core::block::HostArray::Bool($a) => $body,
-            $crate::core::block::HostArray::I32($a) => $body,
-            $crate::core::block::HostArray::I64($a) => $body,
-            $crate::core::block::HostArray::F32($a) => $body,
-            $crate::core::block::HostArray::F64($a) => $body,
+            $crate::HostArray::Bool($a) => $body,
+            $crate::HostArray::I8($a) => $body,
+            $crate::HostArray::I16($a) => $body,
+            $crate::HostArray::U8($a) => $body,
+            $crate::HostArray::U16($a) => $body,
+            $crate::HostArray::U32($a) => $body,
+            $crate::HostArray::U64($a) => $body,
+            $crate::HostArray::I32($a) => $body,
+            $crate::HostArray::I64($a) => $body,
+            $crate::HostArray::F32($a) => $body,
+            $crate::HostArray::F64($a) => $body,
         }
     };
 }
@@ -84,6 +126,12 @@ impl HostArray {
     pub fn dtype(&self) -> DType {
         match self {
             HostArray::Bool(_) => DType::Bool,
+            HostArray::I8(_) => DType::I8,
+            HostArray::I16(_) => DType::I16,
+            HostArray::U8(_) => DType::U8,
+            HostArray::U16(_) => DType::U16,
+            HostArray::U32(_) => DType::U32,
+            HostArray::U64(_) => DType::U64,
             HostArray::I32(_) => DType::I32,
             HostArray::I64(_) => DType::I64,
             HostArray::F32(_) => DType::F32,
@@ -158,6 +206,12 @@ macro_rules! host_element {
     };
 }
 host_element!(bool, Bool);
+host_element!(i8, I8);
+host_element!(i16, I16);
+host_element!(u8, U8);
+host_element!(u16, U16);
+host_element!(u32, U32);
+host_element!(u64, U64);
 host_element!(i32, I32);
 host_element!(i64, I64);
 host_element!(f32, F32);

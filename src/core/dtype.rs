@@ -11,10 +11,22 @@ use std::fmt;
 pub enum DType {
     /// `bool`, for masks and comparisons.
     Bool,
+    /// `i8` (NumPy's `int8`, netCDF's `byte`).
+    I8,
+    /// `i16` (NumPy's `int16`, netCDF's `short`).
+    I16,
     /// `i32`.
     I32,
     /// `i64`, also the type of arg-reductions and counts.
     I64,
+    /// `u8` (NumPy's `uint8`).
+    U8,
+    /// `u16` (NumPy's `uint16`).
+    U16,
+    /// `u32` (NumPy's `uint32`).
+    U32,
+    /// `u64` (NumPy's `uint64`).
+    U64,
     /// `f32`.
     F32,
     /// `f64`.
@@ -25,14 +37,57 @@ impl DType {
     /// Bytes per element.
     pub fn size(self) -> usize {
         match self {
-            DType::Bool => 1,
-            DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
+            DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::I16 | DType::U16 => 2,
+            DType::I32 | DType::U32 | DType::F32 => 4,
+            DType::I64 | DType::U64 | DType::F64 => 8,
         }
     }
     /// Whether this is a floating-point type.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F64)
+    }
+    /// Whether this is an integer type, signed or unsigned (not bool).
+    pub fn is_integer(self) -> bool {
+        self.is_signed_integer() || self.is_unsigned_integer()
+    }
+    /// Whether this is a signed integer type.
+    pub fn is_signed_integer(self) -> bool {
+        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
+    }
+    /// Whether this is an unsigned integer type.
+    pub fn is_unsigned_integer(self) -> bool {
+        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
+    }
+    /// Every dtype, in the order of NumPy's type hierarchy (bool, signed, unsigned, floats).
+    pub const ALL: [DType; 11] = [
+        DType::Bool,
+        DType::I8,
+        DType::I16,
+        DType::I32,
+        DType::I64,
+        DType::U8,
+        DType::U16,
+        DType::U32,
+        DType::U64,
+        DType::F32,
+        DType::F64,
+    ];
+    /// NumPy's name for the type (`"int16"`, `"uint8"`, `"float32"`, `"bool"`).
+    pub fn numpy_name(self) -> &'static str {
+        match self {
+            DType::Bool => "bool",
+            DType::I8 => "int8",
+            DType::I16 => "int16",
+            DType::I32 => "int32",
+            DType::I64 => "int64",
+            DType::U8 => "uint8",
+            DType::U16 => "uint16",
+            DType::U32 => "uint32",
+            DType::U64 => "uint64",
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+        }
     }
 }
 
@@ -40,8 +95,14 @@ impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
             DType::Bool => "bool",
+            DType::I8 => "i8",
+            DType::I16 => "i16",
             DType::I32 => "i32",
             DType::I64 => "i64",
+            DType::U8 => "u8",
+            DType::U16 => "u16",
+            DType::U32 => "u32",
+            DType::U64 => "u64",
             DType::F32 => "f32",
             DType::F64 => "f64",
         };
@@ -54,6 +115,18 @@ impl fmt::Display for DType {
 pub enum Scalar {
     /// A `bool`.
     Bool(bool),
+    /// An `i8`.
+    I8(i8),
+    /// An `i16`.
+    I16(i16),
+    /// A `u8`.
+    U8(u8),
+    /// A `u16`.
+    U16(u16),
+    /// A `u32`.
+    U32(u32),
+    /// A `u64`.
+    U64(u64),
     /// An `i32`.
     I32(i32),
     /// An `i64`.
@@ -69,6 +142,12 @@ impl Scalar {
     pub fn dtype(self) -> DType {
         match self {
             Scalar::Bool(_) => DType::Bool,
+            Scalar::I8(_) => DType::I8,
+            Scalar::I16(_) => DType::I16,
+            Scalar::U8(_) => DType::U8,
+            Scalar::U16(_) => DType::U16,
+            Scalar::U32(_) => DType::U32,
+            Scalar::U64(_) => DType::U64,
             Scalar::I32(_) => DType::I32,
             Scalar::I64(_) => DType::I64,
             Scalar::F32(_) => DType::F32,
@@ -79,6 +158,12 @@ impl Scalar {
     pub fn get<T: Element>(self) -> T {
         match self {
             Scalar::Bool(v) => T::cast_from(v),
+            Scalar::I8(v) => T::cast_from(v),
+            Scalar::I16(v) => T::cast_from(v),
+            Scalar::U8(v) => T::cast_from(v),
+            Scalar::U16(v) => T::cast_from(v),
+            Scalar::U32(v) => T::cast_from(v),
+            Scalar::U64(v) => T::cast_from(v),
             Scalar::I32(v) => T::cast_from(v),
             Scalar::I64(v) => T::cast_from(v),
             Scalar::F32(v) => T::cast_from(v),
@@ -90,13 +175,20 @@ impl Scalar {
 mod sealed {
     pub trait Sealed {}
     impl Sealed for bool {}
+    impl Sealed for i8 {}
+    impl Sealed for i16 {}
+    impl Sealed for u8 {}
+    impl Sealed for u16 {}
+    impl Sealed for u32 {}
+    impl Sealed for u64 {}
     impl Sealed for i32 {}
     impl Sealed for i64 {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
 }
 
-/// An element type tessera can hold: `f32`, `f64`, `i32`, `i64` or `bool`.
+/// An element type tessera can hold: `f32`, `f64`, the signed integers `i8`, `i16`, `i32`,
+/// `i64`, the unsigned `u8`, `u16`, `u32`, `u64`, or `bool`.
 ///
 /// The methods are the scalar semantics of the elementwise ops (NumPy's, documented per
 /// method); kernels apply them over blocks. Ops that make no sense for a type (`sqrt` of a
@@ -115,7 +207,8 @@ pub trait Element:
 {
     /// The runtime tag.
     const DTYPE: DType;
-    /// Type of `sum`, `prod` and `cumsum` results (NumPy: integers and bools sum to `i64`).
+    /// Type of `sum`, `prod` and `cumsum` results (NumPy on 64-bit Linux: signed integers and
+    /// bools sum to `i64`, unsigned integers to `u64`, floats to themselves).
     type Sum: Element;
     /// Type of `mean`, `var` and `std` results (NumPy: integers average to `f64`).
     type Mean: Element;
@@ -127,8 +220,13 @@ pub trait Element:
     fn to_scalar(self) -> Scalar;
     /// Lossy view as f64 (exact for every value of f32, i32 and bool).
     fn to_f64(self) -> f64;
-    /// View as i64 (floats truncate toward zero and saturate, NaN → 0).
+    /// View as i64 (floats truncate toward zero and saturate, NaN → 0; a `u64` above
+    /// `i64::MAX` wraps to its two's-complement value, so `u64 → i64 → u64` is the identity).
     fn to_i64(self) -> i64;
+    /// The exact value of an integer or bool as i128 (floats as [`Element::to_i64`]).
+    fn to_i128(self) -> i128 {
+        if Self::DTYPE.is_unsigned_integer() { self.to_i64() as u64 as i128 } else { self.to_i64() as i128 }
+    }
     /// Convert from another element type as NumPy's `astype` does (floats → ints truncate and
     /// saturate; anything → bool is `!= 0`).
     fn cast_from<U: Element>(u: U) -> Self;
@@ -225,241 +323,22 @@ impl Number for f32 {}
 impl Number for f64 {}
 impl Number for i32 {}
 impl Number for i64 {}
+impl Number for i8 {}
+impl Number for i16 {}
+impl Number for u8 {}
+impl Number for u16 {}
+impl Number for u32 {}
+impl Number for u64 {}
 
-/// `write_le`, `read_le` and `read_be` for a numeric type with `to/from_{le,be}_bytes`.
-macro_rules! byte_order_methods {
-    ($t:ty) => {
-        fn write_le(self, out: &mut Vec<u8>) {
-            out.extend_from_slice(&self.to_le_bytes());
-        }
-        fn read_le(b: &[u8]) -> Self {
-            <$t>::from_le_bytes(b.try_into().expect("element-sized slice"))
-        }
-        fn read_be(b: &[u8]) -> Self {
-            <$t>::from_be_bytes(b.try_into().expect("element-sized slice"))
-        }
-        fn write_slice_le(s: &[Self], w: &mut dyn std::io::Write) -> std::io::Result<()> {
-            if cfg!(target_endian = "little") {
-                return w.write_all(bytemuck::cast_slice(s));
-            }
-            for piece in s.chunks(8192) {
-                let bytes: Vec<u8> = piece.iter().flat_map(|x| x.to_le_bytes()).collect();
-                w.write_all(&bytes)?;
-            }
-            Ok(())
-        }
-        fn read_vec_le(r: &mut dyn std::io::Read, n: usize) -> std::io::Result<Vec<Self>> {
-            let mut v: Vec<$t> = vec![<$t>::default(); n];
-            r.read_exact(bytemuck::cast_slice_mut(&mut v))?;
-            if cfg!(target_endian = "big") {
-                v.iter_mut().for_each(|x| *x = <$t>::from_le_bytes(x.to_ne_bytes()));
-            }
-            Ok(v)
-        }
-    };
-}
+/// The integer element types, signed and unsigned (not bool).
+pub trait Integer: Number {}
+impl Integer for i8 {}
+impl Integer for i16 {}
+impl Integer for i32 {}
+impl Integer for i64 {}
+impl Integer for u8 {}
+impl Integer for u16 {}
+impl Integer for u32 {}
+impl Integer for u64 {}
 
-macro_rules! int_element {
-    ($t:ty, $dt:ident) => {
-        impl Element for $t {
-            const DTYPE: DType = DType::$dt;
-            type Sum = i64;
-            type Mean = f64;
-            byte_order_methods!($t);
-            fn zero() -> Self {
-                0
-            }
-            fn one() -> Self {
-                1
-            }
-            fn to_scalar(self) -> Scalar {
-                Scalar::$dt(self)
-            }
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
-            fn to_i64(self) -> i64 {
-                self as i64
-            }
-            fn cast_from<U: Element>(u: U) -> Self {
-                if U::DTYPE.is_float() { u.to_f64() as $t } else { u.to_i64() as $t }
-            }
-            fn add(self, b: Self) -> Self {
-                self.wrapping_add(b)
-            }
-            fn sub(self, b: Self) -> Self {
-                self.wrapping_sub(b)
-            }
-            fn mul(self, b: Self) -> Self {
-                self.wrapping_mul(b)
-            }
-            fn div(self, b: Self) -> Self {
-                if b == 0 {
-                    return 0;
-                }
-                let q = self.wrapping_div(b);
-                if (self.wrapping_rem(b) != 0) && ((self < 0) != (b < 0)) { q - 1 } else { q }
-            }
-            fn rem(self, b: Self) -> Self {
-                if b == 0 {
-                    return 0;
-                }
-                let r = self.wrapping_rem(b);
-                if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
-            }
-            fn pow(self, b: Self) -> Self {
-                if b < 0 {
-                    return match self {
-                        1 => 1,
-                        -1 => {
-                            if b % 2 == 0 {
-                                1
-                            } else {
-                                -1
-                            }
-                        }
-                        _ => 0,
-                    };
-                }
-                self.wrapping_pow((b as i64).min(u32::MAX as i64) as u32)
-            }
-            fn neg(self) -> Self {
-                self.wrapping_neg()
-            }
-            fn abs(self) -> Self {
-                self.wrapping_abs()
-            }
-            fn float_fn<F: Fn(f64) -> f64, G: Fn(f32) -> f32>(self, f: F, _g: G) -> Self {
-                f(self as f64) as $t
-            }
-        }
-    };
-}
-int_element!(i32, I32);
-int_element!(i64, I64);
-
-macro_rules! float_element {
-    ($t:ty, $dt:ident, $is32:expr) => {
-        impl Element for $t {
-            const DTYPE: DType = DType::$dt;
-            type Sum = $t;
-            type Mean = $t;
-            byte_order_methods!($t);
-            fn zero() -> Self {
-                0.0
-            }
-            fn one() -> Self {
-                1.0
-            }
-            fn to_scalar(self) -> Scalar {
-                Scalar::$dt(self)
-            }
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
-            fn to_i64(self) -> i64 {
-                self as i64
-            }
-            fn cast_from<U: Element>(u: U) -> Self {
-                u.to_f64() as $t
-            }
-            fn is_nan(self) -> bool {
-                <$t>::is_nan(self)
-            }
-            fn is_finite(self) -> bool {
-                <$t>::is_finite(self)
-            }
-            fn add(self, b: Self) -> Self {
-                self + b
-            }
-            fn sub(self, b: Self) -> Self {
-                self - b
-            }
-            fn mul(self, b: Self) -> Self {
-                self * b
-            }
-            fn div(self, b: Self) -> Self {
-                self / b
-            }
-            fn rem(self, b: Self) -> Self {
-                let m = self % b;
-                if m != 0.0 && ((m < 0.0) != (b < 0.0)) { m + b } else { m }
-            }
-            fn pow(self, b: Self) -> Self {
-                self.powf(b)
-            }
-            fn neg(self) -> Self {
-                -self
-            }
-            fn abs(self) -> Self {
-                <$t>::abs(self)
-            }
-            #[allow(clippy::unnecessary_cast)]
-            fn float_fn<F: Fn(f64) -> f64, G: Fn(f32) -> f32>(self, f: F, g: G) -> Self {
-                if $is32 { g(self as f32) as $t } else { f(self as f64) as $t }
-            }
-        }
-    };
-}
-float_element!(f32, F32, true);
-float_element!(f64, F64, false);
-
-impl Element for bool {
-    const DTYPE: DType = DType::Bool;
-    type Sum = i64;
-    type Mean = f64;
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.push(self as u8);
-    }
-    fn read_le(b: &[u8]) -> Self {
-        b[0] != 0
-    }
-    fn read_be(b: &[u8]) -> Self {
-        b[0] != 0
-    }
-    fn zero() -> Self {
-        false
-    }
-    fn one() -> Self {
-        true
-    }
-    fn to_scalar(self) -> Scalar {
-        Scalar::Bool(self)
-    }
-    fn to_f64(self) -> f64 {
-        self as u8 as f64
-    }
-    fn to_i64(self) -> i64 {
-        self as i64
-    }
-    fn cast_from<U: Element>(u: U) -> Self {
-        if U::DTYPE.is_float() { u.to_f64() != 0.0 } else { u.to_i64() != 0 }
-    }
-    fn add(self, b: Self) -> Self {
-        self | b
-    }
-    fn sub(self, b: Self) -> Self {
-        self ^ b
-    }
-    fn mul(self, b: Self) -> Self {
-        self & b
-    }
-    fn div(self, b: Self) -> Self {
-        self & b
-    }
-    fn rem(self, _b: Self) -> Self {
-        false
-    }
-    fn pow(self, b: Self) -> Self {
-        self | !b
-    }
-    fn neg(self) -> Self {
-        !self
-    }
-    fn abs(self) -> Self {
-        self
-    }
-    fn float_fn<F: Fn(f64) -> f64, G: Fn(f32) -> f32>(self, f: F, _g: G) -> Self {
-        f(self as u8 as f64) != 0.0
-    }
-}
+mod elements;

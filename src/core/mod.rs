@@ -1,6 +1,6 @@
 //! The bottom layer: what every other layer speaks in, and nothing else.
 //!
-//! Element types ([`dtype`]), the one error type ([`error`]), host blocks and task values
+//! Element types ([`dtype`]) and their promotion ([`promote`]), the one error type ([`error`]), host blocks and task values
 //! ([`block`]), chunk geometry and block index math ([`chunks`]), the traits through which
 //! blocks are read and written ([`source`]), host-level block helpers ([`host`]) and
 //! positioned file reads and writes (`file_at`). Nothing
@@ -12,4 +12,5 @@ pub mod dtype;
 pub mod error;
 pub(crate) mod file_at;
 pub mod host;
+pub mod promote;
 pub mod source;

@@ -31,29 +31,75 @@ use crate::with_dtype;
 /// How a variable's stored values become ours.
 #[derive(Debug, Clone, Copy)]
 struct Decode {
-    stored: Stored,
+    /// The variable's type in the file.
+    file: DType,
+    /// The type its bytes hold: `file`, or its unsigned twin when the variable says
+    /// `_Unsigned = "true"` (CF's convention for unsigned bytes and shorts in netCDF-3).
+    stored: DType,
     scale: f64,
     offset: f64,
     fill: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Stored {
-    I16,
-    I32,
-    I64,
-    F32,
-    F64,
-}
-
-impl Stored {
-    /// Bytes per stored element.
-    fn size(self) -> usize {
-        match self {
-            Stored::I16 => 2,
-            Stored::I32 | Stored::F32 => 4,
-            Stored::I64 | Stored::F64 => 8,
+/// Run `$body` with `$T` bound to the Rust type of a numeric `$dtype` (netCDF's types: every
+/// dtype but bool, which callers refuse first; it panics here).
+macro_rules! netcdf_numeric {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            DType::I8 => {
+                type $T = i8;
+                $body
+            }
+            DType::I16 => {
+                type $T = i16;
+                $body
+            }
+            DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            DType::U16 => {
+                type $T = u16;
+                $body
+            }
+            DType::U32 => {
+                type $T = u32;
+                $body
+            }
+            DType::U64 => {
+                type $T = u64;
+                $body
+            }
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            DType::Bool => unreachable!("bool is refused before netCDF is called"),
         }
+    };
+}
+pub(crate) use netcdf_numeric;
+
+/// The unsigned integer type of the same width as a signed one (others unchanged).
+fn unsigned_twin(d: DType) -> DType {
+    match d {
+        DType::I8 => DType::U8,
+        DType::I16 => DType::U16,
+        DType::I32 => DType::U32,
+        DType::I64 => DType::U64,
+        other => other,
     }
 }
 
@@ -73,12 +119,17 @@ fn attr_f64(v: &netcdf::Variable<'_>, name: &str) -> Option<f64> {
 /// The element type a variable is read as, and how.
 fn describe(path: &Path, v: &netcdf::Variable<'_>) -> Result<(DType, Decode)> {
     use netcdf::types::{FloatType, IntType};
-    let stored = match v.vartype() {
-        NcVariableType::Int(IntType::I16) => Stored::I16,
-        NcVariableType::Int(IntType::I32) => Stored::I32,
-        NcVariableType::Int(IntType::I64) => Stored::I64,
-        NcVariableType::Float(FloatType::F32) => Stored::F32,
-        NcVariableType::Float(FloatType::F64) => Stored::F64,
+    let file = match v.vartype() {
+        NcVariableType::Int(IntType::I8) => DType::I8,
+        NcVariableType::Int(IntType::I16) => DType::I16,
+        NcVariableType::Int(IntType::I32) => DType::I32,
+        NcVariableType::Int(IntType::I64) => DType::I64,
+        NcVariableType::Int(IntType::U8) => DType::U8,
+        NcVariableType::Int(IntType::U16) => DType::U16,
+        NcVariableType::Int(IntType::U32) => DType::U32,
+        NcVariableType::Int(IntType::U64) => DType::U64,
+        NcVariableType::Float(FloatType::F32) => DType::F32,
+        NcVariableType::Float(FloatType::F64) => DType::F64,
         t => {
             return Err(Error::format(
                 path,
@@ -86,6 +137,9 @@ fn describe(path: &Path, v: &netcdf::Variable<'_>) -> Result<(DType, Decode)> {
             ));
         }
     };
+    let unsigned = v.attributes().any(|a| a.name() == "_Unsigned")
+        && matches!(v.attribute_value("_Unsigned"), Some(Ok(AttributeValue::Str(s))) if s.eq_ignore_ascii_case("true"));
+    let stored = if unsigned { unsigned_twin(file) } else { file };
     let scale = attr_f64(v, "scale_factor");
     let offset = attr_f64(v, "add_offset");
     let fill = attr_f64(v, "_FillValue").or_else(|| attr_f64(v, "missing_value"));
@@ -95,12 +149,9 @@ fn describe(path: &Path, v: &netcdf::Variable<'_>) -> Result<(DType, Decode)> {
     let dtype = match stored {
         _ if packed && double_scale => DType::F64,
         _ if packed => DType::F32,
-        Stored::I16 | Stored::I32 => DType::I32,
-        Stored::I64 => DType::I64,
-        Stored::F32 => DType::F32,
-        Stored::F64 => DType::F64,
+        other => other,
     };
-    Ok((dtype, Decode { stored, scale: scale.unwrap_or(1.0), offset: offset.unwrap_or(0.0), fill }))
+    Ok((dtype, Decode { file, stored, scale: scale.unwrap_or(1.0), offset: offset.unwrap_or(0.0), fill }))
 }
 
 struct NcSource {
@@ -122,9 +173,9 @@ impl std::fmt::Debug for NcSource {
 }
 
 impl NcSource {
-    /// The stored values of `region`, as f64 (exact for every stored type but i64, which
-    /// is read directly).
-    fn stored(&self, region: &[Range<usize>]) -> Result<Vec<f64>> {
+    /// The stored values of `region` through libnetcdf, read as the file's type and
+    /// reinterpreted as `S` (the stored type: unsigned for `_Unsigned` variables).
+    fn library_read<S: Element>(&self, region: &[Range<usize>]) -> Result<Vec<S>> {
         quiet_hdf5();
         let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
         let v = f
@@ -133,75 +184,47 @@ impl NcSource {
         let ext: Vec<Range<usize>> = region.to_vec();
         let err =
             |e: netcdf::Error| Error::format(&self.path, format!("reading {}{region:?}: {e}", self.var));
-        Ok(match self.decode.stored {
-            Stored::I16 => v.get_values::<i16, _>(ext).map_err(err)?.into_iter().map(f64::from).collect(),
-            Stored::I32 => v.get_values::<i32, _>(ext).map_err(err)?.into_iter().map(f64::from).collect(),
-            Stored::I64 => v.get_values::<i64, _>(ext).map_err(err)?.into_iter().map(|x| x as f64).collect(),
-            Stored::F32 => v.get_values::<f32, _>(ext).map_err(err)?.into_iter().map(f64::from).collect(),
-            Stored::F64 => v.get_values::<f64, _>(ext).map_err(err)?,
+        netcdf_numeric!(self.decode.file, F => {
+            let raw = v.get_values::<F, _>(ext).map_err(err)?;
+            // The same type (the usual case) is the buffer itself; a signed type read for
+            // an `_Unsigned` variable wraps to its unsigned twin, bit for bit.
+            let any: Box<dyn std::any::Any> = Box::new(raw);
+            Ok(match any.downcast::<Vec<S>>() {
+                Ok(same) => *same,
+                Err(any) => any.downcast::<Vec<F>>().expect("the values read").into_iter().map(S::cast_from).collect(),
+            })
         })
     }
-}
 
-#[cfg(unix)]
-impl NcSource {
     /// `region` read straight from the storage chunks; `None` when it cannot be (no chunk
     /// index, or a chunk never written).
-    fn read_chunks(&self, region: &[Range<usize>], shape: &[usize]) -> Result<Option<HostArray>> {
-        let Some(ix) = &self.chunks else { return Ok(None) };
-        let d = self.decode;
-        let a = match d.stored {
-            Stored::I16 => ix.read::<i16>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
-            Stored::I32 => ix.read::<i32>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
-            Stored::I64 => ix.read::<i64>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
-            Stored::F32 => ix.read::<f32>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
-            Stored::F64 => ix.read::<f64>(region)?.map(|v| unpack(v, d, self.dtype, shape)),
-        };
-        a.transpose()
+    #[cfg(unix)]
+    fn chunk_read<S: bytemuck::Pod>(&self, region: &[Range<usize>]) -> Result<Option<Vec<S>>> {
+        match &self.chunks {
+            Some(ix) => ix.read::<S>(region),
+            None => Ok(None),
+        }
+    }
+    #[cfg(not(unix))]
+    fn chunk_read<S>(&self, _region: &[Range<usize>]) -> Result<Option<Vec<S>>> {
+        Ok(None)
     }
 }
 
-/// A type netCDF stores and the element type it reads as when not packed.
-#[cfg(unix)]
-trait StoredElement: bytemuck::Pod + 'static {
-    type Wide: Element;
-    fn widen(self) -> Self::Wide;
-}
-
-#[cfg(unix)]
-macro_rules! stored_element {
-    ($($s:ty => $w:ty),*) => {$(
-        impl StoredElement for $s {
-            type Wide = $w;
-            fn widen(self) -> $w {
-                self.into()
-            }
-        }
-    )*};
-}
-#[cfg(unix)]
-stored_element!(i16 => i32, i32 => i32, i64 => i64, f32 => f32, f64 => f64);
-
-/// Stored values as the variable's element type, as the libnetcdf path makes them: unpacked
-/// (`x * scale + offset`) with the fill value as NaN, or converted as they are when there
-/// is nothing to unpack (and always for i64, read as is).
-#[cfg(unix)]
-fn unpack<S: StoredElement>(v: Vec<S>, d: Decode, dtype: DType, shape: &[usize]) -> Result<HostArray> {
+/// Stored values as the variable's element type: integers and unpacked floats as they are
+/// (the buffer itself when the types agree); packed variables unpacked (`x * scale +
+/// offset`) and floats' fill value as NaN.
+fn decode<S: Element>(v: Vec<S>, d: Decode, dtype: DType, shape: &[usize]) -> Result<HostArray> {
     let plain = d.scale == 1.0 && d.offset == 0.0 && d.fill.is_none_or(f64::is_nan);
     with_dtype!(dtype, T => {
-        let any: Box<dyn std::any::Any> = Box::new(v);
-        let vals: Vec<T> = match any.downcast::<Vec<T>>() {
-            // Stored as read: the buffer itself.
-            Ok(same) if plain || T::DTYPE == DType::I64 => *same,
-            Ok(same) => same.iter().map(|x| unpack_one(x.to_f64(), d)).collect(),
-            Err(any) => {
-                let v = any.downcast::<Vec<S>>().expect("the stored values");
-                if plain || T::DTYPE == DType::I64 {
-                    v.iter().map(|x| T::cast_from(x.widen())).collect()
-                } else {
-                    v.iter().map(|x| unpack_one(x.widen().to_f64(), d)).collect()
-                }
+        let vals: Vec<T> = if plain || !dtype.is_float() {
+            let any: Box<dyn std::any::Any> = Box::new(v);
+            match any.downcast::<Vec<T>>() {
+                Ok(same) => *same,
+                Err(any) => any.downcast::<Vec<S>>().expect("the stored values").into_iter().map(T::cast_from).collect(),
             }
+        } else {
+            v.iter().map(|x| unpack_one(x.to_f64(), d)).collect()
         };
         let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(shape), vals).map_err(|e| Error::invalid(e.to_string()))?;
         Ok(HostArray::new(a))
@@ -229,26 +252,12 @@ impl BlockSource for NcSource {
     fn read(&self, region: &[Range<usize>]) -> Result<HostArray> {
         let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
         let d = self.decode;
-        #[cfg(unix)]
-        if let Some(a) = self.read_chunks(region, &shape)? {
-            return Ok(a);
-        }
-        if self.dtype == DType::I64 {
-            quiet_hdf5();
-            let f = self.file.lock().map_err(|_| Error::internal("netCDF file lock poisoned"))?;
-            let v = f.variable(&self.var).ok_or_else(|| Error::format(&self.path, "variable vanished"))?;
-            let vals = v
-                .get_values::<i64, _>(region.to_vec())
-                .map_err(|e| Error::format(&self.path, format!("reading {}: {e}", self.var)))?;
-            let a =
-                ArcArray::from_shape_vec(IxDyn(&shape), vals).map_err(|e| Error::invalid(e.to_string()))?;
-            return Ok(HostArray::new(a));
-        }
-        let raw = self.stored(region)?;
-        with_dtype!(self.dtype, T => {
-            let vals: Vec<T> = raw.into_iter().map(|x| unpack_one(x, d)).collect();
-            let a = ArcArray::<T, IxDyn>::from_shape_vec(IxDyn(&shape), vals).map_err(|e| Error::invalid(e.to_string()))?;
-            Ok(HostArray::new(a))
+        netcdf_numeric!(d.stored, S => {
+            let raw = match self.chunk_read::<S>(region)? {
+                Some(v) => v,
+                None => self.library_read::<S>(region)?,
+            };
+            decode(raw, d, self.dtype, &shape)
         })
     }
 }

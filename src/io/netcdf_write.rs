@@ -14,6 +14,7 @@ use crate::core::dtype::{DType, Element};
 use crate::core::error::{Error, Result};
 use crate::io::BlockSink;
 use crate::io::cf::NcMeta;
+use crate::io::netcdf::netcdf_numeric;
 use crate::io::staged::{Kind, Staged};
 use crate::map_host;
 use crate::runtime::ComputeOptions;
@@ -76,14 +77,10 @@ impl NetcdfWriter {
         }
         let names: Vec<&str> = dims.iter().map(|d| d.0).collect();
         {
-            let mut v = match dtype {
-                DType::F32 => f.add_variable::<f32>(var, &names),
-                DType::F64 => f.add_variable::<f64>(var, &names),
-                DType::I32 => f.add_variable::<i32>(var, &names),
-                DType::I64 => f.add_variable::<i64>(var, &names),
-                DType::Bool => return Err(Error::invalid("netCDF has no bool type; store as i32")),
+            if dtype == DType::Bool {
+                return Err(Error::invalid("netCDF has no bool type; store as i8 or i32"));
             }
-            .map_err(err)?;
+            let mut v = netcdf_numeric!(dtype, T => f.add_variable::<T>(var, &names)).map_err(err)?;
             // Every element is written: HDF5 need not fill the variable first (which would
             // write the whole file twice). `_FillValue` is set after, for readers.
             // SAFETY: nothing reads the variable before every block has been written.
@@ -164,13 +161,7 @@ impl NetcdfWriter {
             let mut v =
                 file.variable_mut(&self.var).ok_or_else(|| Error::io(&self.path, "variable vanished"))?;
             let last: Vec<usize> = self.shape.iter().map(|&n| n - 1).collect();
-            match self.dtype {
-                DType::F32 => v.put_value(0f32, last.as_slice()),
-                DType::F64 => v.put_value(0f64, last.as_slice()),
-                DType::I32 => v.put_value(0i32, last.as_slice()),
-                _ => v.put_value(0i64, last.as_slice()),
-            }
-            .map_err(err)?;
+            netcdf_numeric!(self.dtype, T => v.put_value(T::zero(), last.as_slice())).map_err(err)?;
         }
         file.close().map_err(err)?;
         let at = crate::io::hdf5_layout::contiguous(&self.tmp, &self.var, &self.shape, self.dtype.size());
@@ -263,13 +254,10 @@ impl BlockSink for NetcdfWriter {
 
 /// `put_values` for the element types netCDF has (bool never reaches here).
 fn put<T: Element>(v: &mut netcdf::VariableMut<'_>, s: &[T], ext: Vec<Range<usize>>) -> netcdf::Result<()> {
-    match T::DTYPE {
-        DType::F32 => v.put_values(&s.iter().map(|x| x.to_f64() as f32).collect::<Vec<_>>(), ext),
-        DType::F64 => v.put_values(&s.iter().map(|x| x.to_f64()).collect::<Vec<_>>(), ext),
-        DType::I32 => v.put_values(&s.iter().map(|x| x.to_i64() as i32).collect::<Vec<_>>(), ext),
-        DType::I64 => v.put_values(&s.iter().map(|x| x.to_i64()).collect::<Vec<_>>(), ext),
-        DType::Bool => Err("netCDF has no bool type".into()),
+    if T::DTYPE == DType::Bool {
+        return Err("netCDF has no bool type".into());
     }
+    netcdf_numeric!(T::DTYPE, U => v.put_values(&s.iter().map(|&x| U::cast_from(x)).collect::<Vec<U>>(), ext))
 }
 
 /// [`to_netcdf`] with dimension names, coordinates and attributes (see [`NcMeta`]); a

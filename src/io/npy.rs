@@ -58,7 +58,10 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<RawLayout> {
     let descr = dict_value(&h, "descr").ok_or_else(|| bad("no 'descr' in the header"))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let (dtype, byte_order) = parse_descr(descr).ok_or_else(|| {
-        Error::format(path, format!("unsupported .npy dtype '{descr}' (tessera reads f4 f8 i4 i8 b1)"))
+        Error::format(
+            path,
+            format!("unsupported .npy dtype '{descr}' (tessera reads b1, i1 i2 i4 i8, u1 u2 u4 u8, f4 f8)"),
+        )
     })?;
     let fortran = match dict_value(&h, "fortran_order") {
         Some("True") => true,
@@ -101,8 +104,14 @@ fn parse_descr(d: &str) -> Option<(DType, ByteOrder)> {
     let dtype = match t {
         "f4" => DType::F32,
         "f8" => DType::F64,
+        "i1" => DType::I8,
+        "i2" => DType::I16,
         "i4" => DType::I32,
         "i8" => DType::I64,
+        "u1" => DType::U8,
+        "u2" => DType::U16,
+        "u4" => DType::U32,
+        "u8" => DType::U64,
         "b1" => DType::Bool,
         _ => return None,
     };
@@ -113,8 +122,14 @@ fn descr(dtype: DType) -> &'static str {
     match dtype {
         DType::F32 => "<f4",
         DType::F64 => "<f8",
+        DType::I8 => "|i1",
+        DType::I16 => "<i2",
         DType::I32 => "<i4",
         DType::I64 => "<i8",
+        DType::U8 => "|u1",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
         DType::Bool => "|b1",
     }
 }

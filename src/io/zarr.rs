@@ -33,22 +33,34 @@ type ZArray = zarrs::array::Array<FilesystemStore>;
 fn zarr_dtype(d: DType) -> DataType {
     match d {
         DType::Bool => data_type::bool(),
+        DType::I8 => data_type::int8(),
+        DType::I16 => data_type::int16(),
         DType::I32 => data_type::int32(),
         DType::I64 => data_type::int64(),
+        DType::U8 => data_type::uint8(),
+        DType::U16 => data_type::uint16(),
+        DType::U32 => data_type::uint32(),
+        DType::U64 => data_type::uint64(),
         DType::F32 => data_type::float32(),
         DType::F64 => data_type::float64(),
     }
 }
 
 fn our_dtype(d: &DataType) -> Option<DType> {
-    [DType::Bool, DType::I32, DType::I64, DType::F32, DType::F64].into_iter().find(|&t| &zarr_dtype(t) == d)
+    DType::ALL.into_iter().find(|&t| &zarr_dtype(t) == d)
 }
 
 fn fill(d: DType) -> FillValue {
     match d {
         DType::Bool => FillValue::from(false),
+        DType::I8 => FillValue::from(0i8),
+        DType::I16 => FillValue::from(0i16),
         DType::I32 => FillValue::from(0i32),
         DType::I64 => FillValue::from(0i64),
+        DType::U8 => FillValue::from(0u8),
+        DType::U16 => FillValue::from(0u16),
+        DType::U32 => FillValue::from(0u32),
+        DType::U64 => FillValue::from(0u64),
         DType::F32 => FillValue::from(f32::NAN),
         DType::F64 => FillValue::from(f64::NAN),
     }

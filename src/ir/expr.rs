@@ -244,6 +244,12 @@ impl fmt::Display for Expr {
                 Instr::Input(k) => write!(f, "in{k}"),
                 Instr::Const(c) => match c {
                     Scalar::Bool(v) => write!(f, "{v}"),
+                    Scalar::I8(v) => write!(f, "{v}"),
+                    Scalar::I16(v) => write!(f, "{v}"),
+                    Scalar::U8(v) => write!(f, "{v}"),
+                    Scalar::U16(v) => write!(f, "{v}"),
+                    Scalar::U32(v) => write!(f, "{v}"),
+                    Scalar::U64(v) => write!(f, "{v}"),
                     Scalar::I32(v) => write!(f, "{v}"),
                     Scalar::I64(v) => write!(f, "{v}"),
                     Scalar::F32(v) => write!(f, "{v}"),

@@ -468,24 +468,11 @@ pub(crate) fn read_block_from(r: &mut impl Read, path: &Path) -> Result<HostArra
 }
 
 fn dtype_code(d: DType) -> u8 {
-    match d {
-        DType::Bool => 0,
-        DType::I32 => 1,
-        DType::I64 => 2,
-        DType::F32 => 3,
-        DType::F64 => 4,
-    }
+    DType::ALL.iter().position(|&t| t == d).expect("every dtype is in DType::ALL") as u8
 }
 
 fn dtype_from_code(c: u8) -> Option<DType> {
-    Some(match c {
-        0 => DType::Bool,
-        1 => DType::I32,
-        2 => DType::I64,
-        3 => DType::F32,
-        4 => DType::F64,
-        _ => return None,
-    })
+    DType::ALL.get(c as usize).copied()
 }
 
 fn poisoned() -> Error {

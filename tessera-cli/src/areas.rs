@@ -69,11 +69,9 @@ fn cell_areas<T: Float>(file: &Path, var: &str) -> tessera::Result<Option<Array2
     }
     let what = || format!("the cell areas '{name}' of '{var}'");
     let areas = match dtype_of(file, &name)? {
-        DType::F32 => open_any::<f32>(file, &name, None)?.astype::<f64>(),
-        DType::F64 => open_any::<f64>(file, &name, None)?,
-        DType::I32 => open_any::<i32>(file, &name, None)?.astype::<f64>(),
-        DType::I64 => open_any::<i64>(file, &name, None)?.astype::<f64>(),
-        d => return Err(tessera::Error::format(file, format!("{} hold {d} values", what()))),
+        DType::Bool => return Err(tessera::Error::format(file, format!("{} hold bool values", what()))),
+        // Any number type, as f64.
+        d => tessera::with_dtype!(d, T => open_any::<T>(file, &name, None)?.astype::<f64>()),
     }
     .compute()?;
     let shape = open_any::<T>(file, var, None)?.shape().to_vec();

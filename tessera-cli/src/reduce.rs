@@ -438,15 +438,11 @@ pub(crate) fn coordinate_1d(path: &Path, name: &str) -> tessera::Result<Option<V
     }
     let Ok(dtype) = dtype_of(path, name) else { return Ok(None) };
     let f64s = |v: Vec<f64>| Ok(Some(v));
-    match dtype {
-        DType::F32 => f64s(open_any::<f32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect()),
-        DType::F64 => f64s(open_any::<f64>(path, name, None)?.to_vec()?),
-        DType::I32 => f64s(open_any::<i32>(path, name, None)?.to_vec()?.into_iter().map(f64::from).collect()),
-        DType::I64 => {
-            f64s(open_any::<i64>(path, name, None)?.to_vec()?.into_iter().map(|v| v as f64).collect())
-        }
-        d => Err(tessera::Error::format(path, format!("coordinate '{name}' holds {d} values"))),
+    if dtype == DType::Bool {
+        return Err(tessera::Error::format(path, format!("coordinate '{name}' holds bool values")));
     }
+    // Any number type (a netCDF `short` coordinate reads as i16), as f64.
+    tessera::with_dtype!(dtype, T => f64s(open_any::<T>(path, name, None)?.astype::<f64>().to_vec()?))
 }
 
 fn dataset_name(files: &[PathBuf]) -> String {

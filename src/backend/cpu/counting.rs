@@ -230,11 +230,15 @@ fn density(counts: &HostArray, edges: &[Vec<f64>]) -> Result<HostArray> {
 
 /// A block's bincount: `i64` counts, or `f64` sums of `weights`, of each value `0..length`.
 fn bincount(x: &HostArray, weights: Option<&HostArray>, length: usize) -> Result<HostArray> {
-    let values: Vec<i64> = match x {
-        HostArray::I64(a) => a.iter().copied().collect(),
-        HostArray::I32(a) => a.iter().map(|&v| v as i64).collect(),
-        other => return Err(Error::internal(format!("bincount of {} values", other.dtype()))),
-    };
+    let dtype = x.dtype();
+    if !dtype.is_integer() {
+        return Err(Error::internal(format!("bincount of {dtype} values")));
+    }
+    // A u64 above i64::MAX fits no bin: it becomes i64::MAX, which the check below refuses.
+    let values: Vec<i64> = crate::map_host!(x, a => a
+        .iter()
+        .map(|&v| if dtype == DType::U64 { (v.to_i64() as u64).min(i64::MAX as u64) as i64 } else { v.to_i64() })
+        .collect());
     let slot = |v: i64| -> Result<usize> {
         if v < 0 {
             return Err(Error::invalid(format!(

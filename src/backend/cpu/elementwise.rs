@@ -20,8 +20,14 @@ const TILE: usize = 1024;
 /// A typed tile buffer.
 enum Buf {
     Bool(Vec<bool>),
+    I8(Vec<i8>),
+    I16(Vec<i16>),
     I32(Vec<i32>),
     I64(Vec<i64>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
     F32(Vec<f32>),
     F64(Vec<f64>),
 }
@@ -55,6 +61,12 @@ macro_rules! buf_elem {
     };
 }
 buf_elem!(bool, Bool);
+buf_elem!(i8, I8);
+buf_elem!(i16, I16);
+buf_elem!(u8, U8);
+buf_elem!(u16, U16);
+buf_elem!(u32, U32);
+buf_elem!(u64, U64);
 buf_elem!(i32, I32);
 buf_elem!(i64, I64);
 buf_elem!(f32, F32);

@@ -8,7 +8,8 @@ const DIGIT: u32 = 11;
 const BUCKETS: usize = 1 << DIGIT;
 
 /// The key of `v`: unsigned, in the order NumPy sorts (floats by their bits with the sign
-/// flipped, NaN above everything; integers offset by 2^63).
+/// flipped, NaN above everything; signed integers and bools offset by 2^63; unsigned
+/// integers are their own keys).
 pub(crate) fn key<T: Element>(v: T) -> u64 {
     if T::DTYPE.is_float() {
         if v.is_nan() {
@@ -20,6 +21,9 @@ pub(crate) fn key<T: Element>(v: T) -> u64 {
         // Negative: all bits flipped; else the sign bit set (without a branch: the signs of
         // random data mispredict).
         b ^ (((b as i64) >> 63) as u64 | 1 << 63)
+    } else if T::DTYPE.is_unsigned_integer() {
+        // `to_i64` wraps a u64 above i64::MAX; `as u64` wraps it back.
+        v.to_i64() as u64
     } else {
         (v.to_i64() as u64) ^ (1 << 63)
     }
@@ -32,6 +36,8 @@ pub(crate) fn value<T: Element>(k: u64) -> f64 {
             return f64::NAN;
         }
         f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+    } else if T::DTYPE.is_unsigned_integer() {
+        k as f64
     } else {
         ((k ^ (1 << 63)) as i64) as f64
     }

@@ -26,14 +26,15 @@ const PRELUDE: &str = include_str!("../../../shaders/prelude.wgsl");
 const PRELUDE_F64: &str = include_str!("../../../shaders/prelude_f64.wgsl");
 const META: &str = include_str!("../../../shaders/meta.wgsl");
 
-/// The WGSL value type of a dtype (`None`: not on the GPU).
+/// The WGSL value type of a dtype (`None`: not on the GPU; tasks with such a dtype run on
+/// the CPU: `i64` and the 8-, 16-bit and unsigned integers).
 pub(crate) fn value_ty(dt: DType) -> Option<&'static str> {
     match dt {
         DType::Bool => Some("bool"),
         DType::I32 => Some("i32"),
         DType::F32 => Some("f32"),
         DType::F64 => Some("f64"),
-        DType::I64 => None,
+        DType::I64 | DType::I8 | DType::I16 | DType::U8 | DType::U16 | DType::U32 | DType::U64 => None,
     }
 }
 
@@ -45,6 +46,10 @@ pub(crate) fn store_ty(dt: DType) -> &'static str {
         DType::F32 => "f32",
         DType::F64 => "f64",
         DType::I64 => "i64",
+        // Never stored: these dtypes have no value type (see `value_ty`).
+        DType::I8 | DType::I16 | DType::U8 | DType::U16 => "u32",
+        DType::U32 => "u32",
+        DType::U64 => "u64",
     }
 }
 
@@ -280,6 +285,13 @@ fn constant(c: Scalar) -> String {
         Scalar::Bool(v) => format!("{v}"),
         Scalar::I32(v) => format!("bitcast<i32>({:#010x}u)", v as u32),
         Scalar::I64(v) => format!("{v}"),
+        // Never generated: these dtypes have no value type (see `value_ty`).
+        Scalar::I8(v) => format!("{v}"),
+        Scalar::I16(v) => format!("{v}"),
+        Scalar::U8(v) => format!("{v}u"),
+        Scalar::U16(v) => format!("{v}u"),
+        Scalar::U32(v) => format!("{v}u"),
+        Scalar::U64(v) => format!("{v}"),
         Scalar::F32(v) => format!("bitcast<f32>({:#010x}u)", v.to_bits()),
         Scalar::F64(v) => format!("{v:e}lf"),
     }

@@ -159,8 +159,14 @@ pub(crate) fn leaf_bytes(l: &HostArray) -> Cow<'_, [u8]> {
             let w: Vec<u32> = a.iter().map(|&b| b as u32).collect();
             Cow::Owned(bytemuck::cast_slice(&w).to_vec())
         }
+        HostArray::I8(a) => std_bytes(a),
+        HostArray::I16(a) => std_bytes(a),
         HostArray::I32(a) => std_bytes(a),
         HostArray::I64(a) => std_bytes(a),
+        HostArray::U8(a) => std_bytes(a),
+        HostArray::U16(a) => std_bytes(a),
+        HostArray::U32(a) => std_bytes(a),
+        HostArray::U64(a) => std_bytes(a),
         HostArray::F32(a) => std_bytes(a),
         HostArray::F64(a) => std_bytes(a),
     }
@@ -476,8 +482,14 @@ pub(crate) fn host_from_bytes(dt: DType, shape: &[usize], data: &[u8]) -> Result
                 .map_err(|e| Error::invalid(e.to_string()))?;
             Ok(HostArray::new(a.into_shared()))
         }
+        DType::I8 => typed::<i8>(shape, data),
+        DType::I16 => typed::<i16>(shape, data),
         DType::I32 => typed::<i32>(shape, data),
         DType::I64 => typed::<i64>(shape, data),
+        DType::U8 => typed::<u8>(shape, data),
+        DType::U16 => typed::<u16>(shape, data),
+        DType::U32 => typed::<u32>(shape, data),
+        DType::U64 => typed::<u64>(shape, data),
         DType::F32 => typed::<f32>(shape, data),
         DType::F64 => typed::<f64>(shape, data),
     }

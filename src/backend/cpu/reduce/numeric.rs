@@ -4,7 +4,8 @@ use std::fmt::Debug;
 
 use crate::core::dtype::Element;
 
-/// Accumulator arithmetic: `f64` for floats, wrapping `i64` for integers and bools.
+/// Accumulator arithmetic: `f64` for floats, wrapping `i64` for signed integers and bools,
+/// wrapping `u64` for unsigned integers (NumPy's sum types).
 pub trait AccNum: Copy + Send + Sync + Debug + PartialEq + 'static {
     /// 0.
     const ZERO: Self;
@@ -53,6 +54,23 @@ impl AccNum for i64 {
     }
 }
 
+impl AccNum for u64 {
+    const ZERO: Self = 0;
+    const ONE: Self = 1;
+    fn add(self, b: Self) -> Self {
+        self.wrapping_add(b)
+    }
+    fn mul(self, b: Self) -> Self {
+        self.wrapping_mul(b)
+    }
+    fn f64(self) -> f64 {
+        self as f64
+    }
+    fn from_gpu(_: f64, i: i64) -> Self {
+        i as u64
+    }
+}
+
 /// Element types with an accumulator type.
 pub trait Accumulate: Element {
     /// The accumulator.
@@ -79,7 +97,13 @@ macro_rules! accumulate {
 }
 accumulate!(f32, f64);
 accumulate!(f64, f64);
+accumulate!(i8, i64);
+accumulate!(i16, i64);
 accumulate!(i32, i64);
+accumulate!(u8, u64);
+accumulate!(u16, u64);
+accumulate!(u32, u64);
+accumulate!(u64, u64);
 accumulate!(i64, i64);
 impl Accumulate for bool {
     type Acc = i64;

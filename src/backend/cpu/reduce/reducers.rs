@@ -73,6 +73,17 @@ impl<T: Accumulate> Reducer for SumR<T> {
     }
 }
 
+/// The sum of a lane for a mean, as f64, and its count: 64-bit integers are added as f64
+/// (as NumPy averages integers: their sum would wrap in i64/u64); narrower integers and
+/// floats in their accumulator (exact for the integers).
+fn mean_sum<T: Accumulate>(xs: &[T], nan: bool) -> (f64, usize) {
+    if T::DTYPE.is_integer() && T::DTYPE.size() == 8 {
+        return (xs.iter().map(|x| x.to_f64()).sum(), xs.len());
+    }
+    let (s, n) = lane_sum(xs, nan);
+    (s.f64(), n)
+}
+
 /// Mean: state (sum, count).
 #[derive(Debug)]
 pub struct MeanR<T> {
@@ -154,8 +165,8 @@ impl<T: Accumulate> Reducer for MeanR<T> {
         }
     }
     fn reduce_slice(&self, xs: &[T], _: i64) -> (f64, f64) {
-        let (s, n) = lane_sum(xs, self.nan);
-        (s.f64(), n as f64)
+        let (s, n) = mean_sum(xs, self.nan);
+        (s, n as f64)
     }
 }
 
@@ -198,11 +209,11 @@ impl<T: Accumulate> Reducer for VarR<T> {
         T::Mean::cast_from(if self.std { v.sqrt() } else { v })
     }
     fn reduce_slice(&self, xs: &[T], _: i64) -> (f64, f64, f64) {
-        let (s, n) = lane_sum(xs, self.nan);
+        let (s, n) = mean_sum(xs, self.nan);
         if n == 0 {
             return self.init();
         }
-        let mean = s.f64() / n as f64;
+        let mean = s / n as f64;
         let mut m2 = 0.0;
         for &x in xs {
             if !(self.nan && x.is_nan()) {
