@@ -133,9 +133,10 @@ def check(directory):
     """Compare tessera's outputs in `directory` with this reference; exit 1 on a difference."""
     import os
     sst = np.load(os.path.join(directory, "sst.npy"))
-    start = open(os.path.join(directory, "start.txt")).read().strip()
+    start, *base = open(os.path.join(directory, "start.txt")).read().split()
     dates = np.datetime64(start) + np.arange(sst.shape[0])
-    (thresh, seas), stats = marine_heatwaves(sst, dates)
+    baseline = (int(base[0]), int(base[1])) if base else None
+    (thresh, seas), stats = marine_heatwaves(sst, dates, baseline)
     ok = True
     for name, ref in (("thresh", thresh), ("seas", seas)):
         got = np.load(os.path.join(directory, name + ".npy"))

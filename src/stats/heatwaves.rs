@@ -216,7 +216,13 @@ pub fn mhw_climatology<T: Float>(sst: &Array<T>, days: &[Day], opts: &MhwOptions
     let mut window = vec![Idx::Slice { start: Some(lo as isize), stop: Some(hi as isize), step: 1 }];
     window.extend((1..sst.ndim()).map(|_| Idx::full()));
     let series = sst.index(&window)?;
-    let lines = series.rechunk(line_chunks(series.chunks(), 0, T::DTYPE.size(), LINE_BLOCK_BYTES, MAX_LINE_BYTES)?)?;
+    let lines = series.rechunk(line_chunks(
+        series.chunks(),
+        0,
+        T::DTYPE.size(),
+        LINE_BLOCK_BYTES,
+        MAX_LINE_BYTES,
+    )?)?;
     let (groups, members) = pooled_members(&labels, w);
     let ng = groups.len();
     let pooled = HeatwaveStep::Pooled { members, q: opts.percentile / 100.0 };
