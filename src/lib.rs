@@ -85,6 +85,7 @@
 pub mod array;
 pub(crate) mod backend;
 pub mod calendar;
+pub mod climate;
 pub(crate) mod compute;
 pub(crate) mod core;
 pub mod datasets;

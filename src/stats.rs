@@ -1,15 +1,10 @@
 //! Weighted statistics: NumPy's `average`, `cov` and `corrcoef` (in `stats/moments.rs`),
-//! NaN-aware weighted averages, the area-weighted field mean of
-//! climate data (CDO's `fldmean`), by cos(latitude) or by the grid's cell areas, and marine
-//! heatwaves (Hobday et al. 2016, in `stats/heatwaves.rs`).
+//! NaN-aware weighted averages, and the area-weighted field mean of
+//! climate data (CDO's `fldmean`), by cos(latitude) or by the grid's cell areas.
 
 use ndarray::ArrayView2;
 
-mod heatwaves;
 mod moments;
-pub use heatwaves::{
-    MhwClimatology, MhwEvents, MhwOptions, MhwStats, marine_heatwaves, mhw_climatology, mhw_events,
-};
 pub use moments::{CovOptions, average, average_returned, corrcoef, cov};
 
 use crate::array::{Array, Axes, where_};

@@ -10,7 +10,7 @@ mod common;
 use common::XorShift;
 use proptest::prelude::*;
 use tessera::calendar::{Calendar, Day, days_from};
-use tessera::stats::{MhwOptions, marine_heatwaves, mhw_climatology, mhw_events};
+use tessera::climate::{MhwOptions, marine_heatwaves, mhw_climatology, mhw_events};
 
 /// NumPy's `percentile(method="linear")` of values with no NaN (NaN when there are none).
 fn percentile(mut v: Vec<f64>, q: f64) -> f64 {
@@ -289,7 +289,7 @@ fn errors_name_the_problem() {
     let mut gappy = days.clone();
     gappy.remove(100);
     gappy.push(days[399].next());
-    let e = |r: tessera::Result<tessera::stats::MhwClimatology>| r.unwrap_err().to_string();
+    let e = |r: tessera::Result<tessera::climate::MhwClimatology>| r.unwrap_err().to_string();
     assert!(e(mhw_climatology(&x, &gappy, &o)).contains("follow one another"));
     assert!(e(mhw_climatology(&x, &days[..399], &o)).contains("days along axis 0"));
     let none = MhwOptions { baseline: Some((1990, 1995)), ..o };

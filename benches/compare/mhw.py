@@ -1,5 +1,5 @@
 """Marine heatwaves (Hobday et al. 2016) in NumPy: the reference that tessera's
-`stats::marine_heatwaves` is checked against and timed beside (`workloads.py numpy mhw`).
+`climate::marine_heatwaves` is checked against and timed beside (`workloads.py numpy mhw`).
 
 It follows the authors' code (ecjoliver/marineHeatWaves, `detect`) with its defaults, written
 the way a NumPy user with a grid would: vectorised over the cells, a slab of cells at a time

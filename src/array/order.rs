@@ -473,10 +473,13 @@ impl<T: Number> Array<T> {
     }
 }
 
+/// The positions each group pools, ascending, per group.
+pub(crate) type Members = Arc<[Arc<[u32]>]>;
+
 /// The groups of `labels` (the distinct non-negative ones, ascending) and the positions each
 /// pools: those up to `window` either side of each of its occurrences, within the axis,
 /// ascending and each once.
-pub(crate) fn pooled_members(labels: &[i64], window: usize) -> (Vec<i64>, Arc<[Arc<[u32]>]>) {
+pub(crate) fn pooled_members(labels: &[i64], window: usize) -> (Vec<i64>, Members) {
     let n = labels.len();
     let mut groups: Vec<i64> = labels.iter().copied().filter(|&l| l >= 0).collect();
     groups.sort_unstable();

@@ -1,6 +1,6 @@
 //! Marine-heatwave detection (Hobday et al. 2016) as data: the steps of a per-cell
 //! climatology and of the event scan along time ([`HeatwaveKernel`]). The CPU implementation
-//! is `backend/cpu/heatwave.rs`; `stats/heatwaves.rs` builds the graph and documents the
+//! is `backend/cpu/heatwave.rs`; `climate/heatwaves.rs` builds the graph and documents the
 //! method.
 
 use std::sync::Arc;

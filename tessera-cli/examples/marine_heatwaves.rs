@@ -19,9 +19,9 @@ use std::time::Instant;
 
 use ndarray::{Array3, Ix2};
 use tessera::calendar::{Day, days_from};
+use tessera::climate::{MhwOptions, marine_heatwaves};
 use tessera::datasets::{SST_LAT, SST_LON, sst};
 use tessera::prelude::*;
-use tessera::stats::{MhwOptions, marine_heatwaves};
 use tessera::{AnyArray, Progress};
 use tessera_cli::plot::{MapStyle, map_png};
 

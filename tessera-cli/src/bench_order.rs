@@ -58,7 +58,7 @@ pub fn histogram(repeat: usize) -> tessera::Result<(f64, String)> {
 /// `benches/compare/mhw.py`'s NumPy reference. `TESSERA_MHW_GRID=360x720` runs a coarser grid.
 pub fn mhw(repeat: usize) -> tessera::Result<(f64, String)> {
     use tessera::calendar::{Day, days_from};
-    use tessera::stats::{MhwOptions, marine_heatwaves};
+    use tessera::climate::{MhwOptions, marine_heatwaves};
     let (nlat, nlon) = mhw_grid();
     let days = days_from(Day::parse("2001-01-01")?, 1826);
     let cube = sst(days.len(), nlat, nlon, 2026, [24, 360, 360])?.compute()?;

@@ -4,7 +4,7 @@
 //! computation being [`Compute::Threshold`] and [`Compute::Heatwaves`].
 
 use tessera::calendar::{Calendar, Day, days_from};
-use tessera::stats::MhwOptions;
+use tessera::climate::MhwOptions;
 
 use crate::Failure;
 use crate::args::{Io, RunOptions};

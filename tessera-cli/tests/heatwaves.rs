@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use ndarray::{ArrayD, Axis};
 use tessera::calendar::{Day, days_from};
-use tessera::stats::{MhwOptions, marine_heatwaves};
+use tessera::climate::{MhwOptions, marine_heatwaves};
 
 #[test]
 fn thresholds_and_events_match_the_library() {

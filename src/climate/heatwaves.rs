@@ -130,7 +130,7 @@ impl MhwOptions {
         if !(0.0..=100.0).contains(&self.percentile) {
             return bad(format!("the percentile must lie in [0, 100], got {}", self.percentile));
         }
-        if self.smooth_width > 1 && self.smooth_width % 2 == 0 {
+        if self.smooth_width > 1 && self.smooth_width.is_multiple_of(2) {
             return bad(format!("the smoothing width must be odd, got {}", self.smooth_width));
         }
         if self.min_duration == 0 {
@@ -185,7 +185,7 @@ fn check_days<T: Float>(sst: &Array<T>, days: &[Day]) -> Result<Calendar> {
 ///
 /// ```
 /// use tessera::calendar::{Day, days_from};
-/// use tessera::stats::{MhwOptions, mhw_climatology};
+/// use tessera::climate::{MhwOptions, mhw_climatology};
 /// let days = days_from(Day::parse("2001-01-01")?, 3 * 365);
 /// let sst = tessera::datasets::sst(days.len(), 4, 8, 1, [100, 4, 8])?;
 /// let clim = mhw_climatology(&sst, &days, &MhwOptions::default())?;
@@ -299,7 +299,7 @@ pub fn mhw_events<T: Float>(
 ///
 /// ```
 /// use tessera::calendar::{Day, days_from};
-/// use tessera::stats::{MhwOptions, marine_heatwaves};
+/// use tessera::climate::{MhwOptions, marine_heatwaves};
 /// let days = days_from(Day::parse("2001-01-01")?, 3 * 365);
 /// // A cell at 20 °C with a bump of 10 days at 25 °C in the third year.
 /// let t: Vec<f32> = (0..days.len()).map(|i| if (800..810).contains(&i) { 25.0 } else { 20.0 + (i % 7) as f32 * 0.1 }).collect();
