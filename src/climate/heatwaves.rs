@@ -14,8 +14,9 @@
 //! label's threshold (a missing day takes the seasonal mean, as in the reference); runs of at
 //! least `min_duration` such days are events, and two events at most `max_gap` days apart join
 //! into one, the days between included. Per cell: the number of events, their days, the
-//! largest intensity (temperature minus seasonal mean) over their days (NaN without events),
-//! and the longest event.
+//! largest intensity (temperature minus seasonal mean) over their days (NaN without events;
+//! a day whose seasonal mean is missing is skipped, where the reference's `max` would give
+//! NaN), and the longest event.
 //!
 //! **How it runs.** The climatology works on blocks of whole time series over the baseline
 //! (the other axes cut to 64 MiB blocks, as [`Array::quantile`] does): one
