@@ -396,7 +396,9 @@ impl TiledOp for Scan {
                 let mut deps: Vec<TaskId> = prior.into_iter().collect();
                 deps.extend([day_block, thresh, seas]);
                 let t = b.push_kernel(kernel, deps, &at, state_bytes);
-                b.set_scratch(t, (len * cells * self.dtype.size()).min(len * cells * 8));
+                // The prior state copied to be updated (the day block and the climatology are
+                // read where they lie when contiguous).
+                b.set_scratch(t, state_bytes);
                 prior = Some(t);
                 start += len;
             }

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array3, Ix2};
+use ndarray::{ArrayD, Ix2};
 use tessera::calendar::{Day, days_from};
 use tessera::climate::{MhwOptions, marine_heatwaves};
 use tessera::datasets::{SST_LAT, SST_LON, sst};
@@ -93,9 +93,10 @@ fn main() -> tessera::Result<()> {
     let mut next = || r.next().expect("six results");
     let count = next().into_typed::<i64>()?.into_dimensionality::<Ix2>().expect("2-d");
     let total = next().into_typed::<i64>()?;
-    let _peak = next().into_typed::<f64>()?;
+    let peak = next().into_typed::<f64>()?;
     let longest = next().into_typed::<i64>()?.into_dimensionality::<Ix2>().expect("2-d");
     let thresh = next().into_typed::<f64>()?;
+    let seas = next().into_typed::<f64>()?;
 
     // 3. Summary, map, files.
     // Ocean: the cells with a threshold (land is NaN on every day).
@@ -131,15 +132,8 @@ fn main() -> tessera::Result<()> {
     map_png(&longest.mapv(|v| v as f64).view(), "out/mhw_longest.png", &style)?;
     println!("map of the longest event per cell: out/mhw_longest.png");
     if let Some(dir) = out_dir {
-        write_all(
-            &dir,
-            &x,
-            start,
-            mhw.baseline,
-            [&clim.thresh, &clim.seas],
-            [&ev.count, &ev.days, &ev.longest],
-            &ev.max_intensity,
-        )?;
+        let counts = [count.clone().into_dyn(), total.clone(), longest.clone().into_dyn()];
+        write_all(&dir, &x, start, mhw.baseline, [thresh, seas, peak], counts)?;
         println!(
             "cube and results in {}: python benches/compare/mhw.py check {}",
             dir.display(),
@@ -149,32 +143,31 @@ fn main() -> tessera::Result<()> {
     Ok(())
 }
 
-/// The cube and every result as .npy files, with the first date and the baseline, for the
-/// NumPy check.
+/// The cube and the computed results as .npy files, with the first date and the baseline,
+/// for the NumPy check (the results are written from memory, not computed again).
 fn write_all(
     dir: &Path,
     x: &Array<f32>,
     start: Day,
     baseline: Option<(i32, i32)>,
-    clim: [&Array<f64>; 2],
-    counts: [&Array<i64>; 3],
-    peak: &Array<f64>,
+    floats: [ArrayD<f64>; 3],
+    counts: [ArrayD<i64>; 3],
 ) -> tessera::Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| tessera::Error::io(dir, e))?;
     let opts = ComputeOptions::default();
-    let cube: Array3<f32> = x.compute()?.into_dimensionality().expect("3-d");
-    tessera::from_array(cube, [24, 360, 360])?.to_npy(dir.join("sst.npy"), &opts)?;
+    x.to_npy(dir.join("sst.npy"), &opts)?;
     // The first date, and the baseline years if any.
     let base = baseline.map_or(String::new(), |(a, b)| format!(" {a} {b}"));
     std::fs::write(dir.join("start.txt"), format!("{:04}-01-01{base}\n", start.year))
         .map_err(|e| tessera::Error::io(dir, e))?;
-    for (name, a) in ["thresh", "seas"].into_iter().zip(clim) {
-        a.to_npy(dir.join(format!("{name}.npy")), &opts)?;
+    for (name, a) in ["thresh", "seas", "max_intensity"].into_iter().zip(floats) {
+        let shape = a.shape().to_vec();
+        tessera::from_array(a, shape)?.to_npy(dir.join(format!("{name}.npy")), &opts)?;
     }
     for (name, a) in ["count", "days", "longest"].into_iter().zip(counts) {
-        a.to_npy(dir.join(format!("{name}.npy")), &opts)?;
+        let shape = a.shape().to_vec();
+        tessera::from_array(a, shape)?.to_npy(dir.join(format!("{name}.npy")), &opts)?;
     }
-    peak.to_npy(dir.join("max_intensity.npy"), &opts)?;
     Ok(())
 }
 
